@@ -1,0 +1,321 @@
+"""Configuration: ``werkpilot.toml``, the seed's environment variables, ``data/budgets.toml``.
+
+``werkpilot.toml`` is hand-written and never rewritten. Environment variables override it.
+Run-time budget edits live in ``data/budgets.toml`` and override both (budget precedence:
+budgets.toml > environment > werkpilot.toml > built-in defaults).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if TYPE_CHECKING:
+    from core.journal import Journal
+
+DEFAULT_BUDGETS: dict[str, float] = {
+    "sales": 500.0,
+    "marketing": 300.0,
+    "operations": 200.0,
+    "support": 150.0,
+    "default": 100.0,
+}
+BUDGETS_FILE = "budgets.toml"
+_DEPT_BUDGET_ENV = re.compile(r"^([A-Z][A-Z0-9_]*)_BUDGET$")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, naming the file, the key and what is wrong."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        self.source, self.key, self.problem = source, key, problem
+        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Thresholds(_Section):
+    error_rate_warning: float = Field(0.10, ge=0, le=1)
+    error_rate_critical: float = Field(0.25, ge=0, le=1)
+    min_executions: int = Field(10, ge=0)  # error rate is judged only above this many runs
+    response_time_warning_ms: float = Field(30_000, gt=0)
+    daily_budget: float = Field(100.0, gt=0)
+    budget_levels: tuple[float, float, float] = (0.75, 0.90, 1.00)
+
+
+class Price(_Section):
+    """USD per 1M tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_read: float | None = Field(None, ge=0)
+    cache_write: float | None = Field(None, ge=0)
+
+
+class AlertsConfig(_Section):
+    dedup_window_s: float = Field(3600, gt=0)
+    escalation_after_s: float = Field(3600, gt=0)
+    history: int = Field(500, gt=0)
+    retention_days: int = Field(30, gt=0)
+    check_interval_s: float = Field(180, gt=0)  # how often a long-running process escalates
+
+
+class EmailConfig(_Section):
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = Field(25, gt=0, lt=65536)
+    starttls: bool = False
+    ssl: bool = False
+    username: str | None = None
+    password_env: str = "WERKPILOT_SMTP_PASSWORD"
+    to: str | None = None
+    from_: str | None = Field(None, alias="from")
+    timeout_s: float = Field(10, gt=0)
+
+
+class WebhookConfig(_Section):
+    url: str | None = None
+    timeout_s: float = Field(5, gt=0)
+    levels: list[str] = ["warning", "critical"]
+    retries: int = Field(2, ge=0)
+
+
+class UiConfig(_Section):
+    theme: str = "werkpilot-dark"
+    refresh_ms: int = Field(250, gt=0)
+    theme_dir: str | None = None
+
+
+class RetentionConfig(_Section):
+    snapshots: int = Field(168, gt=0)
+    alerts_days: int | None = Field(None, gt=0)  # None: use [alerts] retention_days
+    cost_reports_days: int | None = Field(None, gt=0)  # None: kept forever
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8787, gt=0, lt=65536)
+    cache_ttl_s: float = Field(60, ge=0)
+    max_body_bytes: int = Field(65_536, gt=0)
+    token_env: str = "WERKPILOT_API_TOKEN"
+
+
+class Config(_Section):
+    """The whole configuration; every number of the seed is a field here."""
+
+    thresholds: Thresholds = Thresholds()
+    budgets: dict[str, float] = Field(default_factory=dict)
+    pricing: dict[str, Price] = Field(default_factory=dict)
+    alerts: AlertsConfig = AlertsConfig()
+    email: EmailConfig = EmailConfig()
+    webhook: WebhookConfig = WebhookConfig()
+    ui: UiConfig = UiConfig()
+    retention: RetentionConfig = RetentionConfig()
+    server: ServerConfig = ServerConfig()
+    source: str = Field("built-in defaults", exclude=True)
+
+    @field_validator("budgets")
+    @classmethod
+    def _positive_budgets(cls, value: dict[str, float]) -> dict[str, float]:
+        for dept, amount in value.items():
+            if not math.isfinite(amount) or amount <= 0:
+                raise ValueError(f"budget for {dept!r} must be a positive amount")
+        return {k.lower(): float(v) for k, v in value.items()}
+
+    def budget_for(self, department: str) -> float:
+        """The configured monthly budget (before run-time edits)."""
+        dept = department.lower()
+        if dept in self.budgets:
+            return self.budgets[dept]
+        if dept in DEFAULT_BUDGETS:
+            return DEFAULT_BUDGETS[dept]
+        return self.budgets.get("default", DEFAULT_BUDGETS["default"])
+
+    @property
+    def alert_retention_days(self) -> int:
+        return self.retention.alerts_days or self.alerts.retention_days
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc if p != "__root__")
+
+
+def _validation_to_config_error(source: str, exc: ValidationError) -> ConfigError:
+    err = exc.errors()[0]
+    problem = err["msg"]
+    if err["type"] == "extra_forbidden":
+        problem = "unknown key"
+    return ConfigError(source, _format_loc(err["loc"]), problem)
+
+
+def _env_float(env: Mapping[str, str], name: str) -> float:
+    raw = env[name]
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name}", name, f"not a number: {raw!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"environment variable {name}", name, "must be a positive amount")
+    return value
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    if "DAILY_BUDGET" in env:
+        raw.setdefault("thresholds", {})["daily_budget"] = _env_float(env, "DAILY_BUDGET")
+    for name in env:
+        m = _DEPT_BUDGET_ENV.match(name)
+        if m and m[1] != "DAILY":
+            raw.setdefault("budgets", {})[m[1].lower()] = _env_float(env, name)
+    email = raw.setdefault("email", {})
+    for var, key in (
+        ("CEO_EMAIL", "to"),
+        ("ALERT_EMAIL_FROM", "from"),
+        ("WERKPILOT_SMTP_HOST", "host"),
+        ("WERKPILOT_SMTP_USER", "username"),
+    ):
+        if env.get(var):
+            email.pop("from_" if key == "from" else key, None)
+            email[key] = env[var]
+    if env.get("WERKPILOT_SMTP_PORT"):
+        try:
+            email["port"] = int(env["WERKPILOT_SMTP_PORT"])
+        except ValueError:
+            raise ConfigError(
+                "environment variable WERKPILOT_SMTP_PORT", "WERKPILOT_SMTP_PORT", "not a port"
+            ) from None
+    if env.get("WERKPILOT_WEBHOOK_URL"):
+        raw.setdefault("webhook", {})["url"] = env["WERKPILOT_WEBHOOK_URL"]
+    return raw
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """``data_dir`` if given, else ``$WERKPILOT_DATA_DIR``, else ``./data``."""
+    if data_dir is not None:
+        return Path(data_dir)
+    return Path(os.environ.get("WERKPILOT_DATA_DIR") or "data")
+
+
+def find_config_path(config: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
+    """``config`` if given, else ``$WERKPILOT_CONFIG``, else ``./werkpilot.toml`` if present."""
+    if config is not None:
+        return Path(config)
+    if env.get("WERKPILOT_CONFIG"):
+        return Path(env["WERKPILOT_CONFIG"])
+    default = Path("werkpilot.toml")
+    return default if default.is_file() else None
+
+
+def load_config(
+    config: str | os.PathLike[str] | Config | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Read ``werkpilot.toml`` (if any) and apply the environment; raise ConfigError if bad."""
+    if isinstance(config, Config):
+        return config
+    env = os.environ if env is None else env
+    path = find_config_path(config, env)
+    raw: dict[str, Any] = {}
+    source = "built-in defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(source, "", "file not found") from None
+        except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+            raise ConfigError(source, "", f"cannot read: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(source, "", f"not valid TOML: {exc}") from None
+    try:
+        Config.model_validate(raw)  # file errors first, named by the file's own keys
+    except ValidationError as exc:
+        raise _validation_to_config_error(source, exc) from None
+    raw = _apply_env(raw, env)
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise _validation_to_config_error(f"{source} + environment", exc) from None
+    return cfg.model_copy(update={"source": source})
+
+
+class RuntimeBudgets:
+    """Department budgets with ``data/budgets.toml`` edits on top; reloaded when it changes."""
+
+    def __init__(self, config: Config, journal: Journal) -> None:
+        self.config = config
+        self.journal = journal
+        self._stamp: int | None = None
+        self._edits: dict[str, float] = {}
+
+    def _reload(self) -> None:
+        stamp = self.journal.document_mtime(BUDGETS_FILE)
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        self._edits = self._read()
+
+    def _read(self) -> dict[str, float]:
+        raw = self.journal.read_document(BUDGETS_FILE)
+        if raw is None:
+            return {}
+        source = str(self.journal.root / BUDGETS_FILE)
+        try:
+            doc = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(source, "", f"not valid TOML: {exc}") from None
+        budgets = doc.get("budgets", {})
+        if not isinstance(budgets, dict):
+            raise ConfigError(source, "budgets", "must be a table")
+        out: dict[str, float] = {}
+        for dept, amount in budgets.items():
+            if isinstance(amount, bool) or not isinstance(amount, int | float):
+                raise ConfigError(source, f"budgets.{dept}", "must be a number")
+            if not math.isfinite(amount) or amount <= 0:
+                raise ConfigError(source, f"budgets.{dept}", "must be a positive amount")
+            out[dept.lower()] = float(amount)
+        return out
+
+    def edits(self) -> dict[str, float]:
+        self._reload()
+        return dict(self._edits)
+
+    def budget_for(self, department: str) -> float:
+        self._reload()
+        dept = department.lower()
+        if dept in self._edits:
+            return self._edits[dept]
+        if dept not in self.config.budgets and dept not in DEFAULT_BUDGETS and "default" in self._edits:
+            return self._edits["default"]
+        return self.config.budget_for(dept)
+
+    def known_departments(self) -> list[str]:
+        self._reload()
+        names = set(DEFAULT_BUDGETS) | set(self.config.budgets) | set(self._edits)
+        names.discard("default")
+        return sorted(names)
+
+    def set(self, department: str, amount: float) -> None:
+        """Persist a run-time budget edit atomically; every process sees it on its next query."""
+        if isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise ValueError(f"budget: expected a number, got {amount!r}")
+        if not math.isfinite(amount) or amount <= 0:
+            raise ValueError(f"budget: must be a positive amount, got {amount!r}")
+        from core.records import check_name
+
+        check_name(department, "department")
+        with self.journal.lock("budgets"):
+            edits = self._read()
+            edits[department.lower()] = float(amount)
+            self.journal.write_document(BUDGETS_FILE, tomli_w.dumps({"budgets": edits}))
+        self._stamp = None

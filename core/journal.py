@@ -1,0 +1,421 @@
+"""The data directory: the only code that opens data files.
+
+Append-only JSON Lines per kind and UTC day, written with one ``write`` on an ``O_APPEND``
+descriptor so many processes append without a lock; tailing readers that consume only
+complete lines; atomic replacement of documents; advisory locks for read-modify-write
+decisions; retention.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar
+
+from core.clock import MS_PER_DAY, day_of_ms
+
+Kind = Literal["executions", "ledger", "alerts"]
+
+#: kind -> (sub-directory, file-name prefix)
+KINDS: dict[str, tuple[str, str]] = {
+    "executions": ("metrics", "executions"),
+    "ledger": ("costs", "ledger"),
+    "alerts": ("alerts", "alerts"),
+}
+#: Every record serialises with ``timestamp`` first; a reader looks for this to salvage a
+#: record glued onto a torn line.
+RECORD_START = b'{"timestamp":'
+_DAY_FILE = re.compile(r"^(?P<prefix>[a-z]+)-(?P<day>\d{4}-\d{2}-\d{2})\.jsonl$")
+_MAX_OPEN = 16
+_MAX_PROBLEMS = 1000
+_CHUNK = 4 << 20
+
+T = TypeVar("T")
+
+
+class DataDirError(ValueError):
+    """The data directory cannot be used (not a directory, no permission)."""
+
+
+class JournalWriteError(OSError):
+    """A record could not be written whole (disk full, I/O error)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A line a reader had to skip."""
+
+    path: Path
+    line: int
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.error}"
+
+
+@dataclass
+class _Tail:
+    offset: int = 0
+    lines: int = 0  # complete lines consumed so far (for line numbers in problems)
+    ino: int = 0
+
+
+class Journal:
+    """One data directory: appends, tails, documents, locks, retention."""
+
+    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        self.root = Path(data_dir).expanduser().absolute()
+        if self.root.exists() and not self.root.is_dir():
+            raise DataDirError(f"data directory {self.root} exists but is not a directory")
+        self._fds: OrderedDict[Path, int] = OrderedDict()
+        self._torn: set[Path] = set()
+        self._paths: dict[tuple[str, int], Path] = {}
+        self._problems: list[Problem] = []
+        self._problem_keys: set[tuple[Path, int]] = set()
+        self.problem_count = 0
+
+    # ------------------------------------------------------------------ paths
+    def dir_for(self, kind: str) -> Path:
+        return self.root / KINDS[kind][0]
+
+    def path_for(self, kind: str, day: date) -> Path:
+        sub, prefix = KINDS[kind]
+        return self.root / sub / f"{prefix}-{day.isoformat()}.jsonl"
+
+    def _path_for_ms(self, kind: str, ms: int) -> Path:
+        key = (kind, ms // MS_PER_DAY)
+        path = self._paths.get(key)
+        if path is None:
+            path = self._paths[key] = self.path_for(kind, day_of_ms(ms))
+        return path
+
+    def ensure_dir(self, path: Path) -> None:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise DataDirError(f"{path} exists but is not a directory") from None
+        except PermissionError:
+            raise DataDirError(f"no permission to create {path}") from None
+
+    # ---------------------------------------------------------------- appends
+    def append(self, kind: str, record: Any) -> tuple[Path, int]:
+        """Append one record (a ``core.records.Record``) to its UTC day's file.
+
+        Returns the file and the offset just after the record; the caller can tell
+        from it whether anyone else appended since it last read.
+        """
+        return self.append_line(kind, record.timestamp, record.to_json_line())
+
+    def append_line(self, kind: str, timestamp_ms: int, line: bytes) -> tuple[Path, int]:
+        """Append a pre-serialised line (ending in a newline) with a single write."""
+        path = self._path_for_ms(kind, timestamp_ms)
+        fd = self._fds.get(path)
+        if fd is None:
+            fd = self._open(path)
+        if path in self._torn:
+            line = b"\n" + line
+        try:
+            written = os.write(fd, line)
+        except OSError as exc:
+            self._close(path)
+            raise JournalWriteError(exc.errno, f"cannot append to {path}: {exc.strerror}") from exc
+        if written != len(line):
+            # A short write (disk full) left a torn line: the next record starts afresh.
+            self._torn.add(path)
+            raise JournalWriteError(f"short write to {path}: {written} of {len(line)} bytes")
+        self._torn.discard(path)
+        return path, os.lseek(fd, 0, os.SEEK_CUR)
+
+    def _open(self, path: Path) -> int:
+        self.ensure_dir(path.parent)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except PermissionError:
+            raise DataDirError(f"no permission to write {path}") from None
+        end = os.lseek(fd, 0, os.SEEK_END)
+        if end and os.pread(fd, 1, end - 1) != b"\n":
+            self._torn.add(path)  # a crashed writer left half a line: do not glue onto it
+        self._fds[path] = fd
+        while len(self._fds) > _MAX_OPEN:
+            self._close(next(iter(self._fds)))
+        return fd
+
+    def _close(self, path: Path) -> None:
+        fd = self._fds.pop(path, None)
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def close(self) -> None:
+        for path in list(self._fds):
+            self._close(path)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    # ---------------------------------------------------------------- reading
+    def day_files(self, kind: str, since: date | None = None) -> list[tuple[date, Path]]:
+        """The kind's day files, oldest first."""
+        directory = self.dir_for(kind)
+        prefix = KINDS[kind][1]
+        found: list[tuple[date, Path]] = []
+        try:
+            entries = os.scandir(directory)
+        except FileNotFoundError:
+            return found
+        except NotADirectoryError:
+            raise DataDirError(f"{directory} exists but is not a directory") from None
+        except PermissionError:
+            raise DataDirError(f"no permission to read {directory}") from None
+        with entries:
+            for entry in entries:
+                m = _DAY_FILE.match(entry.name)
+                if not m or m["prefix"] != prefix:
+                    continue
+                try:
+                    day = date.fromisoformat(m["day"])
+                except ValueError:
+                    continue
+                if since is None or day >= since:
+                    found.append((day, Path(entry.path)))
+        found.sort()
+        return found
+
+    def reader(
+        self,
+        kind: str,
+        parse: Callable[[bytes], T],
+        since: date | None = None,
+    ) -> JournalReader[T]:
+        return JournalReader(self, kind, parse, since)
+
+    def report(self, problem: Problem) -> None:
+        """Record a skipped line once, however many readers meet it."""
+        key = (problem.path, problem.line)
+        if key in self._problem_keys:
+            return
+        self._problem_keys.add(key)
+        self.problem_count += 1
+        self._problems.append(problem)
+        if len(self._problems) > _MAX_PROBLEMS:
+            del self._problems[: len(self._problems) - _MAX_PROBLEMS]
+
+    @property
+    def problems(self) -> list[Problem]:
+        """The most recent skipped lines (file and line number), oldest first."""
+        return list(self._problems)
+
+    # -------------------------------------------------------------- documents
+    def write_document(self, relpath: str | Path, content: bytes | str) -> Path:
+        """Replace a document atomically: a reader sees the old or the new, never half."""
+        path = self.root / relpath
+        self.ensure_dir(path.parent)
+        data = content.encode() if isinstance(content, str) else content
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return path
+
+    def read_document(self, relpath: str | Path) -> bytes | None:
+        try:
+            return (self.root / relpath).read_bytes()
+        except FileNotFoundError:
+            return None
+        except (NotADirectoryError, IsADirectoryError):
+            return None
+
+    def document_mtime(self, relpath: str | Path) -> int | None:
+        """Modification stamp (ns) of a document, to reload it only when it changed."""
+        try:
+            st = os.stat(self.root / relpath)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return st.st_mtime_ns ^ st.st_ino ^ st.st_size
+
+    def list_documents(self, subdir: str, pattern: str) -> list[Path]:
+        """Documents in ``subdir`` whose name matches the regular expression, sorted."""
+        rx = re.compile(pattern)
+        directory = self.root / subdir
+        try:
+            names = os.listdir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(directory / n for n in names if rx.fullmatch(n))
+
+    def remove(self, path: Path) -> bool:
+        if self.root not in path.parents:
+            raise ValueError(f"{path} is outside the data directory")
+        self._close(path)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ locks
+    @contextlib.contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """An exclusive advisory lock shared by every process on this data directory."""
+        if not re.fullmatch(r"[a-z0-9_-]+", name):
+            raise ValueError(f"bad lock name {name!r}")
+        lock_dir = self.root / ".locks"
+        self.ensure_dir(lock_dir)
+        fd = os.open(lock_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    # -------------------------------------------------------------- retention
+    def prune_days(self, kind: str, keep_days: int, today: date) -> list[Path]:
+        """Remove day files of ``kind`` older than ``keep_days`` days before ``today``."""
+        cutoff = today.toordinal() - keep_days
+        removed = []
+        for day, path in self.day_files(kind):
+            if day.toordinal() < cutoff and self.remove(path):
+                removed.append(path)
+        return removed
+
+    def prune_documents(self, subdir: str, pattern: str, keep: int) -> list[Path]:
+        """Keep the newest ``keep`` documents matching ``pattern`` (names sort by time)."""
+        docs = self.list_documents(subdir, pattern)
+        removed = []
+        for path in docs[: max(0, len(docs) - keep)]:
+            if self.remove(path):
+                removed.append(path)
+        return removed
+
+
+@dataclass
+class JournalReader(Generic[T]):
+    """Tails every day file of one kind from remembered offsets.
+
+    Only complete lines are consumed; a torn last line waits for its newline. A line that
+    does not parse is skipped and reported (file and line); a record glued onto a torn
+    line is salvaged. Files of new days are picked up as they appear.
+    """
+
+    journal: Journal
+    kind: str
+    parse: Callable[[bytes], T]
+    since: date | None = None
+    tails: dict[Path, _Tail] = field(default_factory=dict)
+
+    def poll(self) -> list[T]:
+        """Every record appended since the last poll."""
+        out: list[T] = []
+        for batch in self.poll_batches():
+            out.extend(batch)
+        return out
+
+    def poll_batches(self, chunk_bytes: int = _CHUNK) -> Iterator[list[T]]:
+        """New records in batches of about ``chunk_bytes``, to bound memory on a cold start."""
+        files = self.journal.day_files(self.kind, self.since)
+        present = {p for _, p in files}
+        for gone in [p for p in self.tails if p not in present]:
+            del self.tails[gone]  # pruned
+        for _, path in files:
+            yield from self._read_file(path, chunk_bytes)
+
+    def _read_file(self, path: Path, chunk_bytes: int) -> Iterator[list[T]]:
+        tail = self.tails.get(path)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
+            st = os.fstat(fd)
+            if tail is None:
+                tail = self.tails[path] = _Tail(ino=st.st_ino)
+            elif tail.ino != st.st_ino or st.st_size < tail.offset:
+                tail.offset, tail.lines, tail.ino = 0, 0, st.st_ino  # replaced: start over
+            while st.st_size > tail.offset:
+                data = os.pread(fd, min(chunk_bytes, st.st_size - tail.offset), tail.offset)
+                end = data.rfind(b"\n") + 1
+                if end == 0:
+                    if len(data) < chunk_bytes:
+                        break  # only a torn or still-being-written line: wait for more
+                    end = len(data)  # a single over-long line: consume it as malformed
+                    data = data + b"\n"
+                batch = self._parse_lines(path, data[:end], tail)
+                tail.offset += end
+                yield batch
+        finally:
+            os.close(fd)
+
+    def _parse_lines(self, path: Path, data: bytes, tail: _Tail) -> list[T]:
+        parse = self.parse
+        out: list[T] = []
+        lines = data.split(b"\n")
+        lines.pop()  # after the last newline: empty
+        first = tail.lines
+        for i, line in enumerate(lines):
+            if not line:
+                continue
+            try:
+                out.append(parse(line))
+            except ValueError as exc:
+                self._salvage(path, first + i + 1, line, exc, out)
+        tail.lines = first + len(lines)
+        return out
+
+    def _salvage(self, path: Path, lineno: int, line: bytes, exc: ValueError, out: list[T]) -> None:
+        start = line.rfind(RECORD_START)
+        if start > 0:
+            with contextlib.suppress(ValueError):
+                out.append(self.parse(line[start:]))
+                self.journal.report(Problem(path, lineno, "torn record before a valid one"))
+                return
+        self.journal.report(Problem(path, lineno, _short_error(exc)))
+
+    def state(self) -> dict[str, Any]:
+        """Offsets to store in a checkpoint (keyed by file name)."""
+        return {
+            p.name: {"offset": t.offset, "lines": t.lines, "ino": t.ino}
+            for p, t in self.tails.items()
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        directory = self.journal.dir_for(self.kind)
+        for name, t in state.items():
+            if _DAY_FILE.match(name):
+                self.tails[directory / name] = _Tail(int(t["offset"]), int(t["lines"]), int(t["ino"]))
+
+
+def _short_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        loc = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{loc}: {first['msg']}" if loc else first["msg"]
+    text = str(exc).splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+__all__ = [
+    "KINDS",
+    "DataDirError",
+    "Journal",
+    "JournalReader",
+    "JournalWriteError",
+    "Problem",
+]

@@ -1,0 +1,3 @@
+from werkpilot_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Command line: the console by default, and export, report, check, prune and serve."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from werkpilot_tui import __version__
+
+
+def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    # Sub-commands take the options too; SUPPRESS keeps them from resetting the top-level value.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default,
+        help="data directory (default: $WERKPILOT_DATA_DIR or ./data)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=default,
+        help="werkpilot.toml (default: $WERKPILOT_CONFIG or ./werkpilot.toml if present)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="werkpilot-tui",
+        description="Live console for a fleet of AI agents: executions, costs, budgets, alerts.",
+        epilog="Run without a command to open the console. "
+        "Set WATCHFILES_FORCE_POLLING=1 on Docker, WSL or network mounts.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _common(parser, top=True)
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start a simulated fleet in a temporary data directory and watch it",
+    )
+    parser.add_argument("--theme", default=None, help="theme name (remembered for next time)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("export", help="print the metrics JSON (the seed's shape)")
+    _common(p)
+    p.add_argument("--type", choices=["agent", "system", "costs", "alerts"], default=None)
+
+    p = sub.add_parser("report", help="generate, write and print the daily cost report")
+    _common(p)
+    p.add_argument("--date", default=None, help="YYYY-MM-DD (default: today, UTC)")
+
+    p = sub.add_parser(
+        "check",
+        help="evaluate thresholds and escalations once (exit 1 when critical alerts are open)",
+    )
+    _common(p)
+
+    p = sub.add_parser("prune", help="apply retention and report what was removed")
+    _common(p)
+
+    p = sub.add_parser("serve", help="serve /api/metrics and /metrics over HTTP")
+    _common(p)
+    p.add_argument("--host", default=None, help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default: 8787)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from core.config import ConfigError
+    from core.journal import DataDirError
+
+    try:
+        if args.command is None:
+            from werkpilot_tui.app import run_console
+
+            return run_console(args)
+        if args.command == "serve":
+            from werkpilot_tui.server import run_server
+
+            return run_server(args)
+        from werkpilot_tui import commands
+
+        return getattr(commands, f"cmd_{args.command}")(args)
+    except (ConfigError, DataDirError) as exc:
+        print(f"werkpilot-tui: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
