@@ -77,7 +77,9 @@ def get_cost_tracker() -> CostTracker:
         if "ledger" not in _instances:
             from core.ledger import CostTracker
 
-            _instances["ledger"] = CostTracker(**_settings_kwargs(), alert_manager=get_alert_manager())
+            _instances["ledger"] = CostTracker(
+                **_settings_kwargs(), alert_manager=get_alert_manager()
+            )
         return _instances["ledger"]
 
 

@@ -295,7 +295,11 @@ class RuntimeBudgets:
         dept = department.lower()
         if dept in self._edits:
             return self._edits[dept]
-        if dept not in self.config.budgets and dept not in DEFAULT_BUDGETS and "default" in self._edits:
+        if (
+            dept not in self.config.budgets
+            and dept not in DEFAULT_BUDGETS
+            and "default" in self._edits
+        ):
             return self._edits["default"]
         return self.config.budget_for(dept)
 

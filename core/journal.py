@@ -398,7 +398,9 @@ class JournalReader(Generic[T]):
         directory = self.journal.dir_for(self.kind)
         for name, t in state.items():
             if _DAY_FILE.match(name):
-                self.tails[directory / name] = _Tail(int(t["offset"]), int(t["lines"]), int(t["ino"]))
+                self.tails[directory / name] = _Tail(
+                    int(t["offset"]), int(t["lines"]), int(t["ino"])
+                )
 
 
 def _short_error(exc: ValueError) -> str:
