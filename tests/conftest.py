@@ -47,4 +47,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "WERKPILOT_API_TOKEN",
         }:
             monkeypatch.delenv(name, raising=False)
+    # The console's remembered settings and the user's theme folder stay out of ~/.config.
+    monkeypatch.setenv("WERKPILOT_SETTINGS", str(tmp_path / "settings.toml"))
+    monkeypatch.setenv("WERKPILOT_THEME_DIR", str(tmp_path / "user-themes"))
     monkeypatch.chdir(tmp_path)
