@@ -68,6 +68,8 @@ class AlertsConfig(_Section):
     history: int = Field(500, gt=0)
     retention_days: int = Field(30, gt=0)
     check_interval_s: float = Field(180, gt=0)  # how often a long-running process escalates
+    delivery_queue: int = Field(1000, gt=0)  # pending channel deliveries before dropping
+    delivery_backoff_s: float = Field(0.5, ge=0)  # first retry delay, doubled per attempt
 
 
 class EmailConfig(_Section):
@@ -81,6 +83,7 @@ class EmailConfig(_Section):
     to: str | None = None
     from_: str | None = Field(None, alias="from")
     timeout_s: float = Field(10, gt=0)
+    retries: int = Field(2, ge=0)
 
 
 class WebhookConfig(_Section):
