@@ -72,7 +72,7 @@ ColorValue = Annotated[str, AfterValidator(_color)]
 
 def _check_variables(value: dict[str, str]) -> dict[str, str]:
     for key, raw in value.items():
-        if key.endswith("text-style") or key.endswith("-style"):
+        if "style" in key.split("-"):
             words = raw.split()
             if not words or not set(words) <= _STYLE_WORDS:
                 raise ValueError(f"{key}: not a text style: {raw!r}")
