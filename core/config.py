@@ -111,6 +111,7 @@ class ServerConfig(_Section):
     cache_ttl_s: float = Field(60, ge=0)
     max_body_bytes: int = Field(65_536, gt=0)
     token_env: str = "WERKPILOT_API_TOKEN"
+    request_timeout_s: float = Field(10, gt=0)  # socket timeout: a slow client frees its thread
 
 
 class Config(_Section):
