@@ -128,22 +128,19 @@ class _Forecast(Protocol):
     budget: float
 
 
-def gauges_from(tracker: Any, alerts: Any) -> Gauges:
+def gauges_from(tracker: Any, alerts: Any, history: int = 500) -> Gauges:
     """Department budgets and month spend (ledger forecast), open alerts by level."""
+    from werkpilot_tui.api import open_alerts
+
     forecasts: list[_Forecast] = list(tracker.get_budget_forecast())
-    budgets = {f.department: float(f.budget) for f in forecasts}
-    spend = {f.department: float(f.spent) for f in forecasts}
-    return Gauges(budgets=budgets, spend=spend, alerts_open=open_alerts_by_level(alerts))
-
-
-def open_alerts_by_level(alerts: Any) -> dict[str, int]:
-    """Unacknowledged, unresolved alerts per level (every level present, zero included)."""
-    limit = alerts.config.alerts.history if hasattr(alerts, "config") else 500
     counts = dict.fromkeys(LEVELS, 0)
-    for alert in alerts.get_alerts(limit=limit, acknowledged=False):
-        if not getattr(alert, "resolved", False):
-            counts[alert.level] = counts.get(alert.level, 0) + 1
-    return counts
+    for alert in open_alerts(alerts, history):
+        counts[alert.level] = counts.get(alert.level, 0) + 1
+    return Gauges(
+        budgets={f.department: float(f.budget) for f in forecasts},
+        spend={f.department: float(f.spent) for f in forecasts},
+        alerts_open=counts,
+    )
 
 
 class Exposition:

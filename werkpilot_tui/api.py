@@ -1,0 +1,140 @@
+"""The ``/api/metrics`` payloads (the seed's shape), built from the core components.
+
+Shared by ``werkpilot-tui export`` and ``werkpilot-tui serve`` so both print the same JSON.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from core.clock import Clock, now_ms, system_clock
+from core.config import Config, load_config, resolve_data_dir
+from core.journal import Journal
+
+if TYPE_CHECKING:
+    from core.alerts import AlertManager
+    from core.ledger import CostTracker
+    from core.monitor import PerformanceMonitor
+
+#: ``?type=`` value -> key of the part in the full payload.
+PARTS: dict[str, str] = {
+    "agent": "agents",
+    "system": "system",
+    "costs": "costs",
+    "alerts": "alerts",
+}
+ALERT_WINDOWS = ("1h", "24h", "7d")
+RECENT_ALERTS = 50
+UNACKNOWLEDGED_ALERTS = 20
+
+
+@dataclass
+class Components:
+    """The three core components on one data directory, sharing a journal and a clock."""
+
+    journal: Journal
+    config: Config
+    clock: Clock
+    alerts: AlertManager
+    monitor: PerformanceMonitor
+    tracker: CostTracker
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str | os.PathLike[str] | None = None,
+        config: str | os.PathLike[str] | Config | None = None,
+        clock: Clock | None = None,
+    ) -> Components:
+        from core.alerts import AlertManager
+        from core.ledger import CostTracker
+        from core.monitor import PerformanceMonitor
+
+        cfg = load_config(config)
+        clock = clock or system_clock
+        journal = Journal(resolve_data_dir(data_dir))
+        common: dict[str, Any] = {"config": cfg, "clock": clock, "journal": journal}
+        alerts = AlertManager(journal.root, **common)
+        monitor = PerformanceMonitor(journal.root, alert_manager=alerts, **common)
+        tracker = CostTracker(journal.root, alert_manager=alerts, **common)
+        return cls(journal, cfg, clock, alerts, monitor, tracker)
+
+    def close(self) -> None:
+        for component in (self.monitor, self.tracker, self.alerts):
+            component.close()
+        self.journal.close()
+
+
+def to_jsonable(value: Any) -> Any:
+    """Pydantic results as the seed's camelCase JSON values; containers recursively."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(by_alias=True, mode="json")
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def system_part(c: Components) -> Any:
+    return to_jsonable(c.monitor.get_system_metrics())
+
+
+def agents_part(c: Components) -> list[Any]:
+    agents = (c.monitor.get_agent_metrics(name) for name in c.monitor.list_agents())
+    return [to_jsonable(a) for a in agents if a is not None]
+
+
+def costs_part(c: Components) -> Any:
+    return to_jsonable(c.tracker.get_all_costs())
+
+
+def alerts_part(c: Components) -> dict[str, Any]:
+    return {
+        "recent": to_jsonable(c.alerts.get_alerts(limit=RECENT_ALERTS)),
+        "stats": {w: to_jsonable(c.alerts.get_alert_stats(w)) for w in ALERT_WINDOWS},
+        "unacknowledged": to_jsonable(
+            c.alerts.get_alerts(limit=UNACKNOWLEDGED_ALERTS, acknowledged=False)
+        ),
+    }
+
+
+_BUILDERS: dict[str, Callable[[Components], Any]] = {
+    "agent": agents_part,
+    "system": system_part,
+    "costs": costs_part,
+    "alerts": alerts_part,
+}
+
+
+def build_metrics(c: Components, part: str | None = None) -> dict[str, Any]:
+    """``{timestamp, system, agents, costs, alerts}``, or ``timestamp`` and one part."""
+    payload: dict[str, Any] = {"timestamp": now_ms(c.clock)}
+    if part is None:
+        for name, build in _BUILDERS.items():
+            payload[PARTS[name]] = build(c)
+        return payload
+    if part not in _BUILDERS:
+        raise ValueError(f"unknown type {part!r}; expected one of: {', '.join(PARTS)}")
+    payload[PARTS[part]] = _BUILDERS[part](c)
+    return payload
+
+
+def open_alerts(alerts: AlertManager, history: int = 500) -> list[Any]:
+    """Alerts neither acknowledged nor resolved, newest first (within the kept history)."""
+    found = alerts.get_alerts(limit=history, acknowledged=False)
+    return [a for a in found if not getattr(a, "resolved", False)]
+
+
+def printable(text: str) -> str:
+    """Text from data made safe for a terminal: control characters shown escaped."""
+    return "".join(
+        ch if unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode()
+        for ch in text
+    )

@@ -1,0 +1,385 @@
+"""``werkpilot-tui serve``: ``/api/metrics`` (the seed's endpoint) and ``/metrics`` (Prometheus).
+
+A stdlib ``ThreadingHTTPServer``: a few scrapers and dashboards need no framework. Core
+objects are not thread-safe, so every core call runs under one lock; cached responses are
+served without it. Sockets time out and connections are capped, so slow or numerous
+clients cannot exhaust the threads.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from argparse import Namespace
+from datetime import datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from core.clock import Clock, system_clock
+from core.config import load_config
+from werkpilot_tui.api import PARTS, Components, build_metrics
+from werkpilot_tui.exposition import CONTENT_TYPE, Exposition, gauges_from
+
+log = logging.getLogger("werkpilot_tui.server")
+
+METRICS_PATH = "/api/metrics"
+ACK_PATH = "/api/metrics/acknowledge"
+PROMETHEUS_PATH = "/metrics"
+ALLOWED = {METRICS_PATH: "GET", PROMETHEUS_PATH: "GET", ACK_PATH: "POST"}
+MAX_CONNECTIONS = 64
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class MetricsService:
+    """What the handlers call: cached JSON payloads, acknowledgement, exposition text."""
+
+    def __init__(self, components: Components, *, cache_ttl_s: float, clock: Clock | None = None):
+        self.components = components
+        self.cache_ttl_s = cache_ttl_s
+        self.clock = clock or components.clock
+        self.exposition = Exposition(components.journal)
+        self._core_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._cache: dict[str | None, tuple[datetime, bytes]] = {}
+
+    def _cached(self, part: str | None) -> tuple[bytes, float] | None:
+        with self._cache_lock:
+            hit = self._cache.get(part)
+        if hit is None:
+            return None
+        age = (self.clock() - hit[0]).total_seconds()
+        if 0 <= age < self.cache_ttl_s:  # a clock stepped backwards also invalidates
+            return hit[1], age
+        return None
+
+    def metrics_json(self, part: str | None = None) -> tuple[bytes, float, bool]:
+        """The payload for ``?type=part`` (None: all), its age in seconds, and cache hit."""
+        if part is not None and part not in PARTS:
+            raise ValueError(f"unknown type {part!r}; expected one of: {', '.join(PARTS)}")
+        hit = self._cached(part)
+        if hit is not None:
+            return hit[0], hit[1], True
+        with self._core_lock:
+            hit = self._cached(part)  # another thread may have filled it meanwhile
+            if hit is not None:
+                return hit[0], hit[1], True
+            body = json.dumps(build_metrics(self.components, part), ensure_ascii=False).encode()
+            with self._cache_lock:
+                self._cache[part] = (self.clock(), body)
+        return body, 0.0, False
+
+    def acknowledge(self, alert_id: str) -> bool:
+        """Acknowledge through core (persisted for every process); drops cached payloads."""
+        with self._core_lock:
+            ok = bool(self.components.alerts.acknowledge_alert(alert_id))
+            if ok:
+                self.invalidate()
+        return ok
+
+    def invalidate(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+    def prometheus_text(self) -> bytes:
+        c = self.components
+        with self._core_lock:
+            self.exposition.collect()
+            gauges = gauges_from(c.tracker, c.alerts, c.config.alerts.history)
+            return self.exposition.render(gauges).encode()
+
+    def warm(self) -> None:
+        """Fold the journal once so the first scrape of a large data directory is quick."""
+        with self._core_lock:
+            self.exposition.collect()
+
+
+class MetricsServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        service: MetricsService,
+        *,
+        token: str | None = None,
+        max_body_bytes: int = 65_536,
+        request_timeout_s: float = 10.0,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.service = service
+        self.token = token or None
+        self.max_body_bytes = max_body_bytes
+        self.request_timeout_s = request_timeout_s
+        self._slots = threading.BoundedSemaphore(max_connections)
+        super().__init__(address, MetricsHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            body = b'{"success": false, "error": "too many connections"}'
+            head = (
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            try:
+                request.settimeout(1.0)
+                request.sendall(head.encode() + body)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.warning("connection from %s failed: %s", client_address[0], sys.exc_info()[1])
+
+
+class MetricsHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "werkpilot-tui"
+    server: MetricsServer
+
+    def setup(self) -> None:
+        self.timeout = self.server.request_timeout_s
+        self._unread_body = False
+        super().setup()
+
+    # ------------------------------------------------------------ responses
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = JSON_TYPE,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if self._unread_body or status >= 500:
+            self.close_connection = True  # the rest of the request is still on the socket
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(payload, ensure_ascii=False).encode(), headers=headers)
+
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        self._json(status, {"success": False, "error": message}, headers)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol errors found by the stdlib parser, answered in our JSON shape."""
+        self.close_connection = True
+        try:
+            self._error(code, message or HTTPStatus(code).phrase)
+        except OSError:
+            pass
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        status = code.value if isinstance(code, HTTPStatus) else code
+        log.info('%s "%s" %s', self.client_address[0], self.requestline, status)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.client_address[0], format % args)
+
+    # --------------------------------------------------------------- routing
+    def _route(self) -> tuple[str, dict[str, list[str]]]:
+        self._unread_body = self.headers.get("Content-Length", "0").strip() not in ("", "0") or (
+            "Transfer-Encoding" in self.headers
+        )
+        url = urlsplit(self.path)
+        path = url.path.rstrip("/") or "/"
+        return path, parse_qs(url.query, keep_blank_values=True)
+
+    def _dispatch(self) -> None:
+        path, query = self._route()
+        allowed = ALLOWED.get(path)
+        try:
+            if allowed is None:
+                self._error(404, f"not found: {path}")
+            elif allowed != self.command:
+                self._error(405, f"method {self.command} not allowed", {"Allow": allowed})
+            elif path == METRICS_PATH:
+                self._get_metrics(query)
+            elif path == PROMETHEUS_PATH:
+                self._send(200, self.server.service.prometheus_text(), CONTENT_TYPE)
+            else:
+                self._post_acknowledge()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception:
+            log.exception("error answering %s %s", self.command, path)
+            self._error(500, "internal error")
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+
+    # -------------------------------------------------------------- handlers
+    def _get_metrics(self, query: dict[str, list[str]]) -> None:
+        part = query["type"][-1] if "type" in query else None
+        service = self.server.service
+        try:
+            body, age, hit = service.metrics_json(part)
+        except ValueError as exc:
+            self._error(400, str(exc))
+            return
+        ttl = service.cache_ttl_s
+        headers = {
+            "Cache-Control": f"max-age={max(0, int(ttl - age))}",
+            "Age": str(int(age)),
+            "X-Cache": "hit" if hit else "miss",
+        }
+        self._send(200, body, headers=headers)
+
+    def _authorised(self) -> bool:
+        token = self.server.token
+        if token is None:
+            return True
+        scheme, _, given = self.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        )
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None after answering 411/413/400 for an unusable one."""
+        if "Transfer-Encoding" in self.headers:
+            self._error(411, "a Content-Length is required (no chunked bodies)")
+            return None
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            self._error(411, "a Content-Length is required")
+            return None
+        try:
+            length = int(raw)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self._error(400, f"bad Content-Length {raw!r}")
+            return None
+        if length > self.server.max_body_bytes:
+            self._error(413, f"request body over {self.server.max_body_bytes} bytes")
+            return None
+        body = self.rfile.read(length)
+        if len(body) < length:
+            self.close_connection = True
+            return None
+        self._unread_body = False
+        return body
+
+    def _post_acknowledge(self) -> None:
+        if not self._authorised():
+            self._error(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+            return
+        body = self._read_body()
+        if body is None:
+            return
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            self._error(400, "Content-Type must be application/json")
+            return
+        try:
+            doc = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            self._error(400, "body is not valid JSON")
+            return
+        alert_id = doc.get("alertId") if isinstance(doc, dict) else None
+        if not isinstance(alert_id, str) or not alert_id or len(alert_id) > 200:
+            self._error(400, "alertId is required")
+            return
+        if not self.server.service.acknowledge(alert_id):
+            self._error(404, f"no alert with id {alert_id!r}")
+            return
+        self._json(200, {"success": True, "alertId": alert_id})
+
+
+def make_server(
+    components: Components,
+    host: str,
+    port: int,
+    *,
+    clock: Clock | None = None,
+    env: dict[str, str] | None = None,
+) -> MetricsServer:
+    """A bound server over ``components`` configured from their ``[server]`` section."""
+    cfg = components.config.server
+    env = dict(os.environ) if env is None else env
+    service = MetricsService(components, cache_ttl_s=cfg.cache_ttl_s, clock=clock)
+    return MetricsServer(
+        (host, port),
+        service,
+        token=env.get(cfg.token_env) or None,
+        max_body_bytes=cfg.max_body_bytes,
+        request_timeout_s=cfg.request_timeout_s,
+    )
+
+
+def run_server(args: Namespace) -> int:
+    """Serve until SIGTERM or Ctrl-C; print the bound address first."""
+    config = load_config(getattr(args, "config", None))
+    host = args.host or config.server.host
+    port = config.server.port if args.port is None else args.port
+    components = Components.open(getattr(args, "data_dir", None), config, system_clock)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    try:
+        server = make_server(components, host, port)
+    except OSError as exc:
+        components.close()
+        print(f"werkpilot-tui: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    bound_host, bound_port = server.server_address[:2]
+    if server.token is None and bound_host not in ("127.0.0.1", "::1", "localhost"):
+        print(
+            f"werkpilot-tui: warning: listening on {bound_host} without a token "
+            f"(set ${config.server.token_env} to protect acknowledgements)",
+            file=sys.stderr,
+        )
+    threading.Thread(target=server.service.warm, name="warm-exposition", daemon=True).start()
+    stop = threading.Event()
+
+    def _terminate(signum: int, frame: Any) -> None:
+        if not stop.is_set():
+            stop.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+    print(
+        f"werkpilot-tui: serving http://{shown}:{bound_port}{METRICS_PATH} and "
+        f"{PROMETHEUS_PATH} (data: {components.journal.root})",
+        flush=True,
+    )
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+        components.close()
+    print("werkpilot-tui: stopped", flush=True)
+    return 0
