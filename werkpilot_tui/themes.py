@@ -5,10 +5,10 @@ Built-in themes come from ``builtin_theme_dir()``; the user's own from ``$WERKPI
 replaces it. A broken file is skipped and described in one line, so the app can show all of
 them in one notification and carry on with the themes that did load.
 
-App-specific theme variables (declared by the app's ``get_theme_variable_defaults``, overridden
-by theme files): ``alert-critical``, ``alert-warning``, ``alert-info`` (alert levels) and
-``budget-ok``, ``budget-info``, ``budget-warn``, ``budget-over`` (department spend below 75 %,
-from 75 %, from 90 %, from 100 % of the month's budget).
+App-specific theme variables are the app's (``widgets/palette.py: VARIABLE_DEFAULTS``, the
+app's ``get_theme_variable_defaults``): ``alert-critical``, ``alert-warning``, ``alert-info``,
+``status-ok``, ``budget-bar`` (below 75 %), ``budget-info`` (from 75 %), ``budget-warning``
+(from 90 %), ``budget-over`` (from 100 %) and ``data-muted``; theme files may override them.
 """
 
 from __future__ import annotations
@@ -25,21 +25,14 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 from werkpilot_tui.theme_files import builtin_theme_dir
+from werkpilot_tui.widgets.palette import VARIABLE_DEFAULTS
 
 if TYPE_CHECKING:
     from core.config import Config
 
 DEFAULT_THEME = "werkpilot-dark"
 HIGH_CONTRAST_THEME = "werkpilot-high-contrast"
-APP_VARIABLES: tuple[str, ...] = (
-    "alert-critical",
-    "alert-warning",
-    "alert-info",
-    "budget-ok",
-    "budget-info",
-    "budget-warn",
-    "budget-over",
-)
+APP_VARIABLES: tuple[str, ...] = tuple(VARIABLE_DEFAULTS)
 USER_THEME_DIR = Path("~/.config/werkpilot-tui/themes")
 _ALPHA = re.compile(r"^(?P<color>\S+)\s+(?P<pct>\d{1,3}(\.\d+)?)%$")
 _VARIABLE_NAME = r"^[a-z][a-z0-9-]*$"
