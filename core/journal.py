@@ -13,6 +13,7 @@ import fcntl
 import os
 import re
 import tempfile
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -71,11 +72,15 @@ class _Tail:
 class Journal:
     """One data directory: appends, tails, documents, locks, retention."""
 
-    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, data_dir: str | os.PathLike[str], *, recheck_s: float = 1.0) -> None:
         self.root = Path(data_dir).expanduser().absolute()
         if self.root.exists() and not self.root.is_dir():
             raise DataDirError(f"data directory {self.root} exists but is not a directory")
+        # How often a cached descriptor is checked for its file having been deleted (pruned,
+        # or the data directory cleared) so appends do not vanish into an unlinked inode.
+        self.recheck_s = recheck_s
         self._fds: OrderedDict[Path, int] = OrderedDict()
+        self._next_check: dict[Path, float] = {}
         self._torn: set[Path] = set()
         self._paths: dict[tuple[str, int], Path] = {}
         self._problems: list[Problem] = []
@@ -118,6 +123,8 @@ class Journal:
         """Append a pre-serialised line (ending in a newline) with a single write."""
         path = self._path_for_ms(kind, timestamp_ms)
         fd = self._fds.get(path)
+        if fd is not None and time.monotonic() >= self._next_check[path]:
+            fd = self._check_linked(path, fd)
         if fd is None:
             fd = self._open(path)
         if path in self._torn:
@@ -144,11 +151,25 @@ class Journal:
         if end and os.pread(fd, 1, end - 1) != b"\n":
             self._torn.add(path)  # a crashed writer left half a line: do not glue onto it
         self._fds[path] = fd
+        self._next_check[path] = time.monotonic() + self.recheck_s
         while len(self._fds) > _MAX_OPEN:
             self._close(next(iter(self._fds)))
         return fd
 
+    def _check_linked(self, path: Path, fd: int) -> int | None:
+        """The cached descriptor, or None when its file has been deleted meanwhile."""
+        self._next_check[path] = time.monotonic() + self.recheck_s
+        try:
+            linked = os.fstat(fd).st_nlink > 0
+        except OSError:
+            linked = False
+        if not linked:
+            self._close(path)
+            return None
+        return fd
+
     def _close(self, path: Path) -> None:
+        self._next_check.pop(path, None)
         fd = self._fds.pop(path, None)
         if fd is not None:
             with contextlib.suppress(OSError):
@@ -359,10 +380,9 @@ class JournalReader(Generic[T]):
                 data = os.pread(fd, min(chunk_bytes, st.st_size - tail.offset), tail.offset)
                 end = data.rfind(b"\n") + 1
                 if end == 0:
-                    if len(data) < chunk_bytes:
-                        break  # only a torn or still-being-written line: wait for more
-                    end = len(data)  # a single over-long line: consume it as malformed
-                    data = data + b"\n"
+                    data, end = _read_to_newline(fd, data, tail.offset, st.st_size)
+                    if end == 0:
+                        break  # only a torn or still-being-written line: wait for its end
                 batch = self._parse_lines(path, data[:end], tail)
                 tail.offset += end
                 yield batch
@@ -380,18 +400,24 @@ class JournalReader(Generic[T]):
                 continue
             try:
                 out.append(parse(line))
-            except ValueError as exc:
+            except _PARSE_ERRORS as exc:
                 self._salvage(path, first + i + 1, line, exc, out)
         tail.lines = first + len(lines)
         return out
 
-    def _salvage(self, path: Path, lineno: int, line: bytes, exc: ValueError, out: list[T]) -> None:
-        start = line.rfind(RECORD_START)
-        if start > 0:
-            with contextlib.suppress(ValueError):
-                out.append(self.parse(line[start:]))
-                self.journal.report(Problem(path, lineno, "torn record before a valid one"))
-                return
+    def _salvage(self, path: Path, lineno: int, line: bytes, exc: Exception, out: list[T]) -> None:
+        # The glued record is the first record start after the torn head that parses to
+        # the end of the line; later starts may sit inside its own ``data``.
+        start = line.find(RECORD_START, 1)
+        while start > 0:
+            try:
+                record = self.parse(line[start:])
+            except _PARSE_ERRORS:
+                start = line.find(RECORD_START, start + 1)
+                continue
+            out.append(record)
+            self.journal.report(Problem(path, lineno, "torn record before a valid one"))
+            return
         self.journal.report(Problem(path, lineno, _short_error(exc)))
 
     def state(self) -> dict[str, Any]:
@@ -410,7 +436,31 @@ class JournalReader(Generic[T]):
                 )
 
 
-def _short_error(exc: ValueError) -> str:
+#: What a parser may raise on a line that is not a valid record (bytes from disk are untrusted).
+_PARSE_ERRORS = (ValueError, TypeError, RecursionError)
+
+
+def _read_to_newline(fd: int, data: bytes, offset: int, size: int) -> tuple[bytes, int]:
+    """Extend ``data`` (read at ``offset``, holding no newline) up to the end of its line.
+
+    Returns the bytes and the end of the first complete line in them (0: the line is not
+    complete yet). Reads double in size, so a long line costs linear time.
+    """
+    parts = [data]
+    have = len(data)
+    while offset + have < size:
+        more = os.pread(fd, min(max(have, 1 << 16), size - offset - have), offset + have)
+        if not more:
+            break
+        parts.append(more)
+        nl = more.find(b"\n")
+        if nl >= 0:
+            return b"".join(parts), have + nl + 1
+        have += len(more)
+    return b"".join(parts), 0
+
+
+def _short_error(exc: Exception) -> str:
     errors = getattr(exc, "errors", None)
     if callable(errors):
         first = errors()[0]
