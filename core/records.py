@@ -139,3 +139,7 @@ class AlertEvent(Record):
     error: str | None = None
     host: str = ""
     pid: Count = 0
+
+    def to_json_line(self) -> bytes:
+        """One JSON line without the fields this kind of event leaves empty."""
+        return self.__pydantic_serializer__.to_json(self, by_alias=True, exclude_none=True) + b"\n"
