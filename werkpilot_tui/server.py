@@ -35,6 +35,9 @@ ACK_PATH = "/api/metrics/acknowledge"
 PROMETHEUS_PATH = "/metrics"
 ALLOWED = {METRICS_PATH: "GET", PROMETHEUS_PATH: "GET", ACK_PATH: "POST"}
 MAX_CONNECTIONS = 64
+#: An unread request body up to this size is read and dropped after answering, so closing
+#: or reusing the connection does not reset it before the client has read the answer.
+DRAIN_LIMIT = 1 << 20
 JSON_TYPE = "application/json; charset=utf-8"
 
 
@@ -162,7 +165,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         self.timeout = self.server.request_timeout_s
-        self._unread_body = False
+        self._body_left: int | None = 0
         super().setup()
 
     # ------------------------------------------------------------ responses
@@ -173,8 +176,9 @@ class MetricsHandler(BaseHTTPRequestHandler):
         content_type: str = JSON_TYPE,
         headers: dict[str, str] | None = None,
     ) -> None:
-        if self._unread_body or status >= 500:
-            self.close_connection = True  # the rest of the request is still on the socket
+        left = self._body_left
+        if left is None or left > DRAIN_LIMIT or status >= 500:
+            self.close_connection = True  # the rest of the request cannot be skipped
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -209,9 +213,10 @@ class MetricsHandler(BaseHTTPRequestHandler):
 
     # --------------------------------------------------------------- routing
     def _route(self) -> tuple[str, dict[str, list[str]]]:
-        self._unread_body = self.headers.get("Content-Length", "0").strip() not in ("", "0") or (
-            "Transfer-Encoding" in self.headers
-        )
+        raw = self.headers.get("Content-Length", "0").strip() or "0"
+        self._body_left = int(raw) if raw.isdigit() else None
+        if "Transfer-Encoding" in self.headers:
+            self._body_left = None
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         return path, parse_qs(url.query, keep_blank_values=True)
@@ -232,9 +237,25 @@ class MetricsHandler(BaseHTTPRequestHandler):
                 self._post_acknowledge()
         except (ConnectionError, TimeoutError):
             self.close_connection = True
+            return
         except Exception:
             log.exception("error answering %s %s", self.command, path)
             self._error(500, "internal error")
+        if self._body_left:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Read and drop the unread body (bounded in size and by the socket timeout)."""
+        left = min(self._body_left or 0, DRAIN_LIMIT)
+        try:
+            while left > 0:
+                chunk = self.rfile.read(min(left, 65_536))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:
+            self.close_connection = True
+        self._body_left = 0
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
@@ -284,10 +305,10 @@ class MetricsHandler(BaseHTTPRequestHandler):
             self._error(413, f"request body over {self.server.max_body_bytes} bytes")
             return None
         body = self.rfile.read(length)
+        self._body_left = 0
         if len(body) < length:
             self.close_connection = True
             return None
-        self._unread_body = False
         return body
 
     def _post_acknowledge(self) -> None:

@@ -1,0 +1,186 @@
+"""The sub-commands as real processes: export, report, check, prune, --help, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core.journal import Journal
+from core.records import AlertEvent
+from werkpilot_tui.api import Components
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = ("export", "report", "check", "prune", "serve")
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "werkpilot_tui", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=full_env,
+    )
+
+
+def _seed(data_dir: Path, critical: bool = True) -> Components:
+    c = Components.open(data_dir)
+    for i in range(5):
+        c.monitor.track_execution(
+            "lead-scorer",
+            duration=1500,
+            status="completed" if i else "error",
+            tokens_used=1000,
+            model="haiku",
+            cost=0.001,
+            department="sales",
+        )
+    c.tracker.track_cost(
+        "lead-scorer", "sales", model="sonnet", input_tokens=500, output_tokens=300
+    )
+    c.tracker.track_cost("mailer", "marketing", model="haiku", input_tokens=4000, output_tokens=100)
+    c.alerts.add_alert(level="warning", type="custom", message="Queue is slow", data={"agent": "q"})
+    if critical:
+        c.alerts.add_alert(
+            level="critical", type="custom", message="Mailer \x1b[31mdown", data={"agent": "m"}
+        )
+    return c
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_has_help(command: str) -> None:
+    res = run(command, "--help")
+    assert res.returncode == 0, res.stderr
+    assert "--data-dir" in res.stdout and "--config" in res.stdout
+    assert res.stdout.startswith(f"usage: werkpilot-tui {command}")
+
+
+def test_export_prints_the_seed_shape_and_single_parts(data_dir: Path) -> None:
+    _seed(data_dir).close()
+    res = run("export", "--data-dir", data_dir)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert set(doc) == {"timestamp", "system", "agents", "costs", "alerts"}
+    (agent,) = doc["agents"]
+    assert agent["name"] == "lead-scorer"
+    assert agent["executions"] == 5 and agent["errors"] == 1
+    assert set(agent["windows"]) == {"1h", "24h", "7d"}
+    assert doc["system"]["totalExecutions"] == 5
+    assert doc["costs"]["agents"], doc["costs"]
+    assert set(doc["alerts"]) == {"recent", "stats", "unacknowledged"}
+    assert set(doc["alerts"]["stats"]) == {"1h", "24h", "7d"}
+    assert len(doc["alerts"]["recent"]) == 2
+    assert doc["alerts"]["stats"]["24h"]["critical"] == 1
+    for kind, key in (("agent", "agents"), ("system", "system"), ("costs", "costs")):
+        part = json.loads(run("export", "--data-dir", data_dir, "--type", kind).stdout)
+        assert set(part) == {"timestamp", key}
+        assert part[key] == doc[key] or kind == "system"  # system uptime/health move
+    bad = run("export", "--data-dir", data_dir, "--type", "bogus")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_report_writes_the_file_and_prints_it(data_dir: Path) -> None:
+    _seed(data_dir).close()
+    today = datetime.now(UTC).date().isoformat()
+    res = run("report", "--data-dir", data_dir)
+    assert res.returncode == 0, res.stderr
+    printed = json.loads(res.stdout)
+    written = data_dir / "costs" / f"daily-cost-{today}.json"
+    assert json.loads(written.read_text()) == printed
+    assert printed["date"] == today
+    assert printed["summary"]["executions"] == 2
+    expected = 500 * 3 / 1e6 + 300 * 15 / 1e6 + 4000 * 0.25 / 1e6 + 100 * 1.25 / 1e6
+    assert printed["summary"]["totalCost"] == pytest.approx(expected)
+    assert [a["name"] for a in printed["topAgents"]] == ["lead-scorer", "mailer"]
+    assert str(written) in res.stderr
+    other = run("report", "--data-dir", data_dir, "--date", "2020-02-29")
+    assert other.returncode == 0
+    assert json.loads(other.stdout)["summary"]["executions"] == 0
+    assert (data_dir / "costs" / "daily-cost-2020-02-29.json").is_file()
+    bad = run("report", "--data-dir", data_dir, "--date", "2020-13-01")
+    assert bad.returncode == 2
+    assert "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_check_exits_1_while_a_critical_is_open_and_0_after_acknowledging(data_dir: Path) -> None:
+    c = _seed(data_dir)
+    res = run("check", "--data-dir", data_dir)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "1 critical, 1 warning" in res.stdout
+    assert "CRIT custom: Mailer \\x1b[31mdown" in res.stdout  # escape neutralised
+    assert "\x1b" not in res.stdout
+    (crit,) = c.alerts.get_alerts(level="critical")
+    assert c.alerts.acknowledge_alert(crit.id)
+    c.close()
+    res = run("check", "--data-dir", data_dir)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "0 critical, 1 warning" in res.stdout
+
+
+def test_check_raises_threshold_alerts_from_the_data(data_dir: Path, tmp_path: Path) -> None:
+    c = Components.open(data_dir)
+    for _ in range(12):
+        c.monitor.track_execution("flaky", duration=100, status="failed")
+    c.close()
+    res = run("check", "--data-dir", data_dir)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "CRIT error_rate" in res.stdout
+
+
+def test_prune_removes_old_alert_files_and_keeps_cost_reports(data_dir: Path) -> None:
+    c = _seed(data_dir, critical=False)
+    c.tracker.generate_daily_cost_report(date(2020, 1, 1))
+    c.close()
+    old = datetime.now(UTC) - timedelta(days=45)
+    j = Journal(data_dir)
+    j.append(
+        "alerts",
+        AlertEvent(
+            timestamp=int(old.timestamp() * 1000),
+            event="raised",
+            alert_id="old-1",
+            level="info",
+            type="custom",
+            message="long ago",
+        ),
+    )
+    old_file = j.path_for("alerts", old.date())
+    assert old_file.is_file()
+    res = run("prune", "--data-dir", data_dir)
+    assert res.returncode == 0, res.stderr
+    assert not old_file.exists()
+    assert f"removed alerts/{old_file.name}" in res.stdout
+    assert "pruned 1 file(s) (1 in alerts/)" in res.stdout
+    assert (data_dir / "costs" / "daily-cost-2020-01-01.json").is_file()
+    assert j.day_files("alerts"), "today's alert file is kept"
+    again = run("prune", "--data-dir", data_dir)
+    assert "pruned 0 file(s)" in again.stdout
+
+
+def test_bad_config_exits_2_naming_file_key_and_problem(data_dir: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[thresholds]\nerror_rate_warning = 7\n")
+    for command in ("export", "report", "check", "prune", "serve"):
+        res = run(command, "--data-dir", data_dir, "--config", cfg)
+        assert res.returncode == 2, (command, res.stderr)
+        assert str(cfg) in res.stderr and "thresholds.error_rate_warning" in res.stderr
+        assert "less than or equal to 1" in res.stderr
+        assert "Traceback" not in res.stderr
+    res = run("export", "--config", tmp_path / "missing.toml")
+    assert res.returncode == 2 and "file not found" in res.stderr
+
+
+def test_unusable_data_dir_exits_2(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    for command in ("export", "check", "prune"):
+        res = run(command, "--data-dir", not_a_dir)
+        assert res.returncode == 2, (command, res.stdout, res.stderr)
+        assert "not a directory" in res.stderr and "Traceback" not in res.stderr

@@ -1,0 +1,369 @@
+"""``werkpilot-tui serve`` as a real process on a free loopback port, and its cache logic."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from core.alerts import AlertManager
+from werkpilot_tui.api import Components
+from werkpilot_tui.server import MetricsService
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = """
+[server]
+cache_ttl_s = {ttl}
+request_timeout_s = 1
+max_body_bytes = 4096
+"""
+SECRET_ENV = {"CEO_EMAIL", "ALERT_EMAIL_FROM", "WERKPILOT_API_TOKEN", "WERKPILOT_WEBHOOK_URL"}
+
+
+@dataclass
+class Served:
+    proc: subprocess.Popen[str]
+    port: int
+    data_dir: Path
+    log: Path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        conn: http.client.HTTPConnection | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        own = conn is None
+        conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        finally:
+            if own:
+                conn.close()
+
+    def get_json(self, path: str) -> tuple[int, dict[str, str], Any]:
+        status, headers, data = self.request("GET", path)
+        return status, headers, json.loads(data)
+
+    def ack(self, alert_id: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        body = json.dumps({"alertId": alert_id}).encode()
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        status, _, data = self.request("POST", "/api/metrics/acknowledge", body, hdrs)
+        return status, json.loads(data)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV and not k.endswith("_BUDGET")}
+    return {**env, "PYTHONPATH": str(ROOT), **extra}
+
+
+def start(data_dir: Path, ttl: float, **env: str) -> Served:
+    cfg = data_dir.parent / f"werkpilot-{ttl}.toml"
+    cfg.write_text(CONFIG.format(ttl=ttl))
+    log = data_dir.parent / f"serve-{ttl}.log"
+    cmd = [sys.executable, "-m", "werkpilot_tui", "serve", "--data-dir", str(data_dir)]
+    proc = subprocess.Popen(
+        [*cmd, "--config", str(cfg), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        text=True,
+        env=_env(**env),
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # the process prints the bound address first
+    m = re.search(r"http://127\.0\.0\.1:(\d+)/api/metrics", line)
+    assert m, f"no address in {line!r}; log: {log.read_text()}"
+    return Served(proc, int(m[1]), data_dir, log)
+
+
+def stop(served: Served) -> None:
+    if served.proc.poll() is None:
+        served.proc.send_signal(signal.SIGTERM)
+        served.proc.wait(10)
+
+
+def _seed(data_dir: Path) -> dict[str, str]:
+    c = Components.open(data_dir)
+    for i in range(10):
+        c.monitor.track_execution(
+            "lead-scorer",
+            duration=1500 * (i + 1),
+            status="error" if i == 0 else "completed",
+            tokens_used=1000,
+            model="haiku",
+            cost=0.001,
+            department="sales",
+        )
+    c.tracker.track_cost(
+        "lead-scorer", "sales", model="sonnet", input_tokens=500, output_tokens=300
+    )
+    warn = c.alerts.add_alert(level="warning", type="custom", message="slow", data={"agent": "a"})
+    crit = c.alerts.add_alert(level="critical", type="custom", message="down", data={"agent": "b"})
+    assert warn is not None and crit is not None
+    c.close()
+    return {"warning": warn.id, "critical": crit.id}
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, dict[str, str]]]:
+    data_dir = tmp_path_factory.mktemp("served") / "data"
+    ids = _seed(data_dir)
+    served = start(data_dir, ttl=1.5)
+    yield served, ids
+    stop(served)
+    assert served.proc.returncode == 0, served.log.read_text()
+
+
+def test_get_metrics_full_and_each_type(seeded: tuple[Served, dict[str, str]]) -> None:
+    served, _ = seeded
+    status, headers, doc = served.get_json("/api/metrics")
+    assert status == 200 and headers["content-type"].startswith("application/json")
+    assert set(doc) == {"timestamp", "system", "agents", "costs", "alerts"}
+    assert doc["system"]["totalExecutions"] == 10 and doc["system"]["totalErrors"] == 1
+    (agent,) = doc["agents"]
+    assert agent["name"] == "lead-scorer" and agent["avgDuration"] == 1500 * 5.5
+    assert doc["costs"]["departments"]
+    assert len(doc["alerts"]["recent"]) == 2
+    assert set(doc["alerts"]["stats"]) == {"1h", "24h", "7d"}
+    assert doc["alerts"]["stats"]["1h"]["total"] == 2
+    assert {a["level"] for a in doc["alerts"]["unacknowledged"]} >= {"critical"}
+    for kind, key in (("agent", "agents"), ("system", "system"), ("costs", "costs")):
+        status, _, part = served.get_json(f"/api/metrics?type={kind}")
+        assert status == 200 and set(part) == {"timestamp", key}
+    status, _, part = served.get_json("/api/metrics?type=alerts")
+    assert set(part) == {"timestamp", "alerts"}
+    status, _, err = served.get_json("/api/metrics?type=bogus")
+    assert status == 400 and err["success"] is False and "bogus" in err["error"]
+
+
+def test_bad_requests_get_json_errors(seeded: tuple[Served, dict[str, str]]) -> None:
+    served, _ = seeded
+    ack = "/api/metrics/acknowledge"
+    json_h = {"Content-Type": "application/json"}
+    cases = [
+        ("GET", "/nowhere", None, {}, 404),
+        ("POST", "/api/metrics", b"{}", json_h, 405),
+        ("GET", ack, None, {}, 405),
+        ("DELETE", "/metrics", None, {}, 405),
+        ("POST", ack, b"{}", json_h, 400),
+        ("POST", ack, b'{"alertId": ""}', json_h, 400),
+        ("POST", ack, b'{"alertId": 17}', json_h, 400),
+        ("POST", ack, b"[1, 2]", json_h, 400),
+        ("POST", ack, b"{not json", json_h, 400),
+        ("POST", ack, b"\xff\xfe", json_h, 400),
+        ("POST", ack, b'{"alertId": "x"}', {"Content-Type": "text/plain"}, 400),
+        ("POST", ack, b'{"alertId": "x"}', {}, 400),
+        ("POST", ack, b"x" * 5000, json_h, 413),
+        ("POST", ack, b'{"alertId": "no-such-alert"}', json_h, 404),
+    ]
+    for method, path, body, headers, expected in cases:
+        status, hdrs, data = served.request(method, path, body, headers)
+        assert status == expected, (method, path, body, data)
+        doc = json.loads(data)
+        assert doc["success"] is False and doc["error"], doc
+        if expected == 405:
+            assert hdrs["allow"] in ("GET", "POST")
+
+
+def test_acknowledge_is_persisted_and_invalidates_the_cache(
+    seeded: tuple[Served, dict[str, str]],
+) -> None:
+    served, ids = seeded
+    _, _, before = served.get_json("/api/metrics?type=alerts")
+    _, headers, _ = served.get_json("/api/metrics?type=alerts")
+    assert headers["x-cache"] == "hit"
+    assert ids["warning"] in [a["id"] for a in before["alerts"]["unacknowledged"]]
+    status, doc = served.ack(ids["warning"])
+    assert (status, doc) == (200, {"success": True, "alertId": ids["warning"]})
+    _, headers, after = served.get_json("/api/metrics?type=alerts")
+    assert headers["x-cache"] == "miss"
+    assert ids["warning"] not in [a["id"] for a in after["alerts"]["unacknowledged"]]
+    fresh = AlertManager(served.data_dir)
+    (acked,) = [a for a in fresh.get_alerts(limit=50) if a.id == ids["warning"]]
+    assert acked.acknowledged and acked.acknowledged_at is not None
+    fresh.close()
+
+
+def test_cache_hides_new_data_until_the_ttl_expires(
+    seeded: tuple[Served, dict[str, str]],
+) -> None:
+    served, _ = seeded
+    c = Components.open(served.data_dir)
+    _, headers, first = served.get_json("/api/metrics?type=agent")
+    c.monitor.track_execution("newcomer", duration=10, status="completed")
+    _, headers, second = served.get_json("/api/metrics?type=agent")
+    if headers["x-cache"] == "hit":  # within the 1.5 s TTL: the same answer, newcomer unseen
+        assert second == first
+        assert "newcomer" not in [a["name"] for a in second["agents"]]
+    deadline = time.monotonic() + 15
+    while True:
+        _, headers, doc = served.get_json("/api/metrics?type=agent")
+        if "newcomer" in [a["name"] for a in doc["agents"]]:
+            break
+        assert headers["x-cache"] == "hit", "a fresh answer must include the new execution"
+        assert time.monotonic() < deadline, "cache never expired"
+        time.sleep(0.1)
+    assert headers["x-cache"] == "miss" or doc["timestamp"] > first["timestamp"]
+    c.close()
+
+
+def test_prometheus_metrics_parse_with_expected_values(
+    seeded: tuple[Served, dict[str, str]],
+) -> None:
+    served, _ = seeded
+    status, headers, data = served.request("GET", "/metrics")
+    assert status == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+    for family in text_string_to_metric_families(data.decode()):
+        for s in family.samples:
+            samples[(s.name, frozenset(s.labels.items()))] = s.value
+
+    def value(name: str, **labels: str) -> float:
+        return samples[(name, frozenset(labels.items()))]
+
+    base = {"agent": "lead-scorer", "department": "sales", "model": "haiku"}
+    assert value("werkpilot_executions_total", **base, status="completed") == 9
+    assert value("werkpilot_executions_total", **base, status="error") == 1
+    assert value(
+        "werkpilot_cost_usd_total", agent="lead-scorer", department="sales", model="sonnet"
+    ) == pytest.approx(0.006)
+    tok = {"agent": "lead-scorer", "model": "sonnet"}
+    assert value("werkpilot_tokens_total", **tok, kind="input") == 500
+    assert value("werkpilot_tokens_total", **tok, kind="output") == 300
+    h = "werkpilot_execution_duration_seconds"
+    assert value(f"{h}_count", agent="lead-scorer") == 10
+    assert value(f"{h}_sum", agent="lead-scorer") == pytest.approx(1.5 * 55)
+    assert value(f"{h}_bucket", agent="lead-scorer", le="2.56") == 1
+    assert value(f"{h}_bucket", agent="lead-scorer", le="10.24") == 6
+    assert value("werkpilot_department_budget_usd", department="sales") == 500
+    assert value("werkpilot_department_spend_usd", department="sales") == pytest.approx(0.006)
+    assert value("werkpilot_alerts_open", level="critical") == 1
+
+
+def _slow_client(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"POST /api/metrics/acknowledge HTTP/1.1\r\nHost: x\r\nContent-Le")
+    return sock
+
+
+def test_concurrent_clients_with_malformed_requests_mixed_in(
+    seeded: tuple[Served, dict[str, str]],
+) -> None:
+    served, _ = seeded
+    slow = _slow_client(served.port)  # holds half a request open while the load runs
+    _, _, expected_agents = served.get_json("/api/metrics?type=agent")
+    names = sorted(a["name"] for a in expected_agents["agents"])
+    bad = {
+        "json": ("POST", "/api/metrics/acknowledge", b"{oops", 400),
+        "huge": ("POST", "/api/metrics/acknowledge", b"z" * 100_000, 413),
+        "method": ("PUT", "/api/metrics", b"", 405),
+        "path": ("GET", "/api/nothing", None, 404),
+    }
+    failures: list[str] = []
+    good_count = [0] * 8
+
+    def client(n: int) -> None:
+        rng = random.Random(n)
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+        for i in range(125):
+            try:
+                if i % 25 == 7:
+                    method, path, body, want = bad[rng.choice(list(bad))]
+                    hdrs = {"Content-Type": "application/json"}
+                    status, _, data = served.request(method, path, body, hdrs)
+                    if status != want or json.loads(data)["success"] is not False:
+                        failures.append(f"{method} {path}: {status}")
+                    continue
+                path = rng.choice(["/api/metrics?type=agent", "/api/metrics", "/metrics"])
+                status, _, data = served.request("GET", path, conn=conn)
+                if status != 200:
+                    failures.append(f"{path}: {status}")
+                elif path == "/metrics":
+                    if b"werkpilot_executions_total{" not in data:
+                        failures.append("metrics without executions")
+                else:
+                    doc = json.loads(data)
+                    got = sorted(a["name"] for a in doc["agents"])
+                    if got != names:
+                        failures.append(f"{path}: agents {got}")
+                good_count[n] += 1
+            except (OSError, http.client.HTTPException) as exc:
+                failures.append(f"{type(exc).__name__}: {exc}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not failures, failures[:10]
+    assert sum(good_count) == 8 * 120
+    # The slow client was cut off by the socket timeout (1 s), not left holding a thread.
+    slow.settimeout(10)
+    assert slow.recv(65536) == b""
+    slow.close()
+    status, _, _ = served.request("GET", "/api/metrics?type=system")
+    assert status == 200 and served.proc.poll() is None
+
+
+def test_bearer_token_protects_acknowledge(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    ids = _seed(data_dir)
+    served = start(data_dir, ttl=60, WERKPILOT_API_TOKEN="s3cret")
+    try:
+        assert served.ack(ids["critical"])[0] == 401
+        assert served.ack(ids["critical"], {"Authorization": "Bearer wrong"})[0] == 401
+        assert served.ack(ids["critical"], {"Authorization": "Basic s3cret"})[0] == 401
+        assert served.get_json("/api/metrics?type=system")[0] == 200  # reads stay open
+        ok = served.ack(ids["critical"], {"Authorization": "Bearer s3cret"})
+        assert ok == (200, {"success": True, "alertId": ids["critical"]})
+    finally:
+        stop(served)
+    assert served.proc.returncode == 0
+    assert served.proc.stdout is not None and "stopped" in served.proc.stdout.read()
+    log = served.log.read_text()
+    assert '"POST /api/metrics/acknowledge HTTP/1.1" 401' in log
+    assert "Traceback" not in log
+
+
+def test_service_cache_follows_the_injected_clock(data_dir: Path, clock: Any) -> None:
+    c = Components.open(data_dir, clock=clock)
+    c.monitor.track_execution("a", duration=10)
+    service = MetricsService(c, cache_ttl_s=60)
+    body, age, hit = service.metrics_json("agent")
+    assert (age, hit) == (0.0, False)
+    c.monitor.track_execution("b", duration=10)
+    clock.advance(seconds=59.999)
+    body2, age, hit = service.metrics_json("agent")
+    assert hit and body2 == body and age == pytest.approx(59.999)
+    assert b'"b"' not in body2
+    clock.advance(seconds=0.001)
+    body3, _, hit = service.metrics_json("agent")
+    assert not hit and b'"name":"b"' in body3.replace(b" ", b"")
+    clock.advance(seconds=-5)  # a clock stepped backwards does not keep a stale answer
+    assert service.metrics_json("agent")[2] is False
+    with pytest.raises(ValueError, match="bogus"):
+        service.metrics_json("bogus")
+    c.close()
