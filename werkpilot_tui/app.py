@@ -1,0 +1,251 @@
+"""The console app: composes the dashboard, owns the live feed, wires keys to core.
+
+Everything that varies is injected (data dir, config, clock, host health, cadence, watching)
+so the CLI and the tests build the same app through ``make_app``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import Provider
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from core.clock import Clock, now_ms, system_clock
+from core.config import Config
+from werkpilot_tui.live import CoreSession, HealthProvider, LiveFeed
+from werkpilot_tui.messages import DataChanged
+from werkpilot_tui.palette_commands import WerkpilotCommands
+from werkpilot_tui.screens.dashboard import DashboardScreen
+from werkpilot_tui.view_models import Dashboard
+from werkpilot_tui.widgets.palette import Palette, theme_defaults
+
+
+class WerkpilotApp(App[None]):
+    """The live console over one data directory."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "werkpilot"
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {WerkpilotCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "costs", "Costs"),
+        Binding("t", "choose_theme", "Theme"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        config: Config | str | os.PathLike[str] | None = None,
+        clock: Clock | None = None,
+        watch: bool = True,
+        theme: str | None = None,
+        *,
+        health: HealthProvider | None = None,
+        refresh_ms: int | None = None,
+        tick_s: float = 2.0,
+        rebuild_s: float = 5.0,
+        check_interval_s: float | None = None,
+    ) -> None:
+        self.session = CoreSession(data_dir, config, clock, health)
+        super().__init__()
+        self.clock: Clock = clock or system_clock
+        self.config = self.session.config
+        self.watch_files = watch
+        self.requested_theme = theme
+        self.tick_s = tick_s
+        self.rebuild_s = rebuild_s
+        self.check_interval_s = check_interval_s or self.config.alerts.check_interval_s
+        interval = (refresh_ms or self.config.ui.refresh_ms) / 1000
+        self.feed = LiveFeed(self.session, self._publish, min_interval_s=interval)
+        self.latest: Dashboard | None = None
+        self.palette = Palette()
+        self.dashboard_screen = DashboardScreen()
+        self._built_at = 0.0  # monotonic time of the last snapshot shown
+
+    # ------------------------------------------------------------- lifecycle
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return theme_defaults(self.current_theme.to_color_system().generate())
+
+    def on_mount(self) -> None:
+        self._install_themes()
+        self.palette = Palette.from_variables(self.theme_variables)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.push_screen(self.dashboard_screen)
+        if self.watch_files:
+            self.run_worker(self.feed.run_watcher(), name="watcher", group="watch", exclusive=True)
+        self.run_worker(
+            self.feed.run_refresher(), name="refresher", group="refresh", exclusive=True
+        )
+        self.feed.changed()
+        self.set_interval(self.tick_s, self._tick)
+        self.set_interval(self.check_interval_s, self.run_checks)
+
+    def on_unmount(self) -> None:
+        self.feed.stop()
+
+    def _install_themes(self) -> None:
+        try:
+            from werkpilot_tui import settings, themes
+        except ImportError:
+            return
+        loaded, problems = themes.load_themes(self.config)
+        for theme in loaded:
+            self.register_theme(theme)
+        name, problem = themes.choose_theme(
+            list(self.available_themes),
+            cli=self.requested_theme,
+            remembered=settings.load_settings().theme,
+            configured=self.config.ui.theme,
+        )
+        self.theme = name
+        message = themes.problems_message(problems)
+        for text in (message, problem):
+            if text:
+                self.notify(text, severity="warning", timeout=8, markup=False)
+
+    def _theme_changed(self, _theme: Any) -> None:
+        self.palette = Palette.from_variables(self.theme_variables)
+        self.dashboard_screen.render_all()
+
+    # ------------------------------------------------------------------ data
+    def now_ms(self) -> int:
+        return now_ms(self.clock)
+
+    def _publish(self, dashboard: Dashboard) -> None:
+        self.post_message(DataChanged(dashboard))
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        self.latest = message.dashboard
+        self._built_at = time.monotonic()
+        self.dashboard_screen.show(message.dashboard)
+        if self.screen is not self.dashboard_screen:
+            self.screen.post_message(DataChanged(message.dashboard))
+
+    def refresh_data(self) -> None:
+        """Ask for a new snapshot (coalesced with any pending one)."""
+        self.feed.changed()
+
+    def _tick(self) -> None:
+        self.dashboard_screen.tick()
+        if time.monotonic() - self._built_at >= self.rebuild_s:
+            # Windows slide and host figures move without writes; also the fallback when
+            # the file watcher cannot see changes (network mounts in polling mode).
+            self.feed.changed()
+
+    async def run_checks(self) -> None:
+        """Thresholds, budgets and escalations through core (a console left open escalates)."""
+        await self.feed.call(self.session.check)
+        self.feed.changed()
+
+    async def acknowledge(self, alert_id: str) -> bool:
+        ok = await self.feed.call(self.session.acknowledge, alert_id)
+        self.feed.changed()
+        return ok
+
+    async def set_budget(self, department: str, amount: float) -> None:
+        await self.feed.call(self.session.set_budget, department, amount)
+        self.feed.changed()
+
+    # --------------------------------------------------------------- actions
+    def run_dashboard_action(self, action: str) -> None:
+        """Run a dashboard key's action (from the command palette)."""
+        self.run_worker(self.dashboard_screen.run_action(action), group="palette")
+
+    def set_window(self, window: str) -> None:
+        self.dashboard_screen.window = window
+
+    def set_sort(self, index: int) -> None:
+        self.dashboard_screen.sort_index = index
+
+    def apply_theme(self, name: str) -> None:
+        self.theme = name
+
+    def open_agent_detail(self, name: str) -> None:
+        row = self.latest.agent(name) if self.latest else None
+        if row is None:
+            return
+        try:
+            from werkpilot_tui.screens.agent_detail import AgentDetailScreen
+        except ImportError:
+            self.push_screen(_Placeholder(f"Agent {name}: detail view not available yet."))
+            return
+        self.push_screen(AgentDetailScreen(row))
+
+    def action_costs(self) -> None:
+        try:
+            from werkpilot_tui.screens.costs import CostsScreen
+        except ImportError:
+            self.notify("The costs view is not available yet.", severity="warning")
+            return
+        self.push_screen(CostsScreen())
+
+    def action_choose_theme(self) -> None:
+        try:
+            from werkpilot_tui.screens.theme_picker import ThemePicker
+        except ImportError:
+            self.search_themes()
+            return
+        self.push_screen(ThemePicker())
+
+    def action_help(self) -> None:
+        try:
+            from werkpilot_tui.screens.help import HelpScreen
+        except ImportError:
+            self.action_show_help_panel()
+            return
+        self.push_screen(HelpScreen())
+
+
+class _Placeholder(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close")]
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> Any:
+        from rich.text import Text
+
+        yield Static(Text(self.text))
+
+
+def make_app(
+    data_dir: str | os.PathLike[str] | None = None,
+    config: Config | str | os.PathLike[str] | None = None,
+    clock: Clock | None = None,
+    watch: bool = True,
+    theme: str | None = None,
+    **kwargs: Any,
+) -> WerkpilotApp:
+    """The one factory the CLI and the tests use."""
+    return WerkpilotApp(data_dir, config, clock, watch, theme, **kwargs)
+
+
+def run_console(args: argparse.Namespace) -> int:
+    """The default command: open the console (``--demo``: on a simulated fleet)."""
+    if getattr(args, "demo", False):
+        return _run_demo(args)
+    app = make_app(data_dir=args.data_dir, config=args.config, theme=args.theme)
+    app.run()
+    return int(app.return_code or 0)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from werkpilot_tui import demo
+
+    with demo.running_fleet(config=args.config) as data_dir:
+        app = make_app(data_dir=data_dir, config=args.config, theme=args.theme)
+        app.run()
+    return int(app.return_code or 0)
+
+
+__all__ = ["WerkpilotApp", "make_app", "run_console"]

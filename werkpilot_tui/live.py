@@ -1,0 +1,371 @@
+"""The live side of the console: core components, the file watcher and view-model building.
+
+Core objects are not thread-safe, so every call into them goes through one single-thread
+executor (``LiveFeed.call``); the event loop never blocks on file reading or aggregation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from core.clock import Clock, now_ms, system_clock
+from core.config import Config, load_config, resolve_data_dir
+from werkpilot_tui.view_models import (
+    AgentRow,
+    AlertRow,
+    BudgetRow,
+    Dashboard,
+    Health,
+    HostHealth,
+    Thresholds,
+    WindowFigures,
+)
+
+if TYPE_CHECKING:
+    from core.monitor import PerformanceMonitor
+
+    from core.alerts import AlertManager
+    from core.journal import Journal
+    from core.ledger import CostTracker
+
+T = TypeVar("T")
+HealthProvider = Callable[[], HostHealth]
+#: Sub-directories and files whose changes can change the dashboard.
+WATCHED_DIRS = frozenset({"metrics", "costs", "alerts"})
+ALERT_FEED_LENGTH = 100
+
+
+def psutil_health() -> HostHealth:
+    """Host CPU and memory via psutil (CPU since the previous call; never blocks)."""
+    import psutil
+
+    mem = psutil.virtual_memory()
+    return HostHealth(
+        cpu_percent=psutil.cpu_percent(interval=None),
+        memory_used=int(mem.total - mem.available),
+        memory_total=int(mem.total),
+    )
+
+
+def is_watched(path: str | Path, root: Path) -> bool:
+    """Whether a changed path is one of our journal files or ``budgets.toml``."""
+    p = Path(path)
+    if p.name == "budgets.toml" and p.parent == root:
+        return True
+    return p.suffix == ".jsonl" and p.parent.name in WATCHED_DIRS and p.parent.parent == root
+
+
+class CoreSession:
+    """The console's core components on one data directory. Use from one thread only."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        config: Config | str | os.PathLike[str] | None = None,
+        clock: Clock | None = None,
+        health: HealthProvider | None = None,
+    ) -> None:
+        self.data_dir = Path(resolve_data_dir(data_dir)).expanduser().absolute()
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            from core.journal import DataDirError
+
+            raise DataDirError(f"data directory {self.data_dir} exists but is not a directory")
+        self.config = load_config(config)
+        self.clock = clock or system_clock
+        self.health = health or psutil_health
+        self.alerts: AlertManager | None = None
+        self.monitor: PerformanceMonitor | None = None
+        self.tracker: CostTracker | None = None
+        self.journal: Journal | None = None
+        self.last_change_ms: int | None = None
+
+    def open(self) -> None:
+        """Build the components (reads checkpoints and catches up on the journal)."""
+        if self.monitor is not None:
+            return
+        from core.monitor import PerformanceMonitor
+
+        from core.alerts import AlertManager
+        from core.journal import Journal
+        from core.ledger import CostTracker
+
+        kw: dict[str, Any] = {"config": self.config, "clock": self.clock}
+        self.journal = Journal(self.data_dir)
+        self.alerts = AlertManager(self.data_dir, journal=self.journal, **kw)
+        shared = {"alert_manager": self.alerts, "journal": self.journal, **kw}
+        self.monitor = PerformanceMonitor(self.data_dir, **shared)
+        self.tracker = CostTracker(self.data_dir, **shared)
+
+    def close(self) -> None:
+        for component in (self.monitor, self.tracker, self.alerts):
+            if component is not None:
+                with contextlib.suppress(Exception):
+                    component.close()
+
+    # ---------------------------------------------------------------- queries
+    def refresh(self) -> int:
+        """Catch up on lines other processes appended; returns how many were new."""
+        self.open()
+        assert self.monitor and self.tracker and self.alerts
+        new = self.monitor.refresh() + self.tracker.refresh() + self.alerts.refresh()
+        if new:
+            self.last_change_ms = now_ms(self.clock)
+        return new
+
+    def build(self) -> Dashboard:
+        """Refresh and snapshot everything the dashboard shows."""
+        try:
+            self.refresh()
+            return self._build()
+        except Exception as exc:  # shown in the header; the console keeps running
+            return Dashboard(
+                data_dir=str(self.data_dir),
+                built_at_ms=now_ms(self.clock),
+                host=self.health(),
+                error=f"{type(exc).__name__}: {exc}",
+                problem_count=self.journal.problem_count if self.journal else 0,
+            )
+
+    def _build(self) -> Dashboard:
+        assert self.monitor and self.tracker and self.alerts and self.journal
+        thresholds = self.config.thresholds
+        system = self.monitor.get_system_metrics()
+        departments = self.monitor.get_agent_departments()
+        agents = tuple(
+            _agent_row(m, departments.get(name))
+            for name in self.monitor.list_agents()
+            if (m := self.monitor.get_agent_metrics(name)) is not None
+        )
+        alerts = tuple(_alert_row(a) for a in self.alerts.get_alerts(limit=ALERT_FEED_LENGTH))
+        hour = _window(_get(system.windows, "1h"))
+        health = Health(
+            executions_per_hour=int(system.executions_per_hour),
+            error_rate=hour.error_rate,
+            avg_response_ms=float(system.avg_response_time),
+            cost_today=self._cost_today(),
+            daily_budget=thresholds.daily_budget,
+            uptime_ms=int(system.uptime),
+            total_executions=int(system.total_executions),
+            agent_count=int(system.agent_count),
+            unacknowledged=sum(1 for a in alerts if not a.acknowledged and not a.resolved),
+        )
+        if self.last_change_ms is None:
+            stamps = [a.last_execution_ms for a in agents if a.last_execution_ms]
+            stamps += [a.timestamp_ms for a in alerts]
+            self.last_change_ms = max(stamps, default=None)
+        return Dashboard(
+            data_dir=str(self.data_dir),
+            built_at_ms=now_ms(self.clock),
+            health=health,
+            host=self.health(),
+            agents=agents,
+            budgets=tuple(_budget_row(f) for f in self.tracker.get_budget_forecast()),
+            alerts=alerts,
+            thresholds=Thresholds(
+                error_rate_warning=thresholds.error_rate_warning,
+                error_rate_critical=thresholds.error_rate_critical,
+                min_executions=thresholds.min_executions,
+                response_time_warning_ms=thresholds.response_time_warning_ms,
+                daily_budget=thresholds.daily_budget,
+            ),
+            last_change_ms=self.last_change_ms,
+            problem_count=self.journal.problem_count,
+        )
+
+    def _cost_today(self) -> float:
+        """Today's execution cost (the monitor's stream, which the daily budget judges)."""
+        assert self.monitor and self.tracker
+        cost_today = getattr(self.monitor, "get_cost_today", None)
+        if cost_today is not None:
+            return float(cost_today())
+        return float(self.tracker.get_daily_cost_report().total_cost)
+
+    # ---------------------------------------------------------------- actions
+    def acknowledge(self, alert_id: str) -> bool:
+        self.open()
+        assert self.alerts
+        return bool(self.alerts.acknowledge_alert(alert_id))
+
+    def set_budget(self, department: str, amount: float) -> None:
+        self.open()
+        assert self.tracker
+        self.tracker.set_department_budget(department, amount)
+
+    def check(self) -> None:
+        """Threshold and escalation checks a long-running process owes (every few minutes)."""
+        self.open()
+        self.refresh()
+        assert self.monitor and self.tracker and self.alerts
+        for component, name in (
+            (self.monitor, "check_thresholds"),
+            (self.tracker, "check_budgets"),
+            (self.alerts, "check_escalations"),
+        ):
+            method = getattr(component, name, None)
+            if method is not None:
+                method()
+
+
+class LiveFeed:
+    """Watches the data directory and turns changes into ``Dashboard`` snapshots.
+
+    ``changed()`` may be called any number of times: refreshes are coalesced so at most one
+    runs at a time and at most one more follows it, no sooner than ``min_interval_s`` later.
+    """
+
+    def __init__(
+        self,
+        session: CoreSession,
+        publish: Callable[[Dashboard], None],
+        min_interval_s: float = 0.25,
+    ) -> None:
+        self.session = session
+        self.publish = publish
+        self.min_interval_s = min_interval_s
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="werkpilot-core")
+        self._dirty = asyncio.Event()
+        self._stop = asyncio.Event()
+        self.builds = 0
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the core thread (the only thread that touches core)."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    def changed(self) -> None:
+        self._dirty.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._dirty.set()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def run_refresher(self) -> None:
+        """Build a snapshot whenever something changed, coalescing bursts."""
+        loop = asyncio.get_running_loop()
+        while not self._stop.is_set():
+            await self._dirty.wait()
+            if self._stop.is_set():
+                return
+            self._dirty.clear()
+            started = loop.time()
+            dashboard = await self.call(self.session.build)
+            self.builds += 1
+            self.publish(dashboard)
+            rest = self.min_interval_s - (loop.time() - started)
+            if rest > 0:
+                await asyncio.sleep(rest)
+
+    async def run_watcher(self) -> None:
+        """One watchfiles watcher; waits on the nearest existing parent while the dir is missing."""
+        from watchfiles import awatch
+
+        root = self.session.data_dir
+        while not self._stop.is_set():
+            target = _existing_ancestor(root)
+            recursive = target == root
+            stop = asyncio.Event()
+            stopper = asyncio.ensure_future(_forward(self._stop, stop))
+            try:
+                async for changes in awatch(
+                    target,
+                    debounce=50,
+                    step=10,
+                    recursive=recursive,
+                    stop_event=stop,
+                    watch_filter=None,
+                    yield_on_timeout=False,
+                ):
+                    if not recursive:
+                        if root.is_dir() or _existing_ancestor(root) != target:
+                            break  # the data dir (or a step towards it) appeared
+                        continue
+                    if _relevant(changes, root):
+                        self.changed()
+            except FileNotFoundError:
+                await asyncio.sleep(0.5)  # the directory went away: look again
+            finally:
+                stopper.cancel()
+            self.changed()
+
+
+async def _forward(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
+
+
+def _existing_ancestor(path: Path) -> Path:
+    while not path.is_dir() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def _relevant(changes: Iterable[tuple[Any, str]], root: Path) -> bool:
+    return any(is_watched(path, root) for _, path in changes)
+
+
+# ------------------------------------------------------------------ conversions
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
+
+def _window(stats: Any) -> WindowFigures:
+    if stats is None:
+        return WindowFigures()
+    return WindowFigures(
+        count=int(stats.count),
+        errors=int(stats.errors),
+        error_rate=float(stats.error_rate),
+        avg_duration=float(stats.avg_duration),
+        total_cost=float(stats.total_cost),
+        total_tokens=int(stats.total_tokens),
+    )
+
+
+def _agent_row(m: Any, department: str | None) -> AgentRow:
+    windows = m.windows
+    names = windows.keys() if isinstance(windows, dict) else ("1h", "24h", "7d")
+    return AgentRow(
+        name=m.name,
+        department=department,
+        executions=int(m.executions),
+        errors=int(m.errors),
+        total_tokens=int(m.total_tokens),
+        total_cost=float(m.total_cost),
+        last_execution_ms=m.last_execution,
+        windows={w: _window(_get(windows, w)) for w in names},
+    )
+
+
+def _budget_row(f: Any) -> BudgetRow:
+    return BudgetRow(
+        department=f.department,
+        spent=float(f.spent),
+        budget=float(f.budget),
+        used_pct=float(f.budget_used),
+        projected=float(f.projected),
+        projected_pct=float(f.projected_used),
+        run_out_date=f.run_out_date,
+        level=f.level,
+    )
+
+
+def _alert_row(a: Any) -> AlertRow:
+    return AlertRow(
+        id=a.id,
+        timestamp_ms=int(a.timestamp),
+        level=a.level,
+        type=a.type,
+        message=a.message,
+        acknowledged=bool(a.acknowledged),
+        escalated=bool(a.escalated),
+        escalated_from=a.escalated_from,
+        count=int(getattr(a, "count", 1) or 1),
+        resolved=bool(getattr(a, "resolved", False)),
+        last_seen_ms=getattr(a, "last_seen", None),
+    )

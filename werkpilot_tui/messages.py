@@ -1,0 +1,37 @@
+"""Messages between the live feed, the app and its screens."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from werkpilot_tui.view_models import Dashboard
+
+
+class DataChanged(Message):
+    """A new dashboard view model was built (posted from the live feed)."""
+
+    def __init__(self, dashboard: Dashboard) -> None:
+        super().__init__()
+        self.dashboard = dashboard
+
+    def can_replace(self, message: Message) -> bool:
+        # An unprocessed older snapshot is worthless once a newer one exists.
+        return isinstance(message, DataChanged)
+
+
+class AlertAcknowledged(Message):
+    """An alert was acknowledged through core (``ok`` False if core did not know it)."""
+
+    def __init__(self, alert_id: str, ok: bool) -> None:
+        super().__init__()
+        self.alert_id = alert_id
+        self.ok = ok
+
+
+class BudgetSaved(Message):
+    """A department's monthly budget was saved to ``data/budgets.toml``."""
+
+    def __init__(self, department: str, amount: float) -> None:
+        super().__init__()
+        self.department = department
+        self.amount = amount

@@ -1,0 +1,1 @@
+"""Screens of the console: the dashboard (home), modals, and the views it opens."""

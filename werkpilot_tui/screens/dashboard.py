@@ -1,0 +1,227 @@
+"""The dashboard: health header, agents, budgets and alerts, and the keys that act on them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from werkpilot_tui.messages import AlertAcknowledged, BudgetSaved
+from werkpilot_tui.screens.budget_modal import BudgetModal
+from werkpilot_tui.view_models import WINDOWS, Dashboard
+from werkpilot_tui.widgets.agent_table import SORTS, AgentTable
+from werkpilot_tui.widgets.alert_feed import AlertFeed
+from werkpilot_tui.widgets.budget_bars import BudgetBars
+from werkpilot_tui.widgets.health_header import HealthHeader
+from werkpilot_tui.widgets.palette import Palette
+from werkpilot_tui.widgets.text import neutralise
+
+if TYPE_CHECKING:
+    from werkpilot_tui.app import WerkpilotApp
+
+
+class DashboardScreen(Screen[None]):
+    """The home screen; it renders whatever ``Dashboard`` snapshot the app hands it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "acknowledge", "Ack alert"),
+        Binding("b", "edit_budget", "Budget"),
+        Binding("w", "cycle_window", "Window"),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("enter", "open_detail", "Detail"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    window: reactive[str] = reactive("24h")
+    sort_index: reactive[int] = reactive(0)
+    filter_text: reactive[str] = reactive("")
+
+    def __init__(self) -> None:
+        super().__init__(id="dashboard")
+        self.dashboard: Dashboard | None = None
+
+    @property
+    def wp(self) -> WerkpilotApp:
+        return cast("WerkpilotApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield HealthHeader(id="health")
+        with Vertical(id="agents-pane", classes="pane"):
+            yield Static(Text("Loading…"), id="waiting")
+            yield AgentTable(id="agents")
+            yield Input(placeholder="filter agents by name or department", id="filter")
+        with Horizontal(id="bottom"):
+            with Vertical(id="budgets-pane", classes="pane"):
+                yield BudgetBars(id="budgets")
+            with Vertical(id="alerts-pane", classes="pane"):
+                yield AlertFeed(id="alerts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self._titles()
+        self.query_one("#agents", AgentTable).focus()
+        if self.wp.latest is not None:
+            self.show(self.wp.latest)
+
+    # ---------------------------------------------------------------- render
+    def show(self, dashboard: Dashboard) -> None:
+        """Apply a new snapshot: only changed cells are rewritten."""
+        self.dashboard = dashboard
+        self.render_all()
+
+    def render_all(self) -> None:
+        d = self.dashboard
+        if d is None or not self.is_mounted:
+            return
+        palette: Palette = self.wp.palette
+        now = self.wp.now_ms()
+        with self.app.batch_update():
+            self.query_one(HealthHeader).show(d, now, palette)
+            self.query_one(AgentTable).show(
+                d.agents,
+                self.window,
+                d.thresholds,
+                now,
+                palette,
+                SORTS[self.sort_index],
+                self.filter_text,
+            )
+            self.query_one(BudgetBars).show(d.budgets, palette)
+            self.query_one(AlertFeed).show(d.alerts, now, palette)
+            self._waiting(d)
+
+    def tick(self) -> None:
+        """Clock-driven text only (\"3 s ago\", uptime); no core call."""
+        if self.dashboard is not None and self.is_mounted:
+            self.query_one(HealthHeader).show(self.dashboard, self.wp.now_ms(), self.wp.palette)
+
+    def _waiting(self, d: Dashboard) -> None:
+        waiting = self.query_one("#waiting", Static)
+        if d.agents:
+            waiting.display = False
+            return
+        waiting.display = True
+        if d.error:
+            message = f"Cannot read {d.data_dir}: {d.error}"
+        else:
+            message = f"No executions yet — waiting for {d.data_dir}…"
+        waiting.update(Text(neutralise(message)))
+
+    def _titles(self) -> None:
+        sort = SORTS[self.sort_index]
+        agents = self.query_one("#agents-pane")
+        agents.border_title = f"Agents · window {self.window} · sort {sort.label}" + (
+            f" · filter “{neutralise(self.filter_text)}”" if self.filter_text else ""
+        )
+        self.query_one("#budgets-pane").border_title = "Budgets · this month"
+        self.query_one("#alerts-pane").border_title = "Alerts · newest first"
+
+    def watch_window(self) -> None:
+        self._refresh_view()
+
+    def watch_sort_index(self) -> None:
+        self._refresh_view()
+
+    def watch_filter_text(self) -> None:
+        self._refresh_view()
+
+    def _refresh_view(self) -> None:
+        if self.is_mounted:
+            self._titles()
+            self.render_all()
+
+    # --------------------------------------------------------------- actions
+    def action_cycle_window(self) -> None:
+        self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
+        self.notify(f"Window: {self.window}", timeout=1.5)
+
+    def action_cycle_sort(self) -> None:
+        self.sort_index = (self.sort_index + 1) % len(SORTS)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.value = ""
+            box.display = False
+            self.query_one(AgentTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        box = self.query_one("#filter", Input)
+        if not event.value:
+            box.display = False
+        self.query_one(AgentTable).focus()
+
+    async def action_acknowledge(self) -> None:
+        feed = self.query_one(AlertFeed)
+        alert_id = feed.selected_key
+        alert = self.dashboard.alert(alert_id) if self.dashboard and alert_id else None
+        if alert is None:
+            self.notify("No alert selected.", severity="warning")
+            return
+        if alert.acknowledged:
+            self.notify("That alert is already acknowledged.")
+            return
+        ok = await self.wp.acknowledge(alert.id)
+        self.post_message(AlertAcknowledged(alert.id, ok))
+
+    def on_alert_acknowledged(self, message: AlertAcknowledged) -> None:
+        if message.ok:
+            self.notify(f"Acknowledged alert {message.alert_id}.", markup=False)
+        else:
+            self.notify(f"Unknown alert {message.alert_id}.", severity="error", markup=False)
+
+    def action_edit_budget(self) -> None:
+        department = self.query_one(BudgetBars).selected_key
+        row = self.dashboard.budget(department) if self.dashboard and department else None
+        if row is None or department is None:
+            self.notify("No department selected.", severity="warning")
+            return
+
+        async def save(amount: float | None) -> None:
+            if amount is None:
+                return
+            await self.wp.set_budget(department, amount)
+            self.post_message(BudgetSaved(department, amount))
+
+        self.app.push_screen(BudgetModal(department, row.budget, row.spent), save)
+
+    def on_budget_saved(self, message: BudgetSaved) -> None:
+        self.notify(
+            f"Budget for {neutralise(message.department)} set to ${message.amount:,.2f}.",
+            markup=False,
+        )
+
+    def action_open_detail(self) -> None:
+        name = self.query_one(AgentTable).selected_key
+        if name is not None:
+            self.wp.open_agent_detail(name)
+
+    @on(DataTable.RowSelected, "#agents")
+    def _agent_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.wp.open_agent_detail(str(event.row_key.value))
+
+    @on(DataTable.RowSelected, "#budgets")
+    def _budget_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_edit_budget()

@@ -1,0 +1,138 @@
+"""Small immutable snapshots of what the dashboard shows, built off the event loop.
+
+Widgets only map these to cells and labels; every figure is computed by ``core``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+WINDOWS: tuple[str, ...] = ("1h", "24h", "7d")
+LEVELS: tuple[str, ...] = ("info", "warning", "critical")
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The limits the dashboard colours against (from the configuration)."""
+
+    error_rate_warning: float = 0.10
+    error_rate_critical: float = 0.25
+    min_executions: int = 10
+    response_time_warning_ms: float = 30_000.0
+    daily_budget: float = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFigures:
+    """One agent's (or the system's) figures over one rolling window."""
+
+    count: int = 0
+    errors: int = 0
+    error_rate: float = 0.0
+    avg_duration: float = 0.0
+    total_cost: float = 0.0
+    total_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    """One agent: all-time totals plus its figures per window."""
+
+    name: str
+    department: str | None
+    executions: int
+    errors: int
+    total_tokens: int
+    total_cost: float
+    last_execution_ms: int | None
+    windows: Mapping[str, WindowFigures] = field(default_factory=dict)
+
+    def window(self, name: str) -> WindowFigures:
+        return self.windows.get(name) or WindowFigures()
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetRow:
+    """One department's month: spend against budget and the month-end forecast."""
+
+    department: str
+    spent: float
+    budget: float
+    used_pct: float
+    projected: float
+    projected_pct: float
+    run_out_date: date | None
+    level: str | None  # None, "info", "warning" or "critical" (75/90/100 %)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """One alert in the feed."""
+
+    id: str
+    timestamp_ms: int
+    level: str
+    type: str
+    message: str
+    acknowledged: bool
+    escalated: bool
+    escalated_from: str | None
+    count: int
+    resolved: bool
+    last_seen_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The header's system-wide figures."""
+
+    executions_per_hour: int = 0
+    error_rate: float = 0.0  # last hour
+    avg_response_ms: float = 0.0  # last hour
+    cost_today: float = 0.0
+    daily_budget: float = 100.0
+    uptime_ms: int = 0
+    total_executions: int = 0
+    agent_count: int = 0
+    unacknowledged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HostHealth:
+    """The host the console runs on (injectable so snapshots are stable)."""
+
+    cpu_percent: float = 0.0
+    memory_used: int = 0
+    memory_total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """Everything the dashboard screen shows at one moment."""
+
+    data_dir: str
+    built_at_ms: int
+    health: Health = Health()
+    host: HostHealth = HostHealth()
+    agents: tuple[AgentRow, ...] = ()
+    budgets: tuple[BudgetRow, ...] = ()
+    alerts: tuple[AlertRow, ...] = ()
+    thresholds: Thresholds = Thresholds()
+    last_change_ms: int | None = None
+    problem_count: int = 0
+    error: str | None = None  # why the last refresh failed, if it did
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.agents or self.budgets or self.alerts)
+
+    def agent(self, name: str) -> AgentRow | None:
+        return next((a for a in self.agents if a.name == name), None)
+
+    def budget(self, department: str) -> BudgetRow | None:
+        return next((b for b in self.budgets if b.department == department), None)
+
+    def alert(self, alert_id: str) -> AlertRow | None:
+        return next((a for a in self.alerts if a.id == alert_id), None)
