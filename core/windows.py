@@ -1,0 +1,427 @@
+"""Rolling window aggregates over executions, exact to the millisecond (pure, no I/O).
+
+A window of width ``w`` at query time ``now`` holds the executions with
+``now - w < timestamp <= now``. Being exact at an arbitrary millisecond edge needs every
+timestamp inside the longest window, so instead of minute/hour buckets with a fuzzy edge each
+agent keeps its timestamps sorted beside running (prefix) sums of the summed fields: any window
+is two bisections and one subtraction, whatever the history size (O(log n), ~20 steps at 1M).
+Appending in time order is O(1); an out-of-order (backfilled) record waits in a small pending
+list merged on the next query. Records older than the retention horizon can be trimmed; totals
+since the beginning are kept apart and never trimmed.
+
+Units are integers so sums never drift and equal a brute-force recount exactly: cost in
+nano-dollars (:func:`to_nano`), durations and CPU time in microseconds (:func:`to_micro`),
+memory in whole bytes.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from itertools import accumulate
+from operator import itemgetter
+from typing import Any
+
+MS_PER_MINUTE = 60_000
+MS_PER_HOUR = 3_600_000
+MS_PER_DAY = 86_400_000
+#: The windows every query reports, by their seed names.
+WINDOWS: dict[str, int] = {"1h": MS_PER_HOUR, "24h": 24 * MS_PER_HOUR, "7d": 7 * MS_PER_DAY}
+NANO = 1_000_000_000
+
+
+def to_nano(cost: float) -> int:
+    """USD as integer nano-dollars: ``round(Decimal(repr(cost)) * 10**9)``, half to even.
+
+    A float multiply answers the same except within float error of a half-nano tie or for
+    huge amounts; those take the Decimal path.
+    """
+    x = cost * 1e9
+    n = round(x)
+    if x < 1e12 and abs(abs(x - n) - 0.5) > 1e-3:
+        return n
+    return int(Decimal(repr(float(cost))).scaleb(9).to_integral_value(ROUND_HALF_EVEN))
+
+
+def to_micro(ms: float) -> int:
+    """Milliseconds as integer microseconds (the unit durations are summed in)."""
+    return round(ms * 1000.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Sums:
+    """Summed figures of a set of executions (integer units, see module doc)."""
+
+    count: int = 0
+    errors: int = 0
+    duration_us: int = 0
+    cost_nano: int = 0
+    tokens: int = 0
+
+    def __add__(self, other: Sums) -> Sums:
+        return Sums(
+            self.count + other.count,
+            self.errors + other.errors,
+            self.duration_us + other.duration_us,
+            self.cost_nano + other.cost_nano,
+            self.tokens + other.tokens,
+        )
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.count if self.count else 0.0
+
+    @property
+    def avg_duration_ms(self) -> float:
+        return self.duration_us / self.count / 1000.0 if self.count else 0.0
+
+    @property
+    def cost(self) -> float:
+        return self.cost_nano / NANO
+
+
+EMPTY = Sums()
+
+
+class Series:
+    """One key's timestamps, sorted, with prefix sums of errors, duration, cost and tokens.
+
+    ``pre_*[i]`` is the sum over the first ``i`` stored records (offset by whatever was
+    trimmed away, which cancels out in differences).
+    """
+
+    __slots__ = ("pending", "pre_cost", "pre_dur", "pre_err", "pre_tok", "ts")
+
+    def __init__(self) -> None:
+        self.ts = array("q")
+        self.pre_err = array("q", [0])
+        self.pre_dur = array("q", [0])
+        self.pre_cost = array("q", [0])
+        self.pre_tok = array("q", [0])
+        self.pending: list[tuple[int, int, int, int, int]] = []
+
+    def __len__(self) -> int:
+        return len(self.ts) + len(self.pending)
+
+    def add(self, ts: int, err: int, dur: int, cost: int, tok: int) -> None:
+        """Add one record: O(1) when not older than the newest stored one."""
+        t = self.ts
+        if t and ts < t[-1]:
+            self.pending.append((ts, err, dur, cost, tok))
+            return
+        t.append(ts)
+        p = self.pre_err
+        p.append(p[-1] + err)
+        p = self.pre_dur
+        p.append(p[-1] + dur)
+        p = self.pre_cost
+        p.append(p[-1] + cost)
+        p = self.pre_tok
+        p.append(p[-1] + tok)
+
+    def extend(
+        self,
+        ts: Sequence[int],
+        err: Sequence[int],
+        dur: Sequence[int],
+        cost: Sequence[int],
+        tok: Sequence[int],
+    ) -> None:
+        """Add many records at C speed when they are in order and newer than what is stored."""
+        if not ts:
+            return
+        if not all(map(int.__le__, ts, ts[1:])):
+            rows = sorted(zip(ts, err, dur, cost, tok, strict=True), key=itemgetter(0))
+            ts, err, dur, cost, tok = (list(c) for c in zip(*rows, strict=True))
+        if self.ts and ts[0] < self.ts[-1]:
+            self.pending.extend(zip(ts, err, dur, cost, tok, strict=True))
+            return
+        self._append_sorted(ts, err, dur, cost, tok)
+
+    def _append_sorted(
+        self,
+        ts: Iterable[int],
+        err: Iterable[int],
+        dur: Iterable[int],
+        cost: Iterable[int],
+        tok: Iterable[int],
+    ) -> None:
+        self.ts.extend(ts)
+        for pre, values in (
+            (self.pre_err, err),
+            (self.pre_dur, dur),
+            (self.pre_cost, cost),
+            (self.pre_tok, tok),
+        ):
+            pre.extend(array("q", accumulate(values, initial=pre[-1]))[1:])
+
+    def settle(self) -> None:
+        """Merge pending out-of-order records; costs the stored tail they land in."""
+        pending = self.pending
+        if not pending:
+            return
+        self.pending = []
+        pending.sort(key=itemgetter(0))
+        t = self.ts
+        i = bisect_right(t, pending[0][0])
+        tail: list[tuple[int, int, int, int, int]] = [
+            (
+                t[k],
+                self.pre_err[k + 1] - self.pre_err[k],
+                self.pre_dur[k + 1] - self.pre_dur[k],
+                self.pre_cost[k + 1] - self.pre_cost[k],
+                self.pre_tok[k + 1] - self.pre_tok[k],
+            )
+            for k in range(i, len(t))
+        ]
+        tail.extend(pending)
+        tail.sort(key=itemgetter(0))  # stable: stored records stay ahead of equal newcomers
+        del t[i:]
+        for pre in (self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok):
+            del pre[i + 1 :]
+        cols = list(zip(*tail, strict=True))
+        self._append_sorted(*cols)
+
+    def sums(self, lo: int, hi: int) -> Sums:
+        """Records with ``lo < timestamp <= hi``."""
+        if self.pending:
+            self.settle()
+        t = self.ts
+        i = bisect_right(t, lo)
+        j = bisect_right(t, hi)
+        if j <= i:
+            return EMPTY
+        return Sums(
+            j - i,
+            self.pre_err[j] - self.pre_err[i],
+            self.pre_dur[j] - self.pre_dur[i],
+            self.pre_cost[j] - self.pre_cost[i],
+            self.pre_tok[j] - self.pre_tok[i],
+        )
+
+    def trim(self, before: int) -> int:
+        """Forget records older than ``before``; returns how many were dropped."""
+        self.settle()
+        k = bisect_left(self.ts, before)
+        if k:
+            del self.ts[:k]
+            for pre in (self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok):
+                del pre[:k]
+        return k
+
+    def arrays(self) -> list[array[int]]:
+        self.settle()
+        return [self.ts, self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok]
+
+    @classmethod
+    def from_arrays(cls, arrays: Sequence[array[int]]) -> Series:
+        ts, err, dur, cost, tok = arrays
+        if not (len(err) == len(dur) == len(cost) == len(tok) == len(ts) + 1):
+            raise ValueError("series arrays of inconsistent lengths")
+        s = cls()
+        s.ts, s.pre_err, s.pre_dur, s.pre_cost, s.pre_tok = ts, err, dur, cost, tok
+        return s
+
+
+@dataclass(slots=True)
+class Totals:
+    """One agent's figures since the beginning (integer units, see module doc)."""
+
+    executions: int = 0
+    errors: int = 0
+    duration_us: int = 0
+    cost_nano: int = 0
+    tokens: int = 0
+    cpu_us: int = 0
+    memory: int = 0
+    api_calls: int = 0
+    last_ts: int | None = None
+    department: str | None = None
+
+    def merge(self, other: Totals) -> None:
+        self.executions += other.executions
+        self.errors += other.errors
+        self.duration_us += other.duration_us
+        self.cost_nano += other.cost_nano
+        self.tokens += other.tokens
+        self.cpu_us += other.cpu_us
+        self.memory += other.memory
+        self.api_calls += other.api_calls
+        if other.last_ts is not None and (self.last_ts is None or other.last_ts > self.last_ts):
+            self.last_ts = other.last_ts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class Batch:
+    """Executions in columns (integer units), as the journal reader hands them over."""
+
+    ts: list[int] = field(default_factory=list)
+    agent: list[str] = field(default_factory=list)
+    err: list[int] = field(default_factory=list)
+    dur: list[int] = field(default_factory=list)
+    cost: list[int] = field(default_factory=list)
+    tok: list[int] = field(default_factory=list)
+    cpu: list[int] = field(default_factory=list)
+    mem: list[int] = field(default_factory=list)
+    api: list[int] = field(default_factory=list)
+    dept: list[str | None] = field(default_factory=list)
+    payload: list[Any] = field(default_factory=list)  # the record itself (dict or model)
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+
+class RollingWindows:
+    """Per-agent series and totals, system-wide figures as their sum, and cost per UTC day."""
+
+    def __init__(self) -> None:
+        self.series: dict[str, Series] = {}
+        self.totals: dict[str, Totals] = {}
+        self.day_cost: dict[int, int] = {}  # UTC day number -> nano-dollars, every agent
+
+    # ----------------------------------------------------------------- input
+    def add(
+        self,
+        agent: str,
+        ts: int,
+        err: int,
+        dur: int,
+        cost: int,
+        tok: int,
+        cpu: int = 0,
+        mem: int = 0,
+        api: int = 0,
+        department: str | None = None,
+    ) -> None:
+        """Add one execution in O(1) (amortised)."""
+        s = self.series.get(agent)
+        if s is None:
+            s = self.series[agent] = Series()
+            self.totals[agent] = Totals()
+        s.add(ts, err, dur, cost, tok)
+        t = self.totals[agent]
+        t.executions += 1
+        t.errors += err
+        t.duration_us += dur
+        t.cost_nano += cost
+        t.tokens += tok
+        t.cpu_us += cpu
+        t.memory += mem
+        t.api_calls += api
+        if t.last_ts is None or ts >= t.last_ts:
+            t.last_ts = ts
+        if department is not None:
+            t.department = department
+        if cost:
+            day = ts // MS_PER_DAY
+            self.day_cost[day] = self.day_cost.get(day, 0) + cost
+
+    def add_batch(self, b: Batch) -> None:
+        """Add a batch, grouped by agent so the sums run at C speed."""
+        n = len(b.ts)
+        if n == 0:
+            return
+        groups: dict[str, list[int]] = {}
+        for i, a in enumerate(b.agent):
+            g = groups.get(a)
+            if g is None:
+                groups[a] = [i]
+            else:
+                g.append(i)
+        for agent, idx in groups.items():
+            pick = _picker(idx)
+            ts, err, dur, cost, tok = (
+                pick(b.ts),
+                pick(b.err),
+                pick(b.dur),
+                pick(b.cost),
+                pick(b.tok),
+            )
+            s = self.series.get(agent)
+            if s is None:
+                s = self.series[agent] = Series()
+                self.totals[agent] = Totals()
+            s.extend(ts, err, dur, cost, tok)
+            t = self.totals[agent]
+            t.executions += len(ts)
+            t.errors += sum(err)
+            t.duration_us += sum(dur)
+            t.cost_nano += sum(cost)
+            t.tokens += sum(tok)
+            t.cpu_us += sum(pick(b.cpu))
+            t.memory += sum(pick(b.mem))
+            t.api_calls += sum(pick(b.api))
+            last = max(ts)
+            if t.last_ts is None or last >= t.last_ts:
+                t.last_ts = last
+            for d in reversed(pick(b.dept)):
+                if d is not None:
+                    t.department = d
+                    break
+            self._add_day_costs(ts, cost)
+
+    def _add_day_costs(self, ts: Sequence[int], cost: Sequence[int]) -> None:
+        first, last = min(ts) // MS_PER_DAY, max(ts) // MS_PER_DAY
+        if first == last:
+            total = sum(cost)
+            if total:
+                self.day_cost[first] = self.day_cost.get(first, 0) + total
+            return
+        day_cost = self.day_cost
+        for t, c in zip(ts, cost, strict=True):
+            if c:
+                day = t // MS_PER_DAY
+                day_cost[day] = day_cost.get(day, 0) + c
+
+    # --------------------------------------------------------------- queries
+    def agents(self) -> list[str]:
+        return sorted(self.series)
+
+    def window(self, agent: str, lo: int, hi: int) -> Sums:
+        """One agent's executions with ``lo < timestamp <= hi``."""
+        s = self.series.get(agent)
+        return s.sums(lo, hi) if s is not None else EMPTY
+
+    def system_window(self, lo: int, hi: int) -> Sums:
+        """Every agent's executions with ``lo < timestamp <= hi``."""
+        count = errors = dur = cost = tok = 0
+        for s in self.series.values():
+            w = s.sums(lo, hi)
+            count += w.count
+            errors += w.errors
+            dur += w.duration_us
+            cost += w.cost_nano
+            tok += w.tokens
+        return Sums(count, errors, dur, cost, tok)
+
+    def system_totals(self) -> Totals:
+        out = Totals()
+        for t in self.totals.values():
+            out.merge(t)
+        return out
+
+    def cost_on_day(self, day: int) -> int:
+        """Nano-dollars of every execution on UTC day number ``day``."""
+        return self.day_cost.get(day, 0)
+
+    def trim(self, before: int) -> int:
+        """Forget per-record detail older than ``before`` (totals are kept)."""
+        dropped = sum(s.trim(before) for s in self.series.values())
+        horizon_day = before // MS_PER_DAY - 1
+        for day in [d for d in self.day_cost if d < horizon_day]:
+            del self.day_cost[day]
+        return dropped
+
+
+def _picker(idx: list[int]) -> Any:
+    """A function picking ``idx`` out of a list as a tuple, at C speed."""
+    if len(idx) == 1:
+        i = idx[0]
+        return lambda seq: (seq[i],)
+    return itemgetter(*idx)

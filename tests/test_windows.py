@@ -1,0 +1,150 @@
+"""Rolling windows: exact against a brute-force recount, to the execution and the nano-dollar."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.windows import (
+    MS_PER_DAY,
+    WINDOWS,
+    Batch,
+    RollingWindows,
+    Series,
+    Sums,
+    to_micro,
+    to_nano,
+)
+
+T0 = 1_764_158_400_000  # 2025-11-26T12:00Z
+SPAN = 9 * MS_PER_DAY
+
+Row = tuple[str, int, int, float, float, int]  # agent, ts, err, duration ms, cost USD, tokens
+
+rows_st = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "c"]),
+        st.integers(T0, T0 + SPAN),
+        st.integers(0, 1),
+        st.floats(0, 100_000, allow_nan=False),
+        st.one_of(st.just(0.0), st.floats(0, 5, allow_nan=False), st.sampled_from([0.1, 0.2, 0.3])),
+        st.integers(0, 10_000),
+    ),
+    max_size=200,
+)
+
+
+def _decimal_nano(cost: float) -> int:
+    return int(Decimal(repr(cost)).scaleb(9).to_integral_value(ROUND_HALF_EVEN))
+
+
+def _brute(rows: list[Row], agent: str | None, lo: int, hi: int) -> Sums:
+    sel = [r for r in rows if (agent is None or r[0] == agent) and lo < r[1] <= hi]
+    return Sums(
+        len(sel),
+        sum(r[2] for r in sel),
+        sum(to_micro(r[3]) for r in sel),
+        sum(_decimal_nano(r[4]) for r in sel),
+        sum(r[5] for r in sel),
+    )
+
+
+def _load(rows: list[Row], split: int) -> RollingWindows:
+    """Half the rows one by one, the rest as a batch (in the order given: unsorted)."""
+    w = RollingWindows()
+    for agent, ts, err, dur, cost, tok in rows[:split]:
+        w.add(agent, ts, err, to_micro(dur), to_nano(cost), tok)
+    b = Batch()
+    for agent, ts, err, dur, cost, tok in rows[split:]:
+        b.agent.append(agent)
+        b.ts.append(ts)
+        b.err.append(err)
+        b.dur.append(to_micro(dur))
+        b.cost.append(to_nano(cost))
+        b.tok.append(tok)
+        b.cpu.append(0)
+        b.mem.append(0)
+        b.api.append(0)
+        b.dept.append(None)
+        b.payload.append(None)
+    w.add_batch(b)
+    return w
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=rows_st,
+    split=st.integers(0, 200),
+    queries=st.lists(st.integers(T0 - MS_PER_DAY, T0 + SPAN + MS_PER_DAY), min_size=1),
+    late=rows_st,
+)
+def test_windows_equal_brute_force_recount(
+    rows: list[Row], split: int, queries: list[int], late: list[Row]
+) -> None:
+    w = _load(rows, split)
+    every = list(rows)
+    for step, now in enumerate(queries):
+        if step == 1:  # backfilled records arrive after the first queries
+            for agent, ts, err, dur, cost, tok in late:
+                w.add(agent, ts, err, to_micro(dur), to_nano(cost), tok)
+            every += late
+        # query edges exactly on record timestamps too
+        for q in [now, *(r[1] for r in every[:3])]:
+            for width in WINDOWS.values():
+                assert w.system_window(q - width, q) == _brute(every, None, q - width, q)
+                for agent in ("a", "b", "c"):
+                    assert w.window(agent, q - width, q) == _brute(every, agent, q - width, q)
+    for agent in ("a", "b", "c"):
+        mine = [r for r in every if r[0] == agent]
+        t = w.totals.get(agent)
+        assert (t.executions if t else 0) == len(mine)
+        assert (t.cost_nano if t else 0) == sum(_decimal_nano(r[4]) for r in mine)
+    by_day: dict[int, int] = {}
+    for r in every:
+        by_day[r[1] // MS_PER_DAY] = by_day.get(r[1] // MS_PER_DAY, 0) + _decimal_nano(r[4])
+    for day, nano in by_day.items():
+        assert w.cost_on_day(day) == nano
+
+
+@given(st.floats(0, 1e7, allow_nan=False))
+def test_to_nano_equals_decimal_conversion(cost: float) -> None:
+    assert to_nano(cost) == _decimal_nano(cost)
+
+
+def test_half_nano_ties_round_to_even() -> None:
+    assert to_nano(2.5e-9) == 2
+    assert to_nano(1.5e-9) == 2
+    assert to_nano(0.1) + to_nano(0.2) == to_nano(0.3)  # no float drift in sums
+
+
+def test_window_boundary_is_open_below_and_closed_above() -> None:
+    s = Series()
+    for ts in (100, 200, 300):
+        s.add(ts, 0, 0, 0, 1)
+    assert s.sums(100, 300).count == 2  # 200 and 300: 100 is not after 100
+    assert s.sums(99, 299).count == 2  # 100 and 200
+    assert s.sums(300, 400).count == 0
+
+
+def test_trim_keeps_windows_after_the_horizon_and_totals() -> None:
+    w = RollingWindows()
+    for i in range(100):
+        w.add("a", T0 + i * 1000, i % 2, 1000, 1000, 1)
+    before = w.window("a", T0 + 49_999, T0 + 200_000)
+    assert w.trim(T0 + 50_000) == 50
+    assert w.window("a", T0 + 49_999, T0 + 200_000) == before
+    assert w.totals["a"].executions == 100
+    assert len(w.series["a"]) == 50
+
+
+def test_out_of_order_records_are_merged_on_query() -> None:
+    s = Series()
+    for ts in (10, 20, 30, 40):
+        s.add(ts, 0, 1, 1, 1)
+    s.add(15, 1, 1, 1, 1)
+    s.extend([5, 35], [1, 0], [1, 1], [1, 1], [1, 1])
+    assert s.sums(0, 100) == Sums(7, 2, 7, 7, 7)
+    assert s.sums(12, 35) == Sums(4, 1, 4, 4, 4)
+    assert list(s.ts) == [5, 10, 15, 20, 30, 35, 40]
