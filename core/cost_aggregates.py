@@ -1,0 +1,171 @@
+"""Incremental aggregates of cost entries (pure: entries in, sums out).
+
+Each entry updates a handful of counters in O(1): a cell per UTC day x (agent, department,
+model), running totals per day and per month (overall and per department), and all-time
+totals per agent. Reports then read a day's, a week's or a month's cells and never touch
+history again. Money is integer nano-dollars, so sums are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from core.clock import EPOCH_DAY, MS_PER_DAY
+from core.pricing import usd_to_nanos
+from core.records import CostEntry
+
+#: (agent, department, model); departments are folded to lower case like budgets.
+Key = tuple[str, str, str]
+Month = tuple[int, int]
+
+
+@dataclass(slots=True)
+class Cell:
+    """Sums over a set of entries."""
+
+    nanos: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    executions: int = 0
+    last_used: int = 0  # epoch ms of the newest entry
+
+    def add(self, e: CostEntry, nanos: int) -> None:
+        self.nanos += nanos
+        self.input_tokens += e.input_tokens
+        self.output_tokens += e.output_tokens
+        self.cache_read_tokens += e.cache_read_tokens
+        self.cache_write_tokens += e.cache_write_tokens
+        self.executions += 1
+        if e.timestamp > self.last_used:
+            self.last_used = e.timestamp
+
+    def merge(self, other: Cell) -> None:
+        self.nanos += other.nanos
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.executions += other.executions
+        self.last_used = max(self.last_used, other.last_used)
+
+
+@dataclass(slots=True)
+class AgentTotals:
+    """An agent's all-time sums, per model, and the department of its newest entry."""
+
+    total: Cell = field(default_factory=Cell)
+    models: dict[str, Cell] = field(default_factory=dict)
+    department: str = ""
+
+
+@dataclass(slots=True)
+class Totals:
+    nanos: int = 0
+    executions: int = 0
+
+
+class LedgerAggregates:
+    """Every cost entry seen, folded into day, month and agent sums."""
+
+    def __init__(self) -> None:
+        self.days: dict[int, dict[Key, Cell]] = {}
+        self.day_totals: dict[int, Totals] = {}
+        self.month_totals: dict[Month, Totals] = {}
+        self.month_departments: dict[Month, dict[str, int]] = {}
+        self.agents: dict[str, AgentTotals] = {}
+        self.entries = 0
+        self._months: dict[int, Month] = {}
+
+    def month_of_day(self, day: int) -> Month:
+        month = self._months.get(day)
+        if month is None:
+            d = EPOCH_DAY + timedelta(days=day)
+            month = self._months[day] = (d.year, d.month)
+        return month
+
+    def add(self, e: CostEntry) -> None:
+        nanos = usd_to_nanos(e.cost)
+        day = e.timestamp // MS_PER_DAY
+        dept = e.department.lower()
+        key = (e.agent, dept, e.model)
+        cells = self.days.get(day)
+        if cells is None:
+            cells = self.days[day] = {}
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = Cell()
+        cell.add(e, nanos)
+        t = self.day_totals.get(day)
+        if t is None:
+            t = self.day_totals[day] = Totals()
+        t.nanos += nanos
+        t.executions += 1
+        month = self.month_of_day(day)
+        t = self.month_totals.get(month)
+        if t is None:
+            t = self.month_totals[month] = Totals()
+        t.nanos += nanos
+        t.executions += 1
+        depts = self.month_departments.get(month)
+        if depts is None:
+            depts = self.month_departments[month] = {}
+        depts[dept] = depts.get(dept, 0) + nanos
+        agent = self.agents.get(e.agent)
+        if agent is None:
+            agent = self.agents[e.agent] = AgentTotals()
+        if e.timestamp >= agent.total.last_used:
+            agent.department = dept
+        agent.total.add(e, nanos)
+        model = agent.models.get(e.model)
+        if model is None:
+            model = agent.models[e.model] = Cell()
+        model.add(e, nanos)
+        self.entries += 1
+
+    def add_all(self, entries: Iterable[CostEntry]) -> int:
+        n = 0
+        for e in entries:
+            self.add(e)
+            n += 1
+        return n
+
+    # ---------------------------------------------------------------- queries
+    def day_total(self, day: date) -> Totals:
+        return self.day_totals.get((day - EPOCH_DAY).days, Totals())
+
+    def month_total(self, month: Month) -> Totals:
+        return self.month_totals.get(month, Totals())
+
+    def department_month_nanos(self, department: str, month: Month) -> int:
+        return self.month_departments.get(month, {}).get(department.lower(), 0)
+
+    def cells(self, first: date, last: date) -> Iterator[tuple[Key, Cell]]:
+        """Every (key, cell) of the days from ``first`` to ``last`` inclusive."""
+        lo, hi = (first - EPOCH_DAY).days, (last - EPOCH_DAY).days
+        if hi - lo + 1 <= len(self.days):
+            for day in range(lo, hi + 1):
+                cells = self.days.get(day)
+                if cells:
+                    yield from cells.items()
+        else:
+            for day, cells in self.days.items():
+                if lo <= day <= hi:
+                    yield from cells.items()
+
+    def rollup(self, first: date, last: date, by: int) -> dict[str, Cell]:
+        """Cells of a day range summed by one part of the key (0 agent, 1 department, 2 model)."""
+        out: dict[str, Cell] = {}
+        for key, cell in self.cells(first, last):
+            name = key[by]
+            acc = out.get(name)
+            if acc is None:
+                acc = out[name] = Cell()
+            acc.merge(cell)
+        return out
+
+
+__all__ = ["AgentTotals", "Cell", "Key", "LedgerAggregates", "Month", "Totals"]

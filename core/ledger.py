@@ -1,0 +1,368 @@
+"""CostTracker: the cost ledger, its reports, budgets, budget alerts and forecast.
+
+Every cost entry is one line in ``costs/ledger-YYYY-MM-DD.jsonl``; the tracker folds the
+lines into incremental aggregates (``core.cost_aggregates``) and answers every query from
+them after catching up on lines other processes appended. ``track_cost`` catches up only on
+the day files it touches (today's and the entry's own), so its cost does not grow with the
+number of ledger files; every report catches up on all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import socket
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from core.clock import Clock, day_of_ms, parse_day, system_clock, to_ms
+from core.config import Config, RuntimeBudgets, load_config, resolve_data_dir
+from core.cost_aggregates import LedgerAggregates, Month
+from core.cost_models import (
+    AgentCost,
+    AllCosts,
+    BudgetForecast,
+    CostResult,
+    DailyCostReport,
+    DepartmentCost,
+    GeneratedDailyReport,
+    MonthlyCostReport,
+    Optimization,
+    WeeklyCostReport,
+)
+from core.cost_reports import (
+    agent_cost,
+    agent_costs,
+    daily_report,
+    department_costs,
+    departments_of,
+    generated_report,
+    make_usage,
+    month_days,
+    monthly_report,
+    optimizations,
+    parse_month,
+    parse_week,
+    weekly_report,
+)
+from core.forecast import LEVELS, forecast, level_index, percent
+from core.journal import Journal
+from core.pricing import PriceTable, Usage, nanos_to_usd
+from core.records import CostEntry, check_name
+
+if TYPE_CHECKING:
+    from core.alerts import AlertManager
+
+log = logging.getLogger("core.ledger")
+_warned_unpriced: set[str] = set()
+
+
+class CostTracker:
+    """Records priced model calls and answers cost, budget and forecast queries."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        config: Config | str | os.PathLike[str] | None = None,
+        clock: Clock | None = None,
+        alert_manager: AlertManager | None = None,
+        journal: Journal | None = None,
+    ) -> None:
+        self.config = load_config(config)
+        self.clock: Clock = clock or system_clock
+        self._own_journal = journal is None
+        self.journal = journal or Journal(resolve_data_dir(data_dir))
+        self.prices = PriceTable(self.config.pricing)
+        self.budgets = RuntimeBudgets(self.config, self.journal)
+        self._alerts = alert_manager
+        self._agg = LedgerAggregates()
+        self._reader = self.journal.reader("ledger", CostEntry.model_validate_json)
+        self._months_loaded: set[Month] = set()
+        self._alert_state: dict[str, tuple[int, int]] = {}  # dept -> (level, nanos) raised
+        self._host = socket.gethostname()
+        self._levels = self.config.thresholds.budget_levels
+
+    # ------------------------------------------------------------- plumbing
+    @property
+    def alert_manager(self) -> AlertManager:
+        if self._alerts is None:
+            from core.alerts import AlertManager
+
+            self._alerts = AlertManager(
+                self.journal.root, config=self.config, clock=self.clock, journal=self.journal
+            )
+        return self._alerts
+
+    def refresh(self) -> int:
+        """Catch up on every ledger line appended since the last look; how many were new."""
+        n = 0
+        for batch in self._reader.poll_batches():
+            n += self._agg.add_all(batch)
+        return n
+
+    def _load_month(self, month: Month) -> None:
+        """Catch up on one month's day files (enough for budgets and today's totals)."""
+        if month in self._months_loaded:
+            return
+        first, last = month_days(month)
+        for day, path in self.journal.day_files("ledger", first):
+            if day <= last:
+                self._agg.add_all(self._reader.poll_file(path))
+        self._months_loaded.add(month)
+
+    def _poll_day(self, ms: int) -> None:
+        self._agg.add_all(self._reader.poll_file(self.journal.path_for("ledger", day_of_ms(ms))))
+
+    def close(self) -> None:
+        if self._own_journal:
+            self.journal.close()
+
+    # -------------------------------------------------------------- pricing
+    def calculate_cost(
+        self,
+        model: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        tokens_used: int | None = None,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+    ) -> float:
+        """USD for one call; ValueError naming the model when the table cannot price it."""
+        check_name(model, "model")
+        usage = make_usage(
+            input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
+        )
+        return nanos_to_usd(self.prices.cost_nanos(model, usage))
+
+    def _price(self, model: str, usage: Usage, cost: float | None) -> tuple[float, str]:
+        if cost is not None:
+            if isinstance(cost, bool) or not isinstance(cost, int | float):
+                raise ValueError(f"cost: expected a number of USD, got {cost!r}")
+            if not math.isfinite(cost) or cost < 0:
+                raise ValueError(f"cost: must be a finite non-negative amount, got {cost!r}")
+            return float(cost), "caller"
+        row, how = self.prices.resolve(model)
+        if row is None:
+            if model not in _warned_unpriced:
+                _warned_unpriced.add(model)
+                log.warning(
+                    "model %r has no price (no [pricing] row and no family): "
+                    "recorded at $0 with pricing 'unpriced'",
+                    model,
+                )
+            return 0.0, "unpriced"
+        return nanos_to_usd(self.prices.cost_nanos(model, usage)), how
+
+    # ------------------------------------------------------------ recording
+    def track_cost(
+        self,
+        agent: str,
+        department: str,
+        *,
+        model: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        tokens_used: int | None = None,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        cost: float | None = None,
+        timestamp: int | datetime | None = None,
+    ) -> CostResult:
+        """Price and append one cost entry, then check the department's budget."""
+        now = self.clock().astimezone(UTC)
+        ts = to_ms(now) if timestamp is None else to_ms(timestamp)
+        check_name(model, "model")
+        usage = make_usage(
+            input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
+        )
+        amount, pricing = self._price(model, usage, cost)
+        entry = CostEntry(
+            timestamp=ts,
+            agent=agent,
+            department=department,
+            model=model,
+            input_tokens=usage.input,
+            output_tokens=usage.output,
+            cache_read_tokens=usage.cache_read,
+            cache_write_tokens=usage.cache_write,
+            cost=amount,
+            pricing=pricing,
+            host=self._host,
+            pid=os.getpid(),
+        )
+        month = (now.year, now.month)
+        self._load_month(month)
+        now_ms = to_ms(now)
+        self._poll_day(now_ms)
+        line = entry.to_json_line()
+        path, end = self.journal.append_line("ledger", ts, line)
+        tail = self._reader.tails.get(path)
+        if tail is not None and end - len(line) == tail.offset:
+            # Nobody appended since we last read this file: count our line without reading it.
+            tail.offset = end
+            tail.lines += 1
+            self._agg.add(entry)
+        else:
+            self._agg.add_all(self._reader.poll_file(path))
+        dept = department.lower()
+        spent = self._agg.department_month_nanos(dept, month)
+        budget = self.budgets.budget_for(dept)
+        self._check_budget(dept, spent, budget)
+        return CostResult(
+            cost=amount,
+            total_cost_today=nanos_to_usd(self._agg.day_total(now.date()).nanos),
+            total_cost_this_month=nanos_to_usd(self._agg.month_total(month).nanos),
+            department_cost=nanos_to_usd(spent),
+            department_budget=budget,
+        )
+
+    # -------------------------------------------------------------- budgets
+    def set_department_budget(self, department: str, amount: float) -> None:
+        """Persist a monthly budget to data/budgets.toml; every process sees it next query."""
+        self.budgets.set(department, amount)
+        self.refresh()
+        dept = department.lower()
+        month = self._this_month()
+        self.alert_manager.refresh()  # learn of alerts other processes raised
+        self._check_budget(
+            dept, self._agg.department_month_nanos(dept, month), float(amount), force=True
+        )
+
+    def check_budgets(self) -> list[BudgetForecast]:
+        """Raise or resolve budget alerts for every department; for cron and the console."""
+        forecasts = self.get_budget_forecast()
+        month = self._this_month()
+        self.alert_manager.refresh()  # learn of alerts other processes raised
+        for f in forecasts:
+            spent = self._agg.department_month_nanos(f.department, month)
+            self._check_budget(f.department, spent, f.budget, force=True)
+        return forecasts
+
+    def _check_budget(self, dept: str, spent: int, budget: float, force: bool = False) -> None:
+        idx = level_index(spent, budget, self._levels)
+        prev = self._alert_state.get(dept)
+        if prev == (idx, spent) and not force:
+            return
+        self._alert_state[dept] = (idx, spent)
+        if idx < 0 and prev is None and not force:
+            return
+        if idx >= 0 and prev != (idx, spent):
+            level, kind = LEVELS[idx]
+            pct = percent(spent, budget)
+            usd = nanos_to_usd(spent)
+            self.alert_manager.add_alert(
+                level,
+                kind,
+                f"Department {dept} has used {pct:.1f}% of its monthly budget "
+                f"(${usd:.2f} of ${budget:.2f})",
+                data={"department": dept, "spent": usd, "budget": budget, "percentage": pct},
+            )
+        if force or (prev is not None and prev[0] > idx):
+            for _, kind in LEVELS[idx + 1 :]:
+                self.alert_manager.resolve(kind, department=dept)
+
+    def _this_month(self) -> Month:
+        now = self.clock().astimezone(UTC)
+        return now.year, now.month
+
+    def _departments(self, month: Month) -> list[str]:
+        return departments_of(self._agg, month, self.budgets.known_departments())
+
+    def get_budget_forecast(self) -> list[BudgetForecast]:
+        """Per department with a budget or spend: month so far, projection, run-out date."""
+        self.refresh()
+        now = self.clock().astimezone(UTC)
+        month = (now.year, now.month)
+        return [
+            forecast(
+                d,
+                self._agg.department_month_nanos(d, month),
+                self.budgets.budget_for(d),
+                now,
+                self._levels,
+            )
+            for d in self._departments(month)
+        ]
+
+    # -------------------------------------------------------------- reports
+    def get_daily_cost_report(self, date: str | date | None = None) -> DailyCostReport:
+        """A day's total, executions, and spend per agent and department (today by default)."""
+        self.refresh()
+        return daily_report(self._agg, parse_day(date, self.clock))
+
+    def get_weekly_cost_report(self, week: str | date | None = None) -> WeeklyCostReport:
+        """An ISO week's (``YYYY-Www``) total and executions (this week by default)."""
+        self.refresh()
+        return weekly_report(self._agg, *parse_week(week, self.clock))
+
+    def get_monthly_cost_report(self, month: str | date | None = None) -> MonthlyCostReport:
+        """A month's (``YYYY-MM``) total, executions, and spend against each budget."""
+        self.refresh()
+        key = parse_month(month, self.clock)
+        return monthly_report(self._agg, key, self._departments(key), self.budgets.budget_for)
+
+    def get_department_cost(self, department: str) -> DepartmentCost:
+        """This month's spend of a department, its budget and its agents."""
+        check_name(department, "department")
+        self.refresh()
+        dept = department.lower()
+        return department_costs(self._agg, self._this_month(), [dept], self.budgets.budget_for)[0]
+
+    def get_agent_cost(self, agent: str) -> AgentCost | None:
+        """An agent's all-time spend, per model; None for an agent never seen."""
+        self.refresh()
+        totals = self._agg.agents.get(agent)
+        if totals is None:
+            return None
+        return agent_cost(agent, totals.department, totals.total, totals.models)
+
+    def get_cost_optimizations(self) -> list[Optimization]:
+        """The seed's two downgrade rules over all-time usage, largest saving first."""
+        self.refresh()
+        return optimizations(self._agg)
+
+    def get_all_costs(self) -> AllCosts:
+        """Agents (all time), departments (this month), reports and optimizations."""
+        self.refresh()
+        month = self._this_month()
+        today = parse_day(None, self.clock)
+        return AllCosts(
+            agents=agent_costs(self._agg),
+            departments=department_costs(
+                self._agg, month, self._departments(month), self.budgets.budget_for
+            ),
+            daily=daily_report(self._agg, today),
+            weekly=weekly_report(self._agg, *parse_week(today, self.clock)),
+            monthly=monthly_report(
+                self._agg, month, self._departments(month), self.budgets.budget_for
+            ),
+            optimizations=optimizations(self._agg),
+        )
+
+    def generate_daily_cost_report(self, date: str | date | None = None) -> GeneratedDailyReport:
+        """Build the day's report and write costs/daily-cost-YYYY-MM-DD.json atomically."""
+        self.refresh()
+        day = parse_day(date, self.clock)
+        report = generated_report(self._agg, day)
+        doc = json.dumps(report.model_dump(by_alias=True, mode="json"), indent=2)
+        self.journal.write_document(f"costs/daily-cost-{day.isoformat()}.json", doc + "\n")
+        return report
+
+    @property
+    def entries(self) -> int:
+        """How many cost entries this tracker has folded in."""
+        return self._agg.entries
+
+    def __repr__(self) -> str:
+        return f"CostTracker({str(self.journal.root)!r}, entries={self._agg.entries})"
+
+
+def reset_unpriced_warnings() -> None:
+    """Forget which unpriced models were warned about (for tests)."""
+    _warned_unpriced.clear()
+
+
+__all__ = ["CostTracker", "reset_unpriced_warnings"]
