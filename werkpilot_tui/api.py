@@ -128,8 +128,7 @@ def build_metrics(c: Components, part: str | None = None) -> dict[str, Any]:
 
 def open_alerts(alerts: AlertManager, history: int = 500) -> list[Any]:
     """Alerts neither acknowledged nor resolved, newest first (within the kept history)."""
-    found = alerts.get_alerts(limit=history, acknowledged=False)
-    return [a for a in found if not getattr(a, "resolved", False)]
+    return alerts.get_alerts(limit=history, acknowledged=False, resolved=False)
 
 
 def printable(text: str) -> str:
