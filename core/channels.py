@@ -218,7 +218,7 @@ class WebhookChannel:
 
 
 def build_channels(config: Config) -> list[Channel]:
-    """The background channels the configuration turns on (e-mail, webhook)."""
+    """The background channels the configuration turns on (e-mail, webhook, Alertmanager)."""
     channels: list[Channel] = []
     if EmailChannel.usable(config.email):
         channels.append(EmailChannel(config.email))
@@ -228,6 +228,10 @@ def build_channels(config: Config) -> list[Channel]:
         )
     if config.webhook.url:
         channels.append(WebhookChannel(config.webhook))
+    if config.alertmanager.url:
+        from core.alertmanager import AlertmanagerChannel
+
+        channels.append(AlertmanagerChannel(config.alertmanager))
     return channels
 
 

@@ -114,6 +114,16 @@ class ServerConfig(_Section):
     request_timeout_s: float = Field(10, gt=0)  # socket timeout: a slow client frees its thread
 
 
+class AlertmanagerConfig(_Section):
+    """Prometheus Alertmanager (v2 API) receiving raised and resolved alerts."""
+
+    url: str | None = None  # e.g. http://alertmanager:9093; off when unset
+    timeout_s: float = Field(5, gt=0)
+    retries: int = Field(2, ge=0)
+    levels: list[str] = ["info", "warning", "critical"]
+    ttl_s: float = Field(86_400, gt=0)  # endsAt of a firing alert: Alertmanager ends it after
+
+
 class Config(_Section):
     """The whole configuration; every number of the seed is a field here."""
 
@@ -126,6 +136,7 @@ class Config(_Section):
     ui: UiConfig = UiConfig()
     retention: RetentionConfig = RetentionConfig()
     server: ServerConfig = ServerConfig()
+    alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     source: str = Field("built-in defaults", exclude=True)
 
     @field_validator("budgets")
@@ -200,6 +211,8 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
             ) from None
     if env.get("WERKPILOT_WEBHOOK_URL"):
         raw.setdefault("webhook", {})["url"] = env["WERKPILOT_WEBHOOK_URL"]
+    if env.get("WERKPILOT_ALERTMANAGER_URL"):
+        raw.setdefault("alertmanager", {})["url"] = env["WERKPILOT_ALERTMANAGER_URL"]
     return raw
 
 
