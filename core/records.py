@@ -7,9 +7,19 @@ line that a crashed writer left torn.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 #: 1-200 characters, none of Unicode category Cc (U+0000-001F, U+007F-009F).
@@ -26,6 +36,50 @@ def check_name(value: object, field: str) -> str:
         return _NAME.validate_python(value, strict=True)
     except ValidationError as exc:
         raise ValueError(f"{field}: {exc.errors()[0]['msg']} (got {value!r})") from None
+
+
+def _check_text(value: str) -> str:
+    # A lone surrogate cannot be written as UTF-8: reject it here, naming the field, rather
+    # than fail later in the writer.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid Unicode text (lone surrogate)") from None
+    return value
+
+
+#: Free text (messages, errors): anything that can be stored as UTF-8, stored verbatim.
+Text = Annotated[str, AfterValidator(_check_text)]
+
+#: The reader's JSON parser refuses deeper nesting (200); stay well inside it.
+MAX_DATA_DEPTH = 64
+
+
+def check_json_value(value: Any, where: str = "data", depth: int = 0) -> None:
+    """Raise ValueError unless ``value`` is stored and read back as JSON unchanged."""
+    if value is None or isinstance(value, bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: numbers must be finite, got {value!r}")
+    elif isinstance(value, str):
+        try:
+            _check_text(value)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    elif depth >= MAX_DATA_DEPTH:
+        raise ValueError(f"{where}: nested deeper than {MAX_DATA_DEPTH} levels")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            check_json_value(item, f"{where}[{i}]", depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{where}: keys must be strings, got {key!r}")
+            check_json_value(key, f"{where} key", depth + 1)
+            check_json_value(item, f"{where}.{key}", depth + 1)
+    else:
+        raise ValueError(f"{where}: {type(value).__name__} cannot be stored as JSON")
 
 
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -74,7 +128,7 @@ class Execution(Record):
     cpu_time: NonNegativeFloat = 0.0  # ms
     memory_delta: FiniteFloat = 0.0  # bytes; negative when memory was released
     api_calls: Count = 0
-    error: str | None = None
+    error: Text | None = None
     host: str = ""
     pid: Count = 0
 
@@ -129,16 +183,25 @@ class AlertEvent(Record):
     alert_id: str = Field(default="", max_length=200)
     level: Level | None = None
     type: Name | None = None
-    message: str | None = None
+    message: Text | None = None
     data: dict[str, Any] | None = None
     fingerprint: str | None = Field(default=None, max_length=1000)
     escalated_from: str | None = None
     until: EpochMs | None = None
     channel: str | None = None
     ok: bool | None = None
-    error: str | None = None
+    error: Text | None = None
     host: str = ""
     pid: Count = 0
+
+    @field_validator("data")
+    @classmethod
+    def _json_data(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            for key, item in value.items():
+                check_json_value(key, "key")
+                check_json_value(item, key, 1)
+        return value
 
     def to_json_line(self) -> bytes:
         """One JSON line without the fields this kind of event leaves empty."""
