@@ -1,0 +1,208 @@
+"""Costs: today, this ISO week, this month with departments and forecast, optimizations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from werkpilot_tui.detail_models import CostsView, DepartmentMonth, build_costs
+from werkpilot_tui.screens.loading import Loader, LoadingScreen, call_core
+from werkpilot_tui.widgets import format as fmt
+from werkpilot_tui.widgets.keyed_table import KeyedTable
+from werkpilot_tui.widgets.palette import Palette
+from werkpilot_tui.widgets.text import Cell, cell, safe_text
+
+if TYPE_CHECKING:
+    from core.ledger import CostTracker
+
+LEVEL_MARK = {"info": "●", "warning": "▲", "critical": "✖"}
+LEVEL_WORD = {"info": "75%+", "warning": "90%+", "critical": "OVER"}
+TABLES: dict[str, tuple[str, ...]] = {
+    "day-agents": ("Agent", "Cost"),
+    "day-departments": ("Department", "Cost"),
+    "week-days": ("Day", "Cost", "Runs"),
+    "departments": ("Department", "Spent", "Budget", "Used", "Month-end", "Runs out"),
+    "optimizations": ("Agent", "Model", "Suggest", "Cost", "Savings", "Runs"),
+}
+
+
+class CostsScreen(LoadingScreen[CostsView]):
+    """The ledger's reports; ``1``-``4`` switch tabs, Escape goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("1", "tab('daily')", "Today"),
+        Binding("2", "tab('weekly')", "Week"),
+        Binding("3", "tab('monthly')", "Month"),
+        Binding("4", "tab('optimizations')", "Optimize"),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+    DEFAULT_CSS = """
+    CostsScreen .summary { height: auto; padding: 0 1; }
+    CostsScreen .section { height: 1; padding: 0 1; text-style: bold; color: $primary; }
+    CostsScreen KeyedTable { height: auto; max-height: 14; }
+    CostsScreen #optimizations, CostsScreen #departments { height: 1fr; max-height: 100%; }
+    """
+
+    def __init__(
+        self, loader: Loader[CostsView] | None = None, *, refresh_s: float | None = 5.0
+    ) -> None:
+        super().__init__(loader or self._from_app, refresh_s=refresh_s)
+
+    async def _from_app(self) -> CostsView:
+        return await call_core(self.app, _build_costs)
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="daily"):
+            with TabPane("Today", id="daily"):
+                yield Static("Loading…", id="day-summary", classes="summary")
+                yield Static("Top agents", classes="section")
+                yield KeyedTable(id="day-agents")
+                yield Static("Departments", classes="section")
+                yield KeyedTable(id="day-departments")
+            with TabPane("Week", id="weekly"):
+                yield Static("", id="week-summary", classes="summary")
+                yield KeyedTable(id="week-days")
+            with TabPane("Month", id="monthly"):
+                yield Static("", id="month-summary", classes="summary")
+                yield KeyedTable(id="departments")
+            with TabPane("Optimizations", id="optimizations-tab"):
+                yield Static("", id="opt-summary", classes="summary")
+                yield KeyedTable(id="optimizations")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for table_id, columns in TABLES.items():
+            table = self.query_one(f"#{table_id}", KeyedTable)
+            for label in columns:
+                table.add_column(label, key=label.lower().replace(" ", "-"))
+        super().on_mount()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = (
+            "optimizations-tab" if tab == "optimizations" else tab
+        )
+
+    # ------------------------------------------------------------------ rendering
+    def show(self, view: CostsView) -> None:
+        palette = self.palette
+        self.query_one("#day-summary", Static).update(_day_summary(view))
+        self._sync("day-agents", [(a.name, _named(a.name, a.cost)) for a in view.top_agents])
+        self._sync(
+            "day-departments", [(d.name, _named(d.name, d.cost)) for d in view.day_departments]
+        )
+        self.query_one("#week-summary", Static).update(
+            Text(
+                f"Week {view.week}: {fmt.money(view.week_cost)} "
+                f"over {fmt.count(view.week_executions)} priced calls"
+            )
+        )
+        self._sync(
+            "week-days",
+            [
+                (
+                    d.day.isoformat(),
+                    [
+                        cell(
+                            d.day.strftime("%a %d %b") + (" (today)" if d.day == view.day else "")
+                        ),
+                        cell(fmt.money(d.cost), sort_value=d.cost),
+                        cell(fmt.count(d.executions), sort_value=d.executions),
+                    ],
+                )
+                for d in view.week_days
+            ],
+        )
+        over = sum(1 for d in view.departments if d.level == "critical")
+        self.query_one("#month-summary", Static).update(
+            Text(
+                f"Month {view.month}: {fmt.money(view.month_cost)} over "
+                f"{fmt.count(view.month_executions)} priced calls"
+                + (f" · {over} department(s) over budget ✖" if over else "")
+            )
+        )
+        self._sync(
+            "departments", [(d.name, _department_cells(d, palette)) for d in view.departments]
+        )
+        self.query_one("#opt-summary", Static).update(
+            Text(
+                f"{len(view.optimizations)} suggestion(s), potential savings "
+                f"{fmt.money(view.potential_savings)} (opus → sonnet saves 80%; "
+                "cheap sonnet calls → haiku save 70%)"
+                if view.optimizations
+                else "No optimizations: no agent meets the downgrade rules."
+            )
+        )
+        self._sync(
+            "optimizations",
+            [
+                (
+                    o.agent,
+                    [
+                        cell(o.agent, width=30),
+                        cell(o.current_model, width=24),
+                        cell(o.suggested_model, palette.ok, width=24),
+                        cell(fmt.money(o.current_cost), sort_value=o.current_cost),
+                        cell(fmt.money(o.potential_savings), palette.ok, o.potential_savings),
+                        cell(fmt.count(o.executions), sort_value=o.executions),
+                    ],
+                )
+                for o in view.optimizations
+            ],
+        )
+
+    def _sync(self, table_id: str, rows: list[tuple[str, list[Cell]]]) -> None:
+        self.query_one(f"#{table_id}", KeyedTable).sync(rows)
+
+
+def _build_costs(_monitor: object, tracker: CostTracker) -> CostsView:
+    return build_costs(tracker)
+
+
+def _named(name: str, cost: float) -> list[Cell]:
+    return [cell(name, width=40), cell(fmt.money(cost), sort_value=cost)]
+
+
+def _day_summary(view: CostsView) -> Text:
+    change = view.change_from_yesterday
+    sign = "+" if change >= 0 else "-"
+    pct = view.change_pct
+    pct_text = f" ({sign}{abs(pct):.1f}%)" if pct is not None else ""
+    return safe_text(
+        f"{view.day.isoformat()}: {fmt.money(view.day_cost)} over "
+        f"{fmt.count(view.day_executions)} priced calls · avg "
+        f"{fmt.money(view.avg_cost_per_execution)} per call · "
+        f"vs yesterday {sign}{fmt.money(abs(change))}{pct_text}"
+    )
+
+
+def _department_cells(d: DepartmentMonth, palette: Palette) -> list[Cell]:
+    style = palette.budget(d.level)
+    mark = f" {LEVEL_MARK[d.level]} {LEVEL_WORD[d.level]}" if d.level else ""
+    projected_over = d.projected_pct >= 100
+    return [
+        cell(d.name, width=24),
+        cell(fmt.money(d.spent), style, d.spent),
+        cell(fmt.money(d.budget), sort_value=d.budget),
+        cell(f"{d.used_pct:.0f}%{mark}", style, d.used_pct),
+        cell(
+            f"{fmt.money(d.projected)} {d.projected_pct:.0f}%" + (" ✖" if projected_over else ""),
+            palette.critical if projected_over else palette.muted,
+            d.projected,
+        ),
+        cell(
+            fmt.short_date(d.run_out_date),
+            palette.warning if d.run_out_date else palette.muted,
+            d.run_out_date.toordinal() if d.run_out_date else 0,
+        ),
+    ]

@@ -1,0 +1,91 @@
+"""A screen that shows a view model loaded off the event loop, reloading on data changes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from werkpilot_tui.messages import DataChanged
+from werkpilot_tui.widgets.palette import Palette
+
+V = TypeVar("V")
+#: Builds the screen's view model, typically on the console's core thread.
+Loader = Callable[[], Awaitable[V]]
+
+
+async def call_core(app: Any, build: Callable[..., V], *args: Any) -> V:
+    """``build(monitor, tracker, *args)`` on the console's core thread (``app.feed.call``).
+
+    Core objects are not thread-safe; the app's live feed owns the one thread that may
+    touch them, so screens borrow it instead of building their own components.
+    """
+    session = app.session
+
+    def run() -> V:
+        session.open()
+        return build(session.monitor, session.tracker, *args)
+
+    return await app.feed.call(run)
+
+
+class LoadingScreen(Screen[None], Generic[V]):
+    """Loads its view with ``loader`` on mount, on ``DataChanged`` and every ``refresh_s``.
+
+    Reloads are coalesced: a new one replaces a pending one (exclusive worker group), so a
+    burst of writes costs one build.
+    """
+
+    def __init__(
+        self,
+        loader: Loader[V],
+        *,
+        refresh_s: float | None = 2.0,
+        name: str | None = None,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id)
+        self.loader = loader
+        self.refresh_s = refresh_s
+        self.view: V | None = None
+        self.loads = 0
+        self._timer: Timer | None = None
+
+    def on_mount(self) -> None:
+        self.reload()
+        if self.refresh_s:
+            self._timer = self.set_interval(self.refresh_s, self.reload)
+
+    def on_data_changed(self, _message: DataChanged) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Build the view again (the app calls this when data changed)."""
+        self.run_worker(self._load(), exclusive=True, group="view", exit_on_error=False)
+
+    async def _load(self) -> V:
+        view = await self.loader()
+        self.loads += 1
+        self.view = view
+        self.show(view)
+        return view
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group == "view":
+            error = event.worker.error
+            self.show_error(f"{type(error).__name__}: {error}")
+
+    @property
+    def palette(self) -> Palette:
+        """Styles from the current theme's variables."""
+        return Palette.from_variables(self.app.theme_variables)
+
+    def show(self, view: V) -> None:
+        """Put ``view`` on the screen (main thread)."""
+        raise NotImplementedError
+
+    def show_error(self, message: str) -> None:
+        self.notify(message, title="Could not load", severity="error")
