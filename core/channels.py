@@ -10,6 +10,7 @@ writes it as a ``delivery`` event).
 from __future__ import annotations
 
 import atexit
+import email.policy
 import html
 import json
 import logging
@@ -40,6 +41,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LOG_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.CRITICAL}
 _SLACK_COLOURS = {"info": "#439fe0", "warning": "#daa038", "critical": "#d00000"}
 _MAX_ERROR = 500
+#: Subjects stay on one line (RFC 5322 allows 998 characters); the stdlib's 78-column
+#: folding otherwise moves some subjects to a continuation line whole.
+_MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 def printable(text: str) -> str:
@@ -103,7 +107,7 @@ class EmailChannel:
         cfg = self.config
         headline = printable(alert.message.splitlines()[0] if alert.message else "")[:150]
         prefix = "Unacknowledged: " if reason == "reminder" else ""
-        msg = EmailMessage()
+        msg = EmailMessage(policy=_MAIL_POLICY)
         msg["Subject"] = f"[Werkpilot {alert.level.upper()}] {prefix}{alert.type}: {headline}"
         msg["From"] = cfg.from_ or ""
         msg["To"] = cfg.to or ""
