@@ -1,0 +1,231 @@
+"""The console's session in fleet mode (``werkpilot-tui --prometheus URL``).
+
+``FleetSession`` has the interface of the local ``CoreSession`` (``build``, ``acknowledge``,
+``set_budget``, ``check``, ``close``) so the app and its live feed run unchanged: figures
+come from Prometheus through ``FleetSource``; the alert feed and acknowledgements go to
+each host's own ``werkpilot-tui serve`` endpoint (the address Prometheus scrapes).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from core.clock import Clock, system_clock
+from core.config import Config, load_config
+from werkpilot_tui.fleet import (
+    ALL,
+    WINDOWS,
+    FleetActionError,
+    FleetHost,
+    FleetSnapshot,
+    FleetSource,
+    Stats,
+    month_projection,
+)
+from werkpilot_tui.view_models import (
+    AgentRow,
+    AlertRow,
+    BudgetRow,
+    Dashboard,
+    Health,
+    HostHealth,
+    Thresholds,
+    WindowFigures,
+)
+
+ALERTS_PER_HOST = 50
+_HAS_HOST = "host" in getattr(AgentRow, "__dataclass_fields__", {})
+
+
+def _figures(s: Stats) -> WindowFigures:
+    return WindowFigures(
+        count=round(s.count),
+        errors=round(s.errors),
+        error_rate=s.error_rate,
+        avg_duration=s.avg_duration_ms,
+        total_cost=s.cost,
+        total_tokens=round(s.tokens),
+    )
+
+
+def _level(used: float, levels: tuple[float, float, float]) -> str | None:
+    for name, bound in zip(("critical", "warning", "info"), reversed(levels), strict=True):
+        if used >= bound:
+            return name
+    return None
+
+
+class FleetSession:
+    """Dashboards for a whole fleet, built from Prometheus; use from one thread."""
+
+    def __init__(
+        self,
+        prometheus_url: str,
+        config: Config | str | None = None,
+        clock: Clock | None = None,
+        health: Any = None,
+        *,
+        source: FleetSource | None = None,
+        token: str | None = None,
+    ) -> None:
+        self.config = load_config(config)
+        self.clock = clock or system_clock
+        self.source = source or FleetSource(prometheus_url, clock=self.clock)
+        self.data_dir = f"Prometheus at {self.source.client.url}"
+        self.health = health
+        self.token = token
+        self._alert_hosts: dict[str, str] = {}  # alert id -> owning host
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fleet-hosts")
+
+    def open(self) -> None:
+        """Nothing to open: every refresh asks Prometheus."""
+
+    def close(self) -> None:
+        self.source.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def refresh(self) -> int:
+        return len(self.source.refresh().agents)
+
+    # ---------------------------------------------------------------- queries
+    def build(self) -> Dashboard:
+        snap = self.source.refresh()
+        alerts = self._host_alerts(snap)
+        return self.dashboard(snap, alerts)
+
+    def dashboard(self, snap: FleetSnapshot, alerts: tuple[AlertRow, ...] = ()) -> Dashboard:
+        t = self.config.thresholds
+        hour = snap.total("1h")
+        total = snap.total(ALL)
+        open_alerts = snap.alerts_open
+        return Dashboard(
+            data_dir=self.data_dir,
+            built_at_ms=snap.at_ms,
+            health=Health(
+                executions_per_hour=round(hour.count),
+                error_rate=hour.error_rate,
+                avg_response_ms=hour.avg_duration_ms,
+                cost_today=snap.cost_today,
+                daily_budget=t.daily_budget,
+                total_executions=round(total.count),
+                agent_count=len({a.agent for a in snap.agents}),
+                unacknowledged=sum(open_alerts.values()),
+            ),
+            host=self.health() if self.health else HostHealth(),
+            agents=tuple(self._agent_row(a) for a in snap.agents),
+            budgets=self._budgets(snap),
+            alerts=alerts,
+            thresholds=Thresholds(
+                t.error_rate_warning,
+                t.error_rate_critical,
+                t.min_executions,
+                t.response_time_warning_ms,
+                t.daily_budget,
+            ),
+            last_change_ms=snap.at_ms if snap.prometheus_up else None,
+            error=self.status(snap),
+        )
+
+    @staticmethod
+    def status(snap: FleetSnapshot) -> str | None:
+        """Why the figures may be incomplete: Prometheus down, or hosts whose scrape failed."""
+        if not snap.prometheus_up:
+            return f"Prometheus down, showing last known figures: {snap.error}"
+        down = snap.hosts_down
+        if down:
+            names = ", ".join(f"{h.name} ({h.last_error})" for h in down)
+            return f"scrape down on {len(down)} of {len(snap.hosts)} hosts: {names}"
+        return None
+
+    @staticmethod
+    def _agent_row(a: Any) -> AgentRow:
+        total = a.span(ALL)
+        kw: dict[str, Any] = {"host": a.host} if _HAS_HOST else {}
+        return AgentRow(
+            name=a.agent if _HAS_HOST else f"{a.agent}@{a.host}",
+            department=a.department,
+            executions=round(total.count),
+            errors=round(total.errors),
+            total_tokens=round(total.tokens),
+            total_cost=total.cost,
+            last_execution_ms=None,  # counters do not carry it
+            windows={w: _figures(a.span(w)) for w in WINDOWS},
+            **kw,
+        )
+
+    def _budgets(self, snap: FleetSnapshot) -> tuple[BudgetRow, ...]:
+        now = self.clock()
+        rows = []
+        for d in snap.departments:
+            projected, run_out = month_projection(d.spent, d.budget, now)
+            used = d.spent / d.budget if d.budget > 0 else 0.0
+            rows.append(
+                BudgetRow(
+                    department=d.name,
+                    spent=d.spent,
+                    budget=d.budget,
+                    used_pct=100 * used,
+                    projected=projected,
+                    projected_pct=100 * projected / d.budget if d.budget > 0 else 0.0,
+                    run_out_date=run_out,
+                    level=_level(used, self.config.thresholds.budget_levels),
+                )
+            )
+        return tuple(rows)
+
+    def _host_alerts(self, snap: FleetSnapshot) -> tuple[AlertRow, ...]:
+        """Recent alerts of every reachable host (one HTTP call per host, concurrently)."""
+        hosts = [h for h in snap.hosts if h.up]
+        rows: list[AlertRow] = []
+        for host, found in zip(hosts, self._pool.map(self._fetch_alerts, hosts), strict=True):
+            for item in found:
+                try:
+                    rows.append(_alert_row(item, host.name))
+                except (KeyError, TypeError, ValueError):
+                    continue
+                self._alert_hosts[item["id"]] = host.name
+        rows.sort(key=lambda r: r.timestamp_ms, reverse=True)
+        return tuple(rows[:100])
+
+    def _fetch_alerts(self, host: FleetHost) -> list[dict[str, Any]]:
+        url = host.endpoint + "/api/metrics?type=alerts"
+        try:
+            with urllib.request.urlopen(url, timeout=self.source.timeout_s) as resp:
+                doc = json.loads(resp.read())
+            return list(doc.get("alerts", {}).get("recent", []))[:ALERTS_PER_HOST]
+        except (OSError, ValueError, AttributeError):
+            return []
+
+    # ---------------------------------------------------------------- actions
+    def acknowledge(self, alert_id: str) -> bool:
+        """Acknowledge on the owning host; raises FleetActionError saying why when it cannot."""
+        host = self._alert_hosts.get(alert_id)
+        if host is None:
+            raise FleetActionError(f"alert {alert_id} belongs to no host known to this console")
+        result = self.source.acknowledge(host, alert_id, self.token)
+        return bool(result.get("success"))
+
+    def set_budget(self, department: str, amount: float) -> None:
+        self.source.set_budget(department, amount)
+
+    def check(self) -> None:
+        """Thresholds and escalations are each host's own (its console or cron ``check``)."""
+
+
+def _alert_row(item: dict[str, Any], host: str) -> AlertRow:
+    return AlertRow(
+        id=str(item["id"]),
+        timestamp_ms=int(item["timestamp"]),
+        level=str(item["level"]),
+        type=str(item["type"]),
+        message=f"[{host}] {item.get('message', '')}",
+        acknowledged=bool(item.get("acknowledged")),
+        escalated=bool(item.get("escalated")),
+        escalated_from=item.get("escalatedFrom"),
+        count=int(item.get("count") or 1),
+        resolved=bool(item.get("resolved")),
+        last_seen_ms=item.get("lastSeen"),
+    )
