@@ -178,7 +178,7 @@ class WerkpilotApp(App[None]):
         except ImportError:
             self.push_screen(_Placeholder(f"Agent {name}: detail view not available yet."))
             return
-        self.push_screen(AgentDetailScreen(row))
+        self.push_screen(AgentDetailScreen(row, window=self.dashboard_screen.window))
 
     def action_costs(self) -> None:
         try:

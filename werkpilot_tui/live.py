@@ -41,15 +41,13 @@ WATCHED_DIRS = frozenset({"metrics", "costs", "alerts"})
 ALERT_FEED_LENGTH = 100
 
 
-def psutil_health() -> HostHealth:
-    """Host CPU and memory via psutil (CPU since the previous call; never blocks)."""
-    import psutil
+def host_health() -> HostHealth:
+    """Host CPU and memory, measured by ``core.health`` (psutil; never blocks)."""
+    from core.health import sample_health
 
-    mem = psutil.virtual_memory()
+    h = sample_health()
     return HostHealth(
-        cpu_percent=psutil.cpu_percent(interval=None),
-        memory_used=int(mem.total - mem.available),
-        memory_total=int(mem.total),
+        cpu_percent=h.cpu.usage, memory_used=h.memory.used, memory_total=h.memory.total
     )
 
 
@@ -78,7 +76,7 @@ class CoreSession:
             raise DataDirError(f"data directory {self.data_dir} exists but is not a directory")
         self.config = load_config(config)
         self.clock = clock or system_clock
-        self.health = health or psutil_health
+        self.health = health or host_health
         self.alerts: AlertManager | None = None
         self.monitor: PerformanceMonitor | None = None
         self.tracker: CostTracker | None = None
