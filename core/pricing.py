@@ -90,8 +90,9 @@ BUILTIN_PRICES: dict[str, PriceRow] = {
 def normalise_model_id(model: str) -> str:
     """The id a price row is keyed by: lower case, without date, version or provider parts."""
     key = _PROVIDER_PREFIX.sub("", model.strip().lower())
-    key = _VERSION_SUFFIX.sub("", key)
-    return _DATE_SUFFIX.sub("", key)
+    for _ in range(2):  # "-20241022-v2:0" and "-v2@20241022" alike
+        key = _DATE_SUFFIX.sub("", _VERSION_SUFFIX.sub("", key))
+    return key
 
 
 def family_of(model: str) -> str | None:
