@@ -103,6 +103,9 @@ class RetentionConfig(_Section):
     snapshots: int = Field(168, gt=0)
     alerts_days: int | None = Field(None, gt=0)  # None: use [alerts] retention_days
     cost_reports_days: int | None = Field(None, gt=0)  # None: kept forever
+    # The journals are the source of truth for every total: kept unless these are set.
+    executions_days: int | None = Field(None, gt=0)
+    ledger_days: int | None = Field(None, gt=0)
 
 
 class ServerConfig(_Section):
@@ -186,11 +189,12 @@ def _env_float(env: Mapping[str, str], name: str) -> float:
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    if "DAILY_BUDGET" in env:
+    # An empty variable counts as unset, as in the seed (``Number(x) || default``).
+    if env.get("DAILY_BUDGET", "").strip():
         raw.setdefault("thresholds", {})["daily_budget"] = _env_float(env, "DAILY_BUDGET")
     for name in env:
         m = _DEPT_BUDGET_ENV.match(name)
-        if m and m[1] != "DAILY":
+        if m and m[1] != "DAILY" and env[name].strip():
             raw.setdefault("budgets", {})[m[1].lower()] = _env_float(env, name)
     email = raw.setdefault("email", {})
     for var, key in (
