@@ -12,86 +12,39 @@ console, e-mail or webhook channels, and they do not escalate while silenced.
 from __future__ import annotations
 
 import heapq
-import logging
 import os
 import secrets
 import socket
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic_core import to_json
-
-from core.alert_state import LEVELS, Alert, AlertBook, AlertStats, Delivery, fingerprint
+from core.alert_rules import (
+    ADD_KEYS,
+    DEFAULT_RULES,
+    QUERY_KEYS,
+    RULE_KEYS,
+    Rule,
+    from_mapping,
+    make_rule,
+    validate_alert,
+)
+from core.alert_state import Alert, AlertBook, AlertStats, Delivery, fingerprint
 from core.channels import (
     Channel,
     ConsoleChannel,
     Dispatcher,
     Reason,
     build_channels,
-    logger,
 )
 from core.clock import Clock, day_of_ms, day_start_ms, parse_day, system_clock, to_ms
 from core.config import Config, load_config, resolve_data_dir
 from core.journal import Journal
-from core.records import AlertEvent, check_name
+from core.records import AlertEvent
 
 _HOST = socket.gethostname()
-_ADD_KEYS = frozenset({"level", "type", "message", "data"})
-_RULE_KEYS = frozenset({"name", "level", "type", "condition", "action"})
-_QUERY_KEYS = frozenset({"limit", "level", "type", "acknowledged", "since", "resolved"})
-rules_logger = logging.getLogger("werkpilot.alerts.rules")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Runs ``action`` on each new alert of ``level``/``type`` (None: any) meeting ``condition``."""
-
-    name: str
-    level: str | None = None
-    type: str | None = None
-    condition: Callable[[Alert], Any] | None = None
-    action: Callable[[Alert], Any] | None = None
-
-    def run(self, alert: Alert) -> None:
-        """Apply the rule; an exception in the condition or action is logged, never raised."""
-        if self.level is not None and alert.level != self.level:
-            return
-        if self.type is not None and alert.type != self.type:
-            return
-        try:
-            if self.condition is not None and not self.condition(alert):
-                return
-            if self.action is not None:
-                self.action(alert)
-        except Exception:
-            logger.exception("alert rule %r failed on alert %s", self.name, alert.id)
-
-
-def _log_rule(text: str) -> Callable[[Alert], None]:
-    def action(alert: Alert) -> None:
-        rules_logger.warning("%s: %s", text, alert.message)
-
-    return action
-
-
-DEFAULT_RULES = (
-    Rule("critical_error_rate", "critical", "error_rate", action=_log_rule("Critical error rate")),
-    Rule("budget_exceeded", "critical", "budget_exceeded", action=_log_rule("Budget exceeded")),
-    Rule("slow_response", "warning", "response_time", action=_log_rule("Slow response time")),
-)
-
-
-def _from_mapping(args: Any, keys: frozenset[str], what: str) -> dict[str, Any]:
-    if not isinstance(args, Mapping):
-        raise TypeError(f"{what}: expected a mapping, got {type(args).__name__}")
-    unknown = set(args) - keys
-    if unknown:
-        raise ValueError(f"{what}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
-    return dict(args)
 
 
 class AlertManager:
@@ -173,9 +126,9 @@ class AlertManager:
         if isinstance(level, Mapping):
             if type is not None or message is not None or data is not None:
                 raise TypeError("add_alert: pass either one mapping or keyword arguments")
-            spec = _from_mapping(level, _ADD_KEYS, "alert")
+            spec = from_mapping(level, ADD_KEYS, "alert")
             level, type, message, data = (spec.get(k) for k in ("level", "type", "message", "data"))
-        level_, type_, message_, data_ = _validate(level, type, message, data)
+        level_, type_, message_, data_ = validate_alert(level, type, message, data)
         fp = fingerprint(type_, level_, data_)
         with self.journal.lock("alerts"):
             self.refresh()
@@ -343,19 +296,10 @@ class AlertManager:
     ) -> Rule:
         """Add (or replace, by name) a rule; also accepts the seed's single mapping."""
         if isinstance(name, Mapping):
-            spec = _from_mapping(name, _RULE_KEYS, "rule")
+            spec = from_mapping(name, RULE_KEYS, "rule")
             name, level, type = spec.get("name"), spec.get("level"), spec.get("type")
             condition, action = spec.get("condition"), spec.get("action")
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"name: expected a non-empty string, got {name!r}")
-        if level is not None and level not in LEVELS:
-            raise ValueError(f"level: expected one of {', '.join(LEVELS)}, got {level!r}")
-        if type is not None:
-            check_name(type, "type")
-        for label, fn in (("condition", condition), ("action", action)):
-            if fn is not None and not callable(fn):
-                raise ValueError(f"{label}: expected a callable, got {fn!r}")
-        rule = Rule(name, level, type, condition, action)
+        rule = make_rule(name, level, type, condition, action)
         self._rules = [r for r in self._rules if r.name != name] + [rule]
         return rule
 
@@ -380,7 +324,7 @@ class AlertManager:
     ) -> list[Alert]:
         """Newest first, from the last ``[alerts] history`` alerts; also takes a mapping."""
         if isinstance(limit, Mapping):
-            spec = _from_mapping(limit, _QUERY_KEYS, "query")
+            spec = from_mapping(limit, QUERY_KEYS, "query")
             return self.get_alerts(**spec)
         self.refresh()
         now = self._now()
@@ -463,22 +407,3 @@ class AlertManager:
                 self._delivery_journal = None
         if self._own_journal:
             self.journal.close()
-
-
-def _validate(
-    level: Any, type: Any, message: Any, data: Any
-) -> tuple[str, str, str, dict[str, Any]]:
-    if level not in LEVELS:
-        raise ValueError(f"level: expected one of {', '.join(LEVELS)}, got {level!r}")
-    type_ = check_name(type, "type")
-    if not isinstance(message, str):
-        raise ValueError(f"message: expected text, got {message!r}")
-    if data is None:
-        data = {}
-    if not isinstance(data, Mapping) or not all(isinstance(k, str) for k in data):
-        raise ValueError(f"data: expected a mapping with string keys, got {data!r}")
-    try:
-        to_json(data)
-    except ValueError as exc:
-        raise ValueError(f"data: cannot be stored as JSON: {exc}") from None
-    return level, type_, message, dict(data)
