@@ -1,0 +1,153 @@
+"""Reading executions in validated batches, fast enough to rebuild a million in a cold start.
+
+Validating each line with ``Execution.model_validate_json`` costs about 3 µs, most of a 3 s
+cold-start budget for 1M lines. Instead a whole chunk is parsed with orjson and checked
+column by column with C-speed builtins (types, ranges, the few distinct names checked once).
+The check only ever *accepts* what ``Execution`` accepts: any doubt (a bad line, a snake_case
+key, an unusual type) sends the whole chunk through the journal's per-line path, which
+validates each line with the model and reports every bad line with its file and line number.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from core.journal import Journal, JournalReader
+from core.records import ERROR_STATUSES, Execution, check_name
+from core.windows import Batch, to_micro, to_nano
+
+_ALIASES = frozenset(f.alias or n for n, f in Execution.model_fields.items())
+_STATUSES = frozenset({"completed", *ERROR_STATUSES})
+_MAX_TS = 253_402_300_799_999
+_INT = frozenset({int})
+_NUM = frozenset({int, float})
+_STR = frozenset({str})
+_OPT_STR = frozenset({str, type(None)})
+_good_names: set[str] = set()
+
+
+class _Reject(ValueError):
+    """The fast check cannot vouch for this chunk."""
+
+
+def _types(col: list[Any], allowed: frozenset[type]) -> None:
+    if not allowed.issuperset(map(type, col)):
+        raise _Reject
+
+
+def _counts(col: list[Any]) -> None:
+    _types(col, _INT)
+    if min(col) < 0:
+        raise _Reject
+
+
+def _non_negative(col: list[Any]) -> None:
+    _types(col, _NUM)  # orjson never yields inf or nan; strict floats accept JSON ints
+    if min(col) < 0:
+        raise _Reject
+
+
+def _names(col: list[Any], optional: bool) -> None:
+    for name in set(col):
+        if name in _good_names or (optional and name is None):
+            continue
+        if not isinstance(name, str):
+            raise _Reject
+        check_name(name, "name")  # ValueError -> per-line path reports it
+        if len(_good_names) > 100_000:
+            _good_names.clear()
+        _good_names.add(name)
+
+
+def parse_batch(lines: list[bytes]) -> Batch:
+    """Validate and convert complete JSON lines; raises ValueError when it cannot vouch."""
+    loads = orjson.loads
+    ds = [loads(line) for line in lines]
+    if not ds:
+        return Batch()
+    if not all(map(_ALIASES.issuperset, ds)):
+        raise _Reject
+    ts = [d["timestamp"] for d in ds]
+    _counts(ts)
+    if max(ts) > _MAX_TS:
+        raise _Reject
+    agent = [d["agent"] for d in ds]
+    _names(agent, optional=False)
+    status = [d.get("status", "completed") for d in ds]
+    if not _STATUSES.issuperset(status):
+        raise _Reject
+    dur = [d.get("duration", 0.0) for d in ds]
+    cost = [d.get("cost", 0.0) for d in ds]
+    cpu = [d.get("cpuTime", 0.0) for d in ds]
+    for col in (dur, cost, cpu):
+        _non_negative(col)
+    mem = [d.get("memoryDelta", 0.0) for d in ds]
+    _types(mem, _NUM)
+    tok = [d.get("tokensUsed", 0) for d in ds]
+    api = [d.get("apiCalls", 0) for d in ds]
+    for col in (tok, api):
+        _counts(col)
+    for key in ("inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "pid"):
+        _counts([d.get(key, 0) for d in ds])
+    dept = [d.get("department") for d in ds]
+    _names(dept, optional=True)
+    _names([d.get("model") for d in ds], optional=True)
+    _types([d.get("host", "") for d in ds], _STR)
+    _types([d.get("error") for d in ds], _OPT_STR)
+    return Batch(
+        ts=ts,
+        agent=agent,
+        err=[0 if s == "completed" else 1 for s in status],
+        dur=[to_micro(x) for x in dur],
+        cost=[to_nano(x) for x in cost],
+        tok=tok,
+        cpu=[to_micro(x) for x in cpu],
+        mem=[round(x) for x in mem],
+        api=api,
+        dept=dept,
+        payload=ds,
+    )
+
+
+def batch_of(records: list[Execution]) -> Batch:
+    """A batch from validated models (the per-line path and in-process appends)."""
+    return Batch(
+        ts=[r.timestamp for r in records],
+        agent=[r.agent for r in records],
+        err=[1 if r.status in ERROR_STATUSES else 0 for r in records],
+        dur=[to_micro(r.duration) for r in records],
+        cost=[to_nano(r.cost) for r in records],
+        tok=[r.tokens_used for r in records],
+        cpu=[to_micro(r.cpu_time) for r in records],
+        mem=[round(r.memory_delta) for r in records],
+        api=[r.api_calls for r in records],
+        dept=[r.department for r in records],
+        payload=list(records),
+    )
+
+
+def as_execution(payload: Any) -> Execution:
+    """The record behind a batch payload (a validated dict or already a model)."""
+    if isinstance(payload, Execution):
+        return payload
+    return Execution.model_validate(payload)
+
+
+class ExecutionReader(JournalReader[Any]):
+    """Tails ``metrics/executions-*.jsonl`` and yields :class:`Batch` objects."""
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__(journal, "executions", Execution.model_validate_json)
+
+    def _parse_lines(self, path: Path, data: bytes, tail: Any) -> list[Any]:
+        lines = data.split(b"\n")
+        lines.pop()  # after the last newline: empty
+        try:
+            batch = parse_batch([line for line in lines if line])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return [batch_of(super()._parse_lines(path, data, tail))]
+        tail.lines += len(lines)
+        return [batch]

@@ -1,0 +1,478 @@
+"""PerformanceMonitor: executions recorded by every process, windows and totals, thresholds.
+
+The journal (``metrics/executions-*.jsonl``) is the source of truth. Each query first catches
+up on lines any process appended (a few ``stat`` calls when nothing is new); aggregates live in
+:mod:`core.windows` and are checkpointed beside the journal so a new process tails only what is
+new. ``track_execution`` appends one validated line and updates the aggregates in memory
+without reading its own line back, unless someone else wrote in between.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from collections import deque
+from collections.abc import Mapping
+from datetime import datetime
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from core import checkpoint
+from core.clock import Clock, from_ms, now_ms, system_clock, to_ms
+from core.config import Config, load_config, resolve_data_dir
+from core.execution_reader import ExecutionReader, as_execution
+from core.health import HealthCache
+from core.journal import Journal
+from core.monitor_models import (
+    AgentMetrics,
+    AgentSeries,
+    SystemMetrics,
+    ThresholdBreach,
+    WindowStats,
+)
+from core.records import ERROR_STATUSES, Execution
+from core.windows import MS_PER_DAY, MS_PER_HOUR, WINDOWS, Batch, RollingWindows, to_micro, to_nano
+
+if TYPE_CHECKING:
+    from core.alerts import AlertManager
+
+__all__ = ["AgentMetrics", "AgentSeries", "PerformanceMonitor", "SystemMetrics", "WindowStats"]
+
+_HOST = socket.gethostname()
+SNAPSHOT_PATTERN = r"snapshot-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.json"
+_SNAPSHOT_NAME = re.compile(r"snapshot-(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})\.json")
+_RECENT = 100
+_HORIZON_MS = 8 * MS_PER_DAY  # per-record detail kept for the 7d window plus a margin
+_TOKEN_PARTS = (
+    ("input_tokens", "inputTokens"),
+    ("output_tokens", "outputTokens"),
+    ("cache_read_tokens", "cacheReadTokens"),
+    ("cache_write_tokens", "cacheWriteTokens"),
+)
+
+
+class PerformanceMonitor:
+    """Per-agent and system-wide execution metrics over one data directory."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        config: Config | str | os.PathLike[str] | None = None,
+        clock: Clock | None = None,
+        alert_manager: AlertManager | None = None,
+        journal: Journal | None = None,
+        checkpoint_interval_s: float = 300.0,
+        alert_repeat_s: float = 60.0,
+    ) -> None:
+        self.config = load_config(config)
+        self.clock = clock or system_clock
+        self._own_journal = journal is None
+        self.journal = journal or Journal(resolve_data_dir(data_dir))
+        self._alert_manager = alert_manager
+        self._started = now_ms(self.clock)
+        self._health = HealthCache(self.clock)
+        self._checkpoint_every = int(checkpoint_interval_s * 1000)
+        self._repeat_ms = int(alert_repeat_s * 1000)
+        self._pid = os.getpid()
+        self._raised: dict[tuple[str, str | None], tuple[str, int]] = {}
+        self._next_snapshot: int | None = None
+        self._load()
+
+    # --------------------------------------------------------------- loading
+    def _load(self) -> None:
+        self._windows = RollingWindows()
+        self._recent: dict[str, deque[Any]] = {}
+        self._reader = ExecutionReader(self.journal)
+        self._dir_stamp: tuple[int, int] | None = None
+        self._sizes: dict[Path, int] = {}
+        self._unsaved = 0
+        found = checkpoint.load(self.journal)
+        if found is not None:
+            header, self._windows = found
+            self._reader.restore({k: v.model_dump() for k, v in header.offsets.items()})
+            for agent in header.agents:
+                self._recent[agent.name] = deque(agent.recent, maxlen=_RECENT)
+        self._saved_at = now_ms(self.clock)
+        n = self._catch_up(force=True)
+        if (found is None and self._windows.series) or n > 100_000:
+            self.save_checkpoint()
+
+    @property
+    def alert_manager(self) -> AlertManager:
+        if self._alert_manager is None:
+            from core.alerts import AlertManager
+
+            self._alert_manager = AlertManager(
+                config=self.config, clock=self.clock, journal=self.journal
+            )
+        return self._alert_manager
+
+    # ------------------------------------------------------------- catching up
+    def _stamps(self) -> tuple[tuple[int, int] | None, dict[Path, int]]:
+        try:
+            st = os.stat(self.journal.dir_for("executions"))
+        except FileNotFoundError:
+            return None, {}
+        sizes = {}
+        for path in self._reader.tails:
+            try:
+                sizes[path] = os.stat(path).st_size
+            except FileNotFoundError:
+                sizes[path] = -1
+        return (st.st_mtime_ns, st.st_ino), sizes
+
+    def _changed(self) -> bool:
+        stamp, sizes = self._stamps()
+        if stamp != self._dir_stamp or sizes != self._sizes:
+            return True
+        # a file created within the file system's timestamp granularity may not move mtime
+        return stamp is not None and time.time_ns() - stamp[0] < 50_000_000
+
+    def _catch_up(self, force: bool = False) -> int:
+        if not force and not self._changed():
+            return 0
+        stamp, sizes = self._stamps()  # before reading: a later append shows as a change
+        n = 0
+        for batches in self._reader.poll_batches():
+            for batch in batches:
+                self._ingest(batch)
+                n += len(batch)
+        self._dir_stamp = stamp
+        self._sizes = {p: sizes.get(p, t.offset) for p, t in self._reader.tails.items()}
+        self._unsaved += n
+        return n
+
+    def _ingest(self, batch: Batch) -> None:
+        self._windows.add_batch(batch)
+        recent = self._recent
+        for agent, payload in zip(batch.agent, batch.payload, strict=True):
+            q = recent.get(agent)
+            if q is None:
+                q = recent[agent] = deque(maxlen=_RECENT)
+            q.append(payload)
+
+    def refresh(self) -> int:
+        """Catch up on lines other processes appended; returns how many were new."""
+        n = self._catch_up()
+        if self._unsaved and now_ms(self.clock) - self._saved_at >= self._checkpoint_every:
+            self.save_checkpoint()
+        return n
+
+    # -------------------------------------------------------------- recording
+    def track_execution(
+        self,
+        agent: str,
+        metrics: Mapping[str, Any] | None = None,
+        /,
+        *,
+        timestamp: int | datetime | None = None,
+        **fields: Any,
+    ) -> Execution:
+        """Record one execution (keywords, or the seed's camelCase mapping); returns it.
+
+        Fields: duration (ms), status, tokens_used, model, cost (USD), cpu_time (ms),
+        memory_delta (bytes), api_calls, department, input/output/cache_read/cache_write
+        tokens, error. Invalid input raises and writes nothing.
+        """
+        data: dict[str, Any] = dict(metrics) if metrics is not None else {}
+        data.update(fields)
+        if "timestamp" in data:
+            given = data.pop("timestamp")
+            timestamp = given if timestamp is None else timestamp
+        ts = to_ms(timestamp) if timestamp is not None else now_ms(self.clock)
+        if not (data.get("tokens_used") or data.get("tokensUsed")):
+            parts = [data.get(a) or data.get(b) or 0 for a, b in _TOKEN_PARTS]
+            if any(parts) and all(isinstance(p, int) for p in parts):
+                data["tokens_used"] = sum(parts)
+        data["timestamp"], data["agent"] = ts, agent
+        data.setdefault("host", _HOST)
+        data.setdefault("pid", self._pid)
+        record = Execution.model_validate(data)
+        line = record.to_json_line()
+        path, end = self.journal.append_line("executions", ts, line)
+        tail = self._reader.tails.get(path)
+        if tail is not None and tail.offset == end - len(line):
+            tail.offset, tail.lines = end, tail.lines + 1  # nobody wrote in between
+            self._sizes[path] = end
+            self._apply(record)
+        else:
+            self._catch_up(force=True)
+        now = now_ms(self.clock)
+        self._check_agent(agent, now)
+        self._check_budget(now)
+        if self._next_snapshot is None or now >= self._next_snapshot:
+            self.maybe_save_snapshot()
+        return record
+
+    def _apply(self, r: Execution) -> None:
+        self._windows.add(
+            r.agent,
+            r.timestamp,
+            1 if r.status in ERROR_STATUSES else 0,
+            to_micro(r.duration),
+            to_nano(r.cost),
+            r.tokens_used,
+            to_micro(r.cpu_time),
+            round(r.memory_delta),
+            r.api_calls,
+            r.department,
+        )
+        q = self._recent.get(r.agent)
+        if q is None:
+            q = self._recent[r.agent] = deque(maxlen=_RECENT)
+        q.append(r)
+        self._unsaved += 1
+
+    # ------------------------------------------------------------- thresholds
+    def _check_agent(self, agent: str, now: int) -> list[ThresholdBreach]:
+        t = self.config.thresholds
+        out = []
+        day = self._windows.window(agent, now - 24 * MS_PER_HOUR, now)
+        rate = day.error_rate
+        level = None
+        if day.count > t.min_executions:
+            if rate > t.error_rate_critical:
+                level = "critical"
+            elif rate > t.error_rate_warning:
+                level = "warning"
+        threshold = t.error_rate_critical if level == "critical" else t.error_rate_warning
+        message = (
+            f"Error rate of {agent} is {rate:.1%} over 24h "
+            f"({day.errors} of {day.count} executions), above {threshold:.0%}"
+        )
+        extra = {"errorRate": rate, "executions": day.count}
+        if self._condition("error_rate", agent, level, message, rate, threshold, extra, now):
+            out.append(
+                ThresholdBreach(
+                    type="error_rate", level=level, agent=agent, value=rate, threshold=threshold
+                )
+            )
+        hour = self._windows.window(agent, now - MS_PER_HOUR, now)
+        avg = hour.avg_duration_ms
+        limit = t.response_time_warning_ms
+        level = "warning" if hour.count and avg > limit else None
+        message = (
+            f"Average response time of {agent} is {avg / 1000:.1f}s over 1h, "
+            f"above {limit / 1000:g}s"
+        )
+        extra = {"avgDuration": avg, "executions": hour.count}
+        if self._condition("response_time", agent, level, message, avg, limit, extra, now):
+            out.append(
+                ThresholdBreach(
+                    type="response_time", level="warning", agent=agent, value=avg, threshold=limit
+                )
+            )
+        return out
+
+    def _check_budget(self, now: int) -> list[ThresholdBreach]:
+        budget = self.config.thresholds.daily_budget
+        spent_nano = self._windows.cost_on_day(now // MS_PER_DAY)
+        level = "critical" if spent_nano > to_nano(budget) else None
+        spent = spent_nano / 1e9
+        message = f"Cost today is ${spent:.2f}, above the daily budget of ${budget:.2f}"
+        extra = {"date": from_ms(now).date().isoformat(), "totalCost": spent}
+        if self._condition("daily_budget", None, level, message, spent, budget, extra, now):
+            breach = ThresholdBreach(
+                type="daily_budget", level="critical", agent=None, value=spent, threshold=budget
+            )
+            return [breach]
+        return []
+
+    def _condition(
+        self,
+        type_: str,
+        agent: str | None,
+        level: str | None,
+        message: str,
+        value: float,
+        threshold: float,
+        extra: dict[str, Any],
+        now: int,
+        resolve_unseen: bool = False,
+    ) -> bool:
+        """Raise, repeat (at most every ``alert_repeat_s``) or resolve one condition."""
+        key = (type_, agent)
+        prev = self._raised.get(key)
+        subject = {"agent": agent} if agent is not None else {}
+        if level is None:
+            if prev is not None or resolve_unseen:
+                self._raised.pop(key, None)
+                self.alert_manager.resolve(type_, **subject)
+            return False
+        if prev is not None and prev[0] == level and now - prev[1] < self._repeat_ms:
+            return True
+        if prev is not None and prev[0] != level:
+            self.alert_manager.resolve(type_, **subject)
+        data = {**subject, "value": value, "threshold": threshold, **extra}
+        self.alert_manager.add_alert(level, type_, message, data=data)
+        self._raised[key] = (level, now)
+        return True
+
+    def check_thresholds(self) -> list[ThresholdBreach]:
+        """Evaluate every agent and the daily budget once: raise, repeat and resolve alerts."""
+        self.refresh()
+        now = now_ms(self.clock)
+        self._raised = {k: (lvl, -(1 << 62)) for k, (lvl, _) in self._raised.items()}
+        out: list[ThresholdBreach] = []
+        for agent in self._windows.agents():
+            found = self._check_agent(agent, now)
+            out += found
+            for type_ in {"error_rate", "response_time"} - {b.type for b in found}:
+                self.alert_manager.resolve(type_, agent=agent)  # raised by other processes
+        budget = self._check_budget(now)
+        if not budget:
+            self.alert_manager.resolve("daily_budget")
+        return out + budget
+
+    # ---------------------------------------------------------------- queries
+    def _window_stats(self, agent: str | None, now: int) -> dict[str, WindowStats]:
+        w = self._windows
+        if agent is None:
+            return {k: WindowStats.of(w.system_window(now - ms, now)) for k, ms in WINDOWS.items()}
+        return {k: WindowStats.of(w.window(agent, now - ms, now)) for k, ms in WINDOWS.items()}
+
+    def get_agent_metrics(self, agent: str) -> AgentMetrics | None:
+        """Totals and 1h/24h/7d windows of one agent; None if it never ran."""
+        self.refresh()
+        totals = self._windows.totals.get(agent)
+        if totals is None:
+            return None
+        return AgentMetrics.of(agent, totals, self._window_stats(agent, now_ms(self.clock)))
+
+    def get_all_agent_metrics(self) -> list[AgentMetrics]:
+        self.refresh()
+        now = now_ms(self.clock)
+        w = self._windows
+        return [AgentMetrics.of(a, w.totals[a], self._window_stats(a, now)) for a in w.agents()]
+
+    def get_system_metrics(self) -> SystemMetrics:
+        """System-wide totals, windows and host health."""
+        self.refresh()
+        now = now_ms(self.clock)
+        t = self._windows.system_totals()
+        windows = self._window_stats(None, now)
+        hour = windows["1h"]
+        return SystemMetrics(
+            uptime=max(0, now - self._started),
+            total_executions=t.executions,
+            total_errors=t.errors,
+            error_rate=t.errors / t.executions if t.executions else 0.0,
+            total_cost=t.cost_nano / 1e9,
+            executions_per_hour=hour.count,
+            avg_response_time=hour.avg_duration,
+            agent_count=len(self._windows.series),
+            windows=windows,
+            system_health=self._health.get(now),
+        )
+
+    def get_cost_today(self) -> float:
+        """USD of every execution today (UTC), the figure the daily budget is judged on."""
+        self.refresh()
+        return self._windows.cost_on_day(now_ms(self.clock) // MS_PER_DAY) / 1e9
+
+    def list_agents(self) -> list[str]:
+        self.refresh()
+        return self._windows.agents()
+
+    def get_agent_departments(self) -> dict[str, str]:
+        """The last department seen per agent (agents never given one are left out)."""
+        self.refresh()
+        return {a: t.department for a, t in self._windows.totals.items() if t.department}
+
+    def get_recent_executions(self, agent: str, limit: int = 50) -> list[Execution]:
+        """The agent's most recently recorded executions, newest timestamp first."""
+        self.refresh()
+        recs = [as_execution(p) for p in self._recent.get(agent, ())]
+        recs.sort(key=lambda r: r.timestamp, reverse=True)
+        return recs[:limit]
+
+    def get_agent_series(self, agent: str, window: str = "24h", points: int = 24) -> AgentSeries:
+        """The window cut into ``points`` equal slices, oldest first."""
+        if window not in WINDOWS:
+            raise ValueError(f"window: expected one of {', '.join(WINDOWS)}, got {window!r}")
+        if points < 1:
+            raise ValueError(f"points: must be at least 1, got {points!r}")
+        self.refresh()
+        now = now_ms(self.clock)
+        span = WINDOWS[window]
+        edges = [now - span + span * i // points for i in range(points + 1)]
+        slices = [self._windows.window(agent, lo, hi) for lo, hi in pairwise(edges)]
+        return AgentSeries(
+            executions=[s.count for s in slices],
+            avg_duration=[s.avg_duration_ms for s in slices],
+            cost=[s.cost for s in slices],
+        )
+
+    def export_metrics(self) -> str:
+        """The seed's export: ``{"system": ..., "agents": [...], "timestamp": ms}`` as JSON."""
+        system = self.get_system_metrics()
+        agents = self.get_all_agent_metrics()
+        doc = {
+            "system": system.model_dump(by_alias=True, mode="json"),
+            "agents": [a.model_dump(by_alias=True, mode="json") for a in agents],
+            "timestamp": now_ms(self.clock),
+        }
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
+
+    # -------------------------------------------------------------- snapshots
+    def save_snapshot(self) -> Path:
+        """Write ``metrics/snapshot-<UTC time>.json`` and keep the newest 168 (configurable)."""
+        now = self.clock()
+        name = f"metrics/snapshot-{now:%Y-%m-%dT%H-%M-%S}.json"
+        path = self.journal.write_document(name, self.export_metrics())
+        self.journal.prune_documents("metrics", SNAPSHOT_PATTERN, self.config.retention.snapshots)
+        self._next_snapshot = to_ms(now) + MS_PER_HOUR
+        return path
+
+    def _latest_snapshot_ms(self) -> int | None:
+        docs = self.journal.list_documents("metrics", SNAPSHOT_PATTERN)
+        if not docs:
+            return None
+        m = _SNAPSHOT_NAME.fullmatch(docs[-1].name)
+        if m is None:
+            return None
+        return to_ms(datetime.fromisoformat(f"{m[1]}T{m[2]}:{m[3]}:{m[4]}+00:00"))
+
+    def maybe_save_snapshot(self) -> Path | None:
+        """Save a snapshot when the newest one (from any process) is over an hour old.
+
+        With none at all, the first is due an hour after this monitor started. Cheap when
+        nothing is due: ``track_execution`` calls it and so can any long-running process.
+        """
+        now = now_ms(self.clock)
+        if self._next_snapshot is not None and now < self._next_snapshot:
+            return None
+        with self.journal.lock("snapshots"):
+            latest = self._latest_snapshot_ms()
+            due = (latest if latest is not None else self._started) + MS_PER_HOUR
+            if now < due:
+                self._next_snapshot = due
+                return None
+            return self.save_snapshot()
+
+    # ------------------------------------------------------------- checkpoint
+    def save_checkpoint(self) -> None:
+        """Store aggregates and offsets so the next process tails only what is new."""
+        now = now_ms(self.clock)
+        self._windows.trim(now - _HORIZON_MS)
+        recent = {
+            a: [p.model_dump(by_alias=True) if isinstance(p, Execution) else p for p in q]
+            for a, q in self._recent.items()
+        }
+        blob = checkpoint.encode(self._windows, self._reader.state(), recent, now)
+        checkpoint.save(self.journal, blob)
+        self._saved_at = now
+        self._unsaved = 0
+
+    def close(self) -> None:
+        """Checkpoint what is new and release files."""
+        if self._unsaved:
+            self.save_checkpoint()
+        if self._own_journal:
+            self.journal.close()
