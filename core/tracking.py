@@ -1,0 +1,346 @@
+"""``core.track``: measure one agent run and record it as one execution and one cost entry.
+
+Measured: wall time (``time.perf_counter_ns``), CPU time of the whole process
+(``time.process_time_ns``, as the seed's ``process.cpuUsage()``; it includes other threads'
+work during the run) and the change of the process's resident memory (RSS via psutil: one
+cheap read of /proc at each end, honest about what the process holds; tracemalloc would
+see only Python allocations and slow every allocation down). On exit the run writes the
+cost entry first (``tracker.track_cost``) and then the execution with the same cost.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+
+from core.clock import Clock, system_clock, to_ms
+from core.records import check_name
+
+if TYPE_CHECKING:
+    from core.ledger import CostTracker
+    from core.monitor import PerformanceMonitor
+
+log = logging.getLogger("core.tracking")
+P = ParamSpec("P")
+R = TypeVar("R")
+UNKNOWN_MODEL = "unknown"
+_current: ContextVar[Run | None] = ContextVar("werkpilot_run", default=None)
+_process: tuple[int, Any] | None = None
+
+
+def current_run() -> Run | None:
+    """The run being measured in this context (inside a decorated function, for instance)."""
+    return _current.get()
+
+
+def _rss() -> int:
+    global _process
+    pid = os.getpid()
+    if _process is None or _process[0] != pid:  # re-create after fork
+        import psutil
+
+        _process = (pid, psutil.Process(pid))
+    return int(_process[1].memory_info().rss)
+
+
+def _count(name: str, value: object) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
+    return value
+
+
+def _field(usage: object, *names: str) -> Any:
+    for name in names:
+        value = usage.get(name) if isinstance(usage, Mapping) else getattr(usage, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def normalise_usage(
+    usage: object, input_includes_cache: bool | None = None
+) -> tuple[int, int, int, int]:
+    """(input excluding cache, output, cache read, cache write) from a usage object/mapping.
+
+    Understood: the Anthropic form (``input_tokens`` excludes ``cache_read_input_tokens``
+    and ``cache_creation_input_tokens``), the OpenTelemetry GenAI attributes
+    (``gen_ai.usage.input_tokens`` includes ``gen_ai.usage.cache_read.input_tokens`` and
+    ``gen_ai.usage.cache_creation.input_tokens``) and the OpenAI form (``prompt_tokens``
+    includes ``prompt_tokens_details.cached_tokens``). ``input_includes_cache`` overrides
+    the guess for a plain ``input_tokens``.
+    """
+    otel = isinstance(usage, Mapping) and any(
+        isinstance(k, str) and k.startswith("gen_ai.usage.") for k in usage
+    )
+    if otel:
+        inp = _field(usage, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
+        out = _field(usage, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
+        read = _field(
+            usage, "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens"
+        )
+        write = _field(
+            usage,
+            "gen_ai.usage.cache_creation.input_tokens",
+            "gen_ai.usage.cache_creation_input_tokens",
+        )
+        includes = True if input_includes_cache is None else input_includes_cache
+    elif _field(usage, "prompt_tokens") is not None and _field(usage, "input_tokens") is None:
+        inp = _field(usage, "prompt_tokens")
+        out = _field(usage, "completion_tokens")
+        details = _field(usage, "prompt_tokens_details")
+        read = _field(details, "cached_tokens") if details is not None else None
+        write = None
+        includes = True if input_includes_cache is None else input_includes_cache
+    else:
+        inp = _field(usage, "input_tokens")
+        out = _field(usage, "output_tokens")
+        read = _field(usage, "cache_read_input_tokens", "cache_read_tokens")
+        write = _field(usage, "cache_creation_input_tokens", "cache_write_tokens")
+        includes = bool(input_includes_cache)
+    inp, out = _count("input_tokens", inp), _count("output_tokens", out)
+    read, write = _count("cache_read_tokens", read), _count("cache_write_tokens", write)
+    if includes:
+        if read + write > inp:
+            raise ValueError(
+                f"input_tokens: {inp} should include the {read + write} cache tokens but is smaller"
+            )
+        inp -= read + write
+    return inp, out, read, write
+
+
+class Run:
+    """One measured agent run: a context manager (sync or async) and a decorator."""
+
+    def __init__(
+        self,
+        agent: str,
+        *,
+        department: str | None = None,
+        model: str | None = None,
+        monitor: PerformanceMonitor | None = None,
+        tracker: CostTracker | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.agent = check_name(agent, "agent")
+        self.department = check_name(department, "department") if department else "default"
+        self.model = check_name(model, "model") if model is not None else None
+        self._monitor = monitor
+        self._tracker = tracker
+        self.clock: Clock = clock or system_clock
+        self._reset()
+
+    def _reset(self) -> None:
+        self.input_tokens = self.output_tokens = 0
+        self.cache_read_tokens = self.cache_write_tokens = 0
+        self.api_calls = 0
+        self.status: str | None = None
+        self.error: str | None = None
+        self.duration = self.cpu_time = self.memory_delta = 0.0
+        self.cost: float | None = None  # caller-supplied until exit, then the recorded cost
+        self.recording_error: BaseException | None = None
+        self._token: Token[Run | None] | None = None
+
+    @property
+    def tokens_used(self) -> int:
+        """Every token of the run: input, output, cache read and cache write."""
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
+        )
+
+    # -------------------------------------------------------------- recording
+    def record_usage(
+        self,
+        usage: object = None,
+        /,
+        *,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        model: str | None = None,
+        input_includes_cache: bool | None = None,
+    ) -> None:
+        """Add one model call's tokens (numbers, or a provider usage object/mapping).
+
+        Each call counts as one API call. A run has one model: ``model`` sets it when the
+        run has none and must match it otherwise (use one ``track`` per model).
+        """
+        if usage is not None:
+            inp, out, read, write = normalise_usage(usage, input_includes_cache)
+        else:
+            inp, out, read, write = normalise_usage(
+                {
+                    "input_tokens": input_tokens,
+                    "output_tokens": output_tokens,
+                    "cache_read_tokens": cache_read_tokens,
+                    "cache_write_tokens": cache_write_tokens,
+                },
+                input_includes_cache,
+            )
+        if model is not None:
+            check_name(model, "model")
+            if self.model is None:
+                self.model = model
+            elif model != self.model:
+                raise ValueError(
+                    f"model: this run uses {self.model!r}, got {model!r} (one track per model)"
+                )
+        self.input_tokens += inp
+        self.output_tokens += out
+        self.cache_read_tokens += read
+        self.cache_write_tokens += write
+        self.api_calls += 1
+
+    def record_api_call(self, count: int = 1) -> None:
+        """Count API calls that carried no token usage (``record_usage`` counts its own)."""
+        self.api_calls += _count("count", count)
+
+    def set_cost(self, cost: float) -> None:
+        """Use a cost the caller knows (USD) instead of pricing the tokens."""
+        self.cost = cost
+
+    # ------------------------------------------------------- context manager
+    def __enter__(self) -> Run:
+        self._reset()
+        self._token = _current.set(self)
+        self._m0 = _rss()
+        self._c0 = time.process_time_ns()
+        self._t0 = time.perf_counter_ns()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.duration = (time.perf_counter_ns() - self._t0) / 1e6
+        self.cpu_time = (time.process_time_ns() - self._c0) / 1e6
+        self.memory_delta = float(_rss() - self._m0)
+        if self._token is not None:
+            _current.reset(self._token)
+            self._token = None
+        self.status = "completed" if exc is None else "error"
+        if exc is not None:
+            self.error = f"{type(exc).__name__}: {exc}"
+        try:
+            self._record()
+        except Exception as problem:  # the agent's own outcome must not be masked or lost
+            self.recording_error = problem
+            log.exception("could not record the run of agent %r", self.agent)
+
+    async def __aenter__(self) -> Run:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def _record(self) -> None:
+        import core
+
+        tracker = self._tracker or core.get_cost_tracker()
+        monitor = self._monitor or core.get_performance_monitor()
+        timestamp = to_ms(self.clock())
+        model = self.model or UNKNOWN_MODEL
+        result = tracker.track_cost(
+            self.agent,
+            self.department,
+            model=model,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cache_read_tokens=self.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens,
+            cost=self.cost,
+            timestamp=timestamp,
+        )
+        self.cost = result.cost
+        monitor.track_execution(
+            self.agent,
+            duration=self.duration,
+            status=self.status,
+            tokens_used=self.tokens_used,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cache_read_tokens=self.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens,
+            model=model,
+            department=self.department,
+            cost=result.cost,
+            cpu_time=max(self.cpu_time, 0.0),
+            memory_delta=self.memory_delta,
+            api_calls=self.api_calls,
+            error=self.error,
+            timestamp=timestamp,
+        )
+
+    # -------------------------------------------------------------- decorator
+    def _fresh(self) -> Run:
+        return Run(
+            self.agent,
+            department=self.department,
+            model=self.model,
+            monitor=self._monitor,
+            tracker=self._tracker,
+            clock=self.clock,
+        )
+
+    @overload
+    def __call__(self, func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
+    @overload
+    def __call__(self, func: Callable[P, R]) -> Callable[P, R]: ...
+    def __call__(self, func: Callable[P, Any]) -> Callable[P, Any]:
+        """Measure every call of ``func`` as its own run; ``current_run()`` reaches it."""
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def run_async(*args: P.args, **kwargs: P.kwargs) -> Any:
+                with self._fresh():
+                    return await func(*args, **kwargs)
+
+            return run_async
+
+        @functools.wraps(func)
+        def run_sync(*args: P.args, **kwargs: P.kwargs) -> Any:
+            with self._fresh():
+                return func(*args, **kwargs)
+
+        return run_sync
+
+
+def track(
+    agent: str,
+    *,
+    department: str | None = None,
+    model: str | None = None,
+    monitor: PerformanceMonitor | None = None,
+    tracker: CostTracker | None = None,
+    clock: Clock | None = None,
+) -> Run:
+    """Measure an agent run: ``with track("a", model=...) as run:`` or ``@track("a")``.
+
+    Without a department the run is booked to ``default``; without a model (given here or
+    through ``record_usage(model=...)``) the cost entry is ``unknown`` and unpriced.
+    """
+    return Run(
+        agent, department=department, model=model, monitor=monitor, tracker=tracker, clock=clock
+    )
+
+
+__all__ = ["Run", "current_run", "normalise_usage", "track"]
