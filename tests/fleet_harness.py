@@ -85,6 +85,7 @@ class Proc:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **self.env},
+                cwd=self.log.parent,
                 start_new_session=True,
             )
         try:

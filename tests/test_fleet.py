@@ -1,0 +1,304 @@
+"""Fleet mode against real processes: two ``werkpilot-tui serve`` "hosts" scraped by a real
+Prometheus on loopback, read back through ``FleetSource`` and ``FleetSession``.
+
+History is seeded ten days back (outside every window) before Prometheus starts, so the
+windows see only what is written while it scrapes; all-time totals must match exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.alerts import AlertManager
+from core.config import load_config
+from tests.conftest import FakeClock
+from tests.fleet_harness import HAVE_PROMETHEUS, Proc, prometheus, serve, wait_until
+from werkpilot_tui.fleet import ALL, FleetActionError, FleetSnapshot, FleetSource
+from werkpilot_tui.fleet_view import FleetSession
+from werkpilot_tui.promql import PrometheusClient
+
+pytestmark = pytest.mark.skipif(
+    not HAVE_PROMETHEUS, reason="prometheus is not installed (apt-get install prometheus)"
+)
+
+#: host -> [(agent, department, model)]
+AGENTS = {
+    "host-a": [("scorer", "sales", "claude-sonnet-4-5"), ("writer", "marketing", "haiku")],
+    "host-b": [("scorer", "sales", "claude-sonnet-4-5"), ("router", "support", "haiku")],
+}
+
+
+@dataclass
+class Host:
+    name: str
+    data_dir: Path
+    proc: Proc
+    components: dict[str, Any] = field(default_factory=dict)
+
+    def core(self) -> tuple[Any, Any]:
+        """A fresh monitor and tracker over this host's data directory (its own totals)."""
+        from core.ledger import CostTracker
+        from core.monitor import PerformanceMonitor
+
+        cfg = load_config(None, env={})
+        alerts = AlertManager(self.data_dir, config=cfg)
+        return (
+            PerformanceMonitor(self.data_dir, config=cfg, alert_manager=alerts),
+            CostTracker(self.data_dir, config=cfg, alert_manager=alerts),
+        )
+
+
+def write_runs(
+    data_dir: Path,
+    agents: list[tuple[str, str, str]],
+    n_ok: int,
+    n_err: int,
+    clock: Any = None,
+    seed: int = 0,
+) -> None:
+    """Record runs through ``core.track`` (one execution and one cost entry each)."""
+    from core.ledger import CostTracker
+    from core.monitor import PerformanceMonitor
+    from core.tracking import track
+
+    cfg = load_config(None, env={})
+    alerts = AlertManager(data_dir, config=cfg, clock=clock)
+    kw = {"config": cfg, "alert_manager": alerts, "clock": clock}
+    monitor = PerformanceMonitor(data_dir, **kw)
+    tracker = CostTracker(data_dir, **kw)
+    for i, (agent, dept, model) in enumerate(agents):
+        for j in range(n_ok + n_err):
+            tokens = 100 + 37 * ((seed + i * 7 + j) % 11)
+            with contextlib.suppress(RuntimeError):
+                with track(
+                    agent,
+                    department=dept,
+                    model=model,
+                    monitor=monitor,
+                    tracker=tracker,
+                    clock=clock,
+                ) as run:
+                    run.record_usage(input_tokens=tokens, output_tokens=tokens // 2)
+                    if j >= n_ok:
+                        raise RuntimeError("model call failed")
+    for c in (monitor, tracker, alerts):
+        c.close()
+
+
+@dataclass
+class Fleet:
+    work: Path
+    hosts: dict[str, Host]
+    prom: Proc
+    source: FleetSource
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    work = tmp_path_factory.mktemp("fleet")
+    past = FakeClock(datetime.now(UTC) - timedelta(days=10))
+    hosts: dict[str, Host] = {}
+    try:
+        for name, agents in AGENTS.items():
+            data_dir = work / name
+            write_runs(data_dir, agents, n_ok=20, n_err=3, clock=past, seed=len(hosts))
+            hosts[name] = Host(name, data_dir, serve(data_dir, work, name).start())
+        prom = prometheus(work, [(h.name, h.proc.address) for h in hosts.values()]).start()
+        source = FleetSource(prom.url, timeout_s=2.0)
+        client = source.client
+        # Every target scraped at least twice, so the live writes below fall between samples.
+        wait_until(
+            lambda: len([s for s in client.query("count_over_time(up[1m]) >= 2")]) == 2,
+            timeout=30,
+            what="two scrapes of both hosts",
+        )
+        for i, (name, agents) in enumerate(AGENTS.items()):
+            write_runs(hosts[name].data_dir, agents, n_ok=12 + i, n_err=2, seed=5 + i)
+        yield Fleet(work, hosts, prom, source)
+    finally:
+        for h in hosts.values():
+            h.proc.stop()
+        if "prom" in locals():
+            prom.stop()
+
+
+def own_totals(hosts: list[Host]) -> dict[str, float]:
+    """The hosts' own all-time figures, read through core from their data directories."""
+    out = {"executions": 0.0, "errors": 0.0, "tokens": 0.0, "cost": 0.0}
+    for h in hosts:
+        monitor, tracker = h.core()
+        system = monitor.get_system_metrics()
+        out["executions"] += system.total_executions
+        out["errors"] += system.total_errors
+        out["cost"] += system.total_cost
+        for agent, _, _ in AGENTS[h.name]:
+            cost = tracker.get_agent_cost(agent)
+            out["tokens"] += cost.total_input_tokens + cost.total_output_tokens
+        monitor.close()
+        tracker.close()
+    return out
+
+
+def settled(fleet: Fleet) -> FleetSnapshot:
+    """A snapshot once Prometheus has scraped everything written (all-time counts match)."""
+    want = own_totals(list(fleet.hosts.values()))
+
+    def check() -> FleetSnapshot | None:
+        snap = fleet.source.refresh()
+        got = snap.total(ALL)
+        return snap if snap.prometheus_up and round(got.count) == want["executions"] else None
+
+    snap = wait_until(check, timeout=20, interval=0.5, what="the fleet totals")
+    assert isinstance(snap, FleetSnapshot)
+    return snap
+
+
+def test_all_time_totals_equal_the_sum_of_the_hosts(fleet: Fleet) -> None:
+    snap = settled(fleet)
+    want = own_totals(list(fleet.hosts.values()))
+    got = snap.total(ALL)
+    assert got.count == want["executions"] == (23 + 14) * 2 + (23 + 15) * 2
+    assert got.errors == want["errors"] == 3 * 4 + 2 * 4
+    assert got.tokens == want["tokens"]
+    assert round(got.cost, 2) == round(want["cost"], 2) and got.cost > 0
+    assert abs(got.cost - want["cost"]) < 1e-6
+    # And host by host, agent by agent.
+    for h in fleet.hosts.values():
+        monitor, _ = h.core()
+        for agent, dept, _ in AGENTS[h.name]:
+            [row] = [a for a in snap.agents if a.host == h.name and a.agent == agent]
+            mine = monitor.get_agent_metrics(agent)
+            assert row.department == dept
+            assert row.span(ALL).count == mine.executions
+            assert row.span(ALL).errors == mine.errors
+            assert row.span(ALL).tokens == mine.total_tokens
+            assert abs(row.span(ALL).cost - mine.total_cost) < 1e-6
+        monitor.close()
+    assert {h.name for h in snap.hosts} == {"host-a", "host-b"}
+    assert all(h.up for h in snap.hosts) and snap.hosts_down == ()
+    assert len({a.agent for a in snap.agents}) == 3 and len(snap.agents) == 4
+
+
+def test_windows_agree_within_prometheus_extrapolation(fleet: Fleet) -> None:
+    snap = settled(fleet)
+    client = fleet.source.client
+    at = snap.at_ms / 1000
+    # increase() extrapolates by at most half an interval at the start of a series that
+    # began inside the range and 1.1 intervals at the end: a factor of 1 + 1.6 / (n - 1).
+    samples = client.query("min(count_over_time(werkpilot_executions_total[1h]))", at)
+    n = samples[0].value
+    slack = 1.6 / (n - 1)
+    for h in fleet.hosts.values():
+        monitor, _ = h.core()
+        for agent, _, _ in AGENTS[h.name]:
+            [row] = [a for a in snap.agents if a.host == h.name and a.agent == agent]
+            mine = monitor.get_agent_metrics(agent)
+            for window in ("1h", "24h", "7d"):
+                want, got = mine.windows[window], row.span(window)
+                assert want.count > 0  # only the live writes: history is ten days old
+                assert want.count * (1 - 1e-9) <= got.count <= want.count * (1 + slack)
+                assert want.errors * (1 - 1e-9) <= got.errors <= want.errors * (1 + slack)
+                assert got.tokens == pytest.approx(want.total_tokens, rel=slack)
+                assert got.cost == pytest.approx(want.total_cost, rel=slack)
+                # Sum and count are each extrapolated (the zero-point clamp may differ).
+                assert got.avg_duration_ms == pytest.approx(want.avg_duration, rel=slack)
+        monitor.close()
+    hour = snap.total("1h")
+    assert 58 * (1 - 1e-9) <= hour.count <= 58 * (1 + slack)  # 2 x 14 on a, 2 x 15 on b
+
+
+def test_one_refresh_is_a_fixed_handful_of_queries(fleet: Fleet) -> None:
+    snap = settled(fleet)
+    assert snap.queries == 8  # whatever the number of agents or hosts
+    again = fleet.source.refresh()
+    assert again.queries == 8
+
+
+def test_dashboard_with_host_column_budgets_and_alert_actions(fleet: Fleet) -> None:
+    a = fleet.hosts["host-a"]
+    alerts = AlertManager(a.data_dir, config=load_config(None, env={}))
+    alert = alerts.add_alert("critical", "custom", "needs a human", {"agent": "scorer"})
+    assert alert is not None
+    settled(fleet)
+    session = FleetSession(fleet.prom.url, config=load_config(None, env={}), source=fleet.source)
+    d = session.build()
+    assert d.error is None
+    names = {(getattr(r, "host", None), r.name) for r in d.agents}
+    assert len(names) == 4
+    sales = d.budget("sales")
+    assert sales is not None and sales.budget == 500.0 and sales.spent > 0
+    [row] = [r for r in d.alerts if r.id == alert.id]
+    assert row.message == "[host-a] needs a human" and not row.acknowledged
+    assert session.acknowledge(alert.id) is True
+    assert alerts.get_alert(alert.id).acknowledged  # on the owning host, through core
+    with pytest.raises(FleetActionError, match=r"budgets\.toml"):
+        session.set_budget("sales", 900)
+    with pytest.raises(FleetActionError, match="no host"):
+        session.acknowledge("alert_0_unknown")
+    alerts.close()
+
+
+def test_a_host_down_is_shown_and_recovers(fleet: Fleet) -> None:
+    settled(fleet)
+    b = fleet.hosts["host-b"]
+    port = b.proc.port
+    b.proc.stop()
+    try:
+        snap = wait_until(
+            lambda: (lambda s: s if s.hosts_down else None)(fleet.source.refresh()),
+            timeout=20,
+            what="host-b's scrape to fail",
+        )
+        assert isinstance(snap, FleetSnapshot)
+        assert [h.name for h in snap.hosts_down] == ["host-b"]
+        assert snap.hosts_down[0].last_error
+        # Its last known figures stay, marked stale.
+        rows = [r for r in snap.agents if r.host == "host-b"]
+        assert rows and all(r.stale for r in rows)
+        assert "host-b" in (FleetSession.status(snap) or "")
+    finally:
+        b.proc = serve(b.data_dir, fleet.work, "host-b", port=port).start()
+    snap = wait_until(
+        lambda: (lambda s: s if s.hosts and not s.hosts_down else None)(fleet.source.refresh()),
+        timeout=20,
+        what="host-b to come back",
+    )
+    assert isinstance(snap, FleetSnapshot)
+    assert not any(r.stale for r in snap.agents)
+
+
+def test_prometheus_stopped_mid_run_is_reported_and_recovers(fleet: Fleet) -> None:
+    before = settled(fleet)
+    fleet.prom.stop()
+    try:
+        down = fleet.source.refresh()
+        assert not down.prometheus_up
+        assert "unreachable" in (down.error or "")
+        assert down.agents == before.agents  # the last figures are kept
+        session = FleetSession(
+            fleet.prom.url, config=load_config(None, env={}), source=fleet.source
+        )
+        d = session.build()
+        assert d.error and d.error.startswith("Prometheus down")
+        assert len(d.agents) == 4
+    finally:
+        fleet.prom.start()
+    snap = settled(fleet)
+    assert snap.prometheus_up and snap.error is None
+    assert snap.total(ALL).count == before.total(ALL).count
+
+
+def test_client_rejects_bad_urls_and_reports_bad_queries(fleet: Fleet) -> None:
+    with pytest.raises(ValueError):
+        PrometheusClient("localhost:9090")
+    from werkpilot_tui.promql import PromError
+
+    with pytest.raises(PromError, match="HTTP 400"):
+        fleet.source.client.query("sum by (")
