@@ -7,10 +7,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from core.monitor import PerformanceMonitor
-
 from core.alerts import AlertManager
 from core.ledger import CostTracker
+from core.monitor import PerformanceMonitor
 from werkpilot_tui.app import WerkpilotApp, make_app
 from werkpilot_tui.view_models import HostHealth
 

@@ -28,11 +28,10 @@ from werkpilot_tui.view_models import (
 )
 
 if TYPE_CHECKING:
-    from core.monitor import PerformanceMonitor
-
     from core.alerts import AlertManager
     from core.journal import Journal
     from core.ledger import CostTracker
+    from core.monitor import PerformanceMonitor
 
 T = TypeVar("T")
 HealthProvider = Callable[[], HostHealth]
@@ -87,11 +86,10 @@ class CoreSession:
         """Build the components (reads checkpoints and catches up on the journal)."""
         if self.monitor is not None:
             return
-        from core.monitor import PerformanceMonitor
-
         from core.alerts import AlertManager
         from core.journal import Journal
         from core.ledger import CostTracker
+        from core.monitor import PerformanceMonitor
 
         kw: dict[str, Any] = {"config": self.config, "clock": self.clock}
         self.journal = Journal(self.data_dir)
@@ -136,9 +134,7 @@ class CoreSession:
         system = self.monitor.get_system_metrics()
         departments = self.monitor.get_agent_departments()
         agents = tuple(
-            _agent_row(m, departments.get(name))
-            for name in self.monitor.list_agents()
-            if (m := self.monitor.get_agent_metrics(name)) is not None
+            _agent_row(m, departments.get(m.name)) for m in self.monitor.get_all_agent_metrics()
         )
         alerts = tuple(_alert_row(a) for a in self.alerts.get_alerts(limit=ALERT_FEED_LENGTH))
         hour = _window(_get(system.windows, "1h"))
@@ -178,11 +174,8 @@ class CoreSession:
 
     def _cost_today(self) -> float:
         """Today's execution cost (the monitor's stream, which the daily budget judges)."""
-        assert self.monitor and self.tracker
-        cost_today = getattr(self.monitor, "get_cost_today", None)
-        if cost_today is not None:
-            return float(cost_today())
-        return float(self.tracker.get_daily_cost_report().total_cost)
+        assert self.monitor
+        return float(self.monitor.get_cost_today())
 
     # ---------------------------------------------------------------- actions
     def acknowledge(self, alert_id: str) -> bool:
