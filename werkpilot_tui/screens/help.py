@@ -46,7 +46,8 @@ def help_entries(app: App[object], screen: Screen[object] | None) -> list[HelpEn
         scopes.append((screen, _screen_title(screen)))
     scopes.append((app, "everywhere"))
     for node, scope in scopes:
-        for binding in bindings_of(node):
+        # Footer keys first, then the quieter ones (focus moves, copy, hidden aliases).
+        for binding in sorted(bindings_of(node), key=lambda b: not b.show):
             description = binding.description or binding.tooltip
             if not description or binding.key in taken:
                 continue  # a screen's key shadows the app's
@@ -56,7 +57,7 @@ def help_entries(app: App[object], screen: Screen[object] | None) -> list[HelpEn
 
 
 def _screen_title(screen: Screen[object]) -> str:
-    name = type(screen).__name__.removesuffix("Screen") or "screen"
+    name = type(screen).__name__.strip("_").removesuffix("Screen") or "screen"
     return "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
 
 

@@ -64,7 +64,7 @@ class LoadingScreen(Screen[None], Generic[V]):
 
     def reload(self) -> None:
         """Build the view again (the app calls this when data changed)."""
-        self.run_worker(self._load(), exclusive=True, group="view", exit_on_error=False)
+        self.run_worker(self._load, exclusive=True, group="view", exit_on_error=False)
 
     async def _load(self) -> V:
         view = await self.loader()

@@ -1,0 +1,327 @@
+"""Agent detail, costs, theme picker and help screens: the figures they show for seeded data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.screen import Screen
+from textual.widgets import Sparkline, Static
+
+from core.alerts import AlertManager
+from core.ledger import CostTracker
+from core.monitor import PerformanceMonitor
+from werkpilot_tui.detail_models import build_agent_detail, build_costs
+from werkpilot_tui.messages import DataChanged
+from werkpilot_tui.screens.agent_detail import AgentDetailScreen
+from werkpilot_tui.screens.costs import CostsScreen
+from werkpilot_tui.screens.help import HelpScreen, help_entries
+from werkpilot_tui.screens.theme_picker import ThemePicker
+from werkpilot_tui.settings import load_settings
+from werkpilot_tui.themes import HIGH_CONTRAST_THEME, load_themes
+from werkpilot_tui.view_models import Dashboard
+from werkpilot_tui.widgets.keyed_table import KeyedTable
+
+SIZE = (120, 40)
+AGENT = "pricing-bot"
+#: (minutes ago, model, duration ms, status) for AGENT; sonnet 1000/200 tokens = $0.006,
+#: haiku 1000/200 tokens = $0.0005.
+RUNS = (
+    (50, "claude-sonnet-4-5", 1000.0, "completed"),
+    (40, "claude-sonnet-4-5", 2000.0, "error"),
+    (30, "haiku", 3000.0, "completed"),
+    (20, "claude-sonnet-4-5", 4000.0, "completed"),
+    (10, "haiku", 5000.0, "completed"),
+)
+
+
+class Components:
+    def __init__(self, data_dir: Path, clock: Any) -> None:
+        self.alerts = AlertManager(data_dir, clock=clock, channels=[])
+        kw: dict[str, Any] = {"clock": clock, "alert_manager": self.alerts}
+        self.monitor = PerformanceMonitor(data_dir, **kw)
+        self.tracker = CostTracker(data_dir, **kw)
+
+    def close(self) -> None:
+        for c in (self.monitor, self.tracker, self.alerts):
+            c.close()
+
+
+@pytest.fixture
+def core(data_dir: Path, clock: Any) -> Components:
+    c = Components(data_dir, clock)
+    now = clock()
+    for minutes, model, duration, status in RUNS:
+        ts = now - timedelta(minutes=minutes)
+        cost = c.tracker.calculate_cost(model, input_tokens=1000, output_tokens=200)
+        c.monitor.track_execution(
+            AGENT,
+            duration=duration,
+            status=status,
+            tokens_used=1200,
+            model=model,
+            department="sales",
+            cost=cost,
+            timestamp=ts,
+            error="RateLimitError: [bold]429[/]" if status == "error" else None,
+        )
+        c.tracker.track_cost(
+            AGENT, "sales", model=model, input_tokens=1000, output_tokens=200, timestamp=ts
+        )
+    yesterday = now - timedelta(days=1)
+    c.tracker.track_cost(
+        AGENT, "sales", model="claude-sonnet-4-5", input_tokens=1000, output_tokens=200,
+        timestamp=yesterday,
+    )  # fmt: skip
+    two_hours_ago = now - timedelta(hours=2)
+    # sales: 20M in + 1M out on opus = $375 of 500 (75 %); support: $180 of 150 (120 %).
+    c.tracker.track_cost(
+        "sales-batch", "sales", model="claude-opus-4-1", input_tokens=20_000_000,
+        output_tokens=1_000_000, timestamp=two_hours_ago,
+    )  # fmt: skip
+    c.tracker.track_cost(
+        "support-batch", "support", model="claude-opus-4-1", input_tokens=2_000_000,
+        output_tokens=2_000_000, timestamp=two_hours_ago,
+    )  # fmt: skip
+    for i in range(101):  # > 100 opus calls: the seed's opus -> sonnet suggestion
+        c.tracker.track_cost(
+            "opus-heavy", "research", model="claude-opus-4-1", input_tokens=100,
+            output_tokens=100, timestamp=now - timedelta(minutes=i % 50),
+        )  # fmt: skip
+    yield c
+    c.close()
+
+
+class Host(App[None]):
+    """A bare app that opens one screen (so the screens are tested without the dashboard)."""
+
+    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
+        super().__init__()
+        self.make = make
+        themes, _ = load_themes()
+        for theme in themes:
+            self.register_theme(theme)
+
+    def on_mount(self) -> None:
+        self.theme = "werkpilot-dark"
+        self.push_screen(self.make())
+
+
+async def _until(pilot: Any, condition: Callable[[], bool], tries: int = 200) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition not met while the app ran")
+
+
+def _cells(table: KeyedTable, key: str) -> list[str]:
+    return [str(c) for c in table.get_row(key)]
+
+
+# ------------------------------------------------------------------ view models
+def test_agent_detail_view_has_per_model_usage_windows_recent_and_series(core: Components) -> None:
+    view = build_agent_detail(core.monitor, core.tracker, AGENT, "24h")
+    assert view.found and view.department == "sales"
+    assert (view.executions, view.errors) == (5, 1)
+    assert [(m.model, m.executions) for m in view.models] == [
+        ("claude-sonnet-4-5", 4),  # three today and one yesterday
+        ("haiku", 2),
+    ]
+    assert view.models[0].cost == pytest.approx(0.024)
+    assert view.models[1].cost == pytest.approx(0.001)
+    assert view.ledger_cost == pytest.approx(0.025)
+    assert view.total_cost == pytest.approx(0.019)  # the monitor's stream: five runs
+    assert dict(view.windows)["1h"].count == 5
+    assert dict(view.windows)["1h"].errors == 1
+    assert [r.duration_ms for r in view.recent] == [5000.0, 4000.0, 3000.0, 2000.0, 1000.0]
+    assert view.series.window == "24h" and len(view.series.executions) == 24
+    assert sum(view.series.executions) == 5
+    assert sum(view.series.cost) == pytest.approx(0.019)
+
+
+def test_unknown_agent_is_an_empty_view(core: Components) -> None:
+    view = build_agent_detail(core.monitor, core.tracker, "nobody")
+    assert not view.found and view.recent == () and view.models == ()
+
+
+def test_costs_view_reports_day_week_month_forecast_and_optimizations(
+    core: Components, clock: Any
+) -> None:
+    view = build_costs(core.tracker)
+    today = clock().date()
+    assert view.day == today
+    assert view.day_cost == pytest.approx(0.019 + 375 + 180 + 101 * 0.009)
+    assert view.yesterday_cost == pytest.approx(0.006)
+    assert view.change_from_yesterday == pytest.approx(view.day_cost - 0.006)
+    assert [a.name for a in view.top_agents][:2] == ["sales-batch", "support-batch"]
+    assert view.week == "2026-W48" and view.month == "2026-11"
+    assert view.week_cost == pytest.approx(view.day_cost + 0.006)
+    assert view.week_days[0].day == date(2026, 11, 23)  # the Monday
+    assert sum(d.cost for d in view.week_days) == pytest.approx(view.week_cost)
+    depts = {d.name: d for d in view.departments}
+    assert depts["support"].used_pct == pytest.approx(120.0)
+    assert depts["support"].level == "critical"
+    assert depts["sales"].level == "info" and depts["sales"].budget == 500
+    assert view.departments[0].name == "support"  # fullest first
+    assert [o.agent for o in view.optimizations] == ["opus-heavy"]
+    assert view.optimizations[0].potential_savings == pytest.approx(0.8 * 101 * 0.009)
+
+
+# ------------------------------------------------------------------ screens
+async def test_agent_detail_screen_shows_the_figures_and_follows_new_data(
+    core: Components, clock: Any
+) -> None:
+    async def load(window: str):
+        return build_agent_detail(core.monitor, core.tracker, AGENT, window)
+
+    app = Host(lambda: AgentDetailScreen(AGENT, load, refresh_s=None))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, AgentDetailScreen)
+        await _until(pilot, lambda: screen.loads >= 1)
+        summary = str(screen.query_one("#summary", Static).render())
+        assert "department sales" in summary and "5 runs" in summary
+        assert "1 errors (20.0%)" in summary
+        models = screen.query_one("#models", KeyedTable)
+        assert models.row_keys == ["claude-sonnet-4-5", "haiku"]
+        assert _cells(models, "claude-sonnet-4-5") == ["claude-sonnet-4-5", "4", "$0.0240", "96%"]
+        assert _cells(models, "haiku") == ["haiku", "2", "$0.0010", "4%"]
+        windows = screen.query_one("#windows", KeyedTable)
+        assert _cells(windows, "1h")[:4] == ["1h", "5", "1", "20.0%"]  # 5 runs: not judged
+        recent = screen.query_one("#recent", KeyedTable)
+        assert recent.row_count == 5
+        first = [str(c) for c in recent.get_row_at(0)]
+        assert first[1] == "✔ completed" and first[2] == "5.0s" and first[5] == "haiku"
+        error_row = [str(c) for c in recent.get_row_at(3)]
+        assert error_row[1] == "✖ error"
+        assert error_row[6] == "RateLimitError: [bold]429[/]"  # literal, not markup
+        spark = screen.query_one("#spark-executions", Sparkline)
+        assert len(spark.data or []) == 24 and sum(spark.data or []) == 5
+
+        await pilot.press("w")  # trend window 24h -> 7d
+        await _until(pilot, lambda: len(screen.query_one("#spark-cost", Sparkline).data) == 28)
+        assert screen.window == "7d"
+
+        core.monitor.track_execution(AGENT, duration=700.0, model="haiku", department="sales")
+        screen.post_message(DataChanged(Dashboard(data_dir="", built_at_ms=0)))
+        await _until(pilot, lambda: recent.row_count == 6)
+        assert [str(c) for c in recent.get_row_at(0)][2] == "700ms"
+
+        await pilot.press("escape")
+        await _until(pilot, lambda: not isinstance(app.screen, AgentDetailScreen))
+
+
+async def test_costs_screen_shows_reports_forecast_and_optimizations(core: Components) -> None:
+    async def load():
+        return build_costs(core.tracker)
+
+    app = Host(lambda: CostsScreen(load, refresh_s=None))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CostsScreen)
+        await _until(pilot, lambda: screen.loads >= 1)
+        day = str(screen.query_one("#day-summary", Static).render())
+        assert day.startswith("2026-11-26: $556 over 108 priced calls")
+        assert "vs yesterday +$556" in day
+        agents = screen.query_one("#day-agents", KeyedTable)
+        assert agents.row_keys[:2] == ["sales-batch", "support-batch"]
+        assert _cells(agents, "sales-batch") == ["sales-batch", "$375"]
+
+        await pilot.press("2")
+        week = str(screen.query_one("#week-summary", Static).render())
+        assert week.startswith("Week 2026-W48: $556")
+        days = screen.query_one("#week-days", KeyedTable)
+        assert days.row_count == 7
+        assert _cells(days, "2026-11-25")[1:] == ["$0.0060", "1"]
+
+        await pilot.press("3")
+        depts = screen.query_one("#departments", KeyedTable)
+        assert depts.row_keys[0] == "support"
+        support = _cells(depts, "support")
+        assert support[:4] == ["support", "$180", "$150", "120% ✖ OVER"]
+        assert _cells(depts, "sales")[3] == "75% ● 75%+"
+        month = str(screen.query_one("#month-summary", Static).render())
+        assert "Month 2026-11" in month and "1 department(s) over budget" in month
+
+        await pilot.press("4")
+        opts = screen.query_one("#optimizations", KeyedTable)
+        assert opts.row_keys == ["opus-heavy"]
+        row = _cells(opts, "opus-heavy")
+        assert row[4] == "$0.7272" and row[5] == "101"
+
+        await pilot.press("escape")
+        await _until(pilot, lambda: not isinstance(app.screen, CostsScreen))
+
+
+async def test_theme_picker_previews_applies_and_remembers(tmp_path: Path) -> None:
+    results: list[str | None] = []
+    app = Host(lambda: Screen())
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(ThemePicker(), results.append)
+        await pilot.pause()
+        await pilot.press("escape")  # cancel: nothing changes, nothing remembered
+        await _until(pilot, lambda: results == [None])
+        assert app.theme == "werkpilot-dark" and load_settings().theme is None
+
+        app.push_screen(ThemePicker(), results.append)
+        await pilot.pause()
+        await pilot.press("down")  # ours first, sorted: dark, high-contrast, light
+        await _until(pilot, lambda: app.theme == HIGH_CONTRAST_THEME)  # previewed
+        await pilot.press("down")
+        await pilot.press("escape")
+        await _until(pilot, lambda: len(results) == 2)
+        assert app.theme == "werkpilot-dark"  # the preview was undone
+
+        app.push_screen(ThemePicker(), results.append)
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await _until(pilot, lambda: len(results) == 3)
+        assert results[-1] == HIGH_CONTRAST_THEME and app.theme == HIGH_CONTRAST_THEME
+        assert load_settings(tmp_path / "settings.toml").theme == HIGH_CONTRAST_THEME
+
+
+@pytest.mark.parametrize("theme", ["werkpilot-dark", "werkpilot-light", HIGH_CONTRAST_THEME])
+async def test_every_builtin_theme_applies_to_a_running_app(theme: str) -> None:
+    app = Host(lambda: HelpScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        app.theme = theme
+        await pilot.pause()
+        assert app.theme == theme and app.current_theme.name == theme
+
+
+class KeysScreen(Screen[None]):
+    BINDINGS = [("x", "noop", "Do x"), ("y", "noop", ""), ("enter", "noop", "Open")]  # noqa: RUF012
+
+
+class _KeysApp(Host):
+    BINDINGS = [("c", "noop", "Costs"), ("x", "noop", "App x")]  # noqa: RUF012
+
+
+async def test_help_lists_every_binding_of_the_screen_and_the_app_and_closes() -> None:
+    app = _KeysApp(lambda: KeysScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        keys_screen = app.screen
+        app.push_screen(HelpScreen())
+        await pilot.pause()
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        entries = {(e.key, e.description, e.scope) for e in help_screen.entries}
+        assert ("x", "Do x", "keys") in entries  # the screen's x shadows the app's
+        assert ("⏎", "Open", "keys") in entries
+        assert ("c", "Costs", "everywhere") in entries
+        assert not any(e[1] == "App x" for e in entries)
+        assert not any(e[0] == "y" for e in entries)  # no description: internal
+        table = help_screen.query_one("#keys")
+        assert table.row_count == len(help_screen.entries)
+        assert help_entries(app, keys_screen) == help_screen.entries
+        for key in ("escape", "q", "question_mark"):
+            if key != "escape":
+                app.push_screen(HelpScreen())
+                await pilot.pause()
+            await pilot.press(key)
+            await _until(pilot, lambda: app.screen is keys_screen)
