@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from core import checkpoint
-from core.clock import Clock, from_ms, now_ms, system_clock, to_ms
+from core.clock import Clock, now_ms, system_clock, to_ms
 from core.config import Config, load_config, resolve_data_dir
 from core.execution_reader import ExecutionReader, as_execution
 from core.health import HealthCache
@@ -36,6 +36,7 @@ from core.monitor_models import (
     WindowStats,
 )
 from core.records import ERROR_STATUSES, Execution
+from core.thresholds import ThresholdWatch
 from core.windows import MS_PER_DAY, MS_PER_HOUR, WINDOWS, Batch, RollingWindows, to_micro, to_nano
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ _TOKEN_PARTS = (
     ("cache_read_tokens", "cacheReadTokens"),
     ("cache_write_tokens", "cacheWriteTokens"),
 )
+_PART_KEYS = frozenset(k for pair in _TOKEN_PARTS for k in pair)
 
 
 class PerformanceMonitor:
@@ -78,9 +80,10 @@ class PerformanceMonitor:
         self._started = now_ms(self.clock)
         self._health = HealthCache(self.clock)
         self._checkpoint_every = int(checkpoint_interval_s * 1000)
-        self._repeat_ms = int(alert_repeat_s * 1000)
         self._pid = os.getpid()
-        self._raised: dict[tuple[str, str | None], tuple[str, int]] = {}
+        self._watch = ThresholdWatch(
+            self.config.thresholds, lambda: self.alert_manager, int(alert_repeat_s * 1000)
+        )
         self._next_snapshot: int | None = None
         self._load()
 
@@ -91,6 +94,7 @@ class PerformanceMonitor:
         self._reader = ExecutionReader(self.journal)
         self._dir_stamp: tuple[int, int] | None = None
         self._sizes: dict[Path, int] = {}
+        self._last_tail: tuple[Path | None, Any] = (None, None)
         self._unsaved = 0
         found = checkpoint.load(self.journal)
         if found is not None:
@@ -129,8 +133,14 @@ class PerformanceMonitor:
 
     def _changed(self) -> bool:
         stamp, sizes = self._stamps()
-        if stamp != self._dir_stamp or sizes != self._sizes:
+        if stamp != self._dir_stamp or sizes.keys() != self._sizes.keys():
             return True
+        tails = self._reader.tails
+        for path, size in sizes.items():
+            # unchanged: the size seen before the last poll, or exactly what was consumed
+            # (track_execution advances the offset over its own lines)
+            if size != self._sizes[path] and size != tails[path].offset:
+                return True
         # a file created within the file system's timestamp granularity may not move mtime
         return stamp is not None and time.time_ns() - stamp[0] < 50_000_000
 
@@ -138,6 +148,7 @@ class PerformanceMonitor:
         if not force and not self._changed():
             return 0
         stamp, sizes = self._stamps()  # before reading: a later append shows as a change
+        self._last_tail = (None, None)
         n = 0
         for batches in self._reader.poll_batches():
             for batch in batches:
@@ -180,15 +191,15 @@ class PerformanceMonitor:
         memory_delta (bytes), api_calls, department, input/output/cache_read/cache_write
         tokens, error. Invalid input raises and writes nothing.
         """
-        data: dict[str, Any] = dict(metrics) if metrics is not None else {}
-        data.update(fields)
+        data = fields if metrics is None else {**metrics, **fields}
         if "timestamp" in data:
             given = data.pop("timestamp")
             timestamp = given if timestamp is None else timestamp
-        ts = to_ms(timestamp) if timestamp is not None else now_ms(self.clock)
-        if not (data.get("tokens_used") or data.get("tokensUsed")):
+        now = now_ms(self.clock)
+        ts = now if timestamp is None else to_ms(timestamp)
+        if "tokens_used" not in data and "tokensUsed" not in data and data.keys() & _PART_KEYS:
             parts = [data.get(a) or data.get(b) or 0 for a, b in _TOKEN_PARTS]
-            if any(parts) and all(isinstance(p, int) for p in parts):
+            if all(type(p) is int for p in parts):
                 data["tokens_used"] = sum(parts)
         data["timestamp"], data["agent"] = ts, agent
         data.setdefault("host", _HOST)
@@ -196,16 +207,17 @@ class PerformanceMonitor:
         record = Execution.model_validate(data)
         line = record.to_json_line()
         path, end = self.journal.append_line("executions", ts, line)
-        tail = self._reader.tails.get(path)
+        cached, tail = self._last_tail
+        if cached is not path:  # the journal hands out one Path object per day
+            tail = self._reader.tails.get(path)
+            self._last_tail = (path, tail)
         if tail is not None and tail.offset == end - len(line):
             tail.offset, tail.lines = end, tail.lines + 1  # nobody wrote in between
-            self._sizes[path] = end
             self._apply(record)
         else:
             self._catch_up(force=True)
-        now = now_ms(self.clock)
-        self._check_agent(agent, now)
-        self._check_budget(now)
+        self._watch.check_agent(self._windows, agent, now)
+        self._watch.check_budget(self._windows, now)
         if self._next_snapshot is None or now >= self._next_snapshot:
             self.maybe_save_snapshot()
         return record
@@ -230,105 +242,10 @@ class PerformanceMonitor:
         self._unsaved += 1
 
     # ------------------------------------------------------------- thresholds
-    def _check_agent(self, agent: str, now: int) -> list[ThresholdBreach]:
-        t = self.config.thresholds
-        out = []
-        day = self._windows.window(agent, now - 24 * MS_PER_HOUR, now)
-        rate = day.error_rate
-        level = None
-        if day.count > t.min_executions:
-            if rate > t.error_rate_critical:
-                level = "critical"
-            elif rate > t.error_rate_warning:
-                level = "warning"
-        threshold = t.error_rate_critical if level == "critical" else t.error_rate_warning
-        message = (
-            f"Error rate of {agent} is {rate:.1%} over 24h "
-            f"({day.errors} of {day.count} executions), above {threshold:.0%}"
-        )
-        extra = {"errorRate": rate, "executions": day.count}
-        if self._condition("error_rate", agent, level, message, rate, threshold, extra, now):
-            out.append(
-                ThresholdBreach(
-                    type="error_rate", level=level, agent=agent, value=rate, threshold=threshold
-                )
-            )
-        hour = self._windows.window(agent, now - MS_PER_HOUR, now)
-        avg = hour.avg_duration_ms
-        limit = t.response_time_warning_ms
-        level = "warning" if hour.count and avg > limit else None
-        message = (
-            f"Average response time of {agent} is {avg / 1000:.1f}s over 1h, "
-            f"above {limit / 1000:g}s"
-        )
-        extra = {"avgDuration": avg, "executions": hour.count}
-        if self._condition("response_time", agent, level, message, avg, limit, extra, now):
-            out.append(
-                ThresholdBreach(
-                    type="response_time", level="warning", agent=agent, value=avg, threshold=limit
-                )
-            )
-        return out
-
-    def _check_budget(self, now: int) -> list[ThresholdBreach]:
-        budget = self.config.thresholds.daily_budget
-        spent_nano = self._windows.cost_on_day(now // MS_PER_DAY)
-        level = "critical" if spent_nano > to_nano(budget) else None
-        spent = spent_nano / 1e9
-        message = f"Cost today is ${spent:.2f}, above the daily budget of ${budget:.2f}"
-        extra = {"date": from_ms(now).date().isoformat(), "totalCost": spent}
-        if self._condition("daily_budget", None, level, message, spent, budget, extra, now):
-            breach = ThresholdBreach(
-                type="daily_budget", level="critical", agent=None, value=spent, threshold=budget
-            )
-            return [breach]
-        return []
-
-    def _condition(
-        self,
-        type_: str,
-        agent: str | None,
-        level: str | None,
-        message: str,
-        value: float,
-        threshold: float,
-        extra: dict[str, Any],
-        now: int,
-        resolve_unseen: bool = False,
-    ) -> bool:
-        """Raise, repeat (at most every ``alert_repeat_s``) or resolve one condition."""
-        key = (type_, agent)
-        prev = self._raised.get(key)
-        subject = {"agent": agent} if agent is not None else {}
-        if level is None:
-            if prev is not None or resolve_unseen:
-                self._raised.pop(key, None)
-                self.alert_manager.resolve(type_, **subject)
-            return False
-        if prev is not None and prev[0] == level and now - prev[1] < self._repeat_ms:
-            return True
-        if prev is not None and prev[0] != level:
-            self.alert_manager.resolve(type_, **subject)
-        data = {**subject, "value": value, "threshold": threshold, **extra}
-        self.alert_manager.add_alert(level, type_, message, data=data)
-        self._raised[key] = (level, now)
-        return True
-
     def check_thresholds(self) -> list[ThresholdBreach]:
         """Evaluate every agent and the daily budget once: raise, repeat and resolve alerts."""
         self.refresh()
-        now = now_ms(self.clock)
-        self._raised = {k: (lvl, -(1 << 62)) for k, (lvl, _) in self._raised.items()}
-        out: list[ThresholdBreach] = []
-        for agent in self._windows.agents():
-            found = self._check_agent(agent, now)
-            out += found
-            for type_ in {"error_rate", "response_time"} - {b.type for b in found}:
-                self.alert_manager.resolve(type_, agent=agent)  # raised by other processes
-        budget = self._check_budget(now)
-        if not budget:
-            self.alert_manager.resolve("daily_budget")
-        return out + budget
+        return self._watch.check_all(self._windows, now_ms(self.clock))
 
     # ---------------------------------------------------------------- queries
     def _window_stats(self, agent: str | None, now: int) -> dict[str, WindowStats]:

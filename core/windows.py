@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import accumulate
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 MS_PER_MINUTE = 60_000
 MS_PER_HOUR = 3_600_000
@@ -51,8 +51,7 @@ def to_micro(ms: float) -> int:
     return round(ms * 1000.0)
 
 
-@dataclass(frozen=True, slots=True)
-class Sums:
+class Sums(NamedTuple):
     """Summed figures of a set of executions (integer units, see module doc)."""
 
     count: int = 0
@@ -61,14 +60,8 @@ class Sums:
     cost_nano: int = 0
     tokens: int = 0
 
-    def __add__(self, other: Sums) -> Sums:
-        return Sums(
-            self.count + other.count,
-            self.errors + other.errors,
-            self.duration_us + other.duration_us,
-            self.cost_nano + other.cost_nano,
-            self.tokens + other.tokens,
-        )
+    def plus(self, other: Sums) -> Sums:
+        return Sums(*(a + b for a, b in zip(self, other, strict=True)))
 
     @property
     def error_rate(self) -> float:

@@ -1,0 +1,145 @@
+"""The monitor's thresholds: agent error rate (24h), agent response time (1h), cost today.
+
+Checked after every ``track_execution`` in the calling process, so the common case — nothing
+breached, nothing raised before — costs a few bisections and no I/O. A breach raises through
+the alert manager (which deduplicates on type, level and subject) and is repeated at most every
+``repeat_ms``; a condition this process saw breached is resolved when it clears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from core.clock import from_ms
+from core.config import Thresholds
+from core.monitor_models import ThresholdBreach
+from core.windows import MS_PER_DAY, MS_PER_HOUR, RollingWindows, to_nano
+
+_FORCE = -(1 << 62)
+
+
+class AlertSink(Protocol):
+    def add_alert(
+        self, level: str, type: str, message: str, data: dict[str, Any] | None = None
+    ) -> Any: ...
+
+    def resolve(self, type: str, **subject: Any) -> int: ...
+
+
+class ThresholdWatch:
+    """Evaluates the thresholds over rolling windows and keeps alerts in step with them."""
+
+    def __init__(
+        self,
+        thresholds: Thresholds,
+        alerts: Callable[[], AlertSink],
+        repeat_ms: int = 60_000,
+    ) -> None:
+        self.t = thresholds
+        self._alerts = alerts  # built on first need: most processes never breach
+        self.repeat_ms = repeat_ms
+        self.raised: dict[tuple[str, str | None], tuple[str, int]] = {}
+        self._budget_nano = to_nano(thresholds.daily_budget)
+
+    def check_agent(self, w: RollingWindows, agent: str, now: int) -> list[ThresholdBreach]:
+        t = self.t
+        out: list[ThresholdBreach] = []
+        day = w.window(agent, now - 24 * MS_PER_HOUR, now)
+        level = None
+        if day.count > t.min_executions:
+            rate = day.errors / day.count
+            if rate > t.error_rate_critical:
+                level = "critical"
+            elif rate > t.error_rate_warning:
+                level = "warning"
+        if level is not None or ("error_rate", agent) in self.raised:
+            rate = day.error_rate
+            limit = t.error_rate_critical if level == "critical" else t.error_rate_warning
+            message = (
+                f"Error rate of {agent} is {rate:.1%} over 24h "
+                f"({day.errors} of {day.count} executions), above {limit:.0%}"
+            )
+            extra = {"errorRate": rate, "executions": day.count}
+            if self._condition("error_rate", agent, level, message, rate, limit, extra, now):
+                out.append(_breach("error_rate", level, agent, rate, limit))
+        hour = w.window(agent, now - MS_PER_HOUR, now)
+        limit = t.response_time_warning_ms
+        slow = hour.count and hour.duration_us > limit * 1000 * hour.count
+        if slow or ("response_time", agent) in self.raised:
+            avg = hour.avg_duration_ms
+            level = "warning" if slow else None
+            message = (
+                f"Average response time of {agent} is {avg / 1000:.1f}s over 1h, "
+                f"above {limit / 1000:g}s"
+            )
+            extra = {"avgDuration": avg, "executions": hour.count}
+            if self._condition("response_time", agent, level, message, avg, limit, extra, now):
+                out.append(_breach("response_time", "warning", agent, avg, limit))
+        return out
+
+    def check_budget(self, w: RollingWindows, now: int) -> list[ThresholdBreach]:
+        spent_nano = w.cost_on_day(now // MS_PER_DAY)
+        over = spent_nano > self._budget_nano
+        if not over and ("daily_budget", None) not in self.raised:
+            return []
+        budget = self.t.daily_budget
+        spent = spent_nano / 1e9
+        message = f"Cost today is ${spent:.2f}, above the daily budget of ${budget:.2f}"
+        extra = {"date": from_ms(now).date().isoformat(), "totalCost": spent}
+        level = "critical" if over else None
+        if self._condition("daily_budget", None, level, message, spent, budget, extra, now):
+            return [_breach("daily_budget", "critical", None, spent, budget)]
+        return []
+
+    def check_all(self, w: RollingWindows, now: int) -> list[ThresholdBreach]:
+        """Every agent and the budget once; re-asserts open breaches, resolves cleared ones."""
+        self.raised = {k: (lvl, _FORCE) for k, (lvl, _) in self.raised.items()}
+        alerts = self._alerts()
+        out: list[ThresholdBreach] = []
+        for agent in w.agents():
+            found = self.check_agent(w, agent, now)
+            out += found
+            for type_ in sorted({"error_rate", "response_time"} - {b.type for b in found}):
+                alerts.resolve(type_, agent=agent)  # perhaps raised by another process
+        budget = self.check_budget(w, now)
+        if not budget:
+            alerts.resolve("daily_budget")
+        return out + budget
+
+    def _condition(
+        self,
+        type_: str,
+        agent: str | None,
+        level: str | None,
+        message: str,
+        value: float,
+        threshold: float,
+        extra: dict[str, Any],
+        now: int,
+    ) -> bool:
+        """Raise, repeat or resolve one condition; True while it is breached."""
+        key = (type_, agent)
+        prev = self.raised.get(key)
+        subject = {"agent": agent} if agent is not None else {}
+        if level is None:
+            if prev is not None:
+                del self.raised[key]
+                self._alerts().resolve(type_, **subject)
+            return False
+        if prev is not None and prev[0] == level and 0 <= now - prev[1] < self.repeat_ms:
+            return True
+        if prev is not None and prev[0] != level:
+            self._alerts().resolve(type_, **subject)  # the other level's alert no longer holds
+        data = {**subject, "value": value, "threshold": threshold, **extra}
+        self._alerts().add_alert(level, type_, message, data=data)
+        self.raised[key] = (level, now)
+        return True
+
+
+def _breach(
+    type_: str, level: str | None, agent: str | None, value: float, threshold: float
+) -> ThresholdBreach:
+    return ThresholdBreach.model_validate(
+        {"type": type_, "level": level, "agent": agent, "value": value, "threshold": threshold}
+    )
