@@ -1,0 +1,138 @@
+"""Live behaviour: writes by other processes appear unprompted, rows update in place."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from app_support import app_for, loaded, seed, wait_for
+
+from core.alerts import AlertManager
+from core.journal import Journal
+from core.monitor import PerformanceMonitor
+from werkpilot_tui.palette_commands import WerkpilotCommands
+from werkpilot_tui.widgets.agent_table import AgentTable
+from werkpilot_tui.widgets.alert_feed import AlertFeed
+
+REPO = Path(__file__).resolve().parents[1]
+SIZE = (120, 40)
+
+
+def _write_from_another_process(data_dir: Path, agent: str, runs: int = 1) -> None:
+    code = (
+        "import sys, core\n"
+        "core.configure(data_dir=sys.argv[1])\n"
+        "m = core.get_performance_monitor()\n"
+        f"for _ in range({runs}):\n"
+        "    m.track_execution(sys.argv[2], duration=1200, department='research', cost=0.01)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-c", code, str(data_dir), agent], check=True, env=env)
+
+
+async def test_agent_written_by_another_process_appears_without_a_key(
+    data_dir: Path, clock: Any
+) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock, watch=True).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        agents = app.screen.query_one("#agents", AgentTable)
+        agents.focus()
+        agents.select_key("lead-scorer")
+        _write_from_another_process(data_dir, "new-[b]agent[/b]", runs=2)
+        await wait_for(pilot, lambda: "new-[b]agent[/b]" in agents.row_keys, tries=500)
+        assert agents.get_row("new-[b]agent[/b]")[0].plain == "new-[b]agent[/b]"
+        assert agents.selected_key == "lead-scorer"  # the cursor stayed on its agent
+
+
+async def test_missing_data_dir_waits_then_shows_data(tmp_path: Path, clock: Any) -> None:
+    data_dir = tmp_path / "not" / "yet" / "data"
+    async with app_for(data_dir, clock, watch=True).run_test(size=SIZE) as pilot:
+        app = pilot.app
+        waiting = app.screen.query_one("#waiting")
+        await wait_for(pilot, lambda: app.latest is not None)
+        await pilot.pause()
+        assert waiting.display
+        assert f"No executions yet — waiting for {data_dir}…" in str(waiting.render())
+        assert not data_dir.exists()  # watching does not create anything
+        _write_from_another_process(data_dir, "first-agent")
+        agents = app.screen.query_one("#agents", AgentTable)
+        await wait_for(pilot, lambda: agents.row_keys == ["first-agent"], tries=500)
+        assert not waiting.display
+
+
+async def test_malformed_lines_are_counted_in_the_header(data_dir: Path, clock: Any) -> None:
+    seed(data_dir, clock)
+    path = Journal(data_dir).path_for("executions", clock().date())
+    with open(path, "ab") as fh:
+        fh.write(b'this is not json\n{"timestamp": 5, "agent": ""}\n')
+    PerformanceMonitor(data_dir, clock=clock).track_execution("after-bad", duration=5)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        assert "after-bad" in app.screen.query_one("#agents", AgentTable).row_keys
+        assert "malformed lines ▲ 2" in app.screen.query_one("#health").text
+
+
+async def test_updates_rewrite_only_changed_cells(data_dir: Path, clock: Any) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        agents = app.screen.query_one("#agents", AgentTable)
+        agents.focus()
+        agents.select_key("email-writer")
+        keys_before = list(agents.row_keys)
+        updates_before = agents.cell_updates
+        PerformanceMonitor(data_dir, clock=clock).track_execution(
+            "invoice-bot", duration=5200, model="claude-opus-4-1", department="operations"
+        )
+        app.refresh_data()
+        await wait_for(pilot, lambda: agents.get_row("invoice-bot")[2].plain == "7")
+        # runs and last-run of one agent changed (cost and tokens did not: no cost given)
+        assert 1 <= agents.cell_updates - updates_before <= 4
+        assert agents.row_keys == keys_before
+        assert agents.selected_key == "email-writer"
+
+
+async def test_console_runs_escalations_through_core(data_dir: Path, clock: Any) -> None:
+    alerts = AlertManager(data_dir, clock=clock, channels=[])
+    warning = alerts.add_alert(
+        level="warning", type="queue", message="Queue deep", data={"agent": "a"}
+    )
+    assert warning is not None
+    PerformanceMonitor(data_dir, clock=clock).track_execution("a", duration=5)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        feed = app.screen.query_one("#alerts", AlertFeed)
+        clock.advance(minutes=61)
+        await app.run_checks()
+        await wait_for(pilot, lambda: feed.row_count == 2)
+        newest = feed.get_row(feed.row_keys[0])
+        assert newest[3].plain.startswith("[ESCALATED] Queue deep")
+        assert "CRIT" in newest[1].plain
+        assert "⇧" in feed.get_row(warning.id)[2].plain
+    fresh = AlertManager(data_dir, clock=clock, channels=[])
+    assert [a.escalated_from for a in fresh.get_alerts(level="critical")] == [warning.id]
+
+
+async def test_command_palette_has_namespaced_commands(data_dir: Path, clock: Any) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        provider = WerkpilotCommands(app.screen)
+        titles = [title for title, _, _ in provider._commands()]
+        for expected in (
+            "view: costs",
+            "window: 24h",
+            "alert: acknowledge",
+            "budget: edit",
+            "theme: werkpilot-high-contrast",
+            "sort: by cost",
+            "app: quit",
+        ):
+            assert expected in titles
+        app.set_window("1h")
+        await pilot.pause()
+        assert app.dashboard_screen.window == "1h"
