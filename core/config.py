@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_origin
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -131,7 +131,9 @@ class Config(_Section):
     """The whole configuration; every number of the seed is a field here."""
 
     thresholds: Thresholds = Thresholds()
-    budgets: dict[str, float] = Field(default_factory=dict)
+    budgets: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
     pricing: dict[str, Price] = Field(default_factory=dict)
     alerts: AlertsConfig = AlertsConfig()
     email: EmailConfig = EmailConfig()
@@ -145,9 +147,7 @@ class Config(_Section):
     @field_validator("budgets")
     @classmethod
     def _positive_budgets(cls, value: dict[str, float]) -> dict[str, float]:
-        for dept, amount in value.items():
-            if not math.isfinite(amount) or amount <= 0:
-                raise ValueError(f"budget for {dept!r} must be a positive amount")
+        # Positive and finite per key (checked by the type, so errors name budgets.<dept>).
         return {k.lower(): float(v) for k, v in value.items()}
 
     def budget_for(self, department: str) -> float:
@@ -170,10 +170,34 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
 
 def _validation_to_config_error(source: str, exc: ValidationError) -> ConfigError:
     err = exc.errors()[0]
-    problem = err["msg"]
+    problem = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         problem = "unknown key"
     return ConfigError(source, _format_loc(err["loc"]), problem)
+
+
+def _lists_to_tuples(model: type[BaseModel], raw: dict[str, Any]) -> dict[str, Any]:
+    """TOML has arrays, not tuples: convert them where a field is a tuple, for strict checks."""
+    out = dict(raw)
+    for name, info in model.model_fields.items():
+        key = info.alias if info.alias in out else name
+        value = out.get(key)
+        annotation = info.annotation
+        if get_origin(annotation) is tuple and isinstance(value, list):
+            out[key] = tuple(value)
+        elif (
+            isinstance(annotation, type)
+            and issubclass(annotation, BaseModel)
+            and isinstance(value, dict)
+        ):
+            out[key] = _lists_to_tuples(annotation, value)
+    return out
+
+
+def _validate(raw: dict[str, Any]) -> Config:
+    # Strict: a hand-written ``true`` or ``"25"`` where a number belongs is a mistake to report,
+    # not to coerce.
+    return Config.model_validate(_lists_to_tuples(Config, raw), strict=True)
 
 
 def _env_float(env: Mapping[str, str], name: str) -> float:
@@ -259,12 +283,12 @@ def load_config(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(source, "", f"not valid TOML: {exc}") from None
     try:
-        Config.model_validate(raw)  # file errors first, named by the file's own keys
+        _validate(raw)  # file errors first, named by the file's own keys
     except ValidationError as exc:
         raise _validation_to_config_error(source, exc) from None
     raw = _apply_env(raw, env)
     try:
-        cfg = Config.model_validate(raw)
+        cfg = _validate(raw)
     except ValidationError as exc:
         raise _validation_to_config_error(f"{source} + environment", exc) from None
     return cfg.model_copy(update={"source": source})
