@@ -6,8 +6,9 @@ Also the parsing of the inputs the reports take: token counts, ISO weeks and mon
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from core.clock import Clock, parse_day
 from core.cost_aggregates import Cell, LedgerAggregates, Month
@@ -110,6 +111,29 @@ def month_days(month: Month) -> tuple[date, date]:
 def departments_of(agg: LedgerAggregates, month: Month, known: Iterable[str]) -> list[str]:
     """Departments with a budget or with spend in the month, sorted."""
     return sorted(set(known) | set(agg.month_departments.get(month, {})))
+
+
+_USAGE_KEYS = {
+    "model": "model",
+    "inputTokens": "input_tokens",
+    "outputTokens": "output_tokens",
+    "tokensUsed": "tokens_used",
+    "cacheReadTokens": "cache_read_tokens",
+    "cacheWriteTokens": "cache_write_tokens",
+    "cost": "cost",
+    "timestamp": "timestamp",
+}
+
+
+def usage_kwargs(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments from the seed's usage mapping; unknown keys are an error."""
+    if not isinstance(usage, Mapping):
+        raise TypeError(f"track_cost: usage must be a mapping, got {type(usage).__name__}")
+    allowed = set(_USAGE_KEYS) | set(_USAGE_KEYS.values())
+    unknown = sorted(str(k) for k in usage if k not in allowed)
+    if unknown:
+        raise ValueError(f"{unknown[0]}: unknown key in the usage mapping")
+    return {_USAGE_KEYS.get(k, k): v for k, v in usage.items()}
 
 
 # ------------------------------------------------------------------ builders
@@ -297,5 +321,6 @@ __all__ = [
     "optimizations",
     "parse_month",
     "parse_week",
+    "usage_kwargs",
     "weekly_report",
 ]

@@ -14,8 +14,9 @@ import logging
 import math
 import os
 import socket
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.clock import Clock, day_of_ms, parse_day, system_clock, to_ms
 from core.config import Config, RuntimeBudgets, load_config, resolve_data_dir
@@ -45,6 +46,7 @@ from core.cost_reports import (
     optimizations,
     parse_month,
     parse_week,
+    usage_kwargs,
     weekly_report,
 )
 from core.forecast import LEVELS, forecast, level_index, percent
@@ -161,8 +163,10 @@ class CostTracker:
         self,
         agent: str,
         department: str,
+        usage: Mapping[str, Any] | None = None,
+        /,
         *,
-        model: str,
+        model: str | None = None,
         input_tokens: int = 0,
         output_tokens: int = 0,
         tokens_used: int | None = None,
@@ -171,7 +175,15 @@ class CostTracker:
         cost: float | None = None,
         timestamp: int | datetime | None = None,
     ) -> CostResult:
-        """Price and append one cost entry, then check the department's budget."""
+        """Price and append one cost entry, then check the department's budget.
+
+        Keywords, or the seed's form: ``track_cost(agent, dept, {"model": "sonnet",
+        "inputTokens": 500, "outputTokens": 300})`` (camelCase or snake_case keys).
+        """
+        if usage is not None:
+            return self.track_cost(agent, department, **usage_kwargs(usage))
+        if model is None:
+            raise ValueError("model: required (the model id or family the call used)")
         now = self.clock().astimezone(UTC)
         ts = to_ms(now) if timestamp is None else to_ms(timestamp)
         check_name(model, "model")
