@@ -42,17 +42,18 @@ def test_performance_monitor_example() -> None:
     assert (system.total_executions, system.total_cost, system.agent_count) == (1, 0.001, 1)
     exported = json.loads(monitor.export_metrics())
     assert {"system", "agents", "timestamp"} <= set(exported)
-    assert (
-        exported["agents"][0][
-            "tokensUsed" if "tokensUsed" in exported["agents"][0] else "totalTokens"
-        ]
-        == 1000
+    agent = exported["agents"][0]
+    assert (agent["name"], agent["totalTokens"], agent["totalCost"]) == ("agent-name", 1000, 0.001)
+    assert (agent["totalCpuTime"], agent["totalMemoryDelta"], agent["totalApiCalls"]) == (
+        500,
+        1024,
+        2,
     )
 
 
 def test_cost_tracker_example(data_dir: Path) -> None:
     tracker = core.get_cost_tracker()
-    # tracker.trackCost('agent-name', 'sales', { model: 'sonnet', inputTokens: 500, outputTokens: 300 })
+    # the seed: tracker.trackCost('agent-name', 'sales', {model, inputTokens, outputTokens})
     result = tracker.track_cost(
         "agent-name", "sales", {"model": "sonnet", "inputTokens": 500, "outputTokens": 300}
     )
