@@ -11,6 +11,7 @@ import email.policy
 import json
 import logging
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -160,6 +161,80 @@ def test_smtp_server_down_does_not_hold_the_caller_and_is_recorded(
     # Another process sees the failure too: it is an event in the alert journal.
     assert AlertManager(data_dir, clock=clock).get_alert_stats("1h").delivery_failures == 1
     manager.close()
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM files)."""
+    pytest.importorskip("cryptography")
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_email_over_starttls_and_ssl_verifies_the_server(
+    mode: str, data_dir: Path, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    inbox, port = Inbox(), _free_port()
+    tls = {"tls_context": server_ctx, "require_starttls": True}
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        **(tls if mode == "starttls" else {"ssl_context": server_ctx}),
+    )
+    controller.start()
+    # The client verifies the server against the default trust store; trust the test CA.
+    default_context = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda: default_context(cafile=cert))
+    try:
+        config = _email_config(port, **{mode: True})
+        manager = AlertManager(data_dir, clock=clock, config=config)
+        alert = manager.add_alert("critical", "error_rate", f"over {mode}", {"agent": "a"})
+        assert manager.flush(10)
+        assert [m["Subject"] for _, _, m in inbox.messages] == [
+            f"[Werkpilot CRITICAL] error_rate: over {mode}"
+        ]
+        assert manager.get_deliveries(alert.id)[0].ok
+        manager.close()
+    finally:
+        controller.stop()
 
 
 def test_email_stays_off_until_enabled_with_both_addresses() -> None:
