@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import math
 import os
 import random
@@ -110,6 +111,7 @@ class DemoFleet:
         config: Config | str | os.PathLike[str] | None = None,
         agents: Sequence[AgentProfile] = FLEET,
         backfill_days: int = BACKFILL_DAYS,
+        quiet: bool = False,
     ) -> None:
         if rate <= 0:
             raise ValueError(f"rate: must be positive, got {rate!r}")
@@ -120,6 +122,7 @@ class DemoFleet:
         self.config = config
         self.agents = tuple(agents)
         self.backfill_days = backfill_days
+        self.quiet = quiet  # no alert log lines while backfilling (the console's terminal)
         self.written = 0  # executions written
         self._weights = [a.weight for a in self.agents]
         self._stop = threading.Event()
@@ -138,7 +141,9 @@ class DemoFleet:
 
             journal = Journal(self.data_dir)
             kw: dict[str, Any] = {"config": self.config, "clock": self.clock, "journal": journal}
-            alerts = AlertManager(self.data_dir, **kw)
+            # No channels or logging rules: simulated alerts must not mail anyone, and log
+            # lines would land on the console's terminal. The console shows them from disk.
+            alerts = AlertManager(self.data_dir, channels=[], default_rules=False, **kw)
             kw["alert_manager"] = alerts
             self._core = (
                 PerformanceMonitor(self.data_dir, **kw),
@@ -260,7 +265,8 @@ class DemoFleet:
         if backfill is None:
             backfill = not monitor.list_agents()
         if backfill:
-            self.backfill()
+            with _quiet_alert_log(self.quiet):
+                self.backfill()
         self._thread = threading.Thread(target=self._loop, name="werkpilot-demo", daemon=True)
         self._thread.start()
         return self
@@ -295,6 +301,18 @@ class DemoFleet:
         self.stop()
 
 
+@contextlib.contextmanager
+def _quiet_alert_log(quiet: bool) -> Iterator[None]:
+    """Silence core's console alert channel (a log line per alert) for a while."""
+    logger = logging.getLogger("werkpilot.alerts")
+    before = logger.disabled
+    logger.disabled = before or quiet
+    try:
+        yield
+    finally:
+        logger.disabled = before
+
+
 def start_demo(data_dir: str | os.PathLike[str], **kwargs: Any) -> DemoFleet:
     """A started fleet writing into ``data_dir``; call ``stop()`` when the console quits."""
     return DemoFleet(data_dir, **kwargs).start()
@@ -307,6 +325,7 @@ def running_fleet(
     """A fleet writing into a fresh temporary data dir (removed afterwards); yields the dir."""
     tmp = Path(tempfile.mkdtemp(prefix="werkpilot-demo-"))
     data_dir = tmp / "data"
+    kwargs.setdefault("quiet", True)
     fleet = start_demo(data_dir, config=config, **kwargs)
     try:
         yield data_dir
@@ -329,9 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     fleet = DemoFleet(args.data_dir, seed=args.seed, rate=args.rate, config=args.config)
-    fleet.start(backfill=False if args.no_backfill else None)
-    print(f"demo fleet writing into {args.data_dir} at {args.rate}/s; Ctrl-C stops")
     try:
+        fleet.start(backfill=False if args.no_backfill else None)
+        print(f"demo fleet writing into {args.data_dir} at {args.rate}/s; Ctrl-C stops", flush=True)
         while fleet._thread is not None and fleet._thread.is_alive():
             fleet._thread.join(0.5)
     except KeyboardInterrupt:
