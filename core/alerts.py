@@ -67,7 +67,7 @@ class AlertManager:
         self._cfg = self.config.alerts
         self._keep_days = self.config.alert_retention_days
         self._book = AlertBook()
-        self._day = self.clock().date()
+        self._day = day_of_ms(self._now())
         self._reader = self.journal.reader(
             "alerts", AlertEvent.model_validate_json, since=self._cutoff_day(self._day)
         )
@@ -89,7 +89,7 @@ class AlertManager:
     def refresh(self) -> int:
         """Fold in events other processes appended; returns how many were new."""
         n = self._book.apply_all(self._reader.poll())
-        today = self.clock().date()
+        today = day_of_ms(self._now())
         if today != self._day:  # a long-running process forgets what fell out of retention
             self._day = today
             self._book.drop_before(day_start_ms(self._cutoff_day(today)))
@@ -189,7 +189,10 @@ class AlertManager:
     def acknowledge_alert(
         self, alert_id: str, until: int | datetime | timedelta | None = None
     ) -> bool:
-        """Acknowledge (optionally until a time); False for an unknown id. Idempotent."""
+        """Acknowledge (optionally until a time); False for an unknown id. Idempotent.
+
+        Acknowledging an escalated alert also acknowledges the warning it came from.
+        """
         if not isinstance(alert_id, str):
             return False
         with self.journal.lock("alerts"):
@@ -199,11 +202,13 @@ class AlertManager:
                 return False
             now = self._now()
             until_ms = self._until(until, now)
-            if state.acked_for_good or (
-                state.acknowledged(now) and state.acknowledged_until == until_ms
-            ):
-                return True
-            self._write(self._event("acknowledged", now, alert_id=alert_id, until=until_ms))
+            source = self._book.alerts.get(state.escalated_from or "")
+            for target in (state, source):
+                if target is None or target.acked_for_good:
+                    continue
+                if target.acknowledged(now) and target.acknowledged_until == until_ms:
+                    continue
+                self._write(self._event("acknowledged", now, alert_id=target.id, until=until_ms))
         return True
 
     def resolve(self, type: str, **subject: Any) -> int:

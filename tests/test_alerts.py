@@ -252,6 +252,10 @@ def test_warning_unacknowledged_for_an_hour_escalates_exactly_once(
     assert restarted.check_escalations() == []
     restarted.close()
     assert [a.message for a in manager.get_alerts(level="critical")] == [escalated.message]
+    # Acknowledging the escalation acknowledges the warning it came from.
+    assert manager.acknowledge_alert(escalated.id)
+    assert manager.get_alert(warning.id).acknowledged
+    assert manager.get_alert_stats("24h").unacknowledged == 0
 
 
 def test_acknowledged_resolved_or_silenced_warnings_do_not_escalate(
