@@ -7,6 +7,7 @@ cleanly into other tools.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from argparse import Namespace
 from collections import Counter
@@ -25,7 +26,12 @@ def _open(args: Namespace) -> Components:
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+    text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # ``export | head``: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _fail(message: str) -> int:

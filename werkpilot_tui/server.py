@@ -99,8 +99,11 @@ class MetricsService:
             return self.exposition.render(gauges).encode()
 
     def warm(self) -> None:
-        """Fold the journal once so the first scrape of a large data directory is quick."""
+        """Catch up once at start, so the first request on a large data directory is quick."""
+        c = self.components
         with self._core_lock:
+            for component in (c.alerts, c.tracker, c.monitor):
+                component.refresh()
             self.exposition.collect()
 
 
