@@ -4,11 +4,14 @@ escalation with an injected clock, rules, silences, statistics, retention, and t
 from __future__ import annotations
 
 import logging
+import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.alert_state import Alert, AlertBook, fingerprint
 from core.alerts import AlertManager
@@ -490,3 +493,57 @@ def test_fingerprint_is_type_level_and_subject_only() -> None:
         "budget_info|info|department=sales|model=m"
     )
     assert len(fingerprint("t", "info", {"agent": "x" * 5000})) <= 1000
+
+
+# ------------------------------------------------------------------ property: rebuild
+_OPS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("add"),
+            st.sampled_from(["info", "warning", "critical"]),
+            st.sampled_from(["error_rate", "response_time"]),
+            st.sampled_from(["a", "b"]),
+        ),
+        st.tuples(st.just("ack"), st.integers(0, 20), st.booleans()),
+        st.tuples(st.just("resolve"), st.sampled_from(["error_rate", "response_time"])),
+        st.tuples(st.just("advance"), st.integers(1, 90)),
+        st.tuples(st.just("escalate")),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=_OPS)
+def test_a_fresh_process_rebuilds_exactly_the_live_state(ops: list[tuple[Any, ...]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        clock = FakeClock()
+        live = AlertManager(Path(tmp), clock=clock, default_rules=False, channels=[])
+        ids: list[str] = []
+        for op in ops:
+            if op[0] == "add":
+                added = live.add_alert(op[1], op[2], "m", {"agent": op[3]})
+                ids += [added.id] if added else []
+            elif op[0] == "ack" and ids:
+                until = timedelta(minutes=30) if op[2] else None
+                assert live.acknowledge_alert(ids[op[1] % len(ids)], until=until)
+            elif op[0] == "resolve":
+                live.resolve(op[1], agent="a")
+            elif op[0] == "advance":
+                clock.advance(minutes=op[1])
+            elif op[0] == "escalate":
+                live.check_escalations()
+        fresh = AlertManager(Path(tmp), clock=clock, default_rules=False, channels=[])
+        assert fresh.get_alerts(limit=500) == live.get_alerts(limit=500)
+        assert fresh.get_alert_stats("all") == live.get_alert_stats("all")
+        # Never two open alerts for one condition within the dedup window.
+        now = to_ms(clock())
+        open_fps = [
+            a.fingerprint
+            for a in live.get_alerts(limit=500, resolved=False)
+            if not (a.acknowledged_at is not None and a.acknowledged_until is None)
+            and now - a.last_seen <= 3_600_000
+        ]
+        assert len(open_fps) == len(set(open_fps))
+        live.close()
+        fresh.close()
