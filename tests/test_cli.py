@@ -153,14 +153,26 @@ def test_prune_removes_old_alert_files_and_keeps_cost_reports(data_dir: Path) ->
     )
     old_file = j.path_for("alerts", old.date())
     assert old_file.is_file()
-    res = run("prune", "--data-dir", data_dir)
+    snapshots = [f"snapshot-2026-01-0{d}T10-00-00.json" for d in (1, 2, 3)]
+    for name in snapshots:
+        j.write_document(f"metrics/{name}", "{}")
+    cfg = data_dir.parent / "werkpilot.toml"
+    cfg.write_text("[retention]\nsnapshots = 2\n")
+    before = sorted(p.name for p in (data_dir / "metrics").glob("snapshot-*.json"))
+    res = run("prune", "--data-dir", data_dir, "--config", cfg)
     assert res.returncode == 0, res.stderr
     assert not old_file.exists()
     assert f"removed alerts/{old_file.name}" in res.stdout
-    assert "pruned 1 file(s) (1 in alerts/)" in res.stdout
+    gone = before[:-2]  # the newest two snapshots are kept
+    assert snapshots[0] in gone
+    for name in gone:
+        assert f"removed metrics/{name}" in res.stdout
+    n = len(gone)
+    assert f"pruned {1 + n} file(s) (1 in alerts/, {n} in metrics/)" in res.stdout
+    assert sorted(p.name for p in (data_dir / "metrics").glob("snapshot-*")) == before[-2:]
     assert (data_dir / "costs" / "daily-cost-2020-01-01.json").is_file()
     assert j.day_files("alerts"), "today's alert file is kept"
-    again = run("prune", "--data-dir", data_dir)
+    again = run("prune", "--data-dir", data_dir, "--config", cfg)
     assert "pruned 0 file(s)" in again.stdout
 
 
