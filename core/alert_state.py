@@ -28,7 +28,8 @@ PERIODS_MS: dict[str, int | None] = {
     "all": None,
 }
 _MAX_FINGERPRINT = 1000
-_MAX_ORPHANS = 10_000
+_MAX_ORPHANS = 10_000  # alert ids with events waiting for their ``raised``
+_MAX_ORPHAN_EVENTS = 100  # events kept per waiting id (an alert raised before retention)
 _MAX_DELIVERIES = 1000
 
 
@@ -183,8 +184,11 @@ class AlertBook:
             return
         state = self.alerts.get(ev.alert_id)
         if state is None:
-            if len(self._orphans) < _MAX_ORPHANS:
-                self._orphans.setdefault(ev.alert_id, []).append(ev)
+            waiting = self._orphans.get(ev.alert_id)
+            if waiting is None and len(self._orphans) < _MAX_ORPHANS:
+                waiting = self._orphans[ev.alert_id] = []
+            if waiting is not None and len(waiting) < _MAX_ORPHAN_EVENTS:
+                waiting.append(ev)
             return
         if kind == "repeated":
             state.count += 1
