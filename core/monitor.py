@@ -13,7 +13,6 @@ import os
 import re
 import socket
 import time
-from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
 from itertools import pairwise
@@ -37,7 +36,16 @@ from core.monitor_models import (
 )
 from core.records import ERROR_STATUSES, Execution
 from core.thresholds import ThresholdWatch
-from core.windows import MS_PER_DAY, MS_PER_HOUR, WINDOWS, Batch, RollingWindows, to_micro, to_nano
+from core.windows import (
+    MS_PER_DAY,
+    MS_PER_HOUR,
+    WINDOWS,
+    Batch,
+    Newest,
+    RollingWindows,
+    to_micro,
+    to_nano,
+)
 
 if TYPE_CHECKING:
     from core.alerts import AlertManager
@@ -90,7 +98,7 @@ class PerformanceMonitor:
     # --------------------------------------------------------------- loading
     def _load(self) -> None:
         self._windows = RollingWindows()
-        self._recent: dict[str, deque[Any]] = {}
+        self._recent = Newest(_RECENT)
         self._reader = ExecutionReader(self.journal)
         self._dir_stamp: tuple[int, int] | None = None
         self._sizes: dict[Path, int] = {}
@@ -101,7 +109,8 @@ class PerformanceMonitor:
             header, self._windows = found
             self._reader.restore({k: v.model_dump() for k, v in header.offsets.items()})
             for agent in header.agents:
-                self._recent[agent.name] = deque(agent.recent, maxlen=_RECENT)
+                for payload in agent.recent:
+                    self._recent.add(agent.name, payload["timestamp"], payload)
         self._saved_at = now_ms(self.clock)
         n = self._catch_up(force=True)
         if (found is None and self._windows.series) or n > 100_000:
@@ -160,13 +169,8 @@ class PerformanceMonitor:
         return n
 
     def _ingest(self, batch: Batch) -> None:
-        self._windows.add_batch(batch)
-        recent = self._recent
-        for agent, payload in zip(batch.agent, batch.payload, strict=True):
-            q = recent.get(agent)
-            if q is None:
-                q = recent[agent] = deque(maxlen=_RECENT)
-            q.append(payload)
+        groups = self._windows.add_batch(batch)
+        self._recent.add_groups(groups, batch.ts, batch.payload)
 
     def refresh(self) -> int:
         """Catch up on lines other processes appended; returns how many were new."""
@@ -235,10 +239,7 @@ class PerformanceMonitor:
             r.api_calls,
             r.department,
         )
-        q = self._recent.get(r.agent)
-        if q is None:
-            q = self._recent[r.agent] = deque(maxlen=_RECENT)
-        q.append(r)
+        self._recent.add(r.agent, r.timestamp, r)
         self._unsaved += 1
 
     # ------------------------------------------------------------- thresholds
@@ -305,9 +306,7 @@ class PerformanceMonitor:
     def get_recent_executions(self, agent: str, limit: int = 50) -> list[Execution]:
         """The agent's most recently recorded executions, newest timestamp first."""
         self.refresh()
-        recs = [as_execution(p) for p in self._recent.get(agent, ())]
-        recs.sort(key=lambda r: r.timestamp, reverse=True)
-        return recs[:limit]
+        return [as_execution(p) for p in self._recent.newest(agent)[:limit]]
 
     def get_agent_series(self, agent: str, window: str = "24h", points: int = 24) -> AgentSeries:
         """The window cut into ``points`` equal slices, oldest first."""
@@ -379,8 +378,11 @@ class PerformanceMonitor:
         now = now_ms(self.clock)
         self._windows.trim(now - _HORIZON_MS)
         recent = {
-            a: [p.model_dump(by_alias=True) if isinstance(p, Execution) else p for p in q]
-            for a, q in self._recent.items()
+            a: [
+                p.model_dump(by_alias=True) if isinstance(p, Execution) else p
+                for p in reversed(self._recent.newest(a))
+            ]
+            for a in self._recent.items
         }
         blob = checkpoint.encode(self._windows, self._reader.state(), recent, now)
         checkpoint.save(self.journal, blob)

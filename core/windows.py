@@ -16,8 +16,9 @@ memory in whole bytes.
 
 from __future__ import annotations
 
+import heapq
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -232,7 +233,8 @@ class Totals:
     memory: int = 0
     api_calls: int = 0
     last_ts: int | None = None
-    department: str | None = None
+    department: str | None = None  # of the newest execution that named one
+    department_ts: int = -1
 
     def merge(self, other: Totals) -> None:
         self.executions += other.executions
@@ -309,17 +311,17 @@ class RollingWindows:
         t.api_calls += api
         if t.last_ts is None or ts >= t.last_ts:
             t.last_ts = ts
-        if department is not None:
-            t.department = department
+        if department is not None and ts >= t.department_ts:
+            t.department, t.department_ts = department, ts
         if cost:
             day = ts // MS_PER_DAY
             self.day_cost[day] = self.day_cost.get(day, 0) + cost
 
-    def add_batch(self, b: Batch) -> None:
-        """Add a batch, grouped by agent so the sums run at C speed."""
+    def add_batch(self, b: Batch) -> dict[str, list[int]]:
+        """Add a batch, grouped by agent so the sums run at C speed; returns the groups."""
         n = len(b.ts)
         if n == 0:
-            return
+            return {}
         groups: dict[str, list[int]] = {}
         for i, a in enumerate(b.agent):
             g = groups.get(a)
@@ -353,11 +355,13 @@ class RollingWindows:
             last = max(ts)
             if t.last_ts is None or last >= t.last_ts:
                 t.last_ts = last
-            for d in reversed(pick(b.dept)):
-                if d is not None:
-                    t.department = d
-                    break
+            best = t.department_ts
+            for when, d in zip(ts, pick(b.dept), strict=True):
+                if d is not None and when >= best:
+                    t.department, best = d, when
+            t.department_ts = best
             self._add_day_costs(ts, cost)
+        return groups
 
     def _add_day_costs(self, ts: Sequence[int], cost: Sequence[int]) -> None:
         first, last = min(ts) // MS_PER_DAY, max(ts) // MS_PER_DAY
@@ -410,6 +414,41 @@ class RollingWindows:
         for day in [d for d in self.day_cost if d < horizon_day]:
             del self.day_cost[day]
         return dropped
+
+
+class Newest:
+    """The newest ``size`` items per key by timestamp (on equal timestamps, the later added)."""
+
+    def __init__(self, size: int = 100) -> None:
+        self.size = size
+        self.items: dict[str, list[tuple[int, int, Any]]] = {}  # oldest first
+        self._seq = 0
+
+    def add(self, key: str, ts: int, payload: Any) -> None:
+        self._seq += 1
+        lst = self.items.get(key)
+        if lst is None:
+            lst = self.items[key] = []
+        item = (ts, self._seq, payload)  # the unique sequence number keeps payloads uncompared
+        if len(lst) < self.size:
+            insort(lst, item)
+        elif item > lst[0]:
+            insort(lst, item)
+            del lst[0]
+
+    def add_groups(self, groups: dict[str, list[int]], ts: list[int], payload: list[Any]) -> None:
+        """Add a batch already grouped by key (see ``RollingWindows.add_batch``)."""
+        base = self._seq
+        self._seq += len(ts)
+        for key, idx in groups.items():
+            top = heapq.nlargest(self.size, idx, key=ts.__getitem__)
+            merged = self.items.get(key, []) + [(ts[i], base + i + 1, payload[i]) for i in top]
+            merged.sort(key=itemgetter(0, 1))
+            self.items[key] = merged[-self.size :]
+
+    def newest(self, key: str) -> list[Any]:
+        """Payloads, newest first."""
+        return [p for _, _, p in reversed(self.items.get(key, ()))]
 
 
 def _picker(idx: list[int]) -> Any:
