@@ -24,6 +24,7 @@ from werkpilot_tui.screens.theme_picker import ThemePicker
 from werkpilot_tui.settings import load_settings
 from werkpilot_tui.themes import HIGH_CONTRAST_THEME, load_themes
 from werkpilot_tui.view_models import Dashboard
+from werkpilot_tui.widgets.format import duration_ms, money
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 
 SIZE = (120, 40)
@@ -189,14 +190,19 @@ async def test_agent_detail_screen_shows_the_figures_and_follows_new_data(
         assert "1 errors (20.0%)" in summary
         models = screen.query_one("#models", KeyedTable)
         assert models.row_keys == ["claude-sonnet-4-5", "haiku"]
-        assert _cells(models, "claude-sonnet-4-5") == ["claude-sonnet-4-5", "4", "$0.0240", "96%"]
-        assert _cells(models, "haiku") == ["haiku", "2", "$0.0010", "4%"]
+        assert _cells(models, "claude-sonnet-4-5") == [
+            "claude-sonnet-4-5",
+            "4",
+            money(0.024),
+            "96%",
+        ]
+        assert _cells(models, "haiku") == ["haiku", "2", money(0.001), "4%"]
         windows = screen.query_one("#windows", KeyedTable)
         assert _cells(windows, "1h")[:4] == ["1h", "5", "1", "20.0%"]  # 5 runs: not judged
         recent = screen.query_one("#recent", KeyedTable)
         assert recent.row_count == 5
         first = [str(c) for c in recent.get_row_at(0)]
-        assert first[1] == "✔ completed" and first[2] == "5.0s" and first[5] == "haiku"
+        assert first[1] == "✔ completed" and first[2] == duration_ms(5000) and first[5] == "haiku"
         error_row = [str(c) for c in recent.get_row_at(3)]
         assert error_row[1] == "✖ error"
         assert error_row[6] == "RateLimitError: [bold]429[/]"  # literal, not markup
@@ -210,13 +216,15 @@ async def test_agent_detail_screen_shows_the_figures_and_follows_new_data(
         core.monitor.track_execution(AGENT, duration=700.0, model="haiku", department="sales")
         screen.post_message(DataChanged(Dashboard(data_dir="", built_at_ms=0)))
         await _until(pilot, lambda: recent.row_count == 6)
-        assert [str(c) for c in recent.get_row_at(0)][2] == "700ms"
+        assert [str(c) for c in recent.get_row_at(0)][2] == duration_ms(700)
 
         await pilot.press("escape")
         await _until(pilot, lambda: not isinstance(app.screen, AgentDetailScreen))
 
 
 async def test_costs_screen_shows_reports_forecast_and_optimizations(core: Components) -> None:
+    view = build_costs(core.tracker)
+
     async def load():
         return build_costs(core.tracker)
 
@@ -226,24 +234,24 @@ async def test_costs_screen_shows_reports_forecast_and_optimizations(core: Compo
         assert isinstance(screen, CostsScreen)
         await _until(pilot, lambda: screen.loads >= 1)
         day = str(screen.query_one("#day-summary", Static).render())
-        assert day.startswith("2026-11-26: $556 over 108 priced calls")
-        assert "vs yesterday +$556" in day
+        assert day.startswith(f"2026-11-26: {money(view.day_cost)} over 108 priced calls")
+        assert f"vs yesterday +{money(view.day_cost - 0.006)}" in day
         agents = screen.query_one("#day-agents", KeyedTable)
         assert agents.row_keys[:2] == ["sales-batch", "support-batch"]
-        assert _cells(agents, "sales-batch") == ["sales-batch", "$375"]
+        assert _cells(agents, "sales-batch") == ["sales-batch", money(375.0)]
 
         await pilot.press("2")
         week = str(screen.query_one("#week-summary", Static).render())
-        assert week.startswith("Week 2026-W48: $556")
+        assert week.startswith(f"Week 2026-W48: {money(view.week_cost)}")
         days = screen.query_one("#week-days", KeyedTable)
         assert days.row_count == 7
-        assert _cells(days, "2026-11-25")[1:] == ["$0.0060", "1"]
+        assert _cells(days, "2026-11-25")[1:] == [money(0.006), "1"]
 
         await pilot.press("3")
         depts = screen.query_one("#departments", KeyedTable)
         assert depts.row_keys[0] == "support"
         support = _cells(depts, "support")
-        assert support[:4] == ["support", "$180", "$150", "120% ✖ OVER"]
+        assert support[:4] == ["support", money(180.0), money(150.0), "120% ✖ OVER"]
         assert _cells(depts, "sales")[3] == "75% ● 75%+"
         month = str(screen.query_one("#month-summary", Static).render())
         assert "Month 2026-11" in month and "1 department(s) over budget" in month
@@ -252,7 +260,7 @@ async def test_costs_screen_shows_reports_forecast_and_optimizations(core: Compo
         opts = screen.query_one("#optimizations", KeyedTable)
         assert opts.row_keys == ["opus-heavy"]
         row = _cells(opts, "opus-heavy")
-        assert row[4] == "$0.7272" and row[5] == "101"
+        assert row[4] == money(0.8 * 101 * 0.009) and row[5] == "101"
 
         await pilot.press("escape")
         await _until(pilot, lambda: not isinstance(app.screen, CostsScreen))
@@ -325,3 +333,51 @@ async def test_help_lists_every_binding_of_the_screen_and_the_app_and_closes() -
                 await pilot.pause()
             await pilot.press(key)
             await _until(pilot, lambda: app.screen is keys_screen)
+
+
+# ------------------------------------------------------------------ inside the console
+async def test_console_loads_detail_and_costs_on_its_core_thread(
+    data_dir: Path, clock: Any
+) -> None:
+    from app_support import app_for, loaded, seed, wait_for
+
+    seed(data_dir, clock)
+    app = app_for(data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        app.open_agent_detail("lead-scorer")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, AgentDetailScreen) and app.screen.loads >= 1
+        )
+        models = app.screen.query_one("#models", KeyedTable)
+        assert models.row_keys == ["claude-sonnet-4-5"]
+        assert _cells(models, "claude-sonnet-4-5")[1] == "24"
+        assert app.screen.query_one("#recent", KeyedTable).row_count == 24
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.dashboard_screen)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CostsScreen) and app.screen.loads >= 1)
+        await pilot.press("3")
+        depts = app.screen.query_one("#departments", KeyedTable)
+        assert _cells(depts, "support")[3] == "100% ✖ OVER"  # $150 of 150
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.dashboard_screen)
+
+
+async def test_theme_given_on_the_command_line_or_palette_is_remembered(
+    data_dir: Path, clock: Any, tmp_path: Path
+) -> None:
+    from app_support import app_for
+
+    settings_file = tmp_path / "settings.toml"
+    app = app_for(data_dir, clock, theme=HIGH_CONTRAST_THEME)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == HIGH_CONTRAST_THEME
+        assert load_settings(settings_file).theme == HIGH_CONTRAST_THEME
+        app.apply_theme("werkpilot-light")
+        assert load_settings(settings_file).theme == "werkpilot-light"
+    app = app_for(data_dir, clock)  # next start: the remembered theme
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "werkpilot-light"

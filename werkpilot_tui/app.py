@@ -107,6 +107,8 @@ class WerkpilotApp(App[None]):
             configured=self.config.ui.theme,
         )
         self.theme = name
+        if name == self.requested_theme:
+            settings.remember_theme(name)  # --theme is remembered for next time
         message = themes.problems_message(problems)
         for text in (message, problem):
             if text:
@@ -167,7 +169,10 @@ class WerkpilotApp(App[None]):
         self.dashboard_screen.sort_index = index
 
     def apply_theme(self, name: str) -> None:
+        from werkpilot_tui.settings import remember_theme
+
         self.theme = name
+        remember_theme(name)  # an explicit choice (palette), like the picker's
 
     def open_agent_detail(self, name: str) -> None:
         row = self.latest.agent(name) if self.latest else None
