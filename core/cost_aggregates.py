@@ -1,9 +1,9 @@
 """Incremental aggregates of cost entries (pure: entries in, sums out).
 
-Each entry updates a handful of counters in O(1): a cell per UTC day x (agent, department,
-model), running totals per day and per month (overall and per department), and all-time
-totals per agent. Reports then read a day's, a week's or a month's cells and never touch
-history again. Money is integer nano-dollars, so sums are exact.
+Each entry updates a handful of counters in O(1): a cell per UTC day and per UTC month x
+(agent, department, model), running totals per day and per month (overall and per
+department), and all-time totals per agent. Reports read a day's, a week's or a month's
+cells and never touch history again. Money is integer nano-dollars, so sums are exact.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ class LedgerAggregates:
 
     def __init__(self) -> None:
         self.days: dict[int, dict[Key, Cell]] = {}
+        self.months: dict[Month, dict[Key, Cell]] = {}
         self.day_totals: dict[int, Totals] = {}
         self.month_totals: dict[Month, Totals] = {}
         self.month_departments: dict[Month, dict[str, int]] = {}
@@ -110,6 +111,13 @@ class LedgerAggregates:
             t = self.month_totals[month] = Totals()
         t.nanos += nanos
         t.executions += 1
+        cells = self.months.get(month)
+        if cells is None:
+            cells = self.months[month] = {}
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = Cell()
+        cell.add(e, nanos)
         depts = self.month_departments.get(month)
         if depts is None:
             depts = self.month_departments[month] = {}
@@ -125,6 +133,27 @@ class LedgerAggregates:
             model = agent.models[e.model] = Cell()
         model.add(e, nanos)
         self.entries += 1
+
+    def add_cell(self, day: int, key: Key, cell: Cell) -> None:
+        """Fold in a whole day cell (from a checkpoint) exactly as its entries would be."""
+        cells = self.days.setdefault(day, {})
+        cells.setdefault(key, Cell()).merge(cell)
+        t = self.day_totals.setdefault(day, Totals())
+        t.nanos += cell.nanos
+        t.executions += cell.executions
+        month = self.month_of_day(day)
+        t = self.month_totals.setdefault(month, Totals())
+        t.nanos += cell.nanos
+        t.executions += cell.executions
+        self.months.setdefault(month, {}).setdefault(key, Cell()).merge(cell)
+        depts = self.month_departments.setdefault(month, {})
+        depts[key[1]] = depts.get(key[1], 0) + cell.nanos
+        agent = self.agents.setdefault(key[0], AgentTotals())
+        if cell.last_used >= agent.total.last_used:
+            agent.department = key[1]
+        agent.total.merge(cell)
+        agent.models.setdefault(key[2], Cell()).merge(cell)
+        self.entries += cell.executions
 
     def add_all(self, entries: Iterable[CostEntry]) -> int:
         n = 0

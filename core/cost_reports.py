@@ -212,9 +212,8 @@ def department_costs(
 ) -> list[DepartmentCost]:
     """Each department's month: spend, budget, and its agents' month spend per model."""
     wanted = set(departments)
-    first, last = month_days(month)
     per: dict[str, dict[str, tuple[Cell, dict[str, Cell]]]] = {}
-    for (agent, dept, model), cell in agg.cells(first, last):
+    for (agent, dept, model), cell in agg.months.get(month, {}).items():
         if dept not in wanted:
             continue
         agents = per.setdefault(dept, {})

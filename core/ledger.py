@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from core import ledger_checkpoint
 from core.clock import Clock, day_of_ms, parse_day, system_clock, to_ms
 from core.config import Config, RuntimeBudgets, load_config, resolve_data_dir
 from core.cost_aggregates import LedgerAggregates, Month
@@ -72,6 +73,7 @@ class CostTracker:
         clock: Clock | None = None,
         alert_manager: AlertManager | None = None,
         journal: Journal | None = None,
+        checkpoint_every: int = 10_000,
     ) -> None:
         self.config = load_config(config)
         self.clock: Clock = clock or system_clock
@@ -83,6 +85,10 @@ class CostTracker:
         self._agg = LedgerAggregates()
         self._reader = self.journal.reader("ledger", CostEntry.model_validate_json)
         self._months_loaded: set[Month] = set()
+        self._caught_up = False
+        self._started = False
+        self._checkpoint_every = checkpoint_every  # entries read between checkpoint saves
+        self._saved_entries = 0
         self._alert_state: dict[str, tuple[int, int]] = {}  # dept -> (level, nanos) raised
         self._host = socket.gethostname()
         self._levels = self.config.thresholds.budget_levels
@@ -98,17 +104,58 @@ class CostTracker:
             )
         return self._alerts
 
+    def _start(self) -> None:
+        """Begin from a usable checkpoint, if there is one (once, before any read)."""
+        self._started = True
+        agg = ledger_checkpoint.load(self.journal, self._reader)
+        if agg is not None:
+            self._agg = agg
+            self._saved_entries = agg.entries
+
+    def save_checkpoint(self) -> None:
+        """Write the aggregates and the offsets they cover (atomically)."""
+        ledger_checkpoint.save(self.journal, self._agg, self._reader, to_ms(self.clock()))
+        self._saved_entries = self._agg.entries
+
+    def _maybe_checkpoint(self) -> None:
+        if self._agg.entries - self._saved_entries >= self._checkpoint_every:
+            self.save_checkpoint()
+
     def refresh(self) -> int:
         """Catch up on every ledger line appended since the last look; how many were new."""
+        if not self._started:
+            self._start()
+        n = self._refresh()
+        self._maybe_checkpoint()
+        return n
+
+    def _refresh(self) -> int:
         n = 0
-        for batch in self._reader.poll_batches():
-            n += self._agg.add_all(batch)
+        if not self._caught_up:
+            for batch in self._reader.poll_batches():  # bounded memory on a cold start
+                n += self._agg.add_all(batch)
+            self._caught_up = True
+            return n
+        tails = self._reader.tails
+        for _, path in self.journal.day_files("ledger"):
+            tail = tails.get(path)
+            if tail is not None:
+                # One stat per known file: past days rarely change (backfills only).
+                try:
+                    st = os.stat(path)
+                except FileNotFoundError:
+                    continue
+                if st.st_size == tail.offset and st.st_ino == tail.ino:
+                    continue
+            n += self._agg.add_all(self._reader.poll_file(path))
         return n
 
     def _load_month(self, month: Month) -> None:
         """Catch up on one month's day files (enough for budgets and today's totals)."""
         if month in self._months_loaded:
             return
+        if not self._started:
+            self._start()
         first, last = month_days(month)
         for day, path in self.journal.day_files("ledger", first):
             if day <= last:
@@ -119,6 +166,8 @@ class CostTracker:
         self._agg.add_all(self._reader.poll_file(self.journal.path_for("ledger", day_of_ms(ms))))
 
     def close(self) -> None:
+        if self._started:
+            self._maybe_checkpoint()
         if self._own_journal:
             self.journal.close()
 

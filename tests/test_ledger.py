@@ -457,3 +457,48 @@ def test_forecast_in_the_first_hours_of_a_month_uses_at_least_a_day(data_dir: Pa
     # run rate $3/day (not $72/day): 3 + 3 x 29 23/24 days left = 92.875
     assert f.projected == pytest.approx(92.875)
     assert f.run_out_date is None
+
+
+def test_checkpoint_is_used_and_then_only_new_lines_are_read(
+    data_dir: Path, clock: FakeClock
+) -> None:
+    t = make(data_dir, clock, checkpoint_every=1)
+    for i in range(5):
+        t.track_cost(f"a{i % 2}", "sales", model="haiku", cost=1.0)
+    t.close()
+    cp = data_dir / "costs" / ".checkpoint-ledger.json"
+    doc = json.loads(cp.read_bytes())
+    assert doc["entries"] == 5
+    # Forge the checkpoint's sums (offsets untouched): a tracker that uses it reports them.
+    for row in doc["cells"]:
+        row[4] *= 10
+    cp.write_bytes(json.dumps(doc).encode())
+    make(data_dir, clock).track_cost("a0", "sales", model="haiku", cost=1.0)  # one new line
+    fresh = make(data_dir, clock)
+    assert fresh.get_daily_cost_report().total_cost == 51.0  # 5 x 10 forged + 1 read
+    assert fresh.get_daily_cost_report().executions == 6
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "vanished", "version"])
+def test_a_corrupt_or_stale_checkpoint_is_ignored(
+    data_dir: Path, clock: FakeClock, damage: str
+) -> None:
+    t = make(data_dir, clock, checkpoint_every=1)
+    yesterday = int(clock.now.timestamp() * 1000) - 86_400_000
+    t.track_cost("a", "sales", model="haiku", cost=2.0, timestamp=yesterday)
+    for _ in range(3):
+        t.track_cost("a", "sales", model="haiku", cost=1.0)
+    t.close()
+    cp = data_dir / "costs" / ".checkpoint-ledger.json"
+    today_file = data_dir / "costs" / "ledger-2026-11-26.jsonl"
+    if damage == "garbage":
+        cp.write_bytes(b"\x00not json")
+    elif damage == "truncated":  # a covered file shrank: keep only its first line
+        today_file.write_bytes(today_file.read_bytes().splitlines(keepends=True)[0])
+    elif damage == "vanished":
+        (data_dir / "costs" / "ledger-2026-11-25.jsonl").unlink()
+    else:
+        cp.write_bytes(cp.read_bytes().replace(b'"version":1', b'"version":99'))
+    fresh = make(data_dir, clock)
+    expected = {"garbage": 5.0, "truncated": 3.0, "vanished": 3.0, "version": 5.0}[damage]
+    assert fresh.get_agent_cost("a").total_cost == expected  # type: ignore[union-attr]
