@@ -7,6 +7,7 @@ import json
 import os
 import random
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -22,8 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.alerts import AlertManager
-from werkpilot_tui.api import Components
-from werkpilot_tui.server import MetricsService
+from werkpilot_tui.api import Components, MetricsService
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """
@@ -274,11 +274,36 @@ def _slow_client(port: int) -> socket.socket:
     return sock
 
 
+def _trickling_client(port: int, outcome: list[bytes]) -> None:
+    """Sends a body a few bytes at a time, slower than the server's 1 s overall deadline."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    head = (
+        "POST /api/metrics/acknowledge HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/json\r\nContent-Length: 400\r\n\r\n"
+    )
+    sock.sendall(head.encode())
+    try:
+        for _ in range(30):
+            if select.select([sock], [], [], 0.1)[0]:
+                break  # the server answered: stop sending into a closing socket
+            sock.sendall(b"    ")
+    except OSError:
+        pass  # the server gave up on us, as it should
+    try:
+        outcome.append(sock.recv(65536))
+    except OSError as exc:
+        outcome.append(repr(exc).encode())
+    sock.close()
+
+
 def test_concurrent_clients_with_malformed_requests_mixed_in(
     seeded: tuple[Served, dict[str, str]],
 ) -> None:
     served, _ = seeded
     slow = _slow_client(served.port)  # holds half a request open while the load runs
+    trickled: list[bytes] = []
+    trickler = threading.Thread(target=_trickling_client, args=(served.port, trickled))
+    trickler.start()
     _, _, expected_agents = served.get_json("/api/metrics?type=agent")
     names = sorted(a["name"] for a in expected_agents["agents"])
     bad = {
@@ -332,6 +357,8 @@ def test_concurrent_clients_with_malformed_requests_mixed_in(
     slow.settimeout(10)
     assert slow.recv(65536) == b""
     slow.close()
+    trickler.join(10)
+    assert trickled and trickled[0].startswith(b"HTTP/1.1 408"), trickled
     status, _, _ = served.request("GET", "/api/metrics?type=system")
     assert status == 200 and served.proc.poll() is None
 

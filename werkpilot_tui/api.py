@@ -1,14 +1,18 @@
 """The ``/api/metrics`` payloads (the seed's shape), built from the core components.
 
-Shared by ``werkpilot-tui export`` and ``werkpilot-tui serve`` so both print the same JSON.
+Shared by ``werkpilot-tui export`` and ``werkpilot-tui serve`` so both print the same JSON;
+``MetricsService`` adds the server's cache and the lock core objects need across threads.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -16,6 +20,7 @@ from pydantic import BaseModel
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config, load_config, resolve_data_dir
 from core.journal import Journal
+from werkpilot_tui.exposition import Exposition, gauges_from
 
 if TYPE_CHECKING:
     from core.alerts import AlertManager
@@ -137,3 +142,69 @@ def printable(text: str) -> str:
         ch if unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode()
         for ch in text
     )
+
+
+class MetricsService:
+    """What the handlers call: cached JSON payloads, acknowledgement, exposition text."""
+
+    def __init__(self, components: Components, *, cache_ttl_s: float, clock: Clock | None = None):
+        self.components = components
+        self.cache_ttl_s = cache_ttl_s
+        self.clock = clock or components.clock
+        self.exposition = Exposition(components.journal)
+        self._core_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._cache: dict[str | None, tuple[datetime, bytes]] = {}
+
+    def _cached(self, part: str | None) -> tuple[bytes, float] | None:
+        with self._cache_lock:
+            hit = self._cache.get(part)
+        if hit is None:
+            return None
+        age = (self.clock() - hit[0]).total_seconds()
+        if 0 <= age < self.cache_ttl_s:  # a clock stepped backwards also invalidates
+            return hit[1], age
+        return None
+
+    def metrics_json(self, part: str | None = None) -> tuple[bytes, float, bool]:
+        """The payload for ``?type=part`` (None: all), its age in seconds, and cache hit."""
+        if part is not None and part not in PARTS:
+            raise ValueError(f"unknown type {part!r}; expected one of: {', '.join(PARTS)}")
+        hit = self._cached(part)
+        if hit is not None:
+            return hit[0], hit[1], True
+        with self._core_lock:
+            hit = self._cached(part)  # another thread may have filled it meanwhile
+            if hit is not None:
+                return hit[0], hit[1], True
+            body = json.dumps(build_metrics(self.components, part), ensure_ascii=False).encode()
+            with self._cache_lock:
+                self._cache[part] = (self.clock(), body)
+        return body, 0.0, False
+
+    def acknowledge(self, alert_id: str) -> bool:
+        """Acknowledge through core (persisted for every process); drops cached payloads."""
+        with self._core_lock:
+            ok = bool(self.components.alerts.acknowledge_alert(alert_id))
+            if ok:
+                self.invalidate()
+        return ok
+
+    def invalidate(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+    def prometheus_text(self) -> bytes:
+        c = self.components
+        with self._core_lock:
+            self.exposition.collect()
+            gauges = gauges_from(c.tracker, c.alerts, c.config.alerts.history)
+            return self.exposition.render(gauges).encode()
+
+    def warm(self) -> None:
+        """Catch up once at start, so the first request on a large data directory is quick."""
+        c = self.components
+        with self._core_lock:
+            for component in (c.alerts, c.tracker, c.monitor):
+                component.refresh()
+            self.exposition.collect()

@@ -16,8 +16,8 @@ import signal
 import socket
 import sys
 import threading
+import time
 from argparse import Namespace
-from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,8 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from core.clock import Clock, system_clock
 from core.config import load_config
-from werkpilot_tui.api import PARTS, Components, build_metrics
-from werkpilot_tui.exposition import CONTENT_TYPE, Exposition, gauges_from
+from werkpilot_tui.api import Components, MetricsService, printable
+from werkpilot_tui.exposition import CONTENT_TYPE
 
 log = logging.getLogger("werkpilot_tui.server")
 
@@ -39,72 +39,6 @@ MAX_CONNECTIONS = 64
 #: or reusing the connection does not reset it before the client has read the answer.
 DRAIN_LIMIT = 1 << 20
 JSON_TYPE = "application/json; charset=utf-8"
-
-
-class MetricsService:
-    """What the handlers call: cached JSON payloads, acknowledgement, exposition text."""
-
-    def __init__(self, components: Components, *, cache_ttl_s: float, clock: Clock | None = None):
-        self.components = components
-        self.cache_ttl_s = cache_ttl_s
-        self.clock = clock or components.clock
-        self.exposition = Exposition(components.journal)
-        self._core_lock = threading.Lock()
-        self._cache_lock = threading.Lock()
-        self._cache: dict[str | None, tuple[datetime, bytes]] = {}
-
-    def _cached(self, part: str | None) -> tuple[bytes, float] | None:
-        with self._cache_lock:
-            hit = self._cache.get(part)
-        if hit is None:
-            return None
-        age = (self.clock() - hit[0]).total_seconds()
-        if 0 <= age < self.cache_ttl_s:  # a clock stepped backwards also invalidates
-            return hit[1], age
-        return None
-
-    def metrics_json(self, part: str | None = None) -> tuple[bytes, float, bool]:
-        """The payload for ``?type=part`` (None: all), its age in seconds, and cache hit."""
-        if part is not None and part not in PARTS:
-            raise ValueError(f"unknown type {part!r}; expected one of: {', '.join(PARTS)}")
-        hit = self._cached(part)
-        if hit is not None:
-            return hit[0], hit[1], True
-        with self._core_lock:
-            hit = self._cached(part)  # another thread may have filled it meanwhile
-            if hit is not None:
-                return hit[0], hit[1], True
-            body = json.dumps(build_metrics(self.components, part), ensure_ascii=False).encode()
-            with self._cache_lock:
-                self._cache[part] = (self.clock(), body)
-        return body, 0.0, False
-
-    def acknowledge(self, alert_id: str) -> bool:
-        """Acknowledge through core (persisted for every process); drops cached payloads."""
-        with self._core_lock:
-            ok = bool(self.components.alerts.acknowledge_alert(alert_id))
-            if ok:
-                self.invalidate()
-        return ok
-
-    def invalidate(self) -> None:
-        with self._cache_lock:
-            self._cache.clear()
-
-    def prometheus_text(self) -> bytes:
-        c = self.components
-        with self._core_lock:
-            self.exposition.collect()
-            gauges = gauges_from(c.tracker, c.alerts, c.config.alerts.history)
-            return self.exposition.render(gauges).encode()
-
-    def warm(self) -> None:
-        """Catch up once at start, so the first request on a large data directory is quick."""
-        c = self.components
-        with self._core_lock:
-            for component in (c.alerts, c.tracker, c.monitor):
-                component.refresh()
-            self.exposition.collect()
 
 
 class MetricsServer(ThreadingHTTPServer):
@@ -169,6 +103,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         self.timeout = self.server.request_timeout_s
         self._body_left: int | None = 0
+        self._responded = False
         super().setup()
 
     # ------------------------------------------------------------ responses
@@ -182,6 +117,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
         left = self._body_left
         if left is None or left > DRAIN_LIMIT or status >= 500:
             self.close_connection = True  # the rest of the request cannot be skipped
+        self._responded = True
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -209,10 +145,10 @@ class MetricsHandler(BaseHTTPRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         status = code.value if isinstance(code, HTTPStatus) else code
-        log.info('%s "%s" %s', self.client_address[0], self.requestline, status)
+        log.info('%s "%s" %s', self.client_address[0], printable(self.requestline), status)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.client_address[0], format % args)
+        log.info("%s %s", self.client_address[0], printable(format % args))
 
     # --------------------------------------------------------------- routing
     def _route(self) -> tuple[str, dict[str, list[str]]]:
@@ -225,6 +161,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
         return path, parse_qs(url.query, keep_blank_values=True)
 
     def _dispatch(self) -> None:
+        self._responded = False
         path, query = self._route()
         allowed = ALLOWED.get(path)
         try:
@@ -242,7 +179,10 @@ class MetricsHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         except Exception:
-            log.exception("error answering %s %s", self.command, path)
+            log.exception("error answering %s %s", self.command, printable(path))
+            if self._responded:
+                self.close_connection = True
+                return
             self._error(500, "internal error")
         if self._body_left:
             self._drain()
@@ -307,12 +247,23 @@ class MetricsHandler(BaseHTTPRequestHandler):
         if length > self.server.max_body_bytes:
             self._error(413, f"request body over {self.server.max_body_bytes} bytes")
             return None
-        body = self.rfile.read(length)
+        # One overall deadline, so a client trickling bytes cannot hold the thread for long.
+        deadline = time.monotonic() + self.server.request_timeout_s
+        chunks: list[bytes] = []
+        got = 0
+        while got < length:
+            chunk = self.rfile.read1(length - got)
+            if not chunk:
+                self.close_connection = True
+                return None
+            chunks.append(chunk)
+            got += len(chunk)
+            if got < length and time.monotonic() > deadline:
+                self._body_left = None
+                self._error(408, "request body too slow")
+                return None
         self._body_left = 0
-        if len(body) < length:
-            self.close_connection = True
-            return None
-        return body
+        return b"".join(chunks)
 
     def _post_acknowledge(self) -> None:
         if not self._authorised():
