@@ -220,9 +220,10 @@ class DemoFleet:
                     at = hour_start + timedelta(seconds=self.rng.uniform(0, 3600))
                     events.append((to_ms(min(at, now)), agent))
         events.sort(key=lambda e: e[0])
-        for ts, agent in events:
-            self._run_once(agent, ts)
-        self._backfill_batches(now)
+        with _quiet_alert_log(self.quiet):
+            for ts, agent in events:
+                self._run_once(agent, ts)
+            self._backfill_batches(now)
         return len(events)
 
     def _backfill_batches(self, now: datetime) -> None:
@@ -265,8 +266,7 @@ class DemoFleet:
         if backfill is None:
             backfill = not monitor.list_agents()
         if backfill:
-            with _quiet_alert_log(self.quiet):
-                self.backfill()
+            self.backfill()
         self._thread = threading.Thread(target=self._loop, name="werkpilot-demo", daemon=True)
         self._thread.start()
         return self
