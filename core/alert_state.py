@@ -8,6 +8,7 @@ events of their own.
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ PERIODS_MS: dict[str, int | None] = {
 _MAX_FINGERPRINT = 1000
 _MAX_ORPHANS = 10_000  # alert ids with events waiting for their ``raised``
 _MAX_ORPHAN_EVENTS = 100  # events kept per waiting id (an alert raised before retention)
-_MAX_DELIVERIES = 1000
+MAX_DELIVERIES = 1000
 
 
 def subject_of(data: Mapping[str, Any] | None) -> dict[str, str]:
@@ -153,11 +154,11 @@ class AlertBook:
 
     alerts: dict[str, AlertState] = field(default_factory=dict)
     silences: dict[str, int] = field(default_factory=dict)  # fingerprint -> until (ms)
-    deliveries: deque[Delivery] = field(default_factory=lambda: deque(maxlen=_MAX_DELIVERIES))
+    deliveries: deque[Delivery] = field(default_factory=lambda: deque(maxlen=MAX_DELIVERIES))
     failure_times: list[int] = field(default_factory=list)
     _latest: dict[str, str] = field(default_factory=dict)  # fingerprint -> newest alert id
     _open: dict[str, set[str]] = field(default_factory=dict)  # type -> unresolved alert ids
-    _orphans: dict[str, list[AlertEvent]] = field(default_factory=dict)
+    orphans: dict[str, list[AlertEvent]] = field(default_factory=dict)  # wait for ``raised``
 
     # ---------------------------------------------------------------- folding
     def apply_all(self, events: Iterable[AlertEvent]) -> int:
@@ -172,7 +173,7 @@ class AlertBook:
         kind = ev.event
         if kind == "raised":
             self._raise(ev)
-            for pending in self._orphans.pop(ev.alert_id, ()):
+            for pending in self.orphans.pop(ev.alert_id, ()):
                 self.apply(pending)
             return
         if kind == "silenced":
@@ -184,9 +185,9 @@ class AlertBook:
             return
         state = self.alerts.get(ev.alert_id)
         if state is None:
-            waiting = self._orphans.get(ev.alert_id)
-            if waiting is None and len(self._orphans) < _MAX_ORPHANS:
-                waiting = self._orphans[ev.alert_id] = []
+            waiting = self.orphans.get(ev.alert_id)
+            if waiting is None and len(self.orphans) < _MAX_ORPHANS:
+                waiting = self.orphans[ev.alert_id] = []
             if waiting is not None and len(waiting) < _MAX_ORPHAN_EVENTS:
                 waiting.append(ev)
             return
@@ -229,11 +230,16 @@ class AlertBook:
             pid=ev.pid,
             last_seen=ev.timestamp,
         )
+        self.add_state(state)
+
+    def add_state(self, state: AlertState) -> None:
+        """Insert an alert (from its ``raised`` event or a checkpoint) and index it."""
         self.alerts[state.id] = state
-        newest = self.alerts.get(self._latest.get(fp, ""))
+        newest = self.alerts.get(self._latest.get(state.fingerprint, ""))
         if newest is None or newest.timestamp <= state.timestamp:
-            self._latest[fp] = state.id
-        self._open.setdefault(state.type, set()).add(state.id)
+            self._latest[state.fingerprint] = state.id
+        if not state.resolved:
+            self._open.setdefault(state.type, set()).add(state.id)
 
     def _delivery(self, ev: AlertEvent) -> None:
         ok = bool(ev.ok)
@@ -342,6 +348,32 @@ class AlertBook:
             host=state.host,
             pid=state.pid,
         )
+
+    def query(
+        self,
+        now: int,
+        history: int,
+        limit: int,
+        level: str | None = None,
+        type: str | None = None,
+        acknowledged: bool | None = None,
+        since: int | None = None,
+        resolved: bool | None = None,
+    ) -> list[Alert]:
+        """Up to ``limit`` matching alerts among the newest ``history``, newest first."""
+        out: list[Alert] = []
+        for s in heapq.nlargest(history, self.alerts.values(), key=lambda s: s.timestamp):
+            if len(out) >= limit:
+                break
+            if (level is not None and s.level != level) or (type is not None and s.type != type):
+                continue
+            if (since is not None and s.timestamp < since) or (
+                resolved is not None and s.resolved != resolved
+            ):
+                continue
+            if acknowledged is None or s.acknowledged(now) == acknowledged:
+                out.append(self.view(s, now))
+        return out
 
     def stats(self, period: str, now: int) -> AlertStats:
         if period not in PERIODS_MS:

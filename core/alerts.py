@@ -11,7 +11,6 @@ console, e-mail or webhook channels, and they do not escalate while silenced.
 
 from __future__ import annotations
 
-import heapq
 import os
 import secrets
 import socket
@@ -21,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core import alert_checkpoint
 from core.alert_rules import (
     ADD_KEYS,
     DEFAULT_RULES,
@@ -38,6 +38,7 @@ from core.channels import (
     Dispatcher,
     Reason,
     build_channels,
+    logger,
 )
 from core.clock import Clock, day_of_ms, day_start_ms, parse_day, system_clock, to_ms
 from core.config import Config, load_config, resolve_data_dir
@@ -45,6 +46,8 @@ from core.journal import Journal
 from core.records import AlertEvent
 
 _HOST = socket.gethostname()
+_CHECKPOINT_EVERY = 20_000  # events folded since the last checkpoint
+_CHECKPOINT_ON_CLOSE = 2_000  # enough catching up that the next process should skip it
 
 
 class AlertManager:
@@ -77,7 +80,15 @@ class AlertManager:
         self._delivery_journal: Journal | None = None
         self._delivery_lock = threading.Lock()
         self._rules: list[Rule] = list(DEFAULT_RULES) if default_rules else []
-        self.refresh()
+        self._unsaved = 0
+        found = alert_checkpoint.load(self.journal, self._cutoff_day(self._day))
+        self.loaded_checkpoint = found is not None
+        if found is not None:
+            self._book, offsets = found
+            self._reader.restore(offsets)
+            self._book.drop_before(day_start_ms(self._cutoff_day(self._day)))
+        if self.refresh() >= _CHECKPOINT_ON_CLOSE:
+            self.save_checkpoint()
 
     # ------------------------------------------------------------- catching up
     def _cutoff_day(self, today: Any) -> Any:
@@ -93,7 +104,15 @@ class AlertManager:
         if today != self._day:  # a long-running process forgets what fell out of retention
             self._day = today
             self._book.drop_before(day_start_ms(self._cutoff_day(today)))
+        self._unsaved += n
+        if self._unsaved >= _CHECKPOINT_EVERY:
+            self.save_checkpoint()
         return n
+
+    def save_checkpoint(self) -> None:
+        """Save the folded state so the next process tails only newer events."""
+        alert_checkpoint.save(self.journal, self._book, self._reader.state(), self._now())
+        self._unsaved = 0
 
     def _write(self, event: AlertEvent) -> None:
         """Append an event and fold it in (reading it back when others appended meanwhile)."""
@@ -103,6 +122,7 @@ class AlertManager:
         if tail is not None and tail.offset == end - len(line):
             tail.offset, tail.lines = end, tail.lines + 1
             self._book.apply(event)
+            self._unsaved += 1
         elif self._reader.since is not None and day_of_ms(event.timestamp) < self._reader.since:
             self._book.apply(event)  # a day before the ones this reader follows
         else:
@@ -332,27 +352,10 @@ class AlertManager:
             spec = from_mapping(limit, QUERY_KEYS, "query")
             return self.get_alerts(**spec)
         self.refresh()
-        now = self._now()
         since_ms = to_ms(since) if since is not None else None
-        recent = heapq.nlargest(
-            self._cfg.history, self._book.alerts.values(), key=lambda s: s.timestamp
+        return self._book.query(
+            self._now(), self._cfg.history, limit, level, type, acknowledged, since_ms, resolved
         )
-        out: list[Alert] = []
-        for state in recent:
-            if len(out) >= limit:
-                break
-            if (level is not None and state.level != level) or (
-                type is not None and state.type != type
-            ):
-                continue
-            if since_ms is not None and state.timestamp < since_ms:
-                continue
-            if resolved is not None and state.resolved != resolved:
-                continue
-            if acknowledged is not None and state.acknowledged(now) != acknowledged:
-                continue
-            out.append(self._book.view(state, now))
-        return out
 
     def get_alert(self, alert_id: str) -> Alert | None:
         self.refresh()
@@ -402,7 +405,12 @@ class AlertManager:
         return True if self._dispatcher is None else self._dispatcher.flush(timeout)
 
     def close(self, timeout: float = 2.0) -> None:
-        """Give pending deliveries ``timeout`` seconds, then release files."""
+        """Give pending deliveries ``timeout`` seconds, checkpoint, then release files."""
+        if self._unsaved >= _CHECKPOINT_ON_CLOSE:
+            try:
+                self.save_checkpoint()
+            except (OSError, ValueError) as exc:  # the journal stays the source of truth
+                logger.warning("could not save the alert checkpoint: %s", exc)
         if self._dispatcher is not None:
             self._dispatcher.close(timeout)
             self._dispatcher = None

@@ -1,0 +1,116 @@
+"""The alert manager's checkpoint: the folded alert state plus the journal offsets it covers.
+
+A month of alert events (a condition breached for weeks repeats every minute) takes seconds
+to fold; a new process loads the checkpoint and tails only what came after. The journal stays
+the source of truth: a missing, corrupt or stale checkpoint (a covered file within retention
+vanished, shrank or was replaced; another format) is ignored and the state rebuilt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import deque
+from datetime import date
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from core.alert_state import MAX_DELIVERIES, AlertBook, AlertState, Delivery
+from core.journal import Journal
+from core.records import AlertEvent
+
+PATH = "alerts/.checkpoint-alerts.json"
+VERSION = 1
+
+
+class _Offset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    offset: int
+    lines: int
+    ino: int
+
+
+class Checkpoint(BaseModel):
+    """The document: format version, offsets per day file, and the fold's contents."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int
+    saved_at: int
+    offsets: dict[str, _Offset]
+    alerts: list[dict[str, Any]]
+    silences: dict[str, int]
+    failure_times: list[int]
+    deliveries: list[Delivery]
+    orphans: list[AlertEvent]
+
+
+def encode(book: AlertBook, offsets: dict[str, Any], saved_at: int) -> bytes:
+    doc = {
+        "version": VERSION,
+        "saved_at": saved_at,
+        "offsets": offsets,
+        "alerts": [dataclasses.asdict(s) for s in book.alerts.values()],
+        "silences": book.silences,
+        "failure_times": book.failure_times,
+        "deliveries": [d.model_dump() for d in book.deliveries],
+        "orphans": [e.model_dump() for events in book.orphans.values() for e in events],
+    }
+    return orjson.dumps(doc)
+
+
+def decode(blob: bytes) -> tuple[Checkpoint, AlertBook]:
+    """The document and the book it holds; ValueError if it cannot be used."""
+    try:
+        doc = Checkpoint.model_validate_json(blob)
+        if doc.version != VERSION:
+            raise ValueError(f"checkpoint version {doc.version}, expected {VERSION}")
+        book = AlertBook(
+            silences=dict(doc.silences),
+            deliveries=deque(doc.deliveries, maxlen=MAX_DELIVERIES),
+            failure_times=list(doc.failure_times),
+        )
+        for fields in doc.alerts:
+            book.add_state(AlertState(**fields))
+    except (ValidationError, TypeError) as exc:
+        raise ValueError(f"unusable alert checkpoint: {exc}") from None
+    for event in doc.orphans:
+        book.apply(event)
+    return doc, book
+
+
+def stale_reason(journal: Journal, doc: Checkpoint, since: date) -> str | None:
+    """Why the checkpoint no longer matches the files it covers, or None if it does."""
+    directory = journal.dir_for("alerts")
+    for name, off in doc.offsets.items():
+        try:
+            st = os.stat(directory / name)
+        except FileNotFoundError:
+            day = date.fromisoformat(name.removeprefix("alerts-").removesuffix(".jsonl"))
+            if day >= since:
+                return f"{name} is gone"
+            continue  # pruned: past retention anyway
+        if st.st_ino != off.ino:
+            return f"{name} was replaced"
+        if st.st_size < off.offset:
+            return f"{name} shrank"
+    return None
+
+
+def save(journal: Journal, book: AlertBook, offsets: dict[str, Any], saved_at: int) -> None:
+    journal.write_document(PATH, encode(book, offsets, saved_at))
+
+
+def load(journal: Journal, since: date) -> tuple[AlertBook, dict[str, Any]] | None:
+    """A usable checkpoint's book and reader offsets, or None (missing, corrupt or stale)."""
+    blob = journal.read_document(PATH)
+    if blob is None:
+        return None
+    try:
+        doc, book = decode(blob)
+    except ValueError:
+        return None
+    if stale_reason(journal, doc, since) is not None:
+        return None
+    return book, {name: off.model_dump() for name, off in doc.offsets.items()}
