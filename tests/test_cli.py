@@ -129,9 +129,13 @@ def test_check_raises_threshold_alerts_from_the_data(data_dir: Path, tmp_path: P
     for _ in range(12):
         c.monitor.track_execution("flaky", duration=100, status="failed")
     c.close()
+    (_, path), *_ = Journal(data_dir).day_files("executions")
+    with path.open("ab") as fh:
+        fh.write(b"garbage\n")
     res = run("check", "--data-dir", data_dir)
     assert res.returncode == 1, res.stdout + res.stderr
     assert "CRIT error_rate" in res.stdout
+    assert f"1 malformed line(s) skipped, e.g. {path}:13" in res.stderr
 
 
 def test_prune_removes_old_alert_files_and_keeps_cost_reports(data_dir: Path) -> None:

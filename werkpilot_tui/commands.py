@@ -77,8 +77,15 @@ def cmd_check(args: Namespace) -> int:
         if flush is not None:
             flush(FLUSH_TIMEOUT_S)
         alerts = open_alerts(c.alerts, c.config.alerts.history)
+        problems = c.journal.problems
+        skipped = c.journal.problem_count
     finally:
         c.close()
+    if skipped:
+        print(
+            f"werkpilot-tui: {skipped} malformed line(s) skipped, e.g. {problems[0]}",
+            file=sys.stderr,
+        )
     by_level = Counter(a.level for a in alerts)
     print(
         f"open alerts: {by_level['critical']} critical, {by_level['warning']} warning, "
