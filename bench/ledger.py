@@ -4,7 +4,8 @@ Run: python bench/ledger.py [--sizes 1000,100000,1000000] [--calls 2000] [--quer
 
 For each size, a data directory is filled with that many cost entries over 30 days (20
 agents, 5 departments, 4 models), then:
-- cold start: a new CostTracker's first full catch-up (what a fresh process pays once);
+- cold start: a new CostTracker's first full catch-up, rebuilding from the files and
+  (after a checkpoint was saved) starting from the checkpoint;
 - track_cost: per-call p50 / p95 (validated durable append + aggregates + budget check);
 - get_all_costs: per-query p50 (agents, departments, daily/weekly/monthly, optimizations);
 and the same two operations done naively over the same entries held in memory (the seed's
@@ -130,10 +131,16 @@ def run(size: int, calls: int, queries: int) -> dict[str, float]:
         root = Path(tmp)
         rows = fill(root, size)
         t0 = time.perf_counter()
-        tracker = CostTracker(root, config=config, clock=clock)
+        tracker = CostTracker(root, config=config, clock=clock, checkpoint_every=10**12)
         loaded = tracker.refresh()
         cold = time.perf_counter() - t0
         assert loaded == size, (loaded, size)
+        tracker.save_checkpoint()
+        t0 = time.perf_counter()
+        restarted = CostTracker(root, config=config, clock=clock)
+        restarted.refresh()
+        warm = time.perf_counter() - t0
+        assert restarted.entries == size
 
         def track(i: int) -> None:
             tracker.track_cost(
@@ -158,6 +165,7 @@ def run(size: int, calls: int, queries: int) -> dict[str, float]:
         tracker.close()
     return {
         "cold_s": cold,
+        "warm_s": warm,
         "track_p50": p50,
         "track_p95": p95,
         "naive_track_p50": n50,
@@ -175,16 +183,16 @@ def main() -> None:
     logging.getLogger("core").setLevel(logging.ERROR)
     sizes = [int(s) for s in args.sizes.split(",")]
     print(
-        f"{'entries':>9} {'cold start':>11} {'track p50':>10} {'p95':>8} {'naive':>10} "
-        f"{'get_all p50':>12} {'naive':>10}"
+        f"{'entries':>9} {'rebuild':>8} {'checkpoint':>10} {'track p50':>10} {'p95':>8} "
+        f"{'naive':>10} {'get_all p50':>12} {'naive':>10}"
     )
     results = {}
     for size in sizes:
         r = results[size] = run(size, args.calls, args.queries)
         print(
-            f"{size:>9,} {r['cold_s']:>10.2f}s {r['track_p50']:>8.1f}us {r['track_p95']:>6.1f}us "
-            f"{r['naive_track_p50']:>8.0f}us {r['query_p50'] / 1000:>10.2f}ms "
-            f"{r['naive_query_p50'] / 1000:>8.1f}ms"
+            f"{size:>9,} {r['cold_s']:>7.2f}s {r['warm_s']:>9.3f}s {r['track_p50']:>8.1f}us "
+            f"{r['track_p95']:>6.1f}us {r['naive_track_p50']:>8.0f}us "
+            f"{r['query_p50'] / 1000:>10.2f}ms {r['naive_query_p50'] / 1000:>8.1f}ms"
         )
     if len(sizes) > 1:
         lo, hi = results[sizes[0]], results[sizes[-1]]
