@@ -111,7 +111,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
             write_runs(data_dir, agents, n_ok=20, n_err=3, clock=past, seed=len(hosts))
             hosts[name] = Host(name, data_dir, serve(data_dir, work, name).start())
         prom = prometheus(work, [(h.name, h.proc.address) for h in hosts.values()]).start()
-        source = FleetSource(prom.url, timeout_s=2.0)
+        source = FleetSource(prom.url, timeout_s=2.0, slow_every_s=0)
         client = source.client
         # Every target scraped at least twice, so the live writes below fall between samples.
         wait_until(
@@ -219,6 +219,14 @@ def test_one_refresh_is_a_fixed_handful_of_queries(fleet: Fleet) -> None:
     assert snap.queries == 8  # whatever the number of agents or hosts
     again = fleet.source.refresh()
     assert again.queries == 8
+    # 24h and 7d recomputed at most every slow_every_s; 1h and all-time every refresh.
+    lazy = FleetSource(fleet.prom.url, slow_every_s=3600)
+    first, second = lazy.refresh(), lazy.refresh()
+    assert first.queries == second.queries == 8
+    slow = [(a.span("24h"), a.span("7d")) for a in first.agents]
+    assert slow == [(a.span("24h"), a.span("7d")) for a in second.agents]
+    assert all(a.span("7d").count > 0 for a in second.agents)
+    lazy.close()
 
 
 def test_dashboard_with_host_column_budgets_and_alert_actions(fleet: Fleet) -> None:

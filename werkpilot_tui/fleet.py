@@ -26,6 +26,7 @@ from werkpilot_tui import promql
 from werkpilot_tui.promql import PromError, PrometheusClient, Sample
 
 WINDOWS = promql.WINDOWS
+FAST_WINDOWS = ("1h",)
 ALL = promql.ALL_TIME
 LEVELS = ("info", "warning", "critical")
 ERROR_STATUSES = frozenset({"error", "failed"})
@@ -158,6 +159,7 @@ class FleetSource:
         job: str = "werkpilot",
         timeout_s: float = 2.0,
         lookback: str = "15m",
+        slow_every_s: float = 60.0,
         client: PrometheusClient | None = None,
     ) -> None:
         self.client = client or PrometheusClient(prometheus_url, timeout_s=timeout_s)
@@ -165,6 +167,10 @@ class FleetSource:
         self.job = job
         self.lookback = lookback
         self.timeout_s = timeout_s
+        # 24h and 7d windows scan far more samples and barely move between refreshes:
+        # recompute them at most this often (0: every refresh); 1h and all-time every time.
+        self.slow_every_s = slow_every_s
+        self._slow_at: float | None = None
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="promql")
         self.last: FleetSnapshot | None = None
 
@@ -177,8 +183,10 @@ class FleetSource:
         now = self.clock().astimezone(UTC)
         at = now.timestamp()
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        slow = self._slow_at is None or at - self._slow_at >= self.slow_every_s
+        windows = WINDOWS if slow else FAST_WINDOWS
         queries = promql.refresh_queries(
-            self.job, int((now - midnight).total_seconds()), self.lookback
+            self.job, int((now - midnight).total_seconds()), self.lookback, windows
         )
         before = self.client.queries
         futures = {
@@ -197,13 +205,15 @@ class FleetSource:
             )
             self.last = snap
             return snap
+        if slow:
+            self._slow_at = at
         hosts = self._hosts(results["targets"], results["alerts"])
         snap = FleetSnapshot(
             at_ms=int(at * 1000),
             prometheus_url=self.client.url,
             prometheus_up=True,
             hosts=hosts,
-            agents=self._agents(results, {h.instance for h in hosts if not h.up}),
+            agents=self._agents(results, {h.instance for h in hosts if not h.up}, slow),
             departments=_departments(results["departments"]),
             cost_today=sum(s.value for s in results["cost_today"]),
             queries=self.client.queries - before,
@@ -242,7 +252,7 @@ class FleetSource:
         return tuple(sorted(hosts, key=lambda h: h.name))
 
     def _agents(
-        self, results: Mapping[str, list[Sample]], down: set[str]
+        self, results: Mapping[str, list[Sample]], down: set[str], slow: bool
     ) -> tuple[FleetAgent, ...]:
         acc: dict[tuple[str, str, str], dict[str, dict[str, float]]] = defaultdict(
             lambda: defaultdict(lambda: defaultdict(float))
@@ -269,16 +279,24 @@ class FleetSource:
         for s in results["duration"]:
             part = "duration_s" if s.labels.get("part") == "sum" else "duration_count"
             acc[key(s.labels)][s.labels.get("window", ALL)][part] += s.value
+        kept: dict[tuple[str, str, str], Mapping[str, Stats]] = {}
+        if not slow and self.last is not None:  # carry the slow windows over
+            kept = {(a.host, a.instance, a.agent): a.spans for a in self.last.agents}
+
+        def spans_of(k: tuple[str, str, str], sums: dict[str, dict[str, float]]) -> dict:
+            out = {w: Stats(**{f: max(v, 0.0) for f, v in d.items()}) for w, d in sums.items()}
+            for w, stats in kept.get(k, {}).items():
+                if w not in FAST_WINDOWS and w != ALL:
+                    out.setdefault(w, stats)
+            return out
+
         agents = [
             FleetAgent(
                 host=k[0],
                 instance=k[1],
                 agent=k[2],
                 department=depts.get(k),
-                spans={
-                    w: Stats(**{f: max(v, 0.0) for f, v in vals.items()})
-                    for w, vals in spans.items()
-                },
+                spans=spans_of(k, spans),
                 stale=k[1] in down,
             )
             for k, spans in acc.items()

@@ -92,9 +92,15 @@ class FleetSession:
 
     # ---------------------------------------------------------------- queries
     def build(self) -> Dashboard:
+        # The hosts' alert feeds are fetched while Prometheus answers (hosts as last seen).
+        known = self.source.last
+        hosts = [h for h in known.hosts if h.up] if known else []
+        pending = [(h, self._pool.submit(self._fetch_alerts, h)) for h in hosts]
         snap = self.source.refresh()
-        alerts = self._host_alerts(snap)
-        return self.dashboard(snap, alerts)
+        if known is None:
+            hosts = [h for h in snap.hosts if h.up]
+            pending = [(h, self._pool.submit(self._fetch_alerts, h)) for h in hosts]
+        return self.dashboard(snap, self._alert_rows([(h, f.result()) for h, f in pending]))
 
     def dashboard(self, snap: FleetSnapshot, alerts: tuple[AlertRow, ...] = ()) -> Dashboard:
         t = self.config.thresholds
@@ -176,12 +182,13 @@ class FleetSession:
             )
         return tuple(rows)
 
-    def _host_alerts(self, snap: FleetSnapshot) -> tuple[AlertRow, ...]:
-        """Recent alerts of every reachable host (one HTTP call per host, concurrently)."""
-        hosts = [h for h in snap.hosts if h.up]
+    def _alert_rows(
+        self, found: list[tuple[FleetHost, list[dict[str, Any]]]]
+    ) -> tuple[AlertRow, ...]:
+        """Recent alerts of every reachable host, newest first, each marked with its host."""
         rows: list[AlertRow] = []
-        for host, found in zip(hosts, self._pool.map(self._fetch_alerts, hosts), strict=True):
-            for item in found:
+        for host, items in found:
+            for item in items:
                 try:
                     rows.append(_alert_row(item, host.name))
                 except (KeyError, TypeError, ValueError):

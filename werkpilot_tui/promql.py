@@ -39,7 +39,13 @@ def _tag(expr: str, label: str, value: str) -> str:
     return f'label_replace({expr}, "{label}", "{value}", "", "")'
 
 
-def windowed(metric: str, by: str, windows: Sequence[str] = WINDOWS, lookback: str = "15m") -> str:
+def windowed(
+    metric: str,
+    by: str,
+    windows: Sequence[str] = WINDOWS,
+    lookback: str = "15m",
+    all_time: bool = True,
+) -> str:
     """All-time and windowed sums of a counter in one query, labelled ``window``.
 
     All-time uses ``last_over_time`` so a host whose scrape just failed keeps its last
@@ -47,17 +53,20 @@ def windowed(metric: str, by: str, windows: Sequence[str] = WINDOWS, lookback: s
     """
     parts = [
         _tag(f"sum by ({TARGET}, {by}) (last_over_time({metric}[{lookback}]))", "window", ALL_TIME)
-    ]
+    ][: int(all_time)]
     parts += [
         _tag(f"sum by ({TARGET}, {by}) (increase({metric}[{w}]))", "window", w) for w in windows
     ]
     return " or ".join(parts)
 
 
-def duration(windows: Sequence[str] = WINDOWS, lookback: str = "15m") -> str:
-    """Histogram sum and count per agent, labelled ``part`` (sum|count) and ``window``."""
+def duration(windows: Sequence[str] = WINDOWS) -> str:
+    """Histogram sum and count per agent and window, labelled ``part`` (sum|count).
+
+    No all-time part: the dashboard shows average durations per window only.
+    """
     return " or ".join(
-        _tag(windowed(m, "agent", windows, lookback), "part", part)
+        _tag(windowed(m, "agent", windows, all_time=False), "part", part)
         for m, part in ((DURATION_SUM, "sum"), (DURATION_COUNT, "count"))
     )
 
@@ -88,14 +97,16 @@ def escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def refresh_queries(job: str, today_s: int, lookback: str = "15m") -> dict[str, str]:
-    """Every query one fleet refresh runs, by name."""
+def refresh_queries(
+    job: str, today_s: int, lookback: str = "15m", windows: Sequence[str] = WINDOWS
+) -> dict[str, str]:
+    """Every query one fleet refresh runs, by name (``windows``: those to recompute)."""
     return {
         "targets": targets(job),
-        "executions": windowed(EXECUTIONS, "agent, department, status", lookback=lookback),
-        "tokens": windowed(TOKENS, "agent", lookback=lookback),
-        "cost": windowed(COST, "agent, department", lookback=lookback),
-        "duration": duration(lookback=lookback),
+        "executions": windowed(EXECUTIONS, "agent, department, status", windows, lookback),
+        "tokens": windowed(TOKENS, "agent", windows, lookback),
+        "cost": windowed(COST, "agent, department", windows, lookback),
+        "duration": duration(windows),
         "departments": departments(lookback),
         "alerts": alerts_open(lookback),
         "cost_today": cost_since(today_s),
