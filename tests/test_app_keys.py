@@ -41,7 +41,7 @@ async def test_dashboard_shows_agents_budgets_alerts_and_header(data_dir: Path, 
         assert "▲" in _row_text(agents, "ticket-triage")[4]  # 41 s average: slow
         budgets = app.screen.query_one("#budgets", BudgetBars)
         assert {"sales", "marketing", "support", "operations"} <= set(budgets.row_keys)
-        assert "OVER" in _row_text(budgets, "support")[1]
+        assert "100%✖" in _row_text(budgets, "support")[1]
         assert "▲" in _row_text(budgets, "marketing")[1]
         alerts = app.screen.query_one("#alerts", AlertFeed)
         assert alerts.row_count >= 2
@@ -76,7 +76,7 @@ async def test_b_saves_the_budget_to_budgets_toml(data_dir: Path, clock) -> None
         box = app.screen.query_one(Input)
         box.value = ""
         await pilot.press(*"750", "enter")
-        await wait_for(pilot, lambda: "$750" in _row_text(bars, "sales")[2])
+        await wait_for(pilot, lambda: "/$750" in _row_text(bars, "sales")[1])
         assert not isinstance(app.screen, BudgetModal)
     saved = tomllib.loads((data_dir / "budgets.toml").read_text())
     assert saved["budgets"]["sales"] == 750

@@ -36,11 +36,10 @@ def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-unty
 def test_demo_runs_in_tmux_and_quits_cleanly(tmp_path: Path) -> None:
     sock = tmp_path / "tmux.sock"
     status = tmp_path / "status"
-    errors = tmp_path / "stderr.txt"
+    conf = tmp_path / "tmux.conf"
+    conf.write_text("set -g remain-on-exit on\n")  # keep the pane to read after exit
     repo = Path(__file__).resolve().parents[1]
-    command = (
-        f"cd {repo} && {sys.executable} -m werkpilot_tui --demo 2>{errors}; echo $? > {status}"
-    )
+    command = f"cd {repo} && {sys.executable} -m werkpilot_tui --demo; echo $? > {status}"
     env = {**os.environ, "TERM": "xterm-256color"}
     started = subprocess.run(
         [
@@ -48,7 +47,7 @@ def test_demo_runs_in_tmux_and_quits_cleanly(tmp_path: Path) -> None:
             "-S",
             str(sock),
             "-f",
-            "/dev/null",
+            str(conf),
             "new-session",
             "-d",
             "-s",
@@ -80,7 +79,7 @@ def test_demo_runs_in_tmux_and_quits_cleanly(tmp_path: Path) -> None:
         _wait(status.exists, 30, "the console to exit after q")
         _wait(lambda: status.read_text().strip() != "", 5, "the exit status")
         assert status.read_text().strip() == "0"
-        err = errors.read_text() if errors.exists() else ""
-        assert "Traceback" not in err, err
+        after = _tmux(sock, "capture-pane", "-p", "-t", "smoke", "-S", "-100").stdout
+        assert "Traceback" not in after and "Error" not in after, after
     finally:
         _tmux(sock, "kill-server")

@@ -13,9 +13,9 @@ from werkpilot_tui.widgets.palette import LEVEL_SYMBOL, LEVEL_WORD, Palette
 from werkpilot_tui.widgets.text import Cell, cell
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("time", "Time", 8),
+    ("time", "Time", 6),
     ("level", "Level", 6),
-    ("state", "State", 8),
+    ("state", "State", 6),
     ("message", "Message", 60),
 )
 
@@ -28,7 +28,7 @@ def state_word(a: AlertRow) -> str:
         word = "✔ ack"
     else:
         word = "● NEW"
-    return word + (" ⇧" if a.escalated or a.escalated_from else "")
+    return word + ("⇧" if a.escalated or a.escalated_from else "")
 
 
 class AlertFeed(KeyedTable):
@@ -43,8 +43,9 @@ class AlertFeed(KeyedTable):
             self.add_column(label, key=key, width=width)
 
     def show(self, alerts: Sequence[AlertRow], now_ms: int, palette: Palette) -> None:
-        rows = sorted(alerts, key=lambda a: (a.timestamp_ms, a.id), reverse=True)
-        self.sync([(a.id, alert_cells(a, now_ms, palette)) for a in rows])
+        # Ties (same millisecond) keep core's order reversed: the later raised goes first.
+        order = sorted(enumerate(alerts), key=lambda p: (p[1].timestamp_ms, p[0]), reverse=True)
+        self.sync([(a.id, alert_cells(a, now_ms, palette)) for _, a in order])
 
 
 def alert_cells(a: AlertRow, now_ms: int, palette: Palette) -> list[Cell]:
@@ -53,7 +54,7 @@ def alert_cells(a: AlertRow, now_ms: int, palette: Palette) -> list[Cell]:
     text_style: Style | str = Style(bold=True) if open_ else palette.muted
     message = (f"×{a.count} " if a.count > 1 else "") + a.message
     return [
-        cell(fmt.clock_time(a.timestamp_ms, now_ms), palette.muted, a.timestamp_ms),
+        cell(fmt.short_time(a.timestamp_ms, now_ms), palette.muted, a.timestamp_ms),
         cell(
             f"{LEVEL_SYMBOL.get(a.level, '?')} {LEVEL_WORD.get(a.level, a.level)}",
             level_style,

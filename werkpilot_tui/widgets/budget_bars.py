@@ -10,15 +10,14 @@ from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import Palette
 from werkpilot_tui.widgets.text import Cell, cell
 
-BAR_WIDTH = 10
+BAR_WIDTH = 8
 #: Marks at 75/90/100 % so the level reads without colour.
 LEVEL_MARK = {"info": "●", "warning": "▲", "critical": "✖"}
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("dept", "Department", 11),
-    ("bar", "Month", BAR_WIDTH + 8),
-    ("spend", "Spent/Budget", 13),
-    ("forecast", "Month-end", 13),
+    ("dept", "Department", 10),
+    ("month", "Month: spent/budget", 24),
+    ("forecast", "Month-end", 11),
     ("runout", "Runs out", 8),
 )
 
@@ -47,17 +46,20 @@ class BudgetBars(KeyedTable):
 def budget_cells(b: BudgetRow, palette: Palette) -> list[Cell]:
     style = palette.budget(b.level)
     mark = LEVEL_MARK.get(b.level or "", " ")
-    over = " OVER" if b.level == "critical" else ""
     projected_level = (
         "critical" if b.projected_pct >= 100 else "warning" if b.projected_pct >= 90 else None
     )
+    projected_mark = LEVEL_MARK[projected_level] if projected_level else ""
     return [
-        cell(b.department, "", b.department.casefold(), width=11),
-        cell(f"{bar(b.used_pct)} {b.used_pct:3.0f}%{mark}{over}", style, b.used_pct),
-        cell(f"{fmt.money(b.spent)}/{fmt.money(b.budget)}", style, b.spent),
+        cell(b.department, "", b.department.casefold(), width=10),
         cell(
-            f"{fmt.money(b.projected)} {b.projected_pct:.0f}%"
-            + (f" {LEVEL_MARK[projected_level]}" if projected_level else ""),
+            f"{bar(b.used_pct)} {b.used_pct:3.0f}%{mark} {fmt.money(b.spent)}/"
+            f"{fmt.money(b.budget)}",
+            style,
+            b.used_pct,
+        ),
+        cell(
+            f"{fmt.money(b.projected)} {projected_mark}".rstrip(),
             palette.level(projected_level) if projected_level else palette.muted,
             b.projected,
         ),

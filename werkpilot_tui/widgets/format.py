@@ -10,7 +10,7 @@ def money(usd: float) -> str:
         return f"${usd / 1000:,.1f}k"
     if usd >= 100:
         return f"${usd:,.0f}"
-    if usd >= 1 or usd == 0:
+    if usd >= 0.01 or usd == 0:
         return f"${usd:,.2f}"
     return f"${usd:.4f}"
 
@@ -63,6 +63,14 @@ def clock_time(ms: int, now_ms: int) -> str:
     if then.date() == now.date():
         return then.strftime("%H:%M:%S")
     return then.strftime("%d %b %H:%M")
+
+
+def short_time(ms: int, now_ms: int) -> str:
+    """HH:MM today, else 'DD Mon' (UTC): fits six columns."""
+    then = datetime.fromtimestamp(ms / 1000, UTC)
+    if then.date() == datetime.fromtimestamp(now_ms / 1000, UTC).date():
+        return then.strftime("%H:%M")
+    return then.strftime("%d %b")
 
 
 def short_date(day: date | None) -> str:

@@ -11,7 +11,7 @@ from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.palette import LEVEL_SYMBOL, Palette
 from werkpilot_tui.widgets.text import neutralise
 
-_SEP = "  │  "
+_SEP = " │ "
 
 
 class HealthHeader(Static):
@@ -68,8 +68,6 @@ def render_header(d: Dashboard, now_ms: int, palette: Palette) -> Text:
         palette.level(cost_level),
         cost_level,
     )
-    part("CPU", f"{host.cpu_percent:.0f}%")
-    part("mem", f"{fmt.size_bytes(host.memory_used)}/{fmt.size_bytes(host.memory_total)}")
     out.append("\n")
     part("up", fmt.span(h.uptime_ms))
     part("data", fmt.ago(d.last_change_ms, now_ms))
@@ -78,6 +76,8 @@ def render_header(d: Dashboard, now_ms: int, palette: Palette) -> Text:
         part("open alerts", str(h.unacknowledged), palette.warning, "warning")
     else:
         part("open alerts", "0", palette.ok)
+    part("CPU", f"{host.cpu_percent:.0f}%")
+    part("mem", f"{fmt.size_bytes(host.memory_used)}/{fmt.size_bytes(host.memory_total)}")
     if d.problem_count:
         part("malformed lines", str(d.problem_count), palette.warning, "warning")
     if d.error:
