@@ -57,13 +57,13 @@ class Components:
         config: str | os.PathLike[str] | Config | None = None,
         clock: Clock | None = None,
     ) -> Components:
+        cfg = load_config(config)  # first: a bad file fails fast, before the heavy imports
+        journal = Journal(resolve_data_dir(data_dir))
+        clock = clock or system_clock
         from core.alerts import AlertManager
         from core.ledger import CostTracker
         from core.monitor import PerformanceMonitor
 
-        cfg = load_config(config)
-        clock = clock or system_clock
-        journal = Journal(resolve_data_dir(data_dir))
         common: dict[str, Any] = {"config": cfg, "clock": clock, "journal": journal}
         alerts = AlertManager(journal.root, **common)
         monitor = PerformanceMonitor(journal.root, alert_manager=alerts, **common)
