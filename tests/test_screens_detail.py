@@ -187,7 +187,7 @@ async def test_agent_detail_screen_shows_the_figures_and_follows_new_data(
         await _until(pilot, lambda: screen.loads >= 1)
         summary = str(screen.query_one("#summary", Static).render())
         assert "department sales" in summary and "5 runs" in summary
-        assert "1 errors (20.0%)" in summary
+        assert "1 error (20.0%)" in summary
         models = screen.query_one("#models", KeyedTable)
         assert models.row_keys == ["claude-sonnet-4-5", "haiku"]
         assert _cells(models, "claude-sonnet-4-5") == [

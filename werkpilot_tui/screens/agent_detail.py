@@ -42,8 +42,8 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
     AgentDetailScreen #title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     AgentDetailScreen #summary { height: auto; padding: 0 1; color: $text-muted; }
     AgentDetailScreen #top { height: auto; }
-    AgentDetailScreen #windows { width: 1fr; height: 5; }
-    AgentDetailScreen #trends { width: 1fr; height: auto; padding: 0 1; }
+    AgentDetailScreen #windows { width: auto; height: auto; }
+    AgentDetailScreen #trends { width: 1fr; min-width: 20; height: auto; padding: 0 1; }
     AgentDetailScreen .trend-label { height: 1; color: $text-muted; }
     AgentDetailScreen Sparkline { height: 1; margin-bottom: 1; }
     AgentDetailScreen .section { height: 1; padding: 0 1; text-style: bold; color: $primary; }
@@ -163,7 +163,7 @@ def _summary(view: AgentDetailView) -> Text:
     parts = [
         f"department {view.department or '—'}",
         f"{fmt.count(view.executions)} runs",
-        f"{view.errors} errors ({fmt.percent(error_rate)})",
+        f"{view.errors} error{'' if view.errors == 1 else 's'} ({fmt.percent(error_rate)})",
         f"avg {fmt.duration_ms(view.avg_duration)}",
         f"{fmt.count(view.total_tokens)} tokens",
         f"cost {fmt.money(view.total_cost)}",

@@ -88,4 +88,4 @@ class LoadingScreen(Screen[None], Generic[V]):
         raise NotImplementedError
 
     def show_error(self, message: str) -> None:
-        self.notify(message, title="Could not load", severity="error")
+        self.notify(message, title="Could not load", severity="error", markup=False)
