@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.alerts import AlertManager
 from werkpilot_tui.api import Components, MetricsService
+from werkpilot_tui.server import MetricsServer
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """
@@ -402,3 +403,41 @@ def test_service_cache_follows_the_injected_clock(data_dir: Path, clock: Any) ->
     with pytest.raises(ValueError, match="bogus"):
         service.metrics_json("bogus")
     c.close()
+
+
+def test_connections_over_the_cap_get_503_and_slots_come_back(data_dir: Path) -> None:
+    c = Components.open(data_dir)
+    service = MetricsService(c, cache_ttl_s=60)
+    server = MetricsServer(("127.0.0.1", 0), service, request_timeout_s=5, max_connections=2)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    port = server.server_address[1]
+    try:
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+        for sock in idle:  # each idle connection holds a slot until it sends or times out
+            sock.sendall(b"GET /api/metrics?type=system HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        extra = socket.create_connection(("127.0.0.1", port), timeout=10)
+        answer = extra.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 503") and b'"success": false' in answer
+        extra.close()
+        for sock in idle:
+            sock.close()
+        deadline = time.monotonic() + 10
+        while True:  # the freed slots serve new clients again
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                conn.request("GET", "/api/metrics?type=system")
+                if conn.getresponse().status == 200:
+                    break
+            except (OSError, http.client.HTTPException):
+                pass
+            finally:
+                conn.close()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+        c.close()
