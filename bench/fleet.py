@@ -13,11 +13,14 @@ Target: refresh under 300 ms, a fixed handful of queries per refresh.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -115,11 +118,18 @@ def main() -> int:
                 source.client.query("vector(1)")
                 base.append(time.perf_counter() - t)
             times, queries = [], []
+            prom_proc = psutil.Process(prom.popen.pid) if prom.popen else None
+            prom_cpu0 = sum(prom_proc.cpu_times()[:2]) if prom_proc else 0.0
+            own_cpu0 = time.process_time()
             for _ in range(args.refreshes):
                 t = time.perf_counter()
                 snap = source.refresh()
                 times.append(time.perf_counter() - t)
                 queries.append(snap.queries)
+            own_cpu = (time.process_time() - own_cpu0) / args.refreshes
+            prom_cpu = (
+                (sum(prom_proc.cpu_times()[:2]) - prom_cpu0) / args.refreshes if prom_proc else 0
+            )
             from werkpilot_tui import promql
 
             per_query: dict[str, list[float]] = {}
@@ -156,6 +166,11 @@ def main() -> int:
     print(
         f"FleetSession.build (+ hosts' alert feeds, view model): "
         f"p50 {statistics.median(builds) * ms:7.1f} ms  p95 {pct(builds, 0.95) * ms:7.1f} ms"
+    )
+    print(
+        f"CPU per refresh: this process {own_cpu * ms:.1f} ms (HTTP + JSON + aggregation), "
+        f"Prometheus {prom_cpu * ms:.1f} ms (load average now {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores)"
     )
     print("each query alone, sequentially (p50):")
     for name, values in per_query.items():
