@@ -16,7 +16,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -88,10 +88,10 @@ class AlertManager:
             self._reader.restore(offsets)
             self._book.drop_before(day_start_ms(self._cutoff_day(self._day)))
         if self.refresh() >= _CHECKPOINT_ON_CLOSE:
-            self.save_checkpoint()
+            self._try_checkpoint()
 
     # ------------------------------------------------------------- catching up
-    def _cutoff_day(self, today: Any) -> Any:
+    def _cutoff_day(self, today: date) -> date:
         return today - timedelta(days=self._keep_days)
 
     def _now(self) -> int:
@@ -106,13 +106,20 @@ class AlertManager:
             self._book.drop_before(day_start_ms(self._cutoff_day(today)))
         self._unsaved += n
         if self._unsaved >= _CHECKPOINT_EVERY:
-            self.save_checkpoint()
+            self._try_checkpoint()
         return n
 
     def save_checkpoint(self) -> None:
         """Save the folded state so the next process tails only newer events."""
         alert_checkpoint.save(self.journal, self._book, self._reader.state(), self._now())
         self._unsaved = 0
+
+    def _try_checkpoint(self) -> None:
+        try:
+            self.save_checkpoint()
+        except (OSError, ValueError) as exc:  # e.g. a read-only data dir: the journal suffices
+            self._unsaved = 0
+            logger.warning("could not save the alert checkpoint: %s", exc)
 
     def _write(self, event: AlertEvent) -> None:
         """Append an event and fold it in (reading it back when others appended meanwhile)."""
@@ -407,10 +414,7 @@ class AlertManager:
     def close(self, timeout: float = 2.0) -> None:
         """Give pending deliveries ``timeout`` seconds, checkpoint, then release files."""
         if self._unsaved >= _CHECKPOINT_ON_CLOSE:
-            try:
-                self.save_checkpoint()
-            except (OSError, ValueError) as exc:  # the journal stays the source of truth
-                logger.warning("could not save the alert checkpoint: %s", exc)
+            self._try_checkpoint()
         if self._dispatcher is not None:
             self._dispatcher.close(timeout)
             self._dispatcher = None
