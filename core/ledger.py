@@ -16,10 +16,11 @@ import os
 import socket
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import ledger_checkpoint
-from core.clock import Clock, day_of_ms, parse_day, system_clock, to_ms
+from core.clock import MS_PER_DAY, Clock, day_of_ms, parse_day, system_clock, to_ms
 from core.config import Config, RuntimeBudgets, load_config, resolve_data_dir
 from core.cost_aggregates import LedgerAggregates, Month
 from core.cost_models import (
@@ -86,6 +87,8 @@ class CostTracker:
         self._reader = self.journal.reader("ledger", CostEntry.model_validate_json)
         self._months_loaded: set[Month] = set()
         self._caught_up = False
+        self._today_day = -1
+        self._today_path = Path()
         self._started = False
         self._checkpoint_every = checkpoint_every  # entries read between checkpoint saves
         self._saved_entries = 0
@@ -163,7 +166,10 @@ class CostTracker:
         self._months_loaded.add(month)
 
     def _poll_day(self, ms: int) -> None:
-        self._agg.add_all(self._reader.poll_file(self.journal.path_for("ledger", day_of_ms(ms))))
+        day = ms // MS_PER_DAY
+        if self._today_day != day:  # a cached path: building one costs more than the poll
+            self._today_day, self._today_path = day, self.journal.path_for("ledger", day_of_ms(ms))
+        self._agg.add_all(self._reader.poll_file(self._today_path))
 
     def close(self) -> None:
         if self._started:
