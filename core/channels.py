@@ -10,27 +10,25 @@ writes it as a ``delivery`` event).
 from __future__ import annotations
 
 import atexit
-import email.policy
 import html
 import json
 import logging
 import os
 import queue
 import re
-import smtplib
-import ssl
 import threading
 import time
-import urllib.request
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from core.alert_state import Alert
 from core.config import Config, EmailConfig, WebhookConfig
+
+if TYPE_CHECKING:  # the mail and HTTP modules load on the first send, not in every agent
+    from email.message import EmailMessage
 
 logger = logging.getLogger("werkpilot.alerts")
 
@@ -41,9 +39,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LOG_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.CRITICAL}
 _SLACK_COLOURS = {"info": "#439fe0", "warning": "#daa038", "critical": "#d00000"}
 _MAX_ERROR = 500
-#: Subjects stay on one line (RFC 5322 allows 998 characters); the stdlib's 78-column
-#: folding otherwise moves some subjects to a continuation line whole.
-_MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 def printable(text: str) -> str:
@@ -107,7 +102,12 @@ class EmailChannel:
         cfg = self.config
         headline = printable(alert.message.splitlines()[0] if alert.message else "")[:150]
         prefix = "Unacknowledged: " if reason == "reminder" else ""
-        msg = EmailMessage(policy=_MAIL_POLICY)
+        import email.policy
+        from email.message import EmailMessage
+
+        # Subjects stay on one line (RFC 5322 allows 998 characters); the stdlib's 78-column
+        # folding otherwise moves some subjects to a continuation line whole.
+        msg = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
         msg["Subject"] = f"[Werkpilot {alert.level.upper()}] {prefix}{alert.type}: {headline}"
         msg["From"] = cfg.from_ or ""
         msg["To"] = cfg.to or ""
@@ -158,6 +158,9 @@ class EmailChannel:
     def send(self, alert: Alert, reason: Reason) -> None:
         cfg = self.config
         msg = self.build_message(alert, reason)
+        import smtplib
+        import ssl
+
         context = ssl.create_default_context()
         smtp: smtplib.SMTP
         if cfg.ssl:
@@ -211,6 +214,8 @@ class WebhookChannel:
 
     def send(self, alert: Alert, reason: Reason) -> None:
         body = json.dumps(self.payload(alert), default=str).encode()
+        import urllib.request
+
         request = urllib.request.Request(
             self.config.url or "",
             data=body,
