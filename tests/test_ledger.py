@@ -7,12 +7,16 @@ import logging
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.alerts import AlertManager
+from core.clock import day_of_ms
 from core.config import load_config
 from core.journal import Journal
 from core.ledger import CostTracker, reset_unpriced_warnings
@@ -502,3 +506,63 @@ def test_a_corrupt_or_stale_checkpoint_is_ignored(
     fresh = make(data_dir, clock)
     expected = {"garbage": 5.0, "truncated": 3.0, "vanished": 3.0, "version": 5.0}[damage]
     assert fresh.get_agent_cost("a").total_cost == expected  # type: ignore[union-attr]
+
+
+_T0 = int(datetime(2026, 10, 20, tzinfo=UTC).timestamp() * 1000)
+_entries = st.lists(
+    st.tuples(
+        st.integers(0, 50 * 86_400_000),  # offset from 2026-10-20: spans Oct, Nov, Dec
+        st.sampled_from(["a", "b", "c"]),
+        st.sampled_from(["sales", "Sales", "ops"]),
+        st.sampled_from(["opus", "sonnet", "claude-3-5-haiku"]),
+        st.integers(0, 5_000_000_000),  # nano-dollars
+    ),
+    max_size=60,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(entries=_entries, query_day=st.integers(0, 50))
+def test_reports_equal_a_brute_force_recount(
+    tmp_path_factory: pytest.TempPathFactory, entries: list[tuple], query_day: int
+) -> None:
+    data_dir = tmp_path_factory.mktemp("prop")
+    day = date(2026, 10, 20) + timedelta(days=query_day)
+    clock = FakeClock(datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
+    writer = make(data_dir, clock)
+    for off, agent, dept, model, nanos in entries:
+        writer.track_cost(agent, dept, model=model, cost=nanos / 1e9, timestamp=_T0 + off)
+    t = make(data_dir, clock)
+
+    def recount(keep: Callable[[int, str, str], bool]) -> tuple[int, int]:
+        picked = [n for off, a, d, _m, n in entries if keep(_T0 + off, a, d.lower())]
+        return sum(picked), len(picked)
+
+    def usd(nanos: int) -> float:
+        return nanos / 1e9
+
+    nanos, n = recount(lambda ts, a, d: day_of_ms(ts) == day)
+    daily = t.get_daily_cost_report(day)
+    assert (daily.total_cost, daily.executions) == (usd(nanos), n)
+    for agent in ("a", "b", "c"):
+        nanos, n = recount(lambda ts, a, d, agent=agent: a == agent)
+        got = t.get_agent_cost(agent)
+        assert ((got.total_cost, got.executions) if got else (0.0, 0)) == (usd(nanos), n)
+    y, w, _ = day.isocalendar()
+    nanos, n = recount(lambda ts, a, d: day_of_ms(ts).isocalendar()[:2] == (y, w))
+    weekly = t.get_weekly_cost_report(f"{y}-W{w:02d}")
+    assert (weekly.total_cost, weekly.executions) == (usd(nanos), n)
+
+    def in_month(ts: int) -> bool:
+        d = day_of_ms(ts)
+        return (d.year, d.month) == (day.year, day.month)
+
+    nanos, n = recount(lambda ts, a, d: in_month(ts))
+    monthly = t.get_monthly_cost_report(day)
+    assert (monthly.total_cost, monthly.executions) == (usd(nanos), n)
+    for dept in ("sales", "ops"):
+        nanos, _ = recount(lambda ts, a, d, dept=dept: d == dept and in_month(ts))
+        assert t.get_department_cost(dept).total_cost == usd(nanos)
+        assert {m.name: m.cost for m in monthly.departments}.get(dept, 0.0) == usd(nanos)
