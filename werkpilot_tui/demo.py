@@ -262,6 +262,8 @@ class DemoFleet:
     # ---------------------------------------------------------------- thread
     def start(self, backfill: bool | None = None) -> DemoFleet:
         """Backfill (by default only an empty data dir), then write live in a thread."""
+        if self._thread is not None:
+            return self
         monitor, _, _ = self._components()
         if backfill is None:
             backfill = not monitor.list_agents()
@@ -326,11 +328,13 @@ def running_fleet(
     tmp = Path(tempfile.mkdtemp(prefix="werkpilot-demo-"))
     data_dir = tmp / "data"
     kwargs.setdefault("quiet", True)
-    fleet = start_demo(data_dir, config=config, **kwargs)
+    fleet: DemoFleet | None = None
     try:
+        fleet = start_demo(data_dir, config=config, **kwargs)
         yield data_dir
     finally:
-        fleet.stop()
+        if fleet is not None:
+            fleet.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -7,16 +7,15 @@ thread); the screens only map the frozen results to cells, labels and sparklines
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.clock import Clock, now_ms, system_clock
 from werkpilot_tui.view_models import WINDOWS, Thresholds, WindowFigures
 
 if TYPE_CHECKING:
-    from core.monitor import PerformanceMonitor
-
     from core.ledger import CostTracker
+    from core.monitor import PerformanceMonitor
 
 RECENT_LIMIT = 50
 #: Sparkline resolution per window: 5-minute, hourly and 6-hourly buckets.
@@ -280,7 +279,7 @@ def _named(items: Any, limit: int = 10) -> tuple[NamedAmount, ...]:
 def build_costs(tracker: CostTracker, day: date | None = None) -> CostsView:
     """The costs screen's figures for ``day`` (today, UTC, by default) and its week and month."""
     clock = _clock(tracker)
-    day = day or clock().date()
+    day = day or clock().astimezone(UTC).date()
     daily = tracker.get_daily_cost_report(day)
     yesterday = tracker.get_daily_cost_report(day - timedelta(days=1))
     iso = day.isocalendar()
