@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
 from core.journal import Journal
-from core.records import AlertEvent
+from core.records import AlertEvent, Execution
 from werkpilot_tui.api import Components
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,6 +139,39 @@ def test_check_raises_threshold_alerts_from_the_data(data_dir: Path, tmp_path: P
     assert res.returncode == 1, res.stdout + res.stderr
     assert "CRIT error_rate" in res.stdout
     assert f"1 malformed line(s) skipped, e.g. {path}:13" in res.stderr
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append(json.loads(body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_check_delivers_new_alerts_before_exiting(data_dir: Path, tmp_path: Path) -> None:
+    j = Journal(data_dir)  # raw records: no process has checked thresholds on them yet
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    for i in range(12):
+        j.append("executions", Execution(timestamp=now - i, agent="flaky", status="failed"))
+    hook = http.server.HTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    cfg = tmp_path / "werkpilot.toml"
+    cfg.write_text(f'[webhook]\nurl = "http://127.0.0.1:{hook.server_address[1]}/hook"\n')
+    try:
+        res = run("check", "--data-dir", data_dir, "--config", cfg)
+    finally:
+        hook.shutdown()
+        hook.server_close()
+    assert res.returncode == 1, res.stdout + res.stderr
+    texts = [doc["text"] for doc in _Hook.received]
+    assert any("error_rate" in t and "flaky" in t for t in texts), texts
 
 
 def test_prune_removes_old_alert_files_and_keeps_cost_reports(data_dir: Path) -> None:
