@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
@@ -20,6 +22,7 @@ from textual.widgets import Static
 
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config
+from werkpilot_tui.fleet import FleetActionError
 from werkpilot_tui.live import CoreSession, HealthProvider, LiveFeed
 from werkpilot_tui.messages import DataChanged
 from werkpilot_tui.palette_commands import WerkpilotCommands
@@ -54,8 +57,10 @@ class WerkpilotApp(App[None]):
         tick_s: float = 2.0,
         rebuild_s: float = 5.0,
         check_interval_s: float | None = None,
+        session: Any = None,
     ) -> None:
-        self.session = CoreSession(data_dir, config, clock, health)
+        # ``session``: another source with CoreSession's interface (fleet mode's FleetSession).
+        self.session = session or CoreSession(data_dir, config, clock, health)
         super().__init__()
         self.clock: Clock = clock or system_clock
         self.config = self.session.config
@@ -149,9 +154,18 @@ class WerkpilotApp(App[None]):
         self.feed.changed()
 
     async def acknowledge(self, alert_id: str) -> bool:
-        ok = await self.feed.call(self.session.acknowledge, alert_id)
+        try:
+            ok = await self.feed.call(self.session.acknowledge, alert_id)
+        except FleetActionError as exc:  # fleet mode: the owning host cannot act
+            self.notify(str(exc), title="Cannot acknowledge", severity="error", markup=False)
+            raise SkipAction() from None
         self.feed.changed()
         return ok
+
+    def cannot_edit_budget(self, department: str) -> str | None:
+        """Why the budget key cannot act here (fleet mode), or None."""
+        blocked = getattr(self.session, "cannot_edit_budget", None)
+        return blocked(department) if blocked is not None else None
 
     async def set_budget(self, department: str, amount: float) -> None:
         await self.feed.call(self.session.set_budget, department, amount)
@@ -239,6 +253,19 @@ def run_console(args: argparse.Namespace) -> int:
     """The default command: open the console (``--demo``: on a simulated fleet)."""
     if getattr(args, "demo", False):
         return _run_demo(args)
+    if getattr(args, "prometheus", None):
+        from werkpilot_tui.fleet_view import FleetSession
+        from werkpilot_tui.live import psutil_health
+
+        try:
+            session = FleetSession(args.prometheus, args.config, health=psutil_health)
+        except ValueError as exc:  # not an http(s) URL
+            print(f"werkpilot-tui: --prometheus: {exc}", file=sys.stderr)
+            return 2
+        fleet = make_app(config=args.config, theme=args.theme, watch=False, session=session)
+        fleet.rebuild_s = 3.0  # nothing to watch: ask Prometheus every few seconds
+        fleet.run()
+        return int(fleet.return_code or 0)
     app = make_app(data_dir=args.data_dir, config=args.config, theme=args.theme)
     app.run()
     return int(app.return_code or 0)

@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a simulated fleet in a temporary data directory and watch it",
     )
     parser.add_argument("--theme", default=None, help="theme name (remembered for next time)")
+    parser.add_argument(
+        "--prometheus",
+        metavar="URL",
+        default=None,
+        help="fleet mode: show every host scraped by the Prometheus at URL "
+        "(e.g. http://prometheus:9090) instead of one data directory",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("export", help="print the metrics JSON (the seed's shape)")

@@ -338,7 +338,11 @@ class FleetSource:
 
     def set_budget(self, department: str, amount: float) -> None:
         """Budgets live in each host's ``data/budgets.toml``; the HTTP endpoint cannot edit them."""
-        raise FleetActionError(
+        raise FleetActionError(self.budget_edit_blocked(department))
+
+    @staticmethod
+    def budget_edit_blocked(department: str) -> str:
+        return (
             f"budget for {department!r} cannot be edited in fleet mode: each host keeps its own "
             "data/budgets.toml — run `werkpilot-tui` on the owning host (key b) instead"
         )

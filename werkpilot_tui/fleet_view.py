@@ -37,7 +37,6 @@ from werkpilot_tui.view_models import (
 )
 
 ALERTS_PER_HOST = 50
-_HAS_HOST = "host" in getattr(AgentRow, "__dataclass_fields__", {})
 
 
 def _figures(s: Stats) -> WindowFigures:
@@ -149,9 +148,8 @@ class FleetSession:
     @staticmethod
     def _agent_row(a: Any) -> AgentRow:
         total = a.span(ALL)
-        kw: dict[str, Any] = {"host": a.host} if _HAS_HOST else {}
         return AgentRow(
-            name=a.agent if _HAS_HOST else f"{a.agent}@{a.host}",
+            name=f"{a.agent}@{a.host}",  # unique across the fleet: the table's row key
             department=a.department,
             executions=round(total.count),
             errors=round(total.errors),
@@ -159,7 +157,7 @@ class FleetSession:
             total_cost=total.cost,
             last_execution_ms=None,  # counters do not carry it
             windows={w: _figures(a.span(w)) for w in WINDOWS},
-            **kw,
+            host=a.host,
         )
 
     def _budgets(self, snap: FleetSnapshot) -> tuple[BudgetRow, ...]:
@@ -217,6 +215,19 @@ class FleetSession:
 
     def set_budget(self, department: str, amount: float) -> None:
         self.source.set_budget(department, amount)
+
+    def cannot_edit_budget(self, department: str) -> str | None:
+        """Why the budget key cannot act in fleet mode (checked before the editor opens)."""
+        return self.source.budget_edit_blocked(department)
+
+    @property
+    def monitor(self) -> Any:
+        raise FleetActionError(
+            "this view reads one host's data directory: in fleet mode open it with "
+            "`werkpilot-tui --data-dir DIR` on the host that runs the agent"
+        )
+
+    tracker = monitor
 
     def check(self) -> None:
         """Thresholds and escalations are each host's own (its console or cron ``check``)."""

@@ -48,6 +48,7 @@ class AgentRow:
     total_cost: float
     last_execution_ms: int | None
     windows: Mapping[str, WindowFigures] = field(default_factory=dict)
+    host: str | None = None  # fleet mode: the host the agent runs on
 
     def window(self, name: str) -> WindowFigures:
         return self.windows.get(name) or WindowFigures()

@@ -195,6 +195,10 @@ class DashboardScreen(Screen[None]):
         if row is None or department is None:
             self.notify("No department selected.", severity="warning")
             return
+        blocked = self.wp.cannot_edit_budget(department)
+        if blocked:  # fleet mode: budgets live on each host
+            self.notify(blocked, title="Cannot edit budget", severity="error", markup=False)
+            return
 
         async def save(amount: float | None) -> None:
             if amount is None:

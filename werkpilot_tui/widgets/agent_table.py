@@ -71,6 +71,8 @@ class AgentTable(KeyedTable):
         shown = [a for a in agents if not needle or _matches(a, needle)]
         shown.sort(key=lambda a: a.name)  # stable tie-break
         shown.sort(key=lambda a: sort.key(a, window), reverse=sort.descending)  # type: ignore[arg-type, return-value]
+        if any(a.host for a in shown) and "host" not in self.columns:  # fleet mode
+            self.add_column("Host", key="host", width=12)
         self.sync([(a.name, agent_cells(a, window, thresholds, now_ms, palette)) for a in shown])
         self._label_sorted(sort)
 
@@ -87,7 +89,11 @@ class AgentTable(KeyedTable):
 
 
 def _matches(agent: AgentRow, needle: str) -> bool:
-    return needle in agent.name.casefold() or needle in (agent.department or "").casefold()
+    return (
+        needle in agent.name.casefold()
+        or needle in (agent.department or "").casefold()
+        or needle in (agent.host or "").casefold()
+    )
 
 
 def error_level(figures_count: int, rate: float, t: Thresholds) -> str | None:
@@ -124,4 +130,4 @@ def agent_cells(
             palette.muted,
             a.last_execution_ms or 0,
         ),
-    ]
+    ] + ([cell(a.host, palette.muted, a.host.casefold())] if a.host else [])
