@@ -163,6 +163,24 @@ def test_smtp_server_down_does_not_hold_the_caller_and_is_recorded(
     manager.close()
 
 
+def test_smtp_server_that_never_answers_does_not_hold_the_caller(
+    data_dir: Path, clock: FakeClock
+) -> None:
+    with socket.socket() as silent:  # accepts connections (backlog) but never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        config = _email_config(port, retries=0, timeout_s=1.0)
+        manager = AlertManager(data_dir, clock=clock, config=config)
+        started = time.monotonic()
+        alert = manager.add_alert("critical", "error_rate", "silent server", {"agent": "a"})
+        assert time.monotonic() - started < 1.0  # a send in the caller would wait 1 s
+        assert manager.flush(10)
+    (delivery,) = manager.get_deliveries(alert.id)
+    assert not delivery.ok and "timed out" in delivery.error
+    manager.close()
+
+
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key (PEM files)."""
     pytest.importorskip("cryptography")
@@ -324,10 +342,10 @@ def test_slow_webhook_does_not_hold_the_caller(
     data_dir: Path, clock: FakeClock, hook: Hook
 ) -> None:
     hook.stall = True
-    manager = _hook_manager(data_dir, clock, hook.url)
+    manager = _hook_manager(data_dir, clock, hook.url, timeout_s=1.0)
     started = time.monotonic()
     alert = manager.add_alert("critical", "error_rate", "slow endpoint", {"agent": "a"})
-    assert time.monotonic() - started < 0.3  # the endpoint stalls for seconds
+    assert time.monotonic() - started < 1.0  # a send in the caller would wait the 1 s timeout
     assert manager.flush(10)
     (delivery,) = manager.get_deliveries(alert.id)
     assert not delivery.ok and "timed out" in delivery.error
