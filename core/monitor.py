@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -56,6 +57,7 @@ _HOST = socket.gethostname()
 SNAPSHOT_PATTERN = r"snapshot-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.json"
 _SNAPSHOT_NAME = re.compile(r"snapshot-(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})\.json")
 _RECENT = 100
+_CHUNK = 1 << 20  # ~3,000 lines: batches big enough to amortise per-agent work
 _HORIZON_MS = 8 * MS_PER_DAY  # per-record detail kept for the 7d window plus a margin
 _TOKEN_PARTS = (
     ("input_tokens", "inputTokens"),
@@ -93,6 +95,7 @@ class PerformanceMonitor:
             self.config.thresholds, lambda: self.alert_manager, int(alert_repeat_s * 1000)
         )
         self._next_snapshot: int | None = None
+        self._checkpoint_writer: threading.Thread | None = None
         self._load()
 
     # --------------------------------------------------------------- loading
@@ -114,7 +117,7 @@ class PerformanceMonitor:
         self._saved_at = now_ms(self.clock)
         n = self._catch_up(force=True)
         if (found is None and self._windows.series) or n > 100_000:
-            self.save_checkpoint()
+            self.save_checkpoint(wait=False)
 
     @property
     def alert_manager(self) -> AlertManager:
@@ -159,7 +162,7 @@ class PerformanceMonitor:
         stamp, sizes = self._stamps()  # before reading: a later append shows as a change
         self._last_tail = (None, None)
         n = 0
-        for batches in self._reader.poll_batches():
+        for batches in self._reader.poll_batches(_CHUNK):
             for batch in batches:
                 self._ingest(batch)
                 n += len(batch)
@@ -176,7 +179,7 @@ class PerformanceMonitor:
         """Catch up on lines other processes appended; returns how many were new."""
         n = self._catch_up()
         if self._unsaved and now_ms(self.clock) - self._saved_at >= self._checkpoint_every:
-            self.save_checkpoint()
+            self.save_checkpoint(wait=False)
         return n
 
     # -------------------------------------------------------------- recording
@@ -373,8 +376,17 @@ class PerformanceMonitor:
             return self.save_snapshot()
 
     # ------------------------------------------------------------- checkpoint
-    def save_checkpoint(self) -> None:
-        """Store aggregates and offsets so the next process tails only what is new."""
+    def save_checkpoint(self, wait: bool = True) -> None:
+        """Store aggregates and offsets so the next process tails only what is new.
+
+        With ``wait=False`` the (tens of MB) file is written by a background thread, so a
+        query is not held up; the interpreter still finishes it before exiting.
+        """
+        writer = self._checkpoint_writer
+        if writer is not None and writer.is_alive():
+            if not wait:
+                return  # the previous one is still being written
+            writer.join()
         now = now_ms(self.clock)
         self._windows.trim(now - _HORIZON_MS)
         recent = {
@@ -385,7 +397,13 @@ class PerformanceMonitor:
             for a in self._recent.items
         }
         blob = checkpoint.encode(self._windows, self._reader.state(), recent, now)
-        checkpoint.save(self.journal, blob)
+        if wait:
+            checkpoint.save(self.journal, blob)
+        else:
+            self._checkpoint_writer = threading.Thread(
+                target=checkpoint.save, args=(self.journal, blob), name="monitor-checkpoint"
+            )
+            self._checkpoint_writer.start()
         self._saved_at = now
         self._unsaved = 0
 
@@ -393,5 +411,7 @@ class PerformanceMonitor:
         """Checkpoint what is new and release files."""
         if self._unsaved:
             self.save_checkpoint()
+        elif self._checkpoint_writer is not None:
+            self._checkpoint_writer.join()
         if self._own_journal:
             self.journal.close()

@@ -355,13 +355,23 @@ class RollingWindows:
             last = max(ts)
             if t.last_ts is None or last >= t.last_ts:
                 t.last_ts = last
-            best = t.department_ts
-            for when, d in zip(ts, pick(b.dept), strict=True):
-                if d is not None and when >= best:
-                    t.department, best = d, when
-            t.department_ts = best
+            self._department(t, ts, pick(b.dept))
             self._add_day_costs(ts, cost)
         return groups
+
+    @staticmethod
+    def _department(t: Totals, ts: Sequence[int], dept: Sequence[str | None]) -> None:
+        """The department of the newest execution naming one (usually the last one)."""
+        if all(map(int.__le__, ts, ts[1:])):
+            for k in range(len(ts) - 1, -1, -1):
+                if dept[k] is not None:
+                    if ts[k] >= t.department_ts:
+                        t.department, t.department_ts = dept[k], ts[k]
+                    return
+            return
+        for when, d in zip(ts, dept, strict=True):
+            if d is not None and when >= t.department_ts:
+                t.department, t.department_ts = d, when
 
     def _add_day_costs(self, ts: Sequence[int], cost: Sequence[int]) -> None:
         first, last = min(ts) // MS_PER_DAY, max(ts) // MS_PER_DAY
@@ -441,7 +451,11 @@ class Newest:
         base = self._seq
         self._seq += len(ts)
         for key, idx in groups.items():
-            top = heapq.nlargest(self.size, idx, key=ts.__getitem__)
+            ts_g = _picker(idx)(ts)
+            if all(map(int.__le__, ts_g, ts_g[1:])):
+                top = idx[-self.size :]  # in time order: the newest are the last ones
+            else:
+                top = heapq.nlargest(self.size, idx, key=ts.__getitem__)
             merged = self.items.get(key, []) + [(ts[i], base + i + 1, payload[i]) for i in top]
             merged.sort(key=itemgetter(0, 1))
             self.items[key] = merged[-self.size :]

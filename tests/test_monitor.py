@@ -348,6 +348,7 @@ def test_restart_from_checkpoint_equals_rebuild(
     cp.unlink()
     fresh = PerformanceMonitor(data_dir, clock=clock, alert_manager=alerts)
     assert _figures(fresh) == expected
+    fresh.close()  # waits for the background write
     assert cp.is_file()  # a cold rebuild leaves a checkpoint for the next process
 
 
