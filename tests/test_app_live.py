@@ -136,3 +136,18 @@ async def test_command_palette_has_namespaced_commands(data_dir: Path, clock: An
         app.set_window("1h")
         await pilot.pause()
         assert app.dashboard_screen.window == "1h"
+
+
+async def test_switching_theme_recolours_cells_and_keeps_symbols(
+    data_dir: Path, clock: Any
+) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock, theme="werkpilot-dark").run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        agents = app.screen.query_one("#agents", AgentTable)
+        before = agents.get_row("ticket-triage")[3]
+        app.theme = "werkpilot-high-contrast"
+        await wait_for(pilot, lambda: agents.get_row("ticket-triage")[3].style != before.style)
+        after = agents.get_row("ticket-triage")[3]
+        assert after.plain == before.plain and "✖" in after.plain  # the symbol stays
+        assert after.style.color.type.name == "STANDARD"  # 16-colour ANSI in high contrast

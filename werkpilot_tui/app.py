@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.actions import SkipAction
@@ -34,7 +35,7 @@ from werkpilot_tui.widgets.palette import Palette, theme_defaults
 class WerkpilotApp(App[None]):
     """The live console over one data directory."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "werkpilot"
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {WerkpilotCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -205,7 +206,8 @@ class WerkpilotApp(App[None]):
         except ImportError:
             self.notify("The costs view is not available yet.", severity="warning")
             return
-        self.push_screen(CostsScreen())
+        if not isinstance(self.screen, CostsScreen):
+            self.push_screen(CostsScreen())
 
     def action_choose_theme(self) -> None:
         try:
@@ -221,7 +223,8 @@ class WerkpilotApp(App[None]):
         except ImportError:
             self.action_show_help_panel()
             return
-        self.push_screen(HelpScreen())
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
 
 class _Placeholder(ModalScreen[None]):
