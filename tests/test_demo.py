@@ -150,3 +150,16 @@ def test_module_runs_alone_until_interrupted(data_dir: Path) -> None:
     assert proc.returncode == 0, err
     assert "wrote" in out
     assert len(_read_all(data_dir, "executions", Execution)) > 100
+
+
+def test_running_fleet_cleans_up_when_the_fleet_cannot_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from core.config import ConfigError
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(ConfigError), running_fleet(config=tmp_path / "missing.toml"):
+        pass
+    assert not list(tmp_path.glob("werkpilot-demo-*"))

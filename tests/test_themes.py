@@ -181,3 +181,24 @@ def test_corrupt_settings_file_means_nothing_remembered(tmp_path: Path) -> None:
     assert load_settings(path).theme is None
     save_settings(Settings(theme="werkpilot-dark"), path)
     assert load_settings(path).theme == "werkpilot-dark"
+
+
+async def test_console_starts_with_one_notification_for_broken_user_themes(
+    tmp_path: Path, clock: object
+) -> None:
+    from werkpilot_tui.app import make_app
+
+    user = tmp_path / "user-themes"  # conftest's $WERKPILOT_THEME_DIR
+    user.mkdir()
+    (user / "a.toml").write_text('name = "a"\nprimary = "nope"\n')
+    (user / "b.toml").write_text("name = ")
+    (user / "mine.toml").write_text('name = "mine"\nprimary = "#336699"\n')
+    app = make_app(data_dir=tmp_path / "data", clock=clock, watch=False, theme="mine")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.theme == "mine"
+        messages = [n.message for n in app._notifications]
+        skipped = [m for m in messages if "skipped" in m]
+        assert len(skipped) == 1
+        assert "2 theme files skipped" in skipped[0]
+        assert "a.toml" in skipped[0] and "b.toml" in skipped[0]
