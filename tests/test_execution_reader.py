@@ -1,0 +1,105 @@
+"""The fast batch reader accepts exactly what ``Execution`` accepts, and reports bad lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from core.clock import day_of_ms
+from core.execution_reader import ExecutionReader, parse_batch
+from core.journal import Journal
+from core.records import Execution
+from core.windows import to_micro, to_nano
+
+T0 = 1_764_158_400_000
+
+anything = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**13),
+    st.floats(-10, 1e6, allow_nan=False, allow_infinity=False),
+    st.text(max_size=5),
+    st.sampled_from(["completed", "error", "failed", "agent-1", "a\x07b", ""]),
+)
+FIELDS = [
+    "timestamp",
+    "agent",
+    "status",
+    "duration",
+    "tokensUsed",
+    "inputTokens",
+    "model",
+    "department",
+    "cost",
+    "cpuTime",
+    "memoryDelta",
+    "apiCalls",
+    "error",
+    "host",
+    "pid",
+    "tokens_used",  # snake_case: pydantic accepts it; the fast path defers
+    "colour",  # unknown
+]
+
+
+def _good() -> dict[str, Any]:
+    return json.loads(Execution(timestamp=T0, agent="a", cost=0.25).to_json_line())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(FIELDS), anything, max_size=6), st.booleans())
+def test_fast_path_accepts_only_what_the_model_accepts(changes: dict[str, Any], full: bool) -> None:
+    record = _good() if full else {"timestamp": T0, "agent": "a"}
+    record.update(changes)
+    line = json.dumps(record).encode()
+    try:
+        model = Execution.model_validate_json(line)
+    except ValidationError:
+        model = None
+    try:
+        batch = parse_batch([line])
+    except (ValueError, TypeError, KeyError):
+        return  # deferred to the per-line path, which decides with the model
+    assert model is not None, f"fast path accepted what the model rejects: {record}"
+    assert batch.ts == [model.timestamp] and batch.agent == [model.agent]
+    assert batch.err == [int(model.is_error)]
+    assert batch.dur == [to_micro(model.duration)]
+    assert batch.cost == [to_nano(model.cost)]
+    assert batch.tok == [model.tokens_used] and batch.api == [model.api_calls]
+    assert batch.cpu == [to_micro(model.cpu_time)]
+    assert batch.mem == [round(model.memory_delta)]
+    assert batch.dept == [model.department]
+
+
+def test_a_bad_line_costs_only_itself_and_is_reported(data_dir: Path) -> None:
+    j = Journal(data_dir)
+    path = j.path_for("executions", day_of_ms(T0))
+    path.parent.mkdir(parents=True)
+    good = Execution(timestamp=T0, agent="a", cost=0.5).to_json_line()
+    bad = b'{"timestamp":1764158400000,"agent":"a","duration":-1.0}\n'
+    torn = b'{"timestamp":1764158400000,"agent":"cut'
+    path.write_bytes(good * 3 + bad + b"not json\n" + torn + good + good)
+    batches = [b for chunk in ExecutionReader(j).poll_batches() for b in chunk]
+    assert sum(len(b) for b in batches) == 5  # four whole good lines and the one glued on
+    assert [(p.line, "duration" in p.error) for p in j.problems] == [
+        (4, True),
+        (5, False),
+        (6, False),
+    ]
+
+
+def test_sparse_records_take_the_defaults() -> None:
+    line = b'{"timestamp":1764158400000,"agent":"a","status":"failed"}'
+    b = parse_batch([line])
+    assert (b.err, b.dur, b.cost, b.tok, b.dept) == ([1], [0], [0], [0], [None])
+
+
+def test_unknown_or_snake_case_keys_defer_to_the_model() -> None:
+    with pytest.raises(ValueError):
+        parse_batch([b'{"timestamp":1,"agent":"a","tokens_used":3}'])
