@@ -71,8 +71,11 @@ class ConsoleChannel:
         return reason == "raised"
 
     def send(self, alert: Alert, reason: Reason) -> None:
+        level = _LOG_LEVELS[alert.level]
+        if not logger.isEnabledFor(level):
+            return
         logger.log(
-            _LOG_LEVELS[alert.level],
+            level,
             "[%s] %s: %s %s",
             alert.level.upper(),
             alert.type,
