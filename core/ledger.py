@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from core import ledger_checkpoint
 from core.clock import MS_PER_DAY, Clock, day_of_ms, parse_day, system_clock, to_ms
 from core.config import Config, RuntimeBudgets, load_config, resolve_data_dir
-from core.cost_aggregates import LedgerAggregates, Month
+from core.cost_aggregates import Cell, Key, LedgerAggregates, Month, fold_days
 from core.cost_models import (
     AgentCost,
     AllCosts,
@@ -135,8 +135,12 @@ class CostTracker:
     def _refresh(self) -> int:
         n = 0
         if not self._caught_up:
+            days: dict[int, dict[Key, Cell]] = {}
             for batch in self._reader.poll_batches():  # bounded memory on a cold start
-                n += self._agg.add_all(batch)
+                n += fold_days(batch, days)
+            for day, cells in days.items():
+                for key, cell in cells.items():
+                    self._agg.add_cell(day, key, cell)
             self._caught_up = True
             return n
         tails = self._reader.tails

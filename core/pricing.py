@@ -1,7 +1,8 @@
 """Model prices and exact cost calculation (pure: no I/O, no clock).
 
-Prices are USD per 1M tokens. Costs are computed exactly with ``Decimal`` and kept as
-integer nano-dollars (1e-9 USD) so sums never drift; floats appear only at the edge.
+Prices are USD per 1M tokens. A call's cost is computed exactly with ``Decimal``, rounded
+half-even to the nano-dollar (1e-9 USD), and every sum is kept in integer nano-dollars so it
+never drifts; floats appear only at the edge (the ``cost`` written to disk and returned).
 """
 
 from __future__ import annotations
