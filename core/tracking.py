@@ -74,8 +74,9 @@ def normalise_usage(
     Understood: the Anthropic form (``input_tokens`` excludes ``cache_read_input_tokens``
     and ``cache_creation_input_tokens``), the OpenTelemetry GenAI attributes
     (``gen_ai.usage.input_tokens`` includes ``gen_ai.usage.cache_read.input_tokens`` and
-    ``gen_ai.usage.cache_creation.input_tokens``) and the OpenAI form (``prompt_tokens``
-    includes ``prompt_tokens_details.cached_tokens``). ``input_includes_cache`` overrides
+    ``gen_ai.usage.cache_creation.input_tokens``) and the OpenAI forms (``prompt_tokens``
+    includes ``prompt_tokens_details.cached_tokens``; ``input_tokens`` includes
+    ``input_tokens_details.cached_tokens``). ``input_includes_cache`` overrides
     the guess for a plain ``input_tokens``.
     """
     otel = isinstance(usage, Mapping) and any(
@@ -98,6 +99,12 @@ def normalise_usage(
         out = _field(usage, "completion_tokens")
         details = _field(usage, "prompt_tokens_details")
         read = _field(details, "cached_tokens") if details is not None else None
+        write = None
+        includes = True if input_includes_cache is None else input_includes_cache
+    elif _field(usage, "input_tokens_details") is not None:  # OpenAI Responses API
+        inp = _field(usage, "input_tokens")
+        out = _field(usage, "output_tokens")
+        read = _field(_field(usage, "input_tokens_details"), "cached_tokens")
         write = None
         includes = True if input_includes_cache is None else input_includes_cache
     else:

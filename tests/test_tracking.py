@@ -100,6 +100,14 @@ OPENAI = {
         ),
         (OTEL, (100, 50, 1000, 200)),
         (OPENAI, (100, 50, 1000, 0)),
+        (
+            SimpleNamespace(
+                input_tokens=1100,
+                output_tokens=50,
+                input_tokens_details=SimpleNamespace(cached_tokens=1000),
+            ),
+            (100, 50, 1000, 0),
+        ),
     ],
 )
 def test_usage_shapes_are_normalised_once(usage: object, expected: tuple[int, ...]) -> None:
