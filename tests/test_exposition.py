@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from core.journal import Journal
 from core.records import CostEntry, Execution
 from werkpilot_tui.exposition import (
+    CHECKPOINT,
     DURATION_BUCKETS,
     Exposition,
     Gauges,
@@ -160,3 +161,84 @@ def test_label_values_are_escaped_and_round_trip(data_dir: Path) -> None:
     # Newlines cannot be in names, but the escaping must still keep one sample per line.
     line = 'x{a="' + escape_label("l1\nl2") + '"} 1'
     assert _samples(line + "\n")[("x", (("a", "l1\nl2"),))] == 1.0
+
+
+def _fill(j: Journal) -> None:
+    for day in range(3):
+        for i in range(4):
+            ts = T0 + day * 86_400_000 + i
+            j.append("executions", Execution(timestamp=ts, agent="a", duration=150.0 * i))
+            j.append("ledger", CostEntry(timestamp=ts, agent="a", department="d", model="m"))
+
+
+def _state(e: Exposition) -> tuple[object, ...]:
+    hist = {a: (h.buckets, h.sum, h.count) for a, h in e.durations.items()}
+    return e.executions, hist, e.tokens, e.cost_nanos
+
+
+def test_restart_from_checkpoint_reads_only_new_lines(data_dir: Path) -> None:
+    j = Journal(data_dir)
+    _fill(j)
+    first = Exposition(j)
+    assert not first.restored and first.collect() == 24
+    assert first.save_checkpoint()
+    j.append("executions", Execution(timestamp=T0 + 2 * 86_400_000 + 99, agent="b"))
+    j.append("executions", Execution(timestamp=T0 + 3 * 86_400_000, agent="b"))  # a new day
+    again = Exposition(Journal(data_dir))
+    assert again.restored
+    assert again.collect() == 2
+    first.collect()
+    assert _state(again) == _state(first)
+    (data_dir / CHECKPOINT).unlink()
+    rebuilt = Exposition(Journal(data_dir))
+    assert not rebuilt.restored and rebuilt.collect() == 26
+    assert _state(rebuilt) == _state(first)
+
+
+def test_stale_or_corrupt_checkpoints_are_ignored(data_dir: Path) -> None:
+    j = Journal(data_dir)
+    _fill(j)
+    expo = Exposition(j)
+    expo.collect()
+    expo.save_checkpoint()
+    expected = _state(expo)
+    # A day file replaced by another file (new inode) no longer matches the checkpoint.
+    _, path = j.day_files("executions")[1]
+    j.write_document(path.relative_to(j.root), path.read_bytes())
+    stale = Exposition(Journal(data_dir))
+    assert not stale.restored and stale.collect() == 24
+    assert _state(stale) == expected
+    (data_dir / CHECKPOINT).write_text('{"version": 1, "buckets": [')
+    corrupt = Exposition(Journal(data_dir))
+    assert not corrupt.restored and corrupt.collect() == 24
+    assert _state(corrupt) == expected
+
+
+def test_pruned_files_stay_counted_after_a_restart(data_dir: Path) -> None:
+    j = Journal(data_dir)
+    _fill(j)
+    expo = Exposition(j)
+    expo.collect()
+    expo.save_checkpoint()
+    j.prune_days("executions", keep_days=0, today=j.day_files("executions")[-1][0])
+    again = Exposition(Journal(data_dir))
+    assert again.restored and again.collect() == 0
+    assert again.executions[("a", "", "", "completed")] == 12
+
+
+def test_checkpoint_written_on_the_timer_and_on_close(data_dir: Path) -> None:
+    now = [0.0]
+    j = Journal(data_dir)
+    expo = Exposition(j, checkpoint_every_s=60, timer=lambda: now[0])
+    j.append("executions", Execution(timestamp=T0, agent="a"))
+    expo.collect()
+    assert not (data_dir / CHECKPOINT).exists()
+    now[0] = 60.0
+    j.append("executions", Execution(timestamp=T0, agent="a"))
+    expo.collect()
+    assert (data_dir / CHECKPOINT).exists()
+    j.append("executions", Execution(timestamp=T0, agent="a"))
+    expo.collect()
+    expo.close()
+    restored = Exposition(Journal(data_dir))
+    assert restored.restored and restored.executions[("a", "", "", "completed")] == 3

@@ -201,10 +201,18 @@ class MetricsService:
             gauges = gauges_from(c.tracker, c.alerts, c.config.alerts.history)
             return self.exposition.render(gauges).encode()
 
+    def close(self) -> None:
+        with self._core_lock:
+            self.exposition.close()
+
     def warm(self) -> None:
         """Catch up once at start, so the first request on a large data directory is quick."""
         c = self.components
-        with self._core_lock:
-            for component in (c.alerts, c.tracker, c.monitor):
-                component.refresh()
-            self.exposition.collect()
+        for step in (
+            c.alerts.refresh,
+            c.tracker.refresh,
+            c.monitor.refresh,
+            self.exposition.collect,
+        ):
+            with self._core_lock:  # one step at a time: requests interleave
+                step()

@@ -1,22 +1,28 @@
 """Prometheus text exposition of the journal, fit for fleet-wide aggregation.
 
 Counters are folded from the execution and ledger journals themselves (read incrementally,
-only new lines per scrape), so they survive restarts and never go backwards while the
-journal is kept. Gauges (budgets, month spend, open alerts) come from the core components.
+only new lines per scrape, each validated by the same model the monitor and ledger use), so
+they survive restarts and never go backwards while the journal is kept. A checkpoint beside
+the journal spares a restart the full re-read; a stale or corrupt one is ignored. Gauges
+(budgets, month spend, open alerts) come from the core components.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.journal import Journal, JournalReader
+from core.records import CostEntry, Execution
+
+log = logging.getLogger("werkpilot_tui.exposition")
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: OpenTelemetry GenAI semantic conventions: gen_ai.client.operation.duration buckets (s).
@@ -39,41 +45,30 @@ DURATION_BUCKETS: tuple[float, ...] = (
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write")
 LEVELS = ("info", "warning", "critical")
 _NANO = 1_000_000_000
+CHECKPOINT = "metrics/.checkpoint-exposition.json"
+CHECKPOINT_VERSION = 1
+#: A cold fold of at least this many records is checkpointed at once.
+_BIG_FOLD = 10_000
 
 
-class _Lite(BaseModel):
-    """The fields a counter needs; other fields are ignored, which keeps parsing cheap."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, extra="ignore", frozen=True, populate_by_name=True
-    )
-
-
-class _ExecLine(_Lite):
-    agent: str
-    status: str = "completed"
-    duration: float = 0.0
-    model: str | None = None
-    department: str | None = None
+class _Offset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    offset: int
+    lines: int
+    ino: int
 
 
-class _CostLine(_Lite):
-    agent: str
-    department: str
-    model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    cost: float = 0.0
+class _Checkpoint(BaseModel):
+    """The counters plus the journal offsets they cover, so a restart tails only what is new."""
 
-
-def _parse_exec(line: bytes) -> _ExecLine:
-    return _ExecLine.model_validate_json(line)
-
-
-def _parse_cost(line: bytes) -> _CostLine:
-    return _CostLine.model_validate_json(line)
+    model_config = ConfigDict(extra="forbid")
+    version: int
+    buckets: tuple[float, ...]
+    readers: dict[str, dict[str, _Offset]]
+    executions: list[tuple[str, str, str, str, int]]
+    durations: list[tuple[str, list[int], float, int]]
+    tokens: list[tuple[str, str, str, int]]
+    cost_nanos: list[tuple[str, str, str, int]]
 
 
 def escape_label(value: str) -> str:
@@ -146,20 +141,33 @@ def gauges_from(tracker: Any, alerts: Any, history: int = 500) -> Gauges:
 class Exposition:
     """Incremental counters over one data directory's journals."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        *,
+        checkpoint_every_s: float = 60.0,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.journal = journal
-        self._exec_reader: JournalReader[_ExecLine] = journal.reader("executions", _parse_exec)
-        self._cost_reader: JournalReader[_CostLine] = journal.reader("ledger", _parse_cost)
+        self._readers: dict[str, JournalReader[Any]] = {
+            "executions": journal.reader("executions", Execution.model_validate_json),
+            "ledger": journal.reader("ledger", CostEntry.model_validate_json),
+        }
         self.executions: dict[tuple[str, str, str, str], int] = {}
         self.durations: dict[str, _Histogram] = {}
         self.tokens: dict[tuple[str, str, str], int] = {}
         self.cost_nanos: dict[tuple[str, str, str], int] = {}
+        self._checkpoint_every_s = checkpoint_every_s
+        self._timer = timer
+        self._saved_at = timer()
+        self._unsaved = 0
+        self.restored = self._restore()
 
     def collect(self) -> int:
         """Fold every line appended since the last call; returns how many records."""
         n = 0
         executions, durations = self.executions, self.durations
-        for batch in self._exec_reader.poll_batches():
+        for batch in self._readers["executions"].poll_batches():
             for e in batch:
                 key = (e.agent, e.department or "", e.model or "", e.status)
                 executions[key] = executions.get(key, 0) + 1
@@ -169,7 +177,7 @@ class Exposition:
                 hist.observe(max(e.duration, 0.0) / 1000.0)
             n += len(batch)
         tokens, costs = self.tokens, self.cost_nanos
-        for batch in self._cost_reader.poll_batches():
+        for batch in self._readers["ledger"].poll_batches():
             for c in batch:
                 for kind, count in zip(
                     TOKEN_KINDS,
@@ -181,7 +189,73 @@ class Exposition:
                 ckey = (c.agent, c.department, c.model)
                 costs[ckey] = costs.get(ckey, 0) + round(c.cost * _NANO)
             n += len(batch)
+        self._unsaved += n
+        if self._unsaved >= _BIG_FOLD or (
+            self._unsaved and self._timer() - self._saved_at >= self._checkpoint_every_s
+        ):
+            self.save_checkpoint()
         return n
+
+    # ------------------------------------------------------------ checkpoint
+    def save_checkpoint(self) -> bool:
+        """Write the counters and offsets atomically; False when the directory is read-only."""
+        doc = _Checkpoint(
+            version=CHECKPOINT_VERSION,
+            buckets=DURATION_BUCKETS,
+            readers={k: r.state() for k, r in self._readers.items()},
+            executions=[(*k, v) for k, v in self.executions.items()],
+            durations=[(a, h.buckets, h.sum, h.count) for a, h in self.durations.items()],
+            tokens=[(*k, v) for k, v in self.tokens.items()],
+            cost_nanos=[(*k, v) for k, v in self.cost_nanos.items()],
+        )
+        self._saved_at = self._timer()
+        try:
+            self.journal.write_document(CHECKPOINT, doc.model_dump_json())
+        except (OSError, ValueError) as exc:
+            log.warning("cannot write %s: %s", CHECKPOINT, exc)
+            self._unsaved = min(self._unsaved, 1)  # retry on the timer, not on every scrape
+            return False
+        self._unsaved = 0
+        return True
+
+    def close(self) -> None:
+        """Checkpoint what was folded since the last save."""
+        if self._unsaved:
+            self.save_checkpoint()
+
+    def _restore(self) -> bool:
+        raw = self.journal.read_document(CHECKPOINT)
+        if raw is None:
+            return False
+        try:
+            doc = _Checkpoint.model_validate_json(raw)
+        except ValidationError:
+            log.warning("ignoring unreadable %s", CHECKPOINT)
+            return False
+        if doc.version != CHECKPOINT_VERSION or doc.buckets != DURATION_BUCKETS:
+            return False
+        for kind, files in doc.readers.items():
+            if kind not in self._readers:
+                return False
+            directory = self.journal.dir_for(kind)
+            for name, tail in files.items():
+                try:
+                    st = (directory / name).stat()
+                except FileNotFoundError:
+                    continue  # pruned since: its records stay counted
+                except OSError:
+                    return False
+                if st.st_ino != tail.ino or st.st_size < tail.offset:
+                    return False  # replaced or truncated: the counts no longer match it
+        for kind, files in doc.readers.items():
+            self._readers[kind].restore({n: t.model_dump() for n, t in files.items()})
+        self.executions = {(a, d, m, s): v for a, d, m, s, v in doc.executions}
+        self.durations = {
+            a: _Histogram(list(b), total, count) for a, b, total, count in doc.durations
+        }
+        self.tokens = {(a, m, k): v for a, m, k, v in doc.tokens}
+        self.cost_nanos = {(a, d, m): v for a, d, m, v in doc.cost_nanos}
+        return True
 
     def render(self, gauges: Gauges | None = None) -> str:
         """The text format (version 0.0.4) of every counter, the histogram and the gauges."""

@@ -355,6 +355,7 @@ def run_server(args: Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.server_close()
+        server.service.close()
         components.close()
     print("werkpilot-tui: stopped", flush=True)
     return 0
