@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -225,8 +225,8 @@ async def test_agent_detail_screen_shows_the_figures_and_follows_new_data(
 async def test_costs_screen_shows_reports_forecast_and_optimizations(core: Components) -> None:
     view = build_costs(core.tracker)
 
-    async def load():
-        return build_costs(core.tracker)
+    async def load(day: date | None):
+        return build_costs(core.tracker, day)
 
     app = Host(lambda: CostsScreen(load, refresh_s=None))
     async with app.run_test(size=SIZE) as pilot:
@@ -234,7 +234,7 @@ async def test_costs_screen_shows_reports_forecast_and_optimizations(core: Compo
         assert isinstance(screen, CostsScreen)
         await _until(pilot, lambda: screen.loads >= 1)
         day = str(screen.query_one("#day-summary", Static).render())
-        assert day.startswith(f"2026-11-26: {money(view.day_cost)} over 108 priced calls")
+        assert day.startswith(f"2026-11-26 (today): {money(view.day_cost)} over 108 priced calls")
         assert f"vs yesterday +{money(view.day_cost - 0.006)}" in day
         agents = screen.query_one("#day-agents", KeyedTable)
         assert agents.row_keys[:2] == ["sales-batch", "support-batch"]
@@ -262,8 +262,34 @@ async def test_costs_screen_shows_reports_forecast_and_optimizations(core: Compo
         row = _cells(opts, "opus-heavy")
         assert row[4] == money(0.8 * 101 * 0.009) and row[5] == "101"
 
+        await pilot.press("1", "left_square_bracket")  # the day before: its own figures
+        await _until(pilot, lambda: screen.view is not None and screen.view.day.day == 25)
+        day = str(screen.query_one("#day-summary", Static).render())
+        assert day.startswith(f"2026-11-25: {money(0.006)} over 1 priced call ")
+        assert "vs the day before" in day
+        assert screen.query_one("#day-agents", KeyedTable).row_keys == [AGENT]
+        assert _cells(days, "2026-11-25")[0].endswith("(shown)")
+        assert _cells(days, "2026-11-26")[0].endswith("(today)")
+        await pilot.press("right_square_bracket")  # never past today
+        await pilot.press("right_square_bracket")
+        await _until(pilot, lambda: screen.view is not None and screen.view.day.day == 26)
+        assert screen.day is None
+
         await pilot.press("escape")
         await _until(pilot, lambda: not isinstance(app.screen, CostsScreen))
+
+
+def test_a_past_month_has_no_forecast_and_levels_from_its_spend(core: Components) -> None:
+    october = datetime(2026, 10, 14, 12, tzinfo=UTC)
+    core.tracker.track_cost(  # 1.6M output tokens on opus: $120 of support's 150
+        "old", "support", model="claude-opus-4-1", output_tokens=1_600_000, timestamp=october
+    )
+    view = build_costs(core.tracker, date(2026, 10, 20))
+    assert view.month == "2026-10" and view.today == date(2026, 11, 26)
+    support = next(d for d in view.departments if d.name == "support")
+    assert support.spent == pytest.approx(120.0) and support.used_pct == pytest.approx(80.0)
+    assert support.level == "info"
+    assert support.projected == support.spent and support.run_out_date is None
 
 
 async def test_theme_picker_previews_applies_and_remembers(tmp_path: Path) -> None:

@@ -236,7 +236,8 @@ class CostsView:
     """The daily, weekly and monthly reports, the forecast and the optimizations."""
 
     built_at_ms: int
-    day: date
+    day: date  # the day shown; its ISO week and month are shown too
+    today: date | None = None
     day_cost: float = 0.0
     day_executions: int = 0
     yesterday_cost: float = 0.0
@@ -292,7 +293,10 @@ def build_costs(tracker: CostTracker, day: date | None = None) -> CostsView:
         report = daily if d == day else tracker.get_daily_cost_report(d)
         week_days.append(DayTotal(d, float(report.total_cost), int(report.executions)))
     monthly = tracker.get_monthly_cost_report(f"{day.year}-{day.month:02d}")
-    forecasts = {f.department: f for f in tracker.get_budget_forecast()}
+    today = clock().astimezone(UTC).date()
+    current = (day.year, day.month) == (today.year, today.month)
+    # The forecast is about the running month; a past month is shown as it ended.
+    forecasts = {f.department: f for f in tracker.get_budget_forecast()} if current else {}
     departments: list[DepartmentMonth] = []
     for dept in monthly.departments:
         f = forecasts.pop(dept.name, None)
@@ -315,6 +319,7 @@ def build_costs(tracker: CostTracker, day: date | None = None) -> CostsView:
     return CostsView(
         built_at_ms=now_ms(clock),
         day=day,
+        today=today,
         day_cost=float(daily.total_cost),
         day_executions=int(daily.executions),
         yesterday_cost=float(yesterday.total_cost),
@@ -332,6 +337,14 @@ def build_costs(tracker: CostTracker, day: date | None = None) -> CostsView:
     )
 
 
+def _level(used_pct: float) -> str | None:
+    """The budget level of a finished month (75/90/100 %, as the ledger's forecast)."""
+    for limit, level in ((100, "critical"), (90, "warning"), (75, "info")):
+        if used_pct >= limit:
+            return level
+    return None
+
+
 def _department(name: str, spent: float, budget: float, used: float, f: Any) -> DepartmentMonth:
     return DepartmentMonth(
         name=name,
@@ -341,5 +354,5 @@ def _department(name: str, spent: float, budget: float, used: float, f: Any) -> 
         projected=float(f.projected) if f is not None else float(spent),
         projected_pct=float(f.projected_used) if f is not None else float(used),
         run_out_date=f.run_out_date if f is not None else None,
-        level=f.level if f is not None else None,
+        level=f.level if f is not None else _level(float(used)),
     )

@@ -1,7 +1,9 @@
-"""Costs: today, this ISO week, this month with departments and forecast, optimizations."""
+"""Costs: a day (today by default), its ISO week and month (departments, forecast), savings."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -10,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from werkpilot_tui.detail_models import CostsView, DepartmentMonth, build_costs
-from werkpilot_tui.screens.loading import Loader, LoadingScreen, call_core
+from werkpilot_tui.screens.loading import LoadingScreen, call_core
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import Palette
@@ -19,6 +21,8 @@ from werkpilot_tui.widgets.text import Cell, cell, safe_text
 if TYPE_CHECKING:
     from core.ledger import CostTracker
 
+#: Builds the view for a day (None: today).
+DayLoader = Callable[[date | None], Awaitable[CostsView]]
 LEVEL_MARK = {"info": "●", "warning": "▲", "critical": "✖"}
 LEVEL_WORD = {"info": "75%+", "warning": "90%+", "critical": "OVER"}
 TABLES: dict[str, tuple[str, ...]] = {
@@ -35,10 +39,13 @@ class CostsScreen(LoadingScreen[CostsView]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
-        Binding("1", "tab('daily')", "Today"),
+        Binding("1", "tab('daily')", "Day"),
         Binding("2", "tab('weekly')", "Week"),
         Binding("3", "tab('monthly')", "Month"),
         Binding("4", "tab('optimizations')", "Optimize"),
+        Binding("left_square_bracket", "step(-1)", "Day before", key_display="["),
+        Binding("right_square_bracket", "step(1)", "Day after", key_display="]"),
+        Binding("0", "step(0)", "Today", show=False),
         Binding("r", "reload", "Reload", show=False),
     ]
     DEFAULT_CSS = """
@@ -48,17 +55,17 @@ class CostsScreen(LoadingScreen[CostsView]):
     CostsScreen #optimizations, CostsScreen #departments { height: 1fr; max-height: 100%; }
     """
 
-    def __init__(
-        self, loader: Loader[CostsView] | None = None, *, refresh_s: float | None = 5.0
-    ) -> None:
-        super().__init__(loader or self._from_app, refresh_s=refresh_s)
+    def __init__(self, loader: DayLoader | None = None, *, refresh_s: float | None = 5.0) -> None:
+        self.day: date | None = None  # None: today (follows midnight)
+        self._load_day = loader or self._from_app
+        super().__init__(lambda: self._load_day(self.day), refresh_s=refresh_s)
 
-    async def _from_app(self) -> CostsView:
-        return await call_core(self.app, _build_costs)
+    async def _from_app(self, day: date | None) -> CostsView:
+        return await call_core(self.app, _build_costs, day)
 
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="daily"):
-            with TabPane("Today", id="daily"):
+            with TabPane("Day", id="daily"):
                 yield Static("Loading…", id="day-summary", classes="summary")
                 yield Static("Top agents", classes="section")
                 yield KeyedTable(id="day-agents")
@@ -88,6 +95,17 @@ class CostsScreen(LoadingScreen[CostsView]):
     def action_reload(self) -> None:
         self.reload()
 
+    def action_step(self, days: int) -> None:
+        """Show the day before/after (its week and month too); 0 goes back to today."""
+        view = self.view
+        if days == 0 or view is None:
+            self.day = None
+        else:
+            today = view.today or view.day
+            target = view.day + timedelta(days=days)
+            self.day = None if target >= today else target
+        self.reload()
+
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = (
             "optimizations-tab" if tab == "optimizations" else tab
@@ -103,8 +121,7 @@ class CostsScreen(LoadingScreen[CostsView]):
         )
         self.query_one("#week-summary", Static).update(
             Text(
-                f"Week {view.week}: {fmt.money(view.week_cost)} "
-                f"over {fmt.count(view.week_executions)} priced calls"
+                f"Week {view.week}: {fmt.money(view.week_cost)} over {_calls(view.week_executions)}"
             )
         )
         self._sync(
@@ -113,9 +130,7 @@ class CostsScreen(LoadingScreen[CostsView]):
                 (
                     d.day.isoformat(),
                     [
-                        cell(
-                            d.day.strftime("%a %d %b") + (" (today)" if d.day == view.day else "")
-                        ),
+                        cell(d.day.strftime("%a %d %b") + _day_note(d.day, view)),
                         cell(fmt.money(d.cost), sort_value=d.cost),
                         cell(fmt.count(d.executions), sort_value=d.executions),
                     ],
@@ -127,7 +142,7 @@ class CostsScreen(LoadingScreen[CostsView]):
         self.query_one("#month-summary", Static).update(
             Text(
                 f"Month {view.month}: {fmt.money(view.month_cost)} over "
-                f"{fmt.count(view.month_executions)} priced calls"
+                f"{_calls(view.month_executions)}"
                 + (f" · {over} department(s) over budget ✖" if over else "")
             )
         )
@@ -165,8 +180,8 @@ class CostsScreen(LoadingScreen[CostsView]):
         self.query_one(f"#{table_id}", KeyedTable).sync(rows)
 
 
-def _build_costs(_monitor: object, tracker: CostTracker) -> CostsView:
-    return build_costs(tracker)
+def _build_costs(_monitor: object, tracker: CostTracker, day: date | None) -> CostsView:
+    return build_costs(tracker, day)
 
 
 def _named(name: str, cost: float) -> list[Cell]:
@@ -178,12 +193,25 @@ def _day_summary(view: CostsView) -> Text:
     sign = "+" if change >= 0 else "-"
     pct = view.change_pct
     pct_text = f" ({sign}{abs(pct):.1f}%)" if pct is not None else ""
+    today = view.today in (None, view.day)
     return safe_text(
-        f"{view.day.isoformat()}: {fmt.money(view.day_cost)} over "
-        f"{fmt.count(view.day_executions)} priced calls · avg "
+        f"{view.day.isoformat()}{' (today)' if today else ''}: {fmt.money(view.day_cost)} "
+        f"over {_calls(view.day_executions)} · avg "
         f"{fmt.money(view.avg_cost_per_execution)} per call · "
-        f"vs yesterday {sign}{fmt.money(abs(change))}{pct_text}"
+        f"vs {'yesterday' if today else 'the day before'} "
+        f"{sign}{fmt.money(abs(change))}{pct_text}"
+        + ("" if today else " · [ ] step days, 0 back to today")
     )
+
+
+def _calls(n: int) -> str:
+    return f"{fmt.count(n)} priced call{'' if n == 1 else 's'}"
+
+
+def _day_note(day: date, view: CostsView) -> str:
+    if day == view.today:
+        return " (today)"
+    return " (shown)" if day == view.day else ""
 
 
 def _department_cells(d: DepartmentMonth, palette: Palette) -> list[Cell]:
