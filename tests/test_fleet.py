@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import FakeClock
+from fleet_harness import HAVE_PROMETHEUS, Proc, prometheus, serve, wait_until
 
 from core.alerts import AlertManager
 from core.config import load_config
-from tests.conftest import FakeClock
-from tests.fleet_harness import HAVE_PROMETHEUS, Proc, prometheus, serve, wait_until
 from werkpilot_tui.fleet import ALL, FleetActionError, FleetSnapshot, FleetSource
 from werkpilot_tui.fleet_view import FleetSession
 from werkpilot_tui.promql import PrometheusClient
@@ -98,6 +98,7 @@ class Fleet:
     hosts: dict[str, Host]
     prom: Proc
     source: FleetSource
+    alert_ids: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -105,10 +106,17 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     work = tmp_path_factory.mktemp("fleet")
     past = FakeClock(datetime.now(UTC) - timedelta(days=10))
     hosts: dict[str, Host] = {}
+    alert_ids: dict[str, str] = {}
     try:
         for name, agents in AGENTS.items():
             data_dir = work / name
             write_runs(data_dir, agents, n_ok=20, n_err=3, clock=past, seed=len(hosts))
+            # An open alert per host, raised before its endpoint first answers (and caches).
+            alerts = AlertManager(data_dir, config=load_config(None, env={}))
+            alert = alerts.add_alert("warning", "custom", f"{name} needs a look", {"agent": "x"})
+            assert alert is not None
+            alert_ids[name] = alert.id
+            alerts.close()
             hosts[name] = Host(name, data_dir, serve(data_dir, work, name).start())
         prom = prometheus(work, [(h.name, h.proc.address) for h in hosts.values()]).start()
         source = FleetSource(prom.url, timeout_s=2.0, slow_every_s=0)
@@ -121,7 +129,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         )
         for i, (name, agents) in enumerate(AGENTS.items()):
             write_runs(hosts[name].data_dir, agents, n_ok=12 + i, n_err=2, seed=5 + i)
-        yield Fleet(work, hosts, prom, source)
+        yield Fleet(work, hosts, prom, source, alert_ids)
     finally:
         for h in hosts.values():
             h.proc.stop()
@@ -232,7 +240,7 @@ def test_one_refresh_is_a_fixed_handful_of_queries(fleet: Fleet) -> None:
 def test_dashboard_with_host_column_budgets_and_alert_actions(fleet: Fleet) -> None:
     a = fleet.hosts["host-a"]
     alerts = AlertManager(a.data_dir, config=load_config(None, env={}))
-    alert = alerts.add_alert("critical", "custom", "needs a human", {"agent": "scorer"})
+    alert = alerts.get_alert(fleet.alert_ids["host-a"])
     assert alert is not None
     settled(fleet)
     session = FleetSession(fleet.prom.url, config=load_config(None, env={}), source=fleet.source)
@@ -243,13 +251,58 @@ def test_dashboard_with_host_column_budgets_and_alert_actions(fleet: Fleet) -> N
     sales = d.budget("sales")
     assert sales is not None and sales.budget == 500.0 and sales.spent > 0
     [row] = [r for r in d.alerts if r.id == alert.id]
-    assert row.message == "[host-a] needs a human" and not row.acknowledged
+    assert row.message == "[host-a] host-a needs a look" and not row.acknowledged
     assert session.acknowledge(alert.id) is True
     assert alerts.get_alert(alert.id).acknowledged  # on the owning host, through core
     with pytest.raises(FleetActionError, match=r"budgets\.toml"):
         session.set_budget("sales", 900)
     with pytest.raises(FleetActionError, match="no host"):
         session.acknowledge("alert_0_unknown")
+    alerts.close()
+
+
+async def test_console_in_fleet_mode(fleet: Fleet) -> None:
+    from textual.widgets import DataTable
+
+    from werkpilot_tui.app import make_app
+    from werkpilot_tui.screens.budget_modal import BudgetModal
+    from werkpilot_tui.view_models import HostHealth
+
+    b = fleet.hosts["host-b"]
+    alerts = AlertManager(b.data_dir, config=load_config(None, env={}))
+    alert = alerts.get_alert(fleet.alert_ids["host-b"])
+    assert alert is not None and not alert.acknowledged
+    settled(fleet)
+    cfg = load_config(None, env={})
+    session = FleetSession(fleet.prom.url, cfg, source=fleet.source, health=HostHealth)
+    app = make_app(config=cfg, watch=False, session=session)
+    async with app.run_test(size=(160, 40)) as pilot:
+        for _ in range(300):
+            if app.latest is not None and len(app.latest.agents) == 4 and app.latest.alerts:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause()
+        table = app.screen.query_one("#agents", DataTable)
+        keys = {str(r.key.value) for r in table.ordered_rows}
+        assert keys == {"scorer@host-a", "writer@host-a", "scorer@host-b", "router@host-b"}
+        assert str(table.get_row("router@host-b")[-1]) == "host-b"  # the host column
+        # The budget key says why it cannot act, and opens no editor.
+        bars = app.screen.query_one("#budgets", DataTable)
+        bars.focus()
+        await pilot.press("b")
+        await pilot.pause()
+        assert not isinstance(app.screen, BudgetModal)
+        assert any("fleet mode" in n.message for n in app._notifications)
+        # Acknowledging acts on the owning host through its endpoint.
+        feed = app.screen.query_one("#alerts", DataTable)
+        feed.focus()
+        feed.move_cursor(row=feed.get_row_index(alert.id))
+        await pilot.press("a")
+        for _ in range(200):
+            if alerts.get_alert(alert.id).acknowledged:
+                break
+            await pilot.pause(0.05)
+        assert alerts.get_alert(alert.id).acknowledged
     alerts.close()
 
 

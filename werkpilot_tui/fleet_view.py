@@ -72,6 +72,7 @@ class FleetSession:
     ) -> None:
         self.config = load_config(config)
         self.clock = clock or system_clock
+        self._own_source = source is None
         self.source = source or FleetSource(prometheus_url, clock=self.clock)
         self.data_dir = f"Prometheus at {self.source.client.url}"
         self.health = health
@@ -83,7 +84,8 @@ class FleetSession:
         """Nothing to open: every refresh asks Prometheus."""
 
     def close(self) -> None:
-        self.source.close()
+        if self._own_source:
+            self.source.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def refresh(self) -> int:
