@@ -324,6 +324,8 @@ def test_a_host_down_is_shown_and_recovers(fleet: Fleet) -> None:
         rows = [r for r in snap.agents if r.host == "host-b"]
         assert rows and all(r.stale for r in rows)
         assert "host-b" in (FleetSession.status(snap) or "")
+        with pytest.raises(FleetActionError, match="endpoint is down"):
+            fleet.source.acknowledge("host-b", fleet.alert_ids["host-b"])
     finally:
         b.proc = serve(b.data_dir, fleet.work, "host-b", port=port).start()
     snap = wait_until(
