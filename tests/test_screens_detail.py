@@ -407,3 +407,13 @@ async def test_theme_given_on_the_command_line_or_palette_is_remembered(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.theme == "werkpilot-light"
+
+
+async def test_views_say_why_they_cannot_load_without_local_core_components() -> None:
+    app = Host(lambda: CostsScreen(refresh_s=None))
+    app.session = object()  # fleet mode's session has no monitor or tracker
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: bool(app._notifications))
+        (note,) = list(app._notifications)
+        assert "not available in fleet mode" in note.message and note.severity == "error"
+        assert isinstance(app.screen, CostsScreen)  # still there; Escape goes back

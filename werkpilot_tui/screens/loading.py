@@ -17,6 +17,10 @@ V = TypeVar("V")
 Loader = Callable[[], Awaitable[V]]
 
 
+class ViewUnavailable(RuntimeError):
+    """The app has no local core components to build this view from."""
+
+
 async def call_core(app: Any, build: Callable[..., V], *args: Any) -> V:
     """``build(monitor, tracker, *args)`` on the console's core thread (``app.feed.call``).
 
@@ -24,6 +28,10 @@ async def call_core(app: Any, build: Callable[..., V], *args: Any) -> V:
     touch them, so screens borrow it instead of building their own components.
     """
     session = app.session
+    if not hasattr(session, "monitor") or not hasattr(session, "tracker"):
+        raise ViewUnavailable(
+            "This view reads a local data directory; it is not available in fleet mode."
+        )
 
     def run() -> V:
         session.open()
@@ -76,7 +84,10 @@ class LoadingScreen(Screen[None], Generic[V]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.group == "view":
             error = event.worker.error
-            self.show_error(f"{type(error).__name__}: {error}")
+            if isinstance(error, ViewUnavailable):
+                self.show_error(str(error))
+            else:
+                self.show_error(f"{type(error).__name__}: {error}")
 
     @property
     def palette(self) -> Palette:
