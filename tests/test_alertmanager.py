@@ -176,3 +176,17 @@ def test_channel_refuses_without_url() -> None:
 
     with pytest.raises(ValueError, match="url"):
         AlertmanagerChannel(AlertmanagerConfig())
+
+
+def test_deploy_alertmanager_example_is_valid() -> None:
+    import shutil
+    import subprocess
+
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.skip("amtool not installed (Debian package prometheus-alertmanager)")
+    deploy = Path(__file__).resolve().parent.parent / "deploy"
+    done = subprocess.run(
+        [amtool, "check-config", "alertmanager.yml"], cwd=deploy, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

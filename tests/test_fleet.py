@@ -365,3 +365,39 @@ def test_client_rejects_bad_urls_and_reports_bad_queries(fleet: Fleet) -> None:
 
     with pytest.raises(PromError, match="HTTP 400"):
         fleet.source.client.query("sum by (")
+
+
+def test_deploy_examples_are_valid_and_match_the_console() -> None:
+    import re
+    import shutil
+    import subprocess
+
+    deploy = Path(__file__).resolve().parent.parent / "deploy"
+    text = (deploy / "prometheus.yml").read_text()
+    assert re.search(r"job_name: werkpilot\b", text)  # the job FleetSource looks for
+    assert FleetSource("http://127.0.0.1:9090").job == "werkpilot"
+    assert len(re.findall(r"^\s+host: ", text, re.M)) >= 3  # a host label per target
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed")
+    for args in (["check", "config", "prometheus.yml"], ["check", "rules", "werkpilot-rules.yml"]):
+        done = subprocess.run([promtool, *args], cwd=deploy, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_cli_fleet_mode_option() -> None:
+    import subprocess
+    import sys
+
+    from werkpilot_tui.cli import build_parser
+
+    args = build_parser().parse_args(["--prometheus", "http://prom:9090"])
+    assert args.prometheus == "http://prom:9090" and args.command is None
+    done = subprocess.run(
+        [sys.executable, "-m", "werkpilot_tui", "--prometheus", "prom:9090"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--prometheus" in done.stderr and "http(s) URL" in done.stderr

@@ -258,10 +258,10 @@ def run_console(args: argparse.Namespace) -> int:
         return _run_demo(args)
     if getattr(args, "prometheus", None):
         from werkpilot_tui.fleet_view import FleetSession
-        from werkpilot_tui.live import psutil_health
+        from werkpilot_tui.live import host_health
 
         try:
-            session = FleetSession(args.prometheus, args.config, health=psutil_health)
+            session = FleetSession(args.prometheus, args.config, health=host_health)
         except ValueError as exc:  # not an http(s) URL
             print(f"werkpilot-tui: --prometheus: {exc}", file=sys.stderr)
             return 2
