@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import ledger_checkpoint
+from core.budget_alerts import BudgetAlerts
 from core.clock import MS_PER_DAY, Clock, day_of_ms, parse_day, system_clock, to_ms
 from core.config import Config, RuntimeBudgets, load_config, resolve_data_dir
 from core.cost_aggregates import Cell, Key, LedgerAggregates, Month, fold_days
@@ -51,7 +52,7 @@ from core.cost_reports import (
     usage_kwargs,
     weekly_report,
 )
-from core.forecast import LEVELS, forecast, level_index, percent
+from core.forecast import forecast
 from core.journal import Journal
 from core.pricing import PriceTable, Usage, nanos_to_usd
 from core.records import CostEntry, check_name
@@ -92,9 +93,9 @@ class CostTracker:
         self._started = False
         self._checkpoint_every = checkpoint_every  # entries read between checkpoint saves
         self._saved_entries = 0
-        self._alert_state: dict[str, tuple[int, int]] = {}  # dept -> (level, nanos) raised
         self._host = socket.gethostname()
         self._levels = self.config.thresholds.budget_levels
+        self._budget_alerts = BudgetAlerts(lambda: self.alert_manager, self._levels)
 
     # ------------------------------------------------------------- plumbing
     @property
@@ -281,7 +282,7 @@ class CostTracker:
         dept = department.lower()
         spent = self._agg.department_month_nanos(dept, month)
         budget = self.budgets.budget_for(dept)
-        self._check_budget(dept, spent, budget)
+        self._budget_alerts.check(dept, spent, budget)
         return CostResult(
             cost=amount,
             total_cost_today=nanos_to_usd(self._agg.day_total(now.date()).nanos),
@@ -298,7 +299,7 @@ class CostTracker:
         dept = department.lower()
         month = self._this_month()
         self.alert_manager.refresh()  # learn of alerts other processes raised
-        self._check_budget(
+        self._budget_alerts.check(
             dept, self._agg.department_month_nanos(dept, month), float(amount), force=True
         )
 
@@ -309,31 +310,8 @@ class CostTracker:
         self.alert_manager.refresh()  # learn of alerts other processes raised
         for f in forecasts:
             spent = self._agg.department_month_nanos(f.department, month)
-            self._check_budget(f.department, spent, f.budget, force=True)
+            self._budget_alerts.check(f.department, spent, f.budget, force=True)
         return forecasts
-
-    def _check_budget(self, dept: str, spent: int, budget: float, force: bool = False) -> None:
-        idx = level_index(spent, budget, self._levels)
-        prev = self._alert_state.get(dept)
-        if prev == (idx, spent) and not force:
-            return
-        self._alert_state[dept] = (idx, spent)
-        if idx < 0 and prev is None and not force:
-            return
-        if idx >= 0 and prev != (idx, spent):
-            level, kind = LEVELS[idx]
-            pct = percent(spent, budget)
-            usd = nanos_to_usd(spent)
-            self.alert_manager.add_alert(
-                level,
-                kind,
-                f"Department {dept} has used {pct:.1f}% of its monthly budget "
-                f"(${usd:.2f} of ${budget:.2f})",
-                data={"department": dept, "spent": usd, "budget": budget, "percentage": pct},
-            )
-        if force or (prev is not None and prev[0] > idx):
-            for _, kind in LEVELS[idx + 1 :]:
-                self.alert_manager.resolve(kind, department=dept)
 
     def _this_month(self) -> Month:
         now = self.clock().astimezone(UTC)
