@@ -202,6 +202,11 @@ def test_acknowledge_is_persisted_and_invalidates_the_cache(
     fresh = AlertManager(served.data_dir)
     (acked,) = [a for a in fresh.get_alerts(limit=50) if a.id == ids["warning"]]
     assert acked.acknowledged and acked.acknowledged_at is not None
+    # An alert another process raised after the server started is acknowledged too.
+    late = fresh.add_alert(level="info", type="custom", message="late", data={"agent": "c"})
+    assert late is not None
+    assert served.ack(late.id) == (200, {"success": True, "alertId": late.id})
+    assert fresh.get_alert(late.id).acknowledged  # type: ignore[union-attr]
     fresh.close()
 
 
