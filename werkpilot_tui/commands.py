@@ -73,9 +73,11 @@ def cmd_check(args: Namespace) -> int:
         c.monitor.check_thresholds()
         c.tracker.check_budgets()
         c.alerts.check_escalations()
-        flush = getattr(c.alerts, "flush", None)
-        if flush is not None:
-            flush(FLUSH_TIMEOUT_S)
+        if not c.alerts.flush(FLUSH_TIMEOUT_S):
+            print(
+                f"werkpilot-tui: alert deliveries still pending after {FLUSH_TIMEOUT_S:g} s",
+                file=sys.stderr,
+            )
         alerts = open_alerts(c.alerts, c.config.alerts.history)
         problems = c.journal.problems
         skipped = c.journal.problem_count
@@ -106,9 +108,7 @@ def cmd_prune(args: Namespace) -> int:
     try:
         today = parse_day(None, c.clock)
         removed: list[Path] = list(prune(c.journal, c.config, today))
-        alerts_prune = getattr(c.alerts, "prune", None)
-        if alerts_prune is not None:
-            removed += [p for p in alerts_prune(today) or [] if p not in removed]
+        removed += [p for p in c.alerts.prune(today) if p not in removed]  # and its state
         root = c.journal.root
     finally:
         c.close()
