@@ -155,6 +155,7 @@ class Run:
         self.cost: float | None = None  # caller-supplied until exit, then the recorded cost
         self.recording_error: BaseException | None = None
         self._token: Token[Run | None] | None = None
+        self._t0 = self._c0 = self._m0 = 0  # start readings: wall ns, CPU ns, RSS bytes
 
     @property
     def tokens_used(self) -> int:
