@@ -8,6 +8,7 @@ windows see only what is written while it scrapes; all-time totals must match ex
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -393,11 +394,13 @@ def test_cli_fleet_mode_option() -> None:
 
     args = build_parser().parse_args(["--prometheus", "http://prom:9090"])
     assert args.prometheus == "http://prom:9090" and args.command is None
+    root = str(Path(__file__).resolve().parent.parent)
     done = subprocess.run(
         [sys.executable, "-m", "werkpilot_tui", "--prometheus", "prom:9090"],
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, "PYTHONPATH": root},
     )
     assert done.returncode == 2
     assert "--prometheus" in done.stderr and "http(s) URL" in done.stderr
