@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.journal import Journal
 from core.records import CostEntry, Execution
+from werkpilot_tui.api import Components, open_alerts
 from werkpilot_tui.exposition import (
     CHECKPOINT,
     DURATION_BUCKETS,
@@ -16,6 +17,7 @@ from werkpilot_tui.exposition import (
     Gauges,
     escape_help,
     escape_label,
+    gauges_from,
 )
 
 T0 = 1_764_158_400_000  # 2025-11-26T12:00Z
@@ -242,3 +244,19 @@ def test_checkpoint_written_on_the_timer_and_on_close(data_dir: Path) -> None:
     expo.close()
     restored = Exposition(Journal(data_dir))
     assert restored.restored and restored.executions[("a", "", "", "completed")] == 3
+
+
+def test_gauges_from_the_ledger_and_open_alerts(data_dir: Path, clock: object) -> None:
+    c = Components.open(data_dir, clock=clock)  # type: ignore[arg-type]
+    c.tracker.track_cost("a", "sales", model="sonnet", input_tokens=500, output_tokens=300)
+    c.tracker.set_department_budget("sales", 600)
+    crit = c.alerts.add_alert(level="critical", type="custom", message="x", data={"agent": "1"})
+    c.alerts.add_alert(level="critical", type="custom", message="y", data={"agent": "2"})
+    c.alerts.add_alert(level="warning", type="gone", message="z", data={"agent": "3"})
+    assert crit is not None and c.alerts.acknowledge_alert(crit.id)
+    assert c.alerts.resolve("gone", agent="3") == 1
+    g = gauges_from(c.tracker, open_alerts(c.alerts))
+    assert g.budgets["sales"] == 600 and g.spend["sales"] == pytest.approx(0.006)
+    assert g.budgets["marketing"] == 300 and g.spend["marketing"] == 0
+    assert g.alerts_open == {"info": 0, "warning": 0, "critical": 1}
+    c.close()

@@ -198,7 +198,7 @@ class MetricsService:
         c = self.components
         with self._core_lock:
             self.exposition.collect()
-            gauges = gauges_from(c.tracker, c.alerts, c.config.alerts.history)
+            gauges = gauges_from(c.tracker, open_alerts(c.alerts, c.config.alerts.history))
             return self.exposition.render(gauges).encode()
 
     def close(self) -> None:

@@ -123,13 +123,11 @@ class _Forecast(Protocol):
     budget: float
 
 
-def gauges_from(tracker: Any, alerts: Any, history: int = 500) -> Gauges:
-    """Department budgets and month spend (ledger forecast), open alerts by level."""
-    from werkpilot_tui.api import open_alerts
-
+def gauges_from(tracker: Any, open_alerts: Iterable[Any]) -> Gauges:
+    """Department budgets and month spend (the ledger's forecast), open alerts by level."""
     forecasts: list[_Forecast] = list(tracker.get_budget_forecast())
     counts = dict.fromkeys(LEVELS, 0)
-    for alert in open_alerts(alerts, history):
+    for alert in open_alerts:
         counts[alert.level] = counts.get(alert.level, 0) + 1
     return Gauges(
         budgets={f.department: float(f.budget) for f in forecasts},
