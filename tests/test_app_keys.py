@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from app_support import app_for, loaded, seed, wait_for
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from core.alerts import AlertManager
 from core.ledger import CostTracker
@@ -18,11 +19,11 @@ from werkpilot_tui.widgets.budget_bars import BudgetBars
 SIZE = (120, 40)
 
 
-def _row_text(table, key: str) -> list[str]:
+def _row_text(table: DataTable[Any], key: str) -> list[str]:
     return [str(c) for c in table.get_row(key)]
 
 
-async def test_dashboard_shows_agents_budgets_alerts_and_header(data_dir: Path, clock) -> None:
+async def test_dashboard_shows_agents_budgets_alerts_and_header(data_dir: Path, clock: Any) -> None:
     seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -49,7 +50,9 @@ async def test_dashboard_shows_agents_budgets_alerts_and_header(data_dir: Path, 
         assert "exec/h 53" in header and "CPU 12%" in header and "malformed" not in header
 
 
-async def test_a_acknowledges_the_selected_alert_for_every_process(data_dir: Path, clock) -> None:
+async def test_a_acknowledges_the_selected_alert_for_every_process(
+    data_dir: Path, clock: Any
+) -> None:
     ids = seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -64,7 +67,7 @@ async def test_a_acknowledges_the_selected_alert_for_every_process(data_dir: Pat
     assert not fresh.get_alert(ids["critical"]).acknowledged
 
 
-async def test_b_saves_the_budget_to_budgets_toml(data_dir: Path, clock) -> None:
+async def test_b_saves_the_budget_to_budgets_toml(data_dir: Path, clock: Any) -> None:
     seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -84,7 +87,7 @@ async def test_b_saves_the_budget_to_budgets_toml(data_dir: Path, clock) -> None
     assert fresh.get_department_cost("sales").budget == 750
 
 
-async def test_b_escape_cancels_and_writes_nothing(data_dir: Path, clock) -> None:
+async def test_b_escape_cancels_and_writes_nothing(data_dir: Path, clock: Any) -> None:
     seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -96,7 +99,7 @@ async def test_b_escape_cancels_and_writes_nothing(data_dir: Path, clock) -> Non
     assert not (data_dir / "budgets.toml").exists()
 
 
-async def test_b_rejects_a_bad_amount_inline(data_dir: Path, clock) -> None:
+async def test_b_rejects_a_bad_amount_inline(data_dir: Path, clock: Any) -> None:
     seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -114,7 +117,7 @@ async def test_b_rejects_a_bad_amount_inline(data_dir: Path, clock) -> None:
     assert not (data_dir / "budgets.toml").exists()
 
 
-async def test_w_cycles_the_window(data_dir: Path, clock) -> None:
+async def test_w_cycles_the_window(data_dir: Path, clock: Any) -> None:
     seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -130,7 +133,7 @@ async def test_w_cycles_the_window(data_dir: Path, clock) -> None:
         assert "window 24h" in str(app.screen.query_one("#agents-pane").border_title)
 
 
-async def test_s_cycles_the_sort_column(data_dir: Path, clock) -> None:
+async def test_s_cycles_the_sort_column(data_dir: Path, clock: Any) -> None:
     seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -150,7 +153,7 @@ async def test_s_cycles_the_sort_column(data_dir: Path, clock) -> None:
         assert labels["errors"] == "Errors▼" and labels["cost"] == "Cost"
 
 
-async def test_slash_filters_agents(data_dir: Path, clock) -> None:
+async def test_slash_filters_agents(data_dir: Path, clock: Any) -> None:
     seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -165,7 +168,7 @@ async def test_slash_filters_agents(data_dir: Path, clock) -> None:
         await wait_for(pilot, lambda: len(agents.row_keys) == 4)
 
 
-async def test_enter_opens_the_agent_detail(data_dir: Path, clock) -> None:
+async def test_enter_opens_the_agent_detail(data_dir: Path, clock: Any) -> None:
     seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -180,7 +183,7 @@ async def test_enter_opens_the_agent_detail(data_dir: Path, clock) -> None:
         await wait_for(pilot, lambda: app.screen is app.dashboard_screen)
 
 
-async def test_c_t_question_open_their_screens_and_q_quits(data_dir: Path, clock) -> None:
+async def test_c_t_question_open_their_screens_and_q_quits(data_dir: Path, clock: Any) -> None:
     seed(data_dir, clock)
     app = app_for(data_dir, clock)
     async with app.run_test(size=SIZE) as pilot:

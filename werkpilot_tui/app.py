@@ -23,7 +23,6 @@ from textual.widgets import Static
 
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config
-from werkpilot_tui.fleet import FleetActionError
 from werkpilot_tui.live import CoreSession, HealthProvider, LiveFeed
 from werkpilot_tui.messages import DataChanged
 from werkpilot_tui.palette_commands import WerkpilotCommands
@@ -56,7 +55,7 @@ class WerkpilotApp(App[None]):
         health: HealthProvider | None = None,
         refresh_ms: int | None = None,
         tick_s: float = 2.0,
-        rebuild_s: float = 5.0,
+        rebuild_s: float = 10.0,
         check_interval_s: float | None = None,
         session: Any = None,
     ) -> None:
@@ -72,6 +71,8 @@ class WerkpilotApp(App[None]):
         self.check_interval_s = check_interval_s or self.config.alerts.check_interval_s
         interval = (refresh_ms or self.config.ui.refresh_ms) / 1000
         self.feed = LiveFeed(self.session, self._publish, min_interval_s=interval)
+        # Start reading checkpoints and journals now, overlapping Textual's own start-up.
+        self.feed.executor.submit(self.session.open)
         self.latest: Dashboard | None = None
         self.palette = Palette()
         self.dashboard_screen = DashboardScreen()
@@ -147,7 +148,7 @@ class WerkpilotApp(App[None]):
         if time.monotonic() - self._built_at >= self.rebuild_s:
             # Windows slide and host figures move without writes; also the fallback when
             # the file watcher cannot see changes (network mounts in polling mode).
-            self.feed.changed()
+            self.feed.changed(periodic=True)
 
     async def run_checks(self) -> None:
         """Thresholds, budgets and escalations through core (a console left open escalates)."""
@@ -157,7 +158,12 @@ class WerkpilotApp(App[None]):
     async def acknowledge(self, alert_id: str) -> bool:
         try:
             ok = await self.feed.call(self.session.acknowledge, alert_id)
-        except FleetActionError as exc:  # fleet mode: the owning host cannot act
+        except Exception as exc:
+            from werkpilot_tui.fleet import FleetActionError  # deferred: fleet mode only
+
+            if not isinstance(exc, FleetActionError):
+                raise
+            # fleet mode: the owning host cannot act
             self.notify(str(exc), title="Cannot acknowledge", severity="error", markup=False)
             raise SkipAction() from None
         self.feed.changed()

@@ -221,6 +221,7 @@ class LiveFeed:
         self.min_interval_s = min_interval_s
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="werkpilot-core")
         self._dirty = asyncio.Event()
+        self._data_changed = False
         self._stop = asyncio.Event()
         self.builds = 0
 
@@ -228,29 +229,43 @@ class LiveFeed:
         """Run ``fn(*args)`` on the core thread (the only thread that touches core)."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
-    def changed(self) -> None:
+    def changed(self, periodic: bool = False) -> None:
+        """Something changed; ``periodic`` for clock-driven refreshes (not rate-limited)."""
+        if not periodic:
+            self._data_changed = True
         self._dirty.set()
 
     def stop(self) -> None:
+        """Stop watching; close the core components on their own thread, after any refresh."""
         self._stop.set()
         self._dirty.set()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        with contextlib.suppress(RuntimeError):  # already shut down
+            self.executor.submit(self.session.close)
+        self.executor.shutdown(wait=False)
 
     async def run_refresher(self) -> None:
         """Build a snapshot whenever something changed, coalescing bursts."""
         loop = asyncio.get_running_loop()
+        streak = 0  # data builds in a row after which more writes were already waiting
         while not self._stop.is_set():
             await self._dirty.wait()
             if self._stop.is_set():
                 return
             self._dirty.clear()
+            data, self._data_changed = self._data_changed, False
             started = loop.time()
             dashboard = await self.call(self.session.build)
             self.builds += 1
             self.publish(dashboard)
-            rest = self.min_interval_s - (loop.time() - started)
+            # Leading edge at once; while writes keep coming, one build per interval, and
+            # half as often once a burst is sustained. Clock-driven builds never delay a write.
+            if not data:
+                continue
+            interval = self.min_interval_s * (2 if streak >= 3 else 1)
+            rest = interval - (loop.time() - started)
             if rest > 0:
                 await asyncio.sleep(rest)
+            streak = streak + 1 if self._data_changed else 0
 
     async def run_watcher(self) -> None:
         """One watchfiles watcher; waits on the nearest existing parent while the dir is missing."""
