@@ -213,7 +213,11 @@ class PerformanceMonitor:
             timestamp = given if timestamp is None else timestamp
         now = now_ms(self.clock)
         ts = now if timestamp is None else to_ms(timestamp)
-        if "tokens_used" not in data and "tokensUsed" not in data and data.keys() & _PART_KEYS:
+        if (
+            "tokens_used" not in data
+            and "tokensUsed" not in data
+            and not _PART_KEYS.isdisjoint(data)
+        ):
             parts = [data.get(a) or data.get(b) or 0 for a, b in _TOKEN_PARTS]
             if all(type(p) is int for p in parts):
                 data["tokens_used"] = sum(parts)

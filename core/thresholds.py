@@ -17,6 +17,7 @@ from core.monitor_models import ThresholdBreach
 from core.windows import MS_PER_DAY, MS_PER_HOUR, RollingWindows, to_nano
 
 _FORCE = -(1 << 62)
+_DAY = 24 * MS_PER_HOUR
 
 
 class AlertSink(Protocol):
@@ -43,37 +44,39 @@ class ThresholdWatch:
         self._budget_nano = to_nano(thresholds.daily_budget)
 
     def check_agent(self, w: RollingWindows, agent: str, now: int) -> list[ThresholdBreach]:
+        series = w.series.get(agent)
+        if series is None:
+            return []
         t = self.t
         out: list[ThresholdBreach] = []
-        day = w.window(agent, now - 24 * MS_PER_HOUR, now)
+        count, errors, h_count, h_dur = series.recent_figures(now, _DAY, MS_PER_HOUR)
         level = None
-        if day.count > t.min_executions:
-            rate = day.errors / day.count
+        if count > t.min_executions:
+            rate = errors / count
             if rate > t.error_rate_critical:
                 level = "critical"
             elif rate > t.error_rate_warning:
                 level = "warning"
         if level is not None or ("error_rate", agent) in self.raised:
-            rate = day.error_rate
+            rate = errors / count if count else 0.0
             limit = t.error_rate_critical if level == "critical" else t.error_rate_warning
             message = (
                 f"Error rate of {agent} is {rate:.1%} over 24h "
-                f"({day.errors} of {day.count} executions), above {limit:.0%}"
+                f"({errors} of {count} executions), above {limit:.0%}"
             )
-            extra = {"errorRate": rate, "executions": day.count}
+            extra = {"errorRate": rate, "executions": count}
             if self._condition("error_rate", agent, level, message, rate, limit, extra, now):
                 out.append(_breach("error_rate", level, agent, rate, limit))
-        hour = w.window(agent, now - MS_PER_HOUR, now)
         limit = t.response_time_warning_ms
-        slow = hour.count and hour.duration_us > limit * 1000 * hour.count
+        slow = h_count and h_dur > limit * 1000 * h_count  # average above the limit, exactly
         if slow or ("response_time", agent) in self.raised:
-            avg = hour.avg_duration_ms
+            avg = h_dur / h_count / 1000.0 if h_count else 0.0
             level = "warning" if slow else None
             message = (
                 f"Average response time of {agent} is {avg / 1000:.1f}s over 1h, "
                 f"above {limit / 1000:g}s"
             )
-            extra = {"avgDuration": avg, "executions": hour.count}
+            extra = {"avgDuration": avg, "executions": h_count}
             if self._condition("response_time", agent, level, message, avg, limit, extra, now):
                 out.append(_breach("response_time", "warning", agent, avg, limit))
         return out

@@ -96,6 +96,15 @@ def test_windows_equal_brute_force_recount(
                 assert w.system_window(q - width, q) == _brute(every, None, q - width, q)
                 for agent in ("a", "b", "c"):
                     assert w.window(agent, q - width, q) == _brute(every, agent, q - width, q)
+            for agent, series in w.series.items():
+                day = _brute(every, agent, q - WINDOWS["24h"], q)
+                hour = _brute(every, agent, q - WINDOWS["1h"], q)
+                assert series.recent_figures(q, WINDOWS["24h"], WINDOWS["1h"]) == (
+                    day.count,
+                    day.errors,
+                    hour.count,
+                    hour.duration_us,
+                )
     for agent in ("a", "b", "c"):
         mine = [r for r in every if r[0] == agent]
         t = w.totals.get(agent)
