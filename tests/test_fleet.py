@@ -366,6 +366,12 @@ def test_client_rejects_bad_urls_and_reports_bad_queries(fleet: Fleet) -> None:
 
     with pytest.raises(PromError, match="HTTP 400"):
         fleet.source.client.query("sum by (")
+    # Prometheus up but refusing a query is reported as such, not as "down".
+    broken = FleetSource(fleet.prom.url, lookback="not-a-duration")
+    snap = broken.refresh()
+    assert snap.prometheus_up and snap.error and "HTTP 400" in snap.error
+    assert (FleetSession.status(snap) or "").startswith("Prometheus query failed")
+    broken.close()
 
 
 def test_deploy_examples_are_valid_and_match_the_console() -> None:

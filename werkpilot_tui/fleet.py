@@ -23,7 +23,7 @@ from typing import Any
 
 from core.clock import Clock, system_clock
 from werkpilot_tui import promql
-from werkpilot_tui.promql import PromError, PrometheusClient, Sample
+from werkpilot_tui.promql import PromError, PrometheusClient, PrometheusUnavailable, Sample
 
 WINDOWS = promql.WINDOWS
 FAST_WINDOWS = ("1h",)
@@ -199,7 +199,8 @@ class FleetSource:
             snap = replace(
                 prev,
                 at_ms=int(at * 1000),
-                prometheus_up=False,
+                # Up but refusing (a bad or too costly query) is not the same as down.
+                prometheus_up=not isinstance(exc, PrometheusUnavailable),
                 error=str(exc),
                 queries=self.client.queries - before,
             )

@@ -141,6 +141,8 @@ class FleetSession:
         """Why the figures may be incomplete: Prometheus down, or hosts whose scrape failed."""
         if not snap.prometheus_up:
             return f"Prometheus down, showing last known figures: {snap.error}"
+        if snap.error:
+            return f"Prometheus query failed, showing last known figures: {snap.error}"
         down = snap.hosts_down
         if down:
             names = ", ".join(f"{h.name} ({h.last_error})" for h in down)
