@@ -169,6 +169,7 @@ class CostTracker:
             if day <= last:
                 self._agg.add_all(self._reader.poll_file(path))
         self._months_loaded.add(month)
+        self._maybe_checkpoint()  # a big month read once is not read again by the next process
 
     def _poll_day(self, ms: int) -> None:
         day = ms // MS_PER_DAY

@@ -483,6 +483,20 @@ def test_checkpoint_is_used_and_then_only_new_lines_are_read(
     assert fresh.get_daily_cost_report().executions == 6
 
 
+def test_a_writer_that_read_a_big_month_leaves_a_checkpoint(
+    data_dir: Path, clock: FakeClock
+) -> None:
+    j = Journal(data_dir)
+    ts = int(clock.now.timestamp() * 1000)
+    for _ in range(30):
+        j.append("ledger", CostEntry(timestamp=ts, agent="a", department="x", model="m", cost=1.0))
+    writer = make(data_dir, clock, checkpoint_every=20)
+    writer.track_cost("a", "x", model="haiku", cost=1.0)  # reads this month: 30 entries
+    doc = json.loads((data_dir / "costs" / ".checkpoint-ledger.json").read_bytes())
+    assert doc["entries"] == 30
+    assert make(data_dir, clock).get_department_cost("x").total_cost == 31.0
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "vanished", "version"])
 def test_a_corrupt_or_stale_checkpoint_is_ignored(
     data_dir: Path, clock: FakeClock, damage: str
