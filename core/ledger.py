@@ -2,9 +2,10 @@
 
 Every cost entry is one line in ``costs/ledger-YYYY-MM-DD.jsonl``; the tracker folds the
 lines into incremental aggregates (``core.cost_aggregates``) and answers every query from
-them after catching up on lines other processes appended. ``track_cost`` catches up only on
-the day files it touches (today's and the entry's own), so its cost does not grow with the
-number of ledger files; every report catches up on all of them.
+them after catching up on lines other processes appended. ``track_cost`` reads the current
+month's files once (for budgets; from a checkpoint when there is one) and afterwards only the
+day files it touches (today's and the entry's own), so its cost does not grow with history;
+every report catches up on all files (one ``stat`` per file when nothing changed).
 """
 
 from __future__ import annotations
@@ -248,19 +249,19 @@ class CostTracker:
         now = self.clock().astimezone(UTC)
         ts = to_ms(now) if timestamp is None else to_ms(timestamp)
         check_name(model, "model")
-        usage = make_usage(
+        tokens = make_usage(
             input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
         )
-        amount, pricing = self._price(model, usage, cost)
+        amount, pricing = self._price(model, tokens, cost)
         entry = CostEntry(
             timestamp=ts,
             agent=agent,
             department=department,
             model=model,
-            input_tokens=usage.input,
-            output_tokens=usage.output,
-            cache_read_tokens=usage.cache_read,
-            cache_write_tokens=usage.cache_write,
+            input_tokens=tokens.input,
+            output_tokens=tokens.output,
+            cache_read_tokens=tokens.cache_read,
+            cache_write_tokens=tokens.cache_write,
             cost=amount,
             pricing=pricing,
             host=self._host,
