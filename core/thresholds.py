@@ -43,7 +43,10 @@ class ThresholdWatch:
         self.raised: dict[tuple[str, str | None], tuple[str, int]] = {}
         self._budget_nano = to_nano(thresholds.daily_budget)
 
-    def check_agent(self, w: RollingWindows, agent: str, now: int) -> list[ThresholdBreach]:
+    def check_agent(
+        self, w: RollingWindows, agent: str, now: int, collect: bool = False
+    ) -> list[ThresholdBreach]:
+        """One agent's thresholds; the breaches found are listed only when ``collect``."""
         series = w.series.get(agent)
         if series is None:
             return []
@@ -57,41 +60,57 @@ class ThresholdWatch:
                 level = "critical"
             elif rate > t.error_rate_warning:
                 level = "warning"
-        if level is not None or ("error_rate", agent) in self.raised:
-            rate = errors / count if count else 0.0
-            limit = t.error_rate_critical if level == "critical" else t.error_rate_warning
+        rate = errors / count if count else 0.0
+        limit = t.error_rate_critical if level == "critical" else t.error_rate_warning
+        if self._settled("error_rate", agent, level, now):  # raised already: no formatting
+            if collect:
+                out.append(_breach("error_rate", level, agent, rate, limit))
+        elif level is not None or ("error_rate", agent) in self.raised:
             message = (
                 f"Error rate of {agent} is {rate:.1%} over 24h "
                 f"({errors} of {count} executions), above {limit:.0%}"
             )
             extra = {"errorRate": rate, "executions": count}
-            if self._condition("error_rate", agent, level, message, rate, limit, extra, now):
+            breached = self._condition("error_rate", agent, level, message, rate, limit, extra, now)
+            if breached and collect:
                 out.append(_breach("error_rate", level, agent, rate, limit))
         limit = t.response_time_warning_ms
         slow = h_count and h_dur > limit * 1000 * h_count  # average above the limit, exactly
-        if slow or ("response_time", agent) in self.raised:
+        level = "warning" if slow else None
+        if self._settled("response_time", agent, level, now):
+            if collect:
+                avg = h_dur / h_count / 1000.0
+                out.append(_breach("response_time", "warning", agent, avg, limit))
+        elif slow or ("response_time", agent) in self.raised:
             avg = h_dur / h_count / 1000.0 if h_count else 0.0
-            level = "warning" if slow else None
             message = (
                 f"Average response time of {agent} is {avg / 1000:.1f}s over 1h, "
                 f"above {limit / 1000:g}s"
             )
             extra = {"avgDuration": avg, "executions": h_count}
-            if self._condition("response_time", agent, level, message, avg, limit, extra, now):
+            breached = self._condition(
+                "response_time", agent, level, message, avg, limit, extra, now
+            )
+            if breached and collect:
                 out.append(_breach("response_time", "warning", agent, avg, limit))
         return out
 
-    def check_budget(self, w: RollingWindows, now: int) -> list[ThresholdBreach]:
+    def check_budget(
+        self, w: RollingWindows, now: int, collect: bool = False
+    ) -> list[ThresholdBreach]:
         spent_nano = w.cost_on_day(now // MS_PER_DAY)
         over = spent_nano > self._budget_nano
         if not over and ("daily_budget", None) not in self.raised:
             return []
         budget = self.t.daily_budget
         spent = spent_nano / 1e9
+        if self._settled("daily_budget", None, "critical" if over else None, now):
+            return [_breach("daily_budget", "critical", None, spent, budget)] if collect else []
         message = f"Cost today is ${spent:.2f}, above the daily budget of ${budget:.2f}"
         extra = {"date": from_ms(now).date().isoformat(), "totalCost": spent}
         level = "critical" if over else None
-        if self._condition("daily_budget", None, level, message, spent, budget, extra, now):
+        breached = self._condition("daily_budget", None, level, message, spent, budget, extra, now)
+        if breached and collect:
             return [_breach("daily_budget", "critical", None, spent, budget)]
         return []
 
@@ -101,14 +120,24 @@ class ThresholdWatch:
         alerts = self._alerts()
         out: list[ThresholdBreach] = []
         for agent in w.agents():
-            found = self.check_agent(w, agent, now)
+            found = self.check_agent(w, agent, now, collect=True)
             out += found
             for type_ in sorted({"error_rate", "response_time"} - {b.type for b in found}):
                 alerts.resolve(type_, agent=agent)  # perhaps raised by another process
-        budget = self.check_budget(w, now)
+        budget = self.check_budget(w, now, collect=True)
         if not budget:
             alerts.resolve("daily_budget")
         return out + budget
+
+    def _settled(self, type_: str, agent: str | None, level: str | None, now: int) -> bool:
+        """True when a breach is already raised at this level and not due for a repeat."""
+        prev = self.raised.get((type_, agent))
+        return (
+            level is not None
+            and prev is not None
+            and prev[0] == level
+            and 0 <= now - prev[1] < self.repeat_ms
+        )
 
     def _condition(
         self,
