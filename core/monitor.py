@@ -58,6 +58,7 @@ _HOST = socket.gethostname()
 SNAPSHOT_PATTERN = r"snapshot-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.json"
 _SNAPSHOT_NAME = re.compile(r"snapshot-(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})\.json")
 _RECENT = 50
+_MTIME_TICK_NS = 50_000_000  # coarser than any file system's timestamp granularity
 _CHUNK = 1 << 18  # ~800 lines: amortises per-agent work, stays in the CPU cache
 _HORIZON_MS = 8 * MS_PER_DAY  # per-record detail kept for the 7d window plus a margin
 _TOKEN_PARTS = (
@@ -105,6 +106,7 @@ class PerformanceMonitor:
         self._recent = Newest(_RECENT)
         self._reader = ExecutionReader(self.journal)
         self._dir_stamp: tuple[int, int] | None = None
+        self._stamp_safe = False
         self._sizes: dict[Path, int] = {}
         self._last_tail: tuple[Path | None, Any] = (None, None)
         self._unsaved = 0
@@ -154,12 +156,14 @@ class PerformanceMonitor:
             # (track_execution advances the offset over its own lines)
             if size != self._sizes[path] and size != tails[path].offset:
                 return True
-        # a file created within the file system's timestamp granularity may not move mtime
-        return stamp is not None and time.time_ns() - stamp[0] < 50_000_000
+        # A file created in the same timestamp tick as the last poll's stat may not have
+        # moved the directory's mtime: such a stamp proves nothing.
+        return not self._stamp_safe
 
     def _catch_up(self, force: bool = False) -> int:
         if not force and not self._changed():
             return 0
+        taken = time.time_ns()
         stamp, sizes = self._stamps()  # before reading: a later append shows as a change
         self._last_tail = (None, None)
         n = 0
@@ -176,6 +180,7 @@ class PerformanceMonitor:
             if gc_was_on:
                 gc.enable()
         self._dir_stamp = stamp
+        self._stamp_safe = stamp is None or taken - stamp[0] >= _MTIME_TICK_NS
         self._sizes = {p: sizes.get(p, t.offset) for p, t in self._reader.tails.items()}
         self._unsaved += n
         return n

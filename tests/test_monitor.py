@@ -4,6 +4,8 @@ checkpoints, snapshots, export shape and the console seams — all with an injec
 from __future__ import annotations
 
 import json
+import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -434,3 +436,28 @@ def test_timestamps_are_epoch_ms(monitor: PerformanceMonitor) -> None:
     rec = monitor.track_execution("a", timestamp=when)
     assert rec.timestamp == int(when.timestamp() * 1000)
     assert rec.host and rec.pid
+
+
+def test_track_execution_does_not_read_its_own_line_back(
+    monitor: PerformanceMonitor, monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    monitor.track_execution("a")  # a new day file: read once to learn its offset
+    past = time.time_ns() - 10**9  # as if the file had been created a second ago
+    os.utime(data_dir / "metrics", ns=(past, past))
+    monitor.refresh()
+    calls: list[int] = []
+    original = monitor._reader.poll_batches
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(monitor._reader, "poll_batches", counting)
+    for _ in range(5):
+        monitor.track_execution("a", cost=0.5)
+    m = monitor.get_agent_metrics("a")  # nothing new on disk: only a few stat calls
+    assert calls == []
+    assert m is not None and (m.executions, m.total_cost) == (6, 2.5)
+    monitor.journal.append("executions", Execution(timestamp=m.last_execution or 0, agent="b"))
+    assert monitor.list_agents() == ["a", "b"]  # someone else's line: caught up
+    assert calls == [1]
