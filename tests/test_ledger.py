@@ -580,3 +580,25 @@ def test_reports_equal_a_brute_force_recount(
         nanos, _ = recount(lambda ts, a, d, dept=dept: d == dept and in_month(ts))
         assert t.get_department_cost(dept).total_cost == usd(nanos)
         assert {m.name: m.cost for m in monthly.departments}.get(dept, 0.0) == usd(nanos)
+
+
+def test_forecast_pure_edges() -> None:
+    from core.forecast import forecast, month_bounds_ms
+
+    dec = datetime(2026, 12, 31, 12, tzinfo=UTC)
+    start, end = month_bounds_ms(dec)
+    assert (start, end) == (
+        int(datetime(2026, 12, 1, tzinfo=UTC).timestamp() * 1000),
+        int(datetime(2027, 1, 1, tzinfo=UTC).timestamp() * 1000),
+    )
+    # 30.5 of 31 days gone, $61 spent: $2/day, half a day left -> $62; budget $62 is reached
+    # exactly at the month's end, which is not within the month
+    f = forecast("d", 61 * 10**9, 62.0, dec)
+    assert (f.projected, f.run_out_date) == (62.0, None)
+    f = forecast("d", 61 * 10**9, 61.5, dec)
+    assert f.run_out_date == date(2026, 12, 31)
+    feb = forecast("d", 14 * 10**9, 100.0, datetime(2027, 2, 15, tzinfo=UTC))  # $1/day, 28 days
+    assert (feb.projected, feb.level) == (28.0, None)
+    assert feb.projected_used == pytest.approx(28.0)
+    assert forecast("d", 75 * 10**9, 100.0, dec).level == "info"
+    assert forecast("d", 0, 100.0, dec).run_out_date is None
