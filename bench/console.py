@@ -2,7 +2,9 @@
 
 Run: ``python bench/console.py`` (``--only latency,idle,load,startup``, ``--seconds 30``).
 The console runs headless in a child process (``app.run_test``); the parent writes through
-``core`` like an agent would and measures the child with psutil.
+``core`` like an agent would and measures the child with psutil. Baselines measured in the same
+run put the figures in context on a busy machine: watchfiles alone (same settings) for latency,
+a minimal Textual app for idle CPU and start-up.
 """
 
 from __future__ import annotations
@@ -31,14 +33,52 @@ TARGETS = {"latency_p95_ms": 200, "idle_cpu_pct": 1.0, "load_cpu_pct": 25.0, "st
 
 
 # ------------------------------------------------------------------ child side
+def emit(**event: Any) -> None:
+    print(json.dumps({"t": time.time(), **event}), flush=True)
+
+
+def run_bare(seconds: float) -> None:
+    """Baseline: a minimal Textual app (header, table, footer), headless, same harness."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable, Footer, Static
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Static("header")
+            yield DataTable()
+            yield Footer()
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            table.add_columns("a", "b", "c")
+            table.add_rows([(str(i), "x", "y") for i in range(20)])
+            self.call_after_refresh(lambda: emit(event="painted", agents=20))
+
+    async def bare() -> None:
+        async with Bare().run_test(size=(120, 40)):
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                await asyncio.sleep(0.5)
+
+    asyncio.run(bare())
+
+
+def run_watch(data_dir: str, seconds: float) -> None:
+    """Baseline: watchfiles alone with the console's settings, reporting each change."""
+    from watchfiles import watch
+
+    emit(event="painted", agents=0)
+    stop = threading.Event()
+    threading.Timer(seconds, stop.set).start()
+    for _ in watch(data_dir, debounce=50, step=10, stop_event=stop):
+        emit(event="change")
+
+
 def run_console(data_dir: str, mode: str, seconds: float) -> None:
     """The console, headless; prints JSON events on stdout."""
     from werkpilot_tui.app import WerkpilotApp
     from werkpilot_tui.messages import DataChanged
     from werkpilot_tui.widgets.agent_table import AgentTable
-
-    def emit(**event: Any) -> None:
-        print(json.dumps({"t": time.time(), **event}), flush=True)
 
     class BenchApp(WerkpilotApp):
         painted = False
@@ -81,7 +121,7 @@ def run_console(data_dir: str, mode: str, seconds: float) -> None:
                     lags.append(await key_latency(app, pilot))
                     await asyncio.sleep(0.5)
                 else:
-                    await asyncio.sleep(0.05)
+                    await asyncio.sleep(0.05 if mode == "startup" else 0.5)
             if lags:
                 emit(event="keys", p50=statistics.median(lags), max=max(lags), n=len(lags))
             emit(event="builds", n=app.feed.builds)
@@ -165,31 +205,46 @@ def seed_fleet(data_dir: Path, agents: int = 20) -> None:
         c.close()
 
 
+def _drain(console: Console) -> None:
+    while not console.events.empty():
+        console.events.get_nowait()
+
+
 def bench_latency(base: Path, seconds: float, writes: int = 100) -> dict[str, float]:
+    """Append by this process -> the probe row's new value painted by the console."""
     from core.monitor import PerformanceMonitor
 
     data_dir = base / "latency"
     seed_fleet(data_dir)
-    console = Console(data_dir, "latency", seconds=writes * 0.4 + 20)
-    console.wait_for("painted")
     monitor = PerformanceMonitor(data_dir)
-    latencies: list[float] = []
-    for i in range(1, writes + 1):
-        time.sleep(0.3)  # writes spaced apart
-        t0 = time.time()
-        monitor.track_execution(PROBE, duration=100.0, department="bench")
-        rendered = console.wait_for("render", timeout=10, runs=str(i))
-        latencies.append((rendered["t"] - t0) * 1000)
-    console.proc.terminate()
-    console.finish()
-    q = statistics.quantiles(latencies, n=20)
-    return {"p50_ms": statistics.median(latencies), "p95_ms": q[18], "max_ms": max(latencies)}
+    out: dict[str, float] = {}
+    for mode in ("watch", "latency"):  # baseline first: watchfiles alone, same writes
+        console = Console(data_dir, mode, seconds=writes * 0.5 + 20)
+        console.wait_for("painted")
+        time.sleep(1)
+        _drain(console)
+        latencies: list[float] = []
+        for i in range(1, writes + 1):
+            time.sleep(0.3)  # writes spaced apart
+            t0 = time.time()
+            monitor.track_execution(PROBE, duration=100.0, department="bench")
+            if mode == "watch":
+                seen = console.wait_for("change", timeout=10)
+            else:
+                seen = console.wait_for("render", timeout=10, runs=str(writes + i))
+            latencies.append((seen["t"] - t0) * 1000)
+            _drain(console)
+        console.proc.terminate()
+        console.finish()
+        q = statistics.quantiles(latencies, n=20)
+        prefix = "watchfiles_" if mode == "watch" else ""
+        out[f"{prefix}p50_ms"] = statistics.median(latencies)
+        out[f"{prefix}p95_ms"] = q[18]
+    return out
 
 
-def bench_idle(base: Path, seconds: float) -> dict[str, float]:
-    data_dir = base / "idle"
-    seed_fleet(data_dir)
-    console = Console(data_dir, "idle", seconds=seconds + 15)
+def _idle_cpu(data_dir: Path, mode: str, seconds: float) -> float:
+    console = Console(data_dir, mode, seconds=seconds + 15)
     console.wait_for("painted")
     time.sleep(3)  # let start-up work settle
     c0, t0 = console.cpu_seconds(), time.monotonic()
@@ -197,7 +252,16 @@ def bench_idle(base: Path, seconds: float) -> dict[str, float]:
     c1, t1 = console.cpu_seconds(), time.monotonic()
     console.proc.terminate()
     console.finish()
-    return {"cpu_pct": (c1 - c0) / (t1 - t0) * 100}
+    return (c1 - c0) / (t1 - t0) * 100
+
+
+def bench_idle(base: Path, seconds: float) -> dict[str, float]:
+    data_dir = base / "idle"
+    seed_fleet(data_dir)
+    return {
+        "bare_textual_cpu_pct": _idle_cpu(data_dir, "bare", seconds),
+        "cpu_pct": _idle_cpu(data_dir, "idle", seconds),
+    }
 
 
 def _writer(data_dir: str, rate: float, seconds: float, n: int) -> None:
@@ -281,16 +345,23 @@ def make_million(data_dir: Path, total: int = 1_000_000, agents: int = 20) -> No
     (data_dir / ".complete").write_text("ok")
 
 
+def _painted_after(data_dir: Path, mode: str) -> float:
+    console = Console(data_dir, mode, seconds=0)
+    painted = console.wait_for("painted", timeout=300)
+    console.finish()
+    return float(painted["t"] - console.started_at)
+
+
 def bench_startup(base: Path) -> dict[str, float]:
+    """Process start -> first dashboard painted with agent rows, 1M executions in the dir."""
     data_dir = Path(tempfile.gettempdir()) / "werkpilot-bench-1m" / "data"
     t = time.time()
     make_million(data_dir)
-    out = {"generate_s": time.time() - t}
-    for label in ("first", "second"):
-        console = Console(data_dir, "startup", seconds=0)
-        painted = console.wait_for("painted", timeout=300)
-        out[f"{label}_start_s"] = painted["t"] - console.started_at
-        console.finish()
+    out = {"generate_s": time.time() - t, "bare_textual_s": _painted_after(data_dir, "bare")}
+    for checkpoint in data_dir.glob("*/.checkpoint*"):
+        checkpoint.unlink()  # the monitor rebuilds (and rewrites) it from the journal
+    out["no_checkpoint_s"] = _painted_after(data_dir, "startup")
+    out["with_checkpoint_s"] = _painted_after(data_dir, "startup")
     return out
 
 
@@ -321,8 +392,8 @@ def main() -> None:
         ("idle CPU (% of a core)", results.get("idle", {}).get("cpu_pct"), "idle_cpu_pct"),
         ("loaded CPU (% of a core)", results.get("load", {}).get("cpu_pct"), "load_cpu_pct"),
         (
-            "start-up, 1M, 2nd run (s)",
-            results.get("startup", {}).get("second_start_s"),
+            "start-up, 1M, checkpoint (s)",
+            results.get("startup", {}).get("with_checkpoint_s"),
             "startup_s",
         ),
     ]
@@ -334,6 +405,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        run_console(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+        if sys.argv[3] == "bare":
+            run_bare(float(sys.argv[4]))
+        elif sys.argv[3] == "watch":
+            run_watch(sys.argv[2], float(sys.argv[4]))
+        else:
+            run_console(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     else:
         main()

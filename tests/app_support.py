@@ -90,7 +90,7 @@ def app_for(data_dir: Path, clock: Any, **kwargs: Any) -> WerkpilotApp:
     return make_app(data_dir=data_dir, clock=clock, **kwargs)
 
 
-async def wait_for(pilot: Any, condition: Callable[[], bool], tries: int = 200) -> None:
+async def wait_for(pilot: Any, condition: Callable[[], bool], tries: int = 750) -> None:
     """Let the app run until ``condition()`` holds (bounded: fails after ``tries`` pauses)."""
     for _ in range(tries):
         if condition():

@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from app_support import app_for, loaded, seed, wait_for
 from textual.widgets import DataTable, Input
 
@@ -196,3 +197,32 @@ async def test_c_t_question_open_their_screens_and_q_quits(data_dir: Path, clock
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running)
     assert app.return_code in (0, None)
+
+
+async def test_t_opens_the_theme_picker_and_tab_moves_focus(data_dir: Path, clock: Any) -> None:
+    seed(data_dir, clock)
+    app = app_for(data_dir, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        assert app.focused is not None and app.focused.id == "agents"
+        await pilot.press("tab")
+        assert app.focused.id == "budgets"
+        await pilot.press("tab")
+        assert app.focused.id == "alerts"
+        await pilot.press("down")  # the cursor moves within the focused table
+        assert app.screen.query_one("#alerts", AlertFeed).cursor_row == 1
+        await pilot.press("t")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ThemePicker")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.dashboard_screen)
+
+
+def test_a_data_dir_that_is_a_file_exits_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from werkpilot_tui.cli import main
+
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("oops")
+    assert main(["--data-dir", str(not_a_dir)]) == 2
+    assert "is not a directory" in capsys.readouterr().err

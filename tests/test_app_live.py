@@ -43,7 +43,7 @@ async def test_agent_written_by_another_process_appears_without_a_key(
         agents.focus()
         agents.select_key("lead-scorer")
         _write_from_another_process(data_dir, "new-[b]agent[/b]", runs=2)
-        await wait_for(pilot, lambda: "new-[b]agent[/b]" in agents.row_keys, tries=500)
+        await wait_for(pilot, lambda: "new-[b]agent[/b]" in agents.row_keys)
         assert agents.get_row("new-[b]agent[/b]")[0].plain == "new-[b]agent[/b]"
         assert agents.selected_key == "lead-scorer"  # the cursor stayed on its agent
 
@@ -60,7 +60,7 @@ async def test_missing_data_dir_waits_then_shows_data(tmp_path: Path, clock: Any
         assert not data_dir.exists()  # watching does not create anything
         _write_from_another_process(data_dir, "first-agent")
         agents = app.screen.query_one("#agents", AgentTable)
-        await wait_for(pilot, lambda: agents.row_keys == ["first-agent"], tries=500)
+        await wait_for(pilot, lambda: agents.row_keys == ["first-agent"])
         assert not waiting.display
 
 
