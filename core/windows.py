@@ -466,11 +466,17 @@ class Newest:
         self._seq += len(ts)
         for key, idx in groups.items():
             ts_g = _picker(idx)(ts)
+            old = self.items.get(key, [])
             if all(map(int.__le__, ts_g, ts_g[1:])):
                 top = idx[-self.size :]  # in time order: the newest are the last ones
+                new = [(ts[i], base + i + 1, payload[i]) for i in top]
+                if not old or old[-1][0] <= new[0][0]:  # all newer: no merge needed
+                    self.items[key] = (old + new)[-self.size :]
+                    continue
             else:
                 top = heapq.nlargest(self.size, idx, key=ts.__getitem__)
-            merged = self.items.get(key, []) + [(ts[i], base + i + 1, payload[i]) for i in top]
+                new = [(ts[i], base + i + 1, payload[i]) for i in top]
+            merged = old + new
             merged.sort(key=itemgetter(0, 1))
             self.items[key] = merged[-self.size :]
 

@@ -157,3 +157,17 @@ def test_out_of_order_records_are_merged_on_query() -> None:
     assert s.sums(0, 100) == Sums(7, 2, 7, 7, 7)
     assert s.sums(12, 35) == Sums(4, 1, 4, 4, 4)
     assert list(s.ts) == [5, 10, 15, 20, 30, 35, 40]
+
+
+def test_newest_keeps_the_latest_by_timestamp_whatever_the_arrival_order() -> None:
+    from core.windows import Newest
+
+    one_by_one, batched = Newest(3), Newest(3)
+    rows = [(5, "e"), (1, "a"), (9, "i"), (7, "g"), (3, "c"), (8, "h")]
+    for ts, p in rows:
+        one_by_one.add("k", ts, p)
+    ts_col = [t for t, _ in rows]
+    for cut in (2, 4, 6):  # batches: unsorted, then sorted and newer
+        part = list(range(cut - 2, cut))
+        batched.add_groups({"k": part}, ts_col, [p for _, p in rows])
+    assert one_by_one.newest("k") == batched.newest("k") == ["i", "h", "g"]
