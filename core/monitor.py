@@ -59,6 +59,7 @@ SNAPSHOT_PATTERN = r"snapshot-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.json"
 _SNAPSHOT_NAME = re.compile(r"snapshot-(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})\.json")
 _RECENT = 50
 _MTIME_TICK_NS = 50_000_000  # coarser than any file system's timestamp granularity
+_CHECKPOINT_MIN_NEW = 1_000  # fewer new records are cheaper to tail than to checkpoint
 _CHUNK = 1 << 18  # ~800 lines: amortises per-agent work, stays in the CPU cache
 _HORIZON_MS = 8 * MS_PER_DAY  # per-record detail kept for the 7d window plus a margin
 _TOKEN_PARTS = (
@@ -192,7 +193,7 @@ class PerformanceMonitor:
     def refresh(self) -> int:
         """Catch up on lines other processes appended; returns how many were new."""
         n = self._catch_up()
-        if self._unsaved and now_ms(self.clock) - self._saved_at >= self._checkpoint_every:
+        if self._checkpoint_due() and now_ms(self.clock) - self._saved_at >= self._checkpoint_every:
             self.save_checkpoint(wait=False)
         return n
 
@@ -425,9 +426,18 @@ class PerformanceMonitor:
         self._saved_at = now
         self._unsaved = 0
 
+    def _checkpoint_due(self) -> bool:
+        """Enough is new that tailing it would cost more than rewriting the checkpoint.
+
+        A short-lived agent adding a few records leaves them to be tailed by the next
+        process instead of rewriting tens of MB on every exit.
+        """
+        stored = sum(len(s) for s in self._windows.series.values())
+        return self._unsaved >= max(_CHECKPOINT_MIN_NEW, stored // 20)
+
     def close(self) -> None:
-        """Checkpoint what is new and release files."""
-        if self._unsaved:
+        """Checkpoint when much is new, and release files."""
+        if self._checkpoint_due():
             self.save_checkpoint()
         elif self._checkpoint_writer is not None:
             self._checkpoint_writer.join()

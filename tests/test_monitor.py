@@ -339,7 +339,7 @@ def test_restart_from_checkpoint_equals_rebuild(
     first = PerformanceMonitor(data_dir, clock=clock, alert_manager=alerts)
     _history(first, clock)
     expected = _figures(first)
-    first.close()  # writes the checkpoint
+    first.save_checkpoint()
     cp = data_dir / checkpoint.PATH
     assert cp.is_file()
     assert checkpoint.load(first.journal) is not None
@@ -359,7 +359,7 @@ def test_checkpoint_then_new_lines_are_tailed(
 ) -> None:
     first = PerformanceMonitor(data_dir, clock=clock, alert_manager=alerts)
     _history(first, clock)
-    first.close()
+    first.save_checkpoint()
     other = PerformanceMonitor(data_dir, clock=clock, alert_manager=alerts)
     other.track_execution("a", cost=1.0, department="ops")
     expected = _figures(other)
@@ -372,7 +372,7 @@ def test_stale_checkpoint_is_ignored(
 ) -> None:
     first = PerformanceMonitor(data_dir, clock=clock, alert_manager=alerts)
     _history(first, clock)
-    first.close()
+    first.save_checkpoint()
     expected = _figures(first)
     # rewrite a day file in place with the same content: a new inode the checkpoint never saw
     day_file = sorted(data_dir.glob("metrics/executions-*.jsonl"))[-1]
