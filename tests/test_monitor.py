@@ -461,3 +461,17 @@ def test_track_execution_does_not_read_its_own_line_back(
     monitor.journal.append("executions", Execution(timestamp=m.last_execution or 0, agent="b"))
     assert monitor.list_agents() == ["a", "b"]  # someone else's line: caught up
     assert calls == [1]
+
+
+def test_host_health_is_sampled_at_most_once_a_second(clock: FakeClock) -> None:
+    from core.health import HealthCache
+
+    cache = HealthCache(clock)
+    first = cache.get()
+    clock.advance(milliseconds=999)
+    assert cache.get() is first
+    clock.advance(milliseconds=1)
+    second = cache.get()
+    assert second is not first
+    assert second.memory.total == second.memory.used + second.memory.free
+    assert len(second.cpu.load_avg) == 3 and second.uptime > 0
