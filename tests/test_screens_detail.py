@@ -417,3 +417,39 @@ async def test_views_say_why_they_cannot_load_without_local_core_components() ->
         (note,) = list(app._notifications)
         assert "not available in fleet mode" in note.message and note.severity == "error"
         assert isinstance(app.screen, CostsScreen)  # still there; Escape goes back
+
+
+# ------------------------------------------------------------------ snapshots
+def test_agent_detail_snapshot_dark_80x24(snap_compare: Any, data_dir: Path, clock: Any) -> None:
+    from app_support import app_for, loaded, seed, wait_for
+
+    seed(data_dir, clock)
+    app = app_for(data_dir, clock, theme="werkpilot-dark")
+
+    async def open_detail(pilot: Any) -> None:
+        await loaded(pilot)
+        app.open_agent_detail("ticket-triage")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, AgentDetailScreen) and app.screen.loads >= 1
+        )
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_detail)
+
+
+def test_costs_month_snapshot_high_contrast_80x24(
+    snap_compare: Any, data_dir: Path, clock: Any
+) -> None:
+    from app_support import app_for, loaded, seed, wait_for
+
+    seed(data_dir, clock)
+    app = app_for(data_dir, clock, theme=HIGH_CONTRAST_THEME)
+
+    async def open_costs(pilot: Any) -> None:
+        await loaded(pilot)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CostsScreen) and app.screen.loads >= 1)
+        await pilot.press("3")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_costs)

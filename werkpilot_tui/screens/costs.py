@@ -35,14 +35,14 @@ TABLES: dict[str, tuple[str, ...]] = {
 
 
 class CostsScreen(LoadingScreen[CostsView]):
-    """The ledger's reports; ``1``-``4`` switch tabs, Escape goes back."""
+    """The ledger's reports; ``1``-``4`` switch tabs, ``[``/``]`` change the day, Escape back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
-        Binding("1", "tab('daily')", "Day"),
-        Binding("2", "tab('weekly')", "Week"),
-        Binding("3", "tab('monthly')", "Month"),
-        Binding("4", "tab('optimizations')", "Optimize"),
+        Binding("1", "tab('daily')", "Day tab", show=False),
+        Binding("2", "tab('weekly')", "Week tab", show=False),
+        Binding("3", "tab('monthly')", "Month tab", show=False),
+        Binding("4", "tab('optimizations')", "Optimizations tab", show=False),
         Binding("left_square_bracket", "step(-1)", "Day before", key_display="["),
         Binding("right_square_bracket", "step(1)", "Day after", key_display="]"),
         Binding("0", "step(0)", "Today", show=False),
@@ -65,19 +65,19 @@ class CostsScreen(LoadingScreen[CostsView]):
 
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="daily"):
-            with TabPane("Day", id="daily"):
+            with TabPane("1 Day", id="daily"):
                 yield Static("Loading…", id="day-summary", classes="summary")
                 yield Static("Top agents", classes="section")
                 yield KeyedTable(id="day-agents")
                 yield Static("Departments", classes="section")
                 yield KeyedTable(id="day-departments")
-            with TabPane("Week", id="weekly"):
+            with TabPane("2 Week", id="weekly"):
                 yield Static("", id="week-summary", classes="summary")
                 yield KeyedTable(id="week-days")
-            with TabPane("Month", id="monthly"):
+            with TabPane("3 Month", id="monthly"):
                 yield Static("", id="month-summary", classes="summary")
                 yield KeyedTable(id="departments")
-            with TabPane("Optimizations", id="optimizations-tab"):
+            with TabPane("4 Optimizations", id="optimizations-tab"):
                 yield Static("", id="opt-summary", classes="summary")
                 yield KeyedTable(id="optimizations")
         yield Footer()
