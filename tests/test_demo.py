@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +111,14 @@ def test_started_fleet_writes_in_the_background_and_stops_cleanly(data_dir: Path
 
 def test_running_fleet_backfills_a_temporary_dir_and_removes_it() -> None:
     with running_fleet(rate=50.0, seed=2, backfill_days=1) as data_dir:
-        assert (data_dir / "metrics").is_dir() and (data_dir / "costs").is_dir()
         monitor = PerformanceMonitor(data_dir)
+        # The history is written in the background (the console paints meanwhile).
+        deadline = time.monotonic() + 30
+        while len(monitor.list_agents()) < len(FLEET) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            monitor.refresh()
         assert len(monitor.list_agents()) == len(FLEET)
+        assert (data_dir / "metrics").is_dir() and (data_dir / "costs").is_dir()
         monitor.close()
     assert not data_dir.exists()
 
@@ -163,3 +169,13 @@ def test_running_fleet_cleans_up_when_the_fleet_cannot_start(
     with pytest.raises(ConfigError), running_fleet(config=tmp_path / "missing.toml"):
         pass
     assert not list(tmp_path.glob("werkpilot-demo-*"))
+
+
+def test_stopping_during_a_background_backfill_ends_it(data_dir: Path) -> None:
+    fleet = DemoFleet(data_dir, seed=4, rate=0.001, quiet=True)
+    fleet.start(background=True)
+    assert fleet.wait_written(5, timeout=20)
+    thread = fleet._thread
+    fleet.stop()
+    assert thread is not None and not thread.is_alive() and fleet.error is None
+    assert fleet.written < 1000  # a full week is about 1,200 executions

@@ -222,6 +222,8 @@ class DemoFleet:
         events.sort(key=lambda e: e[0])
         with _quiet_alert_log(self.quiet):
             for ts, agent in events:
+                if self._stop.is_set():  # stopped while backfilling in the background
+                    return 0
                 self._run_once(agent, ts)
             self._backfill_batches(now)
         return len(events)
@@ -260,21 +262,29 @@ class DemoFleet:
             k += 1
 
     # ---------------------------------------------------------------- thread
-    def start(self, backfill: bool | None = None) -> DemoFleet:
-        """Backfill (by default only an empty data dir), then write live in a thread."""
+    def start(self, backfill: bool | None = None, *, background: bool = False) -> DemoFleet:
+        """Backfill (by default only an empty data dir), then write live in a thread.
+
+        ``background``: backfill in the thread too, so a console can paint at once and
+        fill in as the history lands (about a second).
+        """
         if self._thread is not None:
             return self
         monitor, _, _ = self._components()
         if backfill is None:
             backfill = not monitor.list_agents()
-        if backfill:
+        if backfill and not background:
             self.backfill()
-        self._thread = threading.Thread(target=self._loop, name="werkpilot-demo", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, args=(backfill and background,), name="werkpilot-demo", daemon=True
+        )
         self._thread.start()
         return self
 
-    def _loop(self) -> None:
+    def _loop(self, backfill: bool = False) -> None:
         try:
+            if backfill:
+                self.backfill()
             while not self._stop.wait(self.rng.expovariate(self.rate)):
                 self.step()
         except BaseException as exc:  # reported by stop(); the console keeps running
@@ -330,7 +340,7 @@ def running_fleet(
     kwargs.setdefault("quiet", True)
     fleet: DemoFleet | None = None
     try:
-        fleet = start_demo(data_dir, config=config, **kwargs)
+        fleet = DemoFleet(data_dir, config=config, **kwargs).start(background=True)
         yield data_dir
     finally:
         if fleet is not None:
