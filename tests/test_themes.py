@@ -202,3 +202,32 @@ async def test_console_starts_with_one_notification_for_broken_user_themes(
         assert len(skipped) == 1
         assert "2 theme files skipped" in skipped[0]
         assert "a.toml" in skipped[0] and "b.toml" in skipped[0]
+
+
+def _luminance(color: object) -> float:
+    def channel(v: int) -> float:
+        s = v / 255
+        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(v) for v in color.rgb)  # type: ignore[attr-defined]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(parse_color(a)), _luminance(parse_color(b))), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("name", ["werkpilot-dark", "werkpilot-light"])
+def test_text_and_status_colours_meet_wcag_aa_on_every_background(
+    name: str, tmp_path: Path
+) -> None:
+    theme = _themes(tmp_path)[name]
+    texts = {
+        field: getattr(theme, field) for field in ("foreground", "success", "warning", "error")
+    }
+    texts |= {var: theme.variables[var] for var in APP_VARIABLES}
+    for ground in ("background", "surface", "panel"):
+        for label, colour in texts.items():
+            ratio = _contrast(colour, getattr(theme, ground))
+            assert ratio >= 4.5, f"{name}: {label} on {ground} is {ratio:.2f}:1"
