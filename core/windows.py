@@ -285,6 +285,11 @@ class Batch:
     def __len__(self) -> int:
         return len(self.ts)
 
+    def extend(self, other: Batch) -> None:
+        """Append another batch's columns (C-speed list concatenation)."""
+        for name in self.__slots__:  # type: ignore[attr-defined]
+            getattr(self, name).extend(getattr(other, name))
+
 
 class RollingWindows:
     """Per-agent series and totals, system-wide figures as their sum, and cost per UTC day."""
