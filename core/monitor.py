@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import socket
 import threading
 import time
@@ -36,14 +35,14 @@ from core.monitor_models import (
     ThresholdBreach,
     WindowStats,
 )
+from core.recent import Newest
 from core.records import ERROR_STATUSES, Execution
+from core.snapshots import SnapshotSchedule
 from core.thresholds import ThresholdWatch
 from core.windows import (
     MS_PER_DAY,
-    MS_PER_HOUR,
     WINDOWS,
     Batch,
-    Newest,
     RollingWindows,
     to_micro,
     to_nano,
@@ -55,8 +54,6 @@ if TYPE_CHECKING:
 __all__ = ["AgentMetrics", "AgentSeries", "PerformanceMonitor", "SystemMetrics", "WindowStats"]
 
 _HOST = socket.gethostname()
-SNAPSHOT_PATTERN = r"snapshot-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.json"
-_SNAPSHOT_NAME = re.compile(r"snapshot-(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})\.json")
 _RECENT = 50
 _MTIME_TICK_NS = 50_000_000  # coarser than any file system's timestamp granularity
 _CHECKPOINT_MIN_NEW = 1_000  # fewer new records are cheaper to tail than to checkpoint
@@ -98,7 +95,9 @@ class PerformanceMonitor:
         self._watch = ThresholdWatch(
             self.config.thresholds, lambda: self.alert_manager, int(alert_repeat_s * 1000)
         )
-        self._next_snapshot: int | None = None
+        self._snapshots = SnapshotSchedule(
+            self.journal, self.config.retention.snapshots, self._started
+        )
         self._checkpoint_writer: threading.Thread | None = None
         self._load()
 
@@ -253,7 +252,7 @@ class PerformanceMonitor:
             self._catch_up(force=True)
         self._watch.check_agent(self._windows, agent, now)
         self._watch.check_budget(self._windows, now)
-        if self._next_snapshot is None or now >= self._next_snapshot:
+        if self._snapshots.due(now):
             self.maybe_save_snapshot()
         return record
 
@@ -370,21 +369,7 @@ class PerformanceMonitor:
     # -------------------------------------------------------------- snapshots
     def save_snapshot(self) -> Path:
         """Write ``metrics/snapshot-<UTC time>.json`` and keep the newest 168 (configurable)."""
-        now = self.clock()
-        name = f"metrics/snapshot-{now:%Y-%m-%dT%H-%M-%S}.json"
-        path = self.journal.write_document(name, self.export_metrics())
-        self.journal.prune_documents("metrics", SNAPSHOT_PATTERN, self.config.retention.snapshots)
-        self._next_snapshot = to_ms(now) + MS_PER_HOUR
-        return path
-
-    def _latest_snapshot_ms(self) -> int | None:
-        docs = self.journal.list_documents("metrics", SNAPSHOT_PATTERN)
-        if not docs:
-            return None
-        m = _SNAPSHOT_NAME.fullmatch(docs[-1].name)
-        if m is None:
-            return None
-        return to_ms(datetime.fromisoformat(f"{m[1]}T{m[2]}:{m[3]}:{m[4]}+00:00"))
+        return self._snapshots.save(self.clock(), self.export_metrics())
 
     def maybe_save_snapshot(self) -> Path | None:
         """Save a snapshot when the newest one (from any process) is over an hour old.
@@ -392,16 +377,7 @@ class PerformanceMonitor:
         With none at all, the first is due an hour after this monitor started. Cheap when
         nothing is due: ``track_execution`` calls it and so can any long-running process.
         """
-        now = now_ms(self.clock)
-        if self._next_snapshot is not None and now < self._next_snapshot:
-            return None
-        with self.journal.lock("snapshots"):
-            latest = self._latest_snapshot_ms()
-            due = (latest if latest is not None else self._started) + MS_PER_HOUR
-            if now < due:
-                self._next_snapshot = due
-                return None
-            return self.save_snapshot()
+        return self._snapshots.maybe_save(self.clock(), self.export_metrics)
 
     # ------------------------------------------------------------- checkpoint
     def save_checkpoint(self, wait: bool = True) -> None:

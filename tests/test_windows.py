@@ -160,7 +160,7 @@ def test_out_of_order_records_are_merged_on_query() -> None:
 
 
 def test_newest_keeps_the_latest_by_timestamp_whatever_the_arrival_order() -> None:
-    from core.windows import Newest
+    from core.recent import Newest
 
     one_by_one, batched = Newest(3), Newest(3)
     rows = [(5, "e"), (1, "a"), (9, "i"), (7, "g"), (3, "c"), (8, "h")]
