@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 import sys
 from array import array
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.journal import Journal
+from core.journal import Journal, Problem
 from core.windows import RollingWindows, Series, Totals
 
 MAGIC = b"werkpilot-monitor-checkpoint\n"
@@ -43,6 +44,13 @@ class _Agent(BaseModel):
     recent: list[dict[str, Any]]
 
 
+class _Problem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    file: str
+    line: int
+    error: str
+
+
 class Header(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int
@@ -51,6 +59,7 @@ class Header(BaseModel):
     offsets: dict[str, _Offset]
     day_cost: dict[int, int]
     agents: list[_Agent]
+    problems: list[_Problem] = []  # malformed lines before the offsets, re-reported on load
 
 
 class CheckpointError(ValueError):
@@ -62,6 +71,7 @@ def encode(
     offsets: dict[str, Any],
     recent: dict[str, list[dict[str, Any]]],
     saved_at: int,
+    problems: Sequence[Problem] = (),
 ) -> bytes:
     agents = sorted(windows.series)
     blobs: list[bytes] = []
@@ -85,6 +95,11 @@ def encode(
             "offsets": offsets,
             "day_cost": {str(k): v for k, v in windows.day_cost.items()},
             "agents": entries,
+            "problems": [
+                {"file": p.path.name, "line": p.line, "error": p.error}
+                for p in problems
+                if p.path.name in offsets
+            ],
         }
     )
     return b"".join([MAGIC, len(header).to_bytes(8, "little"), header, *blobs])
@@ -145,6 +160,13 @@ def stale_reason(journal: Journal, header: Header) -> str | None:
 
 def save(journal: Journal, blob: bytes) -> None:
     journal.write_document(PATH, blob)
+
+
+def report_problems(journal: Journal, header: Header) -> None:
+    """Make the malformed lines the checkpoint covers known to this process too."""
+    directory = journal.dir_for("executions")
+    for p in header.problems:
+        journal.report(Problem(directory / p.file, p.line, p.error))
 
 
 def load(journal: Journal) -> tuple[Header, RollingWindows] | None:

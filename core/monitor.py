@@ -114,6 +114,7 @@ class PerformanceMonitor:
         found = checkpoint.load(self.journal)
         if found is not None:
             header, self._windows = found
+            checkpoint.report_problems(self.journal, header)
             self._reader.restore({k: v.model_dump() for k, v in header.offsets.items()})
             for agent in header.agents:
                 for payload in agent.recent:
@@ -400,7 +401,9 @@ class PerformanceMonitor:
             ]
             for a in self._recent.items
         }
-        blob = checkpoint.encode(self._windows, self._reader.state(), recent, now)
+        blob = checkpoint.encode(
+            self._windows, self._reader.state(), recent, now, self.journal.problems
+        )
         if wait:
             checkpoint.save(self.journal, blob)
         else:

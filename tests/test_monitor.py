@@ -475,3 +475,22 @@ def test_host_health_is_sampled_at_most_once_a_second(clock: FakeClock) -> None:
     assert second is not first
     assert second.memory.total == second.memory.used + second.memory.free
     assert len(second.cpu.load_avg) == 3 and second.uptime > 0
+
+
+def test_malformed_lines_stay_known_across_a_checkpoint(
+    data_dir: Path, clock: FakeClock, alerts: RecordingAlerts
+) -> None:
+    first = PerformanceMonitor(data_dir, clock=clock, alert_manager=alerts)
+    first.track_execution("a")
+    path = next(data_dir.glob("metrics/executions-*.jsonl"))
+    with path.open("ab") as fh:
+        fh.write(b'not json\n{"timestamp": 5, "agent": ""}\n')
+    first.track_execution("a")
+    assert [p.line for p in first.journal.problems] == [2, 3]
+    first.save_checkpoint()
+    fresh = PerformanceMonitor(data_dir, clock=clock, alert_manager=alerts)
+    assert fresh.get_agent_metrics("a").executions == 2  # type: ignore[union-attr]
+    assert [(p.path.name, p.line) for p in fresh.journal.problems] == [
+        (path.name, 2),
+        (path.name, 3),
+    ]
