@@ -43,6 +43,8 @@ def run_bare(seconds: float) -> None:
     from textual.widgets import DataTable, Footer, Static
 
     class Bare(App[None]):
+        painted = False
+
         def compose(self) -> ComposeResult:
             yield Static("header")
             yield DataTable()
@@ -52,13 +54,18 @@ def run_bare(seconds: float) -> None:
             table = self.query_one(DataTable)
             table.add_columns("a", "b", "c")
             table.add_rows([(str(i), "x", "y") for i in range(20)])
-            self.call_after_refresh(lambda: emit(event="painted", agents=20))
+            self.call_after_refresh(self._painted)
+
+        def _painted(self) -> None:
+            self.painted = True
+            emit(event="painted", agents=20)
 
     async def bare() -> None:
-        async with Bare().run_test(size=(120, 40)):
+        app = Bare()
+        async with app.run_test(size=(120, 40)):
             end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                await asyncio.sleep(0.5)
+            while time.monotonic() < end or not app.painted:
+                await asyncio.sleep(0.05 if not app.painted else 0.5)
 
     asyncio.run(bare())
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from werkpilot_tui.view_models import Dashboard
 from werkpilot_tui.widgets import format as fmt
@@ -14,7 +15,7 @@ from werkpilot_tui.widgets.text import neutralise
 _SEP = " │ "
 
 
-class HealthHeader(Static):
+class HealthHeader(Widget):
     """Two lines of figures; every alarming figure gets a symbol as well as a colour."""
 
     DEFAULT_CSS = """
@@ -28,7 +29,7 @@ class HealthHeader(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(Text("Loading…"), id=id)
+        super().__init__(id=id)
         self._last = Text("Loading…")
 
     @property
@@ -36,11 +37,21 @@ class HealthHeader(Static):
         """The header as plain text (what the operator reads)."""
         return self._last.plain
 
+    def render(self) -> Text:
+        return self._last
+
     def show(self, dashboard: Dashboard, now_ms: int, palette: Palette) -> None:
         text = render_header(dashboard, now_ms, palette)
-        if text != self._last:  # repaint only when a figure or style changed
-            self._last = text
-            self.update(text)
+        if text == self._last:  # repaint only when a figure or style changed
+            return
+        # Same height: repaint this widget only, without a layout pass over the screen.
+        relayout = self._height(text) != self._height(self._last)
+        self._last = text
+        self.refresh(layout=relayout)
+
+    def _height(self, text: Text) -> int:
+        width = max(1, self.content_size.width)
+        return sum(-(-max(1, cell_len(line)) // width) for line in text.plain.split("\n"))
 
 
 def render_header(d: Dashboard, now_ms: int, palette: Palette) -> Text:
