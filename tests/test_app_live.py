@@ -21,16 +21,20 @@ REPO = Path(__file__).resolve().parents[1]
 SIZE = (120, 40)
 
 
-def _write_from_another_process(data_dir: Path, agent: str, runs: int = 1) -> None:
+def _write_from_another_process(data_dir: Path, agent: str, runs: int = 1, at: Any = None) -> None:
+    """Record executions through core in a separate Python process (at ``at``, else now)."""
     code = (
         "import sys, core\n"
         "core.configure(data_dir=sys.argv[1])\n"
         "m = core.get_performance_monitor()\n"
+        "ts = int(sys.argv[3]) if sys.argv[3] else None\n"
         f"for _ in range({runs}):\n"
-        "    m.track_execution(sys.argv[2], duration=1200, department='research', cost=0.01)\n"
+        "    m.track_execution(sys.argv[2], duration=1200, department='research', cost=0.01,\n"
+        "                      timestamp=ts)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, "-c", code, str(data_dir), agent], check=True, env=env)
+    stamp = str(int(at.timestamp() * 1000)) if at is not None else ""
+    subprocess.run([sys.executable, "-c", code, str(data_dir), agent, stamp], check=True, env=env)
 
 
 async def test_agent_written_by_another_process_appears_without_a_key(
@@ -151,3 +155,15 @@ async def test_switching_theme_recolours_cells_and_keeps_symbols(
         after = agents.get_row("ticket-triage")[3]
         assert after.plain == before.plain and "✖" in after.plain  # the symbol stays
         assert after.style.color.type.name == "STANDARD"  # 16-colour ANSI in high contrast
+
+
+async def test_without_a_watcher_the_size_check_still_catches_appends(
+    data_dir: Path, clock: Any
+) -> None:
+    """The fallback for file systems where watching misses appends (polling, NFS)."""
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock, watch=False, tick_s=0.05).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        agents = app.screen.query_one("#agents", AgentTable)
+        _write_from_another_process(data_dir, "late-agent", at=clock())
+        await wait_for(pilot, lambda: "late-agent" in agents.row_keys)

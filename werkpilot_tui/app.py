@@ -145,6 +145,7 @@ class WerkpilotApp(App[None]):
 
     def _tick(self) -> None:
         self.dashboard_screen.tick()
+        self.feed.check_sizes()
         if time.monotonic() - self._built_at >= self.rebuild_s:
             # Windows slide and host figures move without writes; also the fallback when
             # the file watcher cannot see changes (network mounts in polling mode).

@@ -11,6 +11,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -222,6 +223,7 @@ class LiveFeed:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="werkpilot-core")
         self._dirty = asyncio.Event()
         self._data_changed = False
+        self._stamp: tuple[tuple[int, int] | None, ...] = ()
         self._stop = asyncio.Event()
         self.builds = 0
 
@@ -234,6 +236,18 @@ class LiveFeed:
         if not periodic:
             self._data_changed = True
         self._dirty.set()
+
+    def check_sizes(self) -> None:
+        """A cheap safety net for watchers that miss appends (polling on network mounts
+        misses those within the same second): stat today's journal files and budgets.toml,
+        and refresh when one changed."""
+        data_dir = getattr(self.session, "data_dir", None)
+        if data_dir is None:  # not a data directory (fleet mode)
+            return
+        stamp = _stamp(Path(data_dir), self.session.clock().date())
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self.changed()
 
     def stop(self) -> None:
         """Stop watching; close the core components on their own thread, after any refresh."""
@@ -303,6 +317,21 @@ class LiveFeed:
 async def _forward(source: asyncio.Event, target: asyncio.Event) -> None:
     await source.wait()
     target.set()
+
+
+def _stamp(root: Path, day: date) -> tuple[tuple[int, int] | None, ...]:
+    from core.journal import KINDS
+
+    paths = [root / sub / f"{prefix}-{day.isoformat()}.jsonl" for sub, prefix in KINDS.values()]
+    out: list[tuple[int, int] | None] = []
+    for path in [*paths, root / "budgets.toml"]:
+        try:
+            st = os.stat(path)
+        except OSError:
+            out.append(None)
+        else:
+            out.append((st.st_size, st.st_mtime_ns))
+    return tuple(out)
 
 
 def _existing_ancestor(path: Path) -> Path:
