@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -286,37 +286,29 @@ class LiveFeed:
         from watchfiles import awatch
 
         root = self.session.data_dir
+
+        def ours(_change: object, path: str) -> bool:
+            return is_watched(path, root)
+
         while not self._stop.is_set():
             target = _existing_ancestor(root)
-            recursive = target == root
-            stop = asyncio.Event()
-            stopper = asyncio.ensure_future(_forward(self._stop, stop))
+            waiting = target != root
             try:
-                async for changes in awatch(
+                async for _changes in awatch(
                     target,
                     debounce=50,
                     step=10,
-                    recursive=recursive,
-                    stop_event=stop,
-                    watch_filter=None,
-                    yield_on_timeout=False,
+                    recursive=not waiting,  # never a recursive watch on someone's home dir
+                    stop_event=self._stop,
+                    watch_filter=None if waiting else ours,
                 ):
-                    if not recursive:
-                        if root.is_dir() or _existing_ancestor(root) != target:
-                            break  # the data dir (or a step towards it) appeared
-                        continue
-                    if _relevant(changes, root):
+                    if not waiting:
                         self.changed()
+                    elif root.is_dir() or _existing_ancestor(root) != target:
+                        break  # the data dir (or a step towards it) appeared
             except FileNotFoundError:
                 await asyncio.sleep(0.5)  # the directory went away: look again
-            finally:
-                stopper.cancel()
             self.changed()
-
-
-async def _forward(source: asyncio.Event, target: asyncio.Event) -> None:
-    await source.wait()
-    target.set()
 
 
 def _stamp(root: Path, day: date) -> tuple[tuple[int, int] | None, ...]:
@@ -338,10 +330,6 @@ def _existing_ancestor(path: Path) -> Path:
     while not path.is_dir() and path.parent != path:
         path = path.parent
     return path
-
-
-def _relevant(changes: Iterable[tuple[Any, str]], root: Path) -> bool:
-    return any(is_watched(path, root) for _, path in changes)
 
 
 # ------------------------------------------------------------------ conversions
