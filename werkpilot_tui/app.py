@@ -154,7 +154,7 @@ class WerkpilotApp(App[None]):
     async def run_checks(self) -> None:
         """Thresholds, budgets and escalations through core (a console left open escalates)."""
         await self.feed.call(self.session.check)
-        self.feed.changed()
+        self.feed.changed(periodic=True)
 
     async def acknowledge(self, alert_id: str) -> bool:
         try:

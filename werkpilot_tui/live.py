@@ -241,13 +241,16 @@ class LiveFeed:
         """A cheap safety net for watchers that miss appends (polling on network mounts
         misses those within the same second): stat today's journal files and budgets.toml,
         and refresh when one changed."""
-        data_dir = getattr(self.session, "data_dir", None)
-        if data_dir is None:  # not a data directory (fleet mode)
-            return
-        stamp = _stamp(Path(data_dir), self.session.clock().date())
+        stamp = self._sizes()
         if stamp != self._stamp:
             self._stamp = stamp
-            self.changed()
+            self.changed(periodic=True)  # a missed write: no burst rate limit either
+
+    def _sizes(self) -> tuple[tuple[int, int] | None, ...]:
+        data_dir = getattr(self.session, "data_dir", None)
+        if data_dir is None:  # not a data directory (fleet mode)
+            return ()
+        return _stamp(Path(data_dir), self.session.clock().date())
 
     def stop(self) -> None:
         """Stop watching; close the core components on their own thread, after any refresh."""
@@ -267,6 +270,7 @@ class LiveFeed:
                 return
             self._dirty.clear()
             data, self._data_changed = self._data_changed, False
+            self._stamp = self._sizes()  # what this build will see; the size check skips it
             started = loop.time()
             dashboard = await self.call(self.session.build)
             self.builds += 1
