@@ -167,3 +167,22 @@ async def test_without_a_watcher_the_size_check_still_catches_appends(
         agents = app.screen.query_one("#agents", AgentTable)
         _write_from_another_process(data_dir, "late-agent", at=clock())
         await wait_for(pilot, lambda: "late-agent" in agents.row_keys)
+
+
+async def test_a_broken_budgets_file_is_reported_and_the_data_stays(
+    data_dir: Path, clock: Any
+) -> None:
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        agents = app.screen.query_one("#agents", AgentTable)
+        rows = list(agents.row_keys)
+        (data_dir / "budgets.toml").write_text("[budgets]\nsales = 'lots'\n")
+        app.refresh_data()
+        header = app.screen.query_one("#health")
+        await wait_for(pilot, lambda: "error ✖" in header.text)
+        assert "budgets.sales" in header.text
+        assert agents.row_keys == rows  # last good figures stay on screen
+        (data_dir / "budgets.toml").write_text("[budgets]\nsales = 900\n")
+        app.refresh_data()
+        await wait_for(pilot, lambda: "error" not in header.text)

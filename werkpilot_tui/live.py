@@ -11,6 +11,7 @@ import contextlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -82,6 +83,7 @@ class CoreSession:
         self.tracker: CostTracker | None = None
         self.journal: Journal | None = None
         self.last_change_ms: int | None = None
+        self._last_good: Dashboard | None = None
 
     def open(self) -> None:
         """Build the components (reads checkpoints and catches up on the journal)."""
@@ -119,13 +121,17 @@ class CoreSession:
         """Refresh and snapshot everything the dashboard shows."""
         try:
             self.refresh()
-            return self._build()
+            self._last_good = self._build()
+            return self._last_good
         except Exception as exc:  # shown in the header; the console keeps running
+            error = f"{type(exc).__name__}: {exc}"
+            if self._last_good is not None:  # keep showing what was last read correctly
+                return replace(self._last_good, error=error, built_at_ms=now_ms(self.clock))
             return Dashboard(
                 data_dir=str(self.data_dir),
                 built_at_ms=now_ms(self.clock),
                 host=self.health(),
-                error=f"{type(exc).__name__}: {exc}",
+                error=error,
                 problem_count=self.journal.problem_count if self.journal else 0,
             )
 
