@@ -405,21 +405,23 @@ class JournalReader(Generic[T]):
             os.close(fd)
 
     def _parse_lines(self, path: Path, data: bytes, tail: _Tail) -> list[T]:
-        lines = data.split(b"\n")
-        lines.pop()  # after the last newline: empty
-        first = tail.lines
+        """Records of ``data`` (complete lines only), reporting each bad line."""
         if self._parse_many is not None:
-            # Fast path: the whole batch as one JSON array, one call into pydantic-core.
-            # Any bad line (or an empty one) breaks the array; then go line by line. The
-            # count check rules out a line holding two records joined by a comma.
+            # Fast path: the batch as one JSON array, one call into pydantic-core. A bad or
+            # empty line breaks the array; then go line by line. The count check rules out
+            # a line holding two records joined by a comma.
+            count = data.count(b"\n")
             try:
-                out = self._parse_many(b"[" + b",".join(lines) + b"]")
+                out = self._parse_many(b"[" + data[:-1].replace(b"\n", b",") + b"]")
             except _PARSE_ERRORS:
                 pass
             else:
-                if len(out) == len(lines):
-                    tail.lines = first + len(lines)
+                if len(out) == count:
+                    tail.lines += count
                     return out
+        lines = data.split(b"\n")
+        lines.pop()  # after the last newline: empty
+        first = tail.lines
         parse = self.parse
         out = []
         for i, line in enumerate(lines):
