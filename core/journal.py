@@ -264,6 +264,7 @@ class Journal:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+        _fsync_dir(path.parent)  # the rename itself survives a crash too
         return path
 
     def read_document(self, relpath: str | Path) -> bytes | None:
@@ -484,6 +485,15 @@ def _batch_parser(parse: Callable[[bytes], Any]) -> Callable[[bytes], list[Any]]
     ):
         return _list_adapter(model).validate_json
     return None
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _read_to_newline(fd: int, data: bytes, offset: int, size: int) -> tuple[bytes, int]:
