@@ -337,3 +337,27 @@ def _inherited_append(journal: Journal) -> None:
     for seq in range(50):
         journal.append("executions", _record("inherited", seq))
     os._exit(0)
+
+
+def _open_append_close(data_dir: Path, writer: str, count: int) -> None:
+    for seq in range(count):
+        journal = Journal(data_dir)  # a fresh open each time, as short-lived agents do
+        journal.append("executions", _record(writer, seq, pad="p" * 1500))  # spans pages
+        journal.close()
+    os._exit(0)
+
+
+def test_a_line_being_written_by_another_process_is_not_mistaken_for_a_torn_tail(
+    data_dir: Path,
+) -> None:
+    # While another process's write is copied in, the file's size grows page by page, so
+    # a writer opening the file can briefly see it end mid-line. Taking that for a crash's
+    # torn tail would start the record with a stray newline (an empty line).
+    procs = [_run(_open_append_close, data_dir, f"w{w}", 1000) for w in range(4)]
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    raw = Journal(data_dir).path_for("executions", DAY).read_bytes()
+    assert raw.count(b"\n") == 4000
+    assert b"\n\n" not in raw and not raw.startswith(b"\n")
+    assert len(_reader(Journal(data_dir)).poll()) == 4000
