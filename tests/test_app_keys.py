@@ -226,3 +226,23 @@ def test_a_data_dir_that_is_a_file_exits_with_a_message(
     not_a_dir.write_text("oops")
     assert main(["--data-dir", str(not_a_dir)]) == 2
     assert "is not a directory" in capsys.readouterr().err
+
+
+async def test_enter_detail_is_in_the_footer_and_help_while_the_agents_table_has_focus(
+    data_dir: Path, clock: Any
+) -> None:
+    from textual.widgets._footer import FooterKey
+
+    from werkpilot_tui.screens.help import help_entries
+
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        app.screen.query_one("#agents", AgentTable).focus()
+        await pilot.pause()
+        enter = app.screen.active_bindings["enter"].binding
+        assert enter.description == "Detail" and enter.show
+        await wait_for(
+            pilot, lambda: "Detail" in [k.description for k in app.screen.query(FooterKey)]
+        )
+        assert "Detail" in [e.description for e in help_entries(app, app.screen)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -186,3 +187,61 @@ async def test_a_broken_budgets_file_is_reported_and_the_data_stays(
         (data_dir / "budgets.toml").write_text("[budgets]\nsales = 900\n")
         app.refresh_data()
         await wait_for(pilot, lambda: "error" not in header.text)
+
+
+#: 26 characters: clipped in the compact agent column at 80 columns, whole at 120.
+LONG_NAME = "invoice-dispute-summariser"
+
+
+def _fits(table: Any) -> bool:
+    """Every column on screen: no horizontal scrolling."""
+    return table.virtual_size.width <= table.scrollable_content_region.width
+
+
+async def test_agents_and_budgets_fit_a_narrow_terminal_and_follow_a_resize_in_place(
+    data_dir: Path, clock: Any
+) -> None:
+    from app_support import FLEET
+
+    from werkpilot_tui.widgets.budget_bars import BudgetBars
+
+    seed(data_dir, clock, fleet=(*FLEET, (LONG_NAME, "finance", "haiku", 3, 0, 800.0, 0.001)))
+    async with app_for(data_dir, clock).run_test(size=(120, 40)) as pilot:
+        app = await loaded(pilot)
+        agents = app.screen.query_one("#agents", AgentTable)
+        budgets = app.screen.query_one("#budgets", BudgetBars)
+        assert not agents.column_layout.compact and _fits(agents)
+        assert agents.get_row(LONG_NAME)[0].plain == LONG_NAME
+        assert budgets.column_keys == ["dept", "month", "forecast", "runout"] and _fits(budgets)
+        for key in budgets.row_keys:  # bar, percent + mark, spent/budget, projection, run-out
+            for column, value in zip(budgets.columns.values(), budgets.get_row(key), strict=True):
+                assert len(value.plain) <= column.width, value.plain
+        agents.focus()
+        agents.select_key("email-writer")
+        order = agents.row_keys
+        added: list[object] = []
+        add_row = agents.add_row
+        agents.add_row = lambda *a, **k: added.append(k.get("key")) or add_row(*a, **k)  # type: ignore[method-assign]
+        updates = agents.cell_updates
+
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: agents.column_layout.compact and _fits(agents))
+        labels = [column.label.plain.strip().rstrip("▼▲") for column in agents.columns.values()]
+        assert labels == ["Agent", "Dept", "Runs", "Errors", "Avg", "Tokens", "Cost", "Last"]
+        clipped = agents.get_row(LONG_NAME)[0].plain
+        assert clipped.startswith(" ") and clipped.endswith("…")  # margin, then the name
+        assert LONG_NAME.startswith(clipped[1:-1])
+        assert "%" in agents.get_row("email-writer")[3].plain  # count, rate and symbol
+        # Same rows, same order, cursor kept: only the cells whose text changed were rewritten.
+        assert added == [] and agents.row_keys == order
+        assert agents.selected_key == "email-writer" and agents.cell_updates > updates
+        assert budgets.column_keys[:2] == ["dept", "month"] and _fits(budgets)
+        for key in budgets.row_keys:
+            month = budgets.get_row(key)[1].plain
+            assert re.fullmatch(r"[█░]+ +\d+%[●▲✖ ] \$[\d,.k]+/\$[\d,.k]+", month), month
+            assert len(month) <= budgets.columns["month"].width  # type: ignore[index]
+
+        await pilot.resize_terminal(120, 40)
+        await wait_for(pilot, lambda: not agents.column_layout.compact)
+        assert agents.get_row(LONG_NAME)[0].plain == LONG_NAME and added == []
+        assert budgets.column_keys == ["dept", "month", "forecast", "runout"]

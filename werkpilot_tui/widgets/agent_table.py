@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 
 from werkpilot_tui.view_models import AgentRow, Thresholds
 from werkpilot_tui.widgets import format as fmt
@@ -33,7 +35,7 @@ SORTS: tuple[SortOrder, ...] = (
     SortOrder("agent", "name", lambda a, w: a.name.casefold(), descending=False),
 )
 
-#: (key, label, width)
+#: (key, label, width) on wide terminals; cells have one column of padding on each side.
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("agent", "Agent", 22),
     ("dept", "Dept", 11),
@@ -44,18 +46,92 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("cost", "Cost", 9),
     ("last", "Last run", 9),
 )
+HOST_COLUMN = ("host", "Host", 12)
+#: Narrow terminals: (label, width) without padding, room for the sort arrow included.
+COMPACT: dict[str, tuple[str, int]] = {
+    "runs": ("Runs", 5),
+    "errors": ("Errors", 10),
+    "avg": ("Avg", 6),
+    "tokens": ("Tokens", 6),
+    "cost": ("Cost", 7),
+    "last": ("Last", 5),
+}
+AGENT_MIN, AGENT_MAX, HOST_MAX = 8, 32, 24
+
+
+@dataclass(frozen=True)
+class AgentLayout:
+    """Column labels and widths for one table width. Compact columns have no padding: their
+    text stops one cell short of the width (the gap to the next column), and the first one
+    starts one cell in (the margin to the border)."""
+
+    compact: bool
+    labels: dict[str, str]
+    widths: dict[str, int]
+
+    @property
+    def padding(self) -> int:
+        return 0 if self.compact else 1
+
+    def text_width(self, key: str) -> int:
+        if not self.compact:
+            return self.widths[key]
+        return self.widths[key] - (2 if key == "agent" else 1)
+
+
+def agent_layout(room: int, departments: Sequence[str] = (), fleet: bool = False) -> AgentLayout:
+    """The columns for ``room`` cells (0: not known yet); all of them fit from about 76.
+
+    Wide tables keep the roomy widths and give what is left to the agent name (and host);
+    narrower ones switch to compact widths and figures, the name taking what remains.
+    """
+    wide = list(COLUMNS) + ([HOST_COLUMN] if fleet else [])
+    spare = room - sum(w + 2 for _, _, w in wide)
+    if room <= 0 or spare >= 0:
+        widths = {key: w for key, _, w in wide}
+        spare = max(0, spare)
+        widths["agent"] += min(spare, AGENT_MAX - widths["agent"])
+        if fleet:
+            widths["host"] += min(max(0, spare - (AGENT_MAX - 22)), HOST_MAX - widths["host"])
+        return AgentLayout(False, {key: label for key, label, _ in wide}, widths)
+    dept = max((len(d) for d in departments), default=4)
+    labels = {"agent": "Agent", "dept": "Dept", **{k: lab for k, (lab, _) in COMPACT.items()}}
+    widths = {"dept": min(max(dept, 4), 10) + 1, **{k: w + 1 for k, (_, w) in COMPACT.items()}}
+    free = room - sum(widths.values())
+    if fleet:
+        labels["host"] = "Host"
+        widths["host"] = min(13, max(7, free // 3))
+        free -= widths["host"]
+    widths["agent"] = min(AGENT_MAX + 2, max(AGENT_MIN + 2, free))
+    return AgentLayout(True, labels, widths)
 
 
 class AgentTable(KeyedTable):
-    """Agents with their window figures; error rate and slowness flagged by symbol too."""
+    """Agents with their window figures; error rate and slowness flagged by symbol too.
 
+    Column widths follow the table's width (compact under about 100 columns), applied to the
+    existing rows: a resize rewrites only the cells whose text changes.
+    """
+
+    #: DataTable's own (hidden) enter binding would shadow the dashboard's "Detail" key in the
+    #: footer; the row it selects opens the agent's detail screen.
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Detail")]
     DEFAULT_CSS = """
     AgentTable { height: 1fr; }
     """
 
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.column_layout = agent_layout(0)
+        self._shown: tuple[object, ...] | None = None
+
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)  # type: ignore[arg-type]
 
     def show(
         self,
@@ -67,25 +143,34 @@ class AgentTable(KeyedTable):
         sort: SortOrder = SORTS[0],
         filter_text: str = "",
     ) -> None:
+        self._shown = (agents, window, thresholds, now_ms, palette, sort, filter_text)
         needle = filter_text.casefold().strip()
         shown = [a for a in agents if not needle or _matches(a, needle)]
         shown.sort(key=lambda a: a.name)  # stable tie-break
         shown.sort(key=lambda a: sort.key(a, window), reverse=sort.descending)  # type: ignore[arg-type, return-value]
-        if any(a.host for a in shown) and "host" not in self.columns:  # fleet mode
-            self.add_column("Host", key="host", width=12)
-        self.sync([(a.name, agent_cells(a, window, thresholds, now_ms, palette)) for a in shown])
-        self._label_sorted(sort)
+        fleet = any(a.host for a in agents)
+        if fleet and "host" not in self.columns:  # fleet mode
+            self.add_column(HOST_COLUMN[1], key="host", width=HOST_COLUMN[2])
+        layout = agent_layout(self.room(len(shown)), [a.department or "—" for a in agents], fleet)
+        self._apply(layout, sort)
+        keys = [key for key, _, _ in COLUMNS] + (["host"] if fleet else [])
+        self.sync(
+            [(a.name, agent_cells(a, window, thresholds, now_ms, palette, layout)) for a in shown],
+            keys,
+        )
 
-    def _label_sorted(self, sort: SortOrder) -> None:
+    def _apply(self, layout: AgentLayout, sort: SortOrder) -> None:
+        self.set_widths(layout.widths, layout.padding)
         arrow = "▼" if sort.descending else "▲"
-        for key, label, _ in COLUMNS:
-            column = self.columns.get(key)  # type: ignore[call-overload]
-            if column is None:
-                continue
+        for key, column in self.columns.items():
+            label = layout.labels.get(str(key.value), str(column.label))
+            if layout.compact and key == "agent":
+                label = f" {label}"
             wanted = Text(f"{label}{arrow}" if key == sort.column else label)
             if column.label != wanted:
                 column.label = wanted
                 self.refresh()
+        self.column_layout = layout
 
 
 def _matches(agent: AgentRow, needle: str) -> bool:
@@ -108,26 +193,45 @@ def error_level(figures_count: int, rate: float, t: Thresholds) -> str | None:
 
 
 def agent_cells(
-    a: AgentRow, window: str, t: Thresholds, now_ms: int, palette: Palette
+    a: AgentRow,
+    window: str,
+    t: Thresholds,
+    now_ms: int,
+    palette: Palette,
+    layout: AgentLayout | None = None,
 ) -> list[Cell]:
+    """One agent's cells, clipped to ``layout`` (compact figures when it is compact)."""
+    layout = layout or agent_layout(0)
+    compact = layout.compact
+    width = layout.text_width
     w = a.window(window)
     level = error_level(w.count, w.error_rate, t)
     mark = LEVEL_SYMBOL[level] if level else (" " if w.errors else "✔")
-    errors = f"{w.errors} {fmt.percent(w.error_rate)} {mark}" if w.count else "—"
+    rate = fmt.percent_short(w.error_rate) if compact else fmt.percent(w.error_rate)
+    errors = f"{fmt.count(w.errors)} {rate} {mark}" if w.count else "—"
     slow = w.count > 0 and w.avg_duration > t.response_time_warning_ms
-    avg = (fmt.duration_ms(w.avg_duration) + (" ▲" if slow else "")) if w.count else "—"
+    slow_mark = ("▲" if compact else " ▲") if slow else ""
+    avg = fmt.duration_ms(w.avg_duration) + slow_mark if w.count else "—"
     quiet = palette.muted if not w.count else ""
+    name = cell(a.name, quiet, a.name.casefold(), width("agent"))
+    if compact:  # the margin to the border that padding gives wide tables
+        name = Cell(f" {name.plain}", name.style, name.sort_value)
     return [
-        cell(a.name, quiet, a.name.casefold()),
-        cell(a.department or "—", palette.muted, a.department or ""),
-        cell(fmt.count(w.count), quiet, w.count),
-        cell(errors, palette.level(level) if level else quiet, w.error_rate),
-        cell(avg, palette.warning if slow else quiet, w.avg_duration),
-        cell(fmt.count(w.total_tokens), quiet, w.total_tokens),
-        cell(fmt.money(w.total_cost), quiet, w.total_cost),
+        name,
+        cell(a.department or "—", palette.muted, a.department or "", width("dept")),
+        cell(fmt.count(w.count), quiet, w.count, width("runs")),
+        cell(errors, palette.level(level) if level else quiet, w.error_rate, width("errors")),
+        cell(avg, palette.warning if slow else quiet, w.avg_duration, width("avg")),
+        cell(fmt.count(w.total_tokens), quiet, w.total_tokens, width("tokens")),
+        cell(fmt.money(w.total_cost), quiet, w.total_cost, width("cost")),
         cell(
             fmt.ago(a.last_execution_ms, now_ms).removesuffix(" ago"),
             palette.muted,
             a.last_execution_ms or 0,
+            width("last"),
         ),
-    ] + ([cell(a.host, palette.muted, a.host.casefold())] if a.host else [])
+    ] + (
+        [cell(a.host or "—", palette.muted, (a.host or "").casefold(), width("host"))]
+        if "host" in layout.widths
+        else []
+    )

@@ -15,9 +15,24 @@ def money(usd: float) -> str:
     return f"${usd:.4f}"
 
 
+def money_short(usd: float) -> str:
+    """Whole dollars from $10 up (at most six characters below $1M): $86, $1,234, $12.3k."""
+    if usd >= 10_000:
+        return f"${usd / 1000:,.1f}k"
+    if usd >= 10:
+        return f"${usd:,.0f}"
+    return f"${usd:.2f}"
+
+
 def percent(ratio: float) -> str:
     """A ratio (0.153) as a percentage (15.3%)."""
     return f"{ratio * 100:.1f}%"
+
+
+def percent_short(ratio: float) -> str:
+    """A percentage in at most four characters: 4.8%, 15%, 100%."""
+    value = ratio * 100
+    return f"{value:.1f}%" if round(value, 1) < 10 else f"{value:.0f}%"
 
 
 def duration_ms(ms: float) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -20,7 +20,7 @@ class KeyedTable(DataTable[Text]):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
-        self._signatures: dict[str, tuple[tuple[object, ...], ...]] = {}
+        self._signatures: dict[str, dict[str, tuple[object, ...]]] = {}
         self.cell_updates = 0  # for tests and benchmarks: cells rewritten by ``sync``
 
     @property
@@ -46,32 +46,82 @@ class KeyedTable(DataTable[Text]):
             return
         self.move_cursor(row=index, animate=False)
 
-    def sync(self, rows: Sequence[tuple[str, Sequence[Cell]]]) -> None:
-        """Make the table show ``rows`` (in this order), touching only what changed."""
+    @property
+    def column_keys(self) -> list[str]:
+        """Column keys in display order."""
+        return [str(key.value) for key in self.columns]
+
+    def room(self, rows: int) -> int:
+        """Cells the columns may take with ``rows`` rows: without the vertical scrollbar's
+        column when they will not all fit (0 before the first layout)."""
+        width, height = self.size
+        if width <= 0:
+            return 0
+        overflow = rows + (self.header_height if self.show_header else 0) > height
+        return width - (self.styles.scrollbar_size_vertical if overflow else 0)
+
+    def set_widths(self, widths: Mapping[str, int], padding: int | None = None) -> bool:
+        """Give columns new widths (and cells new side padding); rows are not touched."""
+        changed = padding is not None and padding != self.cell_padding
+        if changed:
+            self.cell_padding = padding  # type: ignore[assignment]
+        for key, width in widths.items():
+            column = self.columns.get(key)  # type: ignore[call-overload]
+            if column is not None and (column.width != width or column.auto_width):
+                column.width, column.auto_width = width, False
+                changed = True
+        if changed:
+            self._require_update_dimensions = True
+            self._clear_caches()
+            self.refresh(layout=True)
+            self.check_idle()
+        return changed
+
+    def set_columns(self, columns: Sequence[tuple[str, str, int]]) -> None:
+        """Show exactly ``columns`` (key, label, width): missing ones are appended, so only
+        trailing columns should come and go. Their cells are filled by the next ``sync``."""
+        wanted = [key for key, _, _ in columns]
+        for key in [k for k in self.column_keys if k not in wanted]:
+            self.remove_column(key)
+            for signature in self._signatures.values():
+                signature.pop(key, None)
+        for key, label, width in columns:
+            if key not in self.columns:
+                self.add_column(label, key=key, width=width)
+
+    def sync(
+        self, rows: Sequence[tuple[str, Sequence[Cell]]], keys: Sequence[str] | None = None
+    ) -> None:
+        """Make the table show ``rows`` (in this order), touching only what changed.
+
+        A row's cells belong to the column ``keys`` (default: the columns shown); cells of
+        columns not shown are left out.
+        """
         selected = self.selected_key
+        shown = self.column_keys
+        keys = shown if keys is None else list(keys)
         wanted = {key for key, _ in rows}
-        columns = list(self.columns)
         for gone in [k for k in self._signatures if k not in wanted]:
             self.remove_row(gone)
             del self._signatures[gone]
         added = False
         for key, cells in rows:
-            signature = tuple(_signature(c) for c in cells)
+            by_column = dict(zip(keys, _keyed(cells, key), strict=True))
+            signature = {c: _signature(by_column[c]) for c in shown}
             old = self._signatures.get(key)
             if old is None:
-                self.add_row(*_keyed(cells, key), key=key)
+                self.add_row(*(by_column[c] for c in shown), key=key)
                 added = True
-            elif old != signature:
-                for i, (before, after) in enumerate(zip(old, signature, strict=True)):
-                    if before != after:
-                        value = _keyed(cells, key)[0] if i == 0 else cells[i]
-                        self.update_cell(key, columns[i], value)
+            else:
+                for column in shown:
+                    if old.get(column) != signature[column]:
+                        self.update_cell(key, column, by_column[column])
                         self.cell_updates += 1
             self._signatures[key] = signature
         order = [key for key, _ in rows]
         if added or self.row_keys != order:
             rank = {key: i for i, key in enumerate(order)}
-            self.sort(columns[0], key=lambda first: rank[first.row_key])
+            self.sort(shown[0], key=lambda first: rank[first.row_key])
         if selected is not None and selected in wanted:
             self.select_key(selected)
 
