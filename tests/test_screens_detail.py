@@ -453,3 +453,34 @@ def test_costs_month_snapshot_high_contrast_80x24(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_costs)
+
+
+async def test_closing_the_detail_screen_at_once_leaves_no_load_behind(
+    data_dir: Path, clock: Any
+) -> None:
+    import gc
+    import warnings
+
+    from app_support import app_for, loaded, seed, wait_for
+
+    seed(data_dir, clock)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+            app = await loaded(pilot)
+            for _ in range(3):
+                app.open_agent_detail("lead-scorer")
+                screen = app.screen
+                assert isinstance(screen, AgentDetailScreen)
+                screen.reload()  # replaced by the next one before it starts
+                screen.reload()
+                await pilot.press("escape")
+                await wait_for(pilot, lambda: app.screen is app.dashboard_screen)
+                loads = screen.loads
+                screen.reload()  # a timer tick or DataChanged racing with the close
+                await pilot.pause()
+                assert screen.loads == loads and not screen.is_open
+            await pilot.pause()
+            assert not [n for n in app._notifications if n.title == "Could not load"]
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]

@@ -63,19 +63,37 @@ class LoadingScreen(Screen[None], Generic[V]):
         self._timer: Timer | None = None
 
     def on_mount(self) -> None:
-        self.reload()
+        self._start_load()
         if self.refresh_s:
             self._timer = self.set_interval(self.refresh_s, self.reload)
 
     def on_data_changed(self, _message: DataChanged) -> None:
         self.reload()
 
+    @property
+    def is_open(self) -> bool:
+        """Running and still on the app's screen stack (not dismissed or closing)."""
+        return self.is_running and self in self.app.screen_stack
+
     def reload(self) -> None:
-        """Build the view again (the app calls this when data changed)."""
+        """Build the view again (the app calls this when data changed).
+
+        Ignored before the screen is mounted (mounting loads it) and once it is closing (a
+        timer tick or a DataChanged that raced with the close).
+        """
+        if self.is_mounted and self.is_open:
+            self._start_load()
+
+    def _start_load(self) -> None:
+        # The worker gets the coroutine *function*: it creates the coroutine only when it
+        # runs, so a worker cancelled before it starts (a newer reload replaced it, or the
+        # screen closed) leaves no coroutine behind that was never awaited.
         self.run_worker(self._load, exclusive=True, group="view", exit_on_error=False)
 
-    async def _load(self) -> V:
+    async def _load(self) -> V | None:
         view = await self.loader()
+        if not self.is_open:
+            return None  # closed while the view was being built: nothing to show it in
         self.loads += 1
         self.view = view
         self.show(view)
