@@ -8,7 +8,8 @@ Prints, in one run on this machine:
 - a dashboard query (``get_system_metrics()`` + ``get_agent_metrics()`` for 20 agents) at the
   same sizes, beside a naive recount (filtering every record per agent and window);
 - cold start of a new process on the largest data dir until ``get_system_metrics()`` answers,
-  with the checkpoint and after deleting it.
+  with the checkpoint and after deleting it (the rebuild then reads half the files in a forked
+  worker, see core/rebuild.py; also shown on one core, ``parallel_rebuild_bytes=0``).
 Timing lives here, never in tests; the machine is shared, so compare within one run.
 """
 
@@ -173,16 +174,18 @@ import sys, time
 t0 = time.perf_counter()
 from core.monitor import PerformanceMonitor
 t1 = time.perf_counter()
-m = PerformanceMonitor(sys.argv[1])
+kw = {} if sys.argv[2] == "default" else {"parallel_rebuild_bytes": int(sys.argv[2])}
+m = PerformanceMonitor(sys.argv[1], **kw)
 s = m.get_system_metrics()
 print(time.perf_counter() - t0, t1 - t0, s.total_executions, flush=True)
 """
 
 
-def cold_start(data_dir: Path) -> tuple[float, float, float, int]:
+def cold_start(data_dir: Path, parallel: str = "default") -> tuple[float, float, float, int]:
+    """A new process until ``get_system_metrics()`` answers (``parallel``: bytes, 0 = off)."""
     t0 = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(data_dir)],
+        [sys.executable, "-c", _CHILD, str(data_dir), parallel],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -210,11 +213,16 @@ def main() -> None:
         big = dirs[sizes[-1]]
         cp = big / "metrics" / ".checkpoint-executions.bin"
         print(f"\ncold start, new process, {sizes[-1]:,} executions over 7 days:")
-        if cp.exists():
-            cp.unlink()
-        for label, target in (("no checkpoint", 3), ("checkpoint", 1)):
-            wall, inner, imports, total = cold_start(big)
-            print(f"  {label:14s}: {wall:.2f} s wall, {inner:.2f} s after interpreter start"
+        runs = (
+            ("no checkpoint", "default", 3),  # a second core reads half the files
+            ("checkpoint", "default", 1),
+            ("no checkpt, 1 core", "0", 3),  # the sequential rebuild, for comparison
+        )
+        for label, parallel, target in runs:
+            if target == 3 and cp.exists():
+                cp.unlink()
+            wall, inner, imports, total = cold_start(big, parallel)
+            print(f"  {label:18s}: {wall:.2f} s wall, {inner:.2f} s after interpreter start"
                   f" (imports {imports:.2f} s) [target < {target} s] total={total:,}")  # fmt: skip
         print(f"  checkpoint size {cp.stat().st_size / 1e6:.0f} MB; baseline: read + orjson.loads"
               f" of every line (no validation) {parse_baseline(big):.2f} s")  # fmt: skip

@@ -10,7 +10,7 @@ validates each line with the model and reports every bad line with its file and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from operator import itemgetter, sub
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,6 @@ _DEFAULTS = {
 }
 _STATUSES = frozenset({"completed", *ERROR_STATUSES})
 _MAX_TS = 253_402_300_799_999
-_INT = frozenset({int})
 _NUM = frozenset({int, float})
 _STR = frozenset({str})
 _OPT_STR = frozenset({str, type(None)})
@@ -45,9 +44,12 @@ def _types(col: Sequence[Any], allowed: frozenset[type]) -> None:
         raise _Reject
 
 
-def _counts(col: Sequence[Any]) -> None:
-    _types(col, _INT)
-    if min(col) < 0:
+def _all_counts(*cols: Sequence[Any]) -> None:
+    """Every value a non-negative int (no bool, float, null, ...), in two C calls: orjson
+    writes exactly those as bare digits, so the columns serialise to digits, commas and the
+    brackets of the columns themselves (a nested array would add brackets)."""
+    text = orjson.dumps(cols)  # an int beyond 64 bits raises: the per-line path decides
+    if text.translate(None, b"0123456789,[]") or text.count(b"[") != len(cols) + 1:
         raise _Reject
 
 
@@ -95,7 +97,7 @@ def parse_batch(lines: list[bytes]) -> Batch:
         rows = [_ROW({**_DEFAULTS, **d}) for d in ds]
     (ts, agent, status, dur, tok, inp, out, c_read, c_write, model, dept, cost, cpu, mem, api,
      error, host, pid) = zip(*rows, strict=True)  # fmt: skip
-    _counts(ts)
+    _all_counts(ts, tok, inp, out, c_read, c_write, api, pid)
     if max(ts) > _MAX_TS:
         raise _Reject
     _names(agent, optional=False)
@@ -104,8 +106,6 @@ def parse_batch(lines: list[bytes]) -> Batch:
     for col in (dur, cost, cpu):
         _non_negative(col)
     _types(mem, _NUM)
-    for col in (tok, inp, out, c_read, c_write, api, pid):
-        _counts(col)
     _names(dept, optional=True)
     _names(model, optional=True)
     _types(host, _STR)
@@ -121,7 +121,7 @@ def parse_batch(lines: list[bytes]) -> Batch:
         mem=list(map(round, mem)),
         api=list(api),
         dept=list(dept),
-        payload=ds,
+        payload=lines,  # the line itself: the parsed dicts are freed at once, while in cache
     )
 
 
@@ -143,10 +143,21 @@ def batch_of(records: list[Execution]) -> Batch:
 
 
 def as_execution(payload: Any) -> Execution:
-    """The record behind a batch payload (a validated dict or already a model)."""
+    """The record behind a batch payload: a validated line, a model, or a dict (checkpoint)."""
     if isinstance(payload, Execution):
         return payload
+    if isinstance(payload, bytes):
+        return Execution.model_validate_json(payload)
     return Execution.model_validate(payload)
+
+
+def as_dict(payload: Any) -> dict[str, Any]:
+    """A batch payload as the record's JSON object (camelCase keys), for the checkpoint."""
+    if isinstance(payload, Execution):
+        return payload.model_dump(by_alias=True)
+    if isinstance(payload, bytes):
+        return orjson.loads(payload)  # type: ignore[no-any-return]
+    return payload  # type: ignore[no-any-return]
 
 
 class ExecutionReader(JournalReader[Any]):
@@ -154,6 +165,22 @@ class ExecutionReader(JournalReader[Any]):
 
     def __init__(self, journal: Journal) -> None:
         super().__init__(journal, "executions", Execution.model_validate_json)
+
+    def files(self) -> list[Path]:
+        """The day files to read, oldest first; offsets of files gone since are forgotten."""
+        found = [p for _, p in self.journal.day_files(self.kind, self.since)]
+        present = set(found)
+        for gone in [p for p in self.tails if p not in present]:
+            del self.tails[gone]  # pruned
+        return found
+
+    def read_file(self, path: Path, chunk_bytes: int) -> Iterator[list[Batch]]:
+        """New lines of one file, a list of batches per chunk of about ``chunk_bytes``.
+
+        The offset is advanced over each chunk before it is handed out, so a caller may stop
+        after any chunk (and should then ``close()`` the iterator).
+        """
+        return self._read_file(path, chunk_bytes)
 
     def _parse_lines(self, path: Path, data: bytes, tail: Any) -> list[Any]:
         lines = data.split(b"\n")

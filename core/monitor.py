@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core import checkpoint
+from core import checkpoint, rebuild
 from core.clock import Clock, now_ms, system_clock, to_ms
 from core.config import Config, load_config, resolve_data_dir
-from core.execution_reader import ExecutionReader, as_execution
+from core.execution_reader import ExecutionReader, as_dict, as_execution
 from core.health import HealthCache
 from core.journal import Journal
 from core.monitor_models import (
@@ -42,7 +42,6 @@ from core.thresholds import ThresholdWatch
 from core.windows import (
     MS_PER_DAY,
     WINDOWS,
-    Batch,
     RollingWindows,
     to_micro,
     to_nano,
@@ -57,8 +56,6 @@ _HOST = socket.gethostname()
 _RECENT = 50
 _MTIME_TICK_NS = 50_000_000  # coarser than any file system's timestamp granularity
 _CHECKPOINT_MIN_NEW = 1_000  # fewer new records are cheaper to tail than to checkpoint
-_CHUNK = 1 << 18  # ~800 lines parsed at a time: stays in the CPU cache
-_INGEST = 8_192  # records aggregated at a time
 _HORIZON_MS = 8 * MS_PER_DAY  # per-record detail kept for the 7d window plus a margin
 _TOKEN_PARTS = (
     ("input_tokens", "inputTokens"),
@@ -82,6 +79,7 @@ class PerformanceMonitor:
         journal: Journal | None = None,
         checkpoint_interval_s: float = 300.0,
         alert_repeat_s: float = 60.0,
+        parallel_rebuild_bytes: int = rebuild.PARALLEL_BYTES,
     ) -> None:
         self.config = load_config(config)
         self.clock = clock or system_clock
@@ -92,6 +90,7 @@ class PerformanceMonitor:
         self._health = HealthCache(self.clock)
         self._checkpoint_every = int(checkpoint_interval_s * 1000)
         self._pid = os.getpid()
+        self._parallel_bytes = parallel_rebuild_bytes  # 0: never fork a reader
         self._watch = ThresholdWatch(
             self.config.thresholds, lambda: self.alert_manager, int(alert_repeat_s * 1000)
         )
@@ -168,24 +167,14 @@ class PerformanceMonitor:
         taken = time.time_ns()
         stamp, sizes = self._stamps()  # before reading: a later append shows as a change
         self._last_tail = (None, None)
-        n = 0
         # Parsing makes millions of short-lived acyclic dicts; the cyclic collector would
         # rescan every long-lived object again and again (seconds on a 1M-line cold start).
         gc_was_on = gc.isenabled()
         gc.disable()
         try:
-            # Parse in cache-sized chunks, aggregate in bigger groups (per-agent work is
-            # per batch, so fewer, larger batches amortise it).
-            pending = Batch()
-            for batches in self._reader.poll_batches(_CHUNK):
-                for batch in batches:
-                    pending.extend(batch)
-                if len(pending) >= _INGEST:
-                    self._ingest(pending)
-                    n += len(pending)
-                    pending = Batch()
-            self._ingest(pending)
-            n += len(pending)
+            # Parsed in cache-sized chunks, aggregated ~8k records at a time; on two cores
+            # when there is a lot to read (a cold start without a checkpoint).
+            n = rebuild.catch_up(self._reader, self._windows, self._recent, self._parallel_bytes)
         finally:
             if gc_was_on:
                 gc.enable()
@@ -194,10 +183,6 @@ class PerformanceMonitor:
         self._sizes = {p: sizes.get(p, t.offset) for p, t in self._reader.tails.items()}
         self._unsaved += n
         return n
-
-    def _ingest(self, batch: Batch) -> None:
-        groups = self._windows.add_batch(batch)
-        self._recent.add_groups(groups, batch.ts, batch.payload)
 
     def refresh(self) -> int:
         """Catch up on lines other processes appended; returns how many were new."""
@@ -395,11 +380,7 @@ class PerformanceMonitor:
         now = now_ms(self.clock)
         self._windows.trim(now - _HORIZON_MS)
         recent = {
-            a: [
-                p.model_dump(by_alias=True) if isinstance(p, Execution) else p
-                for p in reversed(self._recent.newest(a))
-            ]
-            for a in self._recent.items
+            a: [as_dict(p) for p in reversed(self._recent.newest(a))] for a in self._recent.items
         }
         blob = checkpoint.encode(
             self._windows, self._reader.state(), recent, now, self.journal.problems

@@ -7,7 +7,7 @@ from bisect import insort
 from operator import itemgetter
 from typing import Any
 
-from core.windows import picker
+from core.windows import is_sorted, picker
 
 
 class Newest:
@@ -37,7 +37,7 @@ class Newest:
         for key, idx in groups.items():
             ts_g = picker(idx)(ts)
             old = self.items.get(key, [])
-            if all(map(int.__le__, ts_g, ts_g[1:])):
+            if is_sorted(ts_g):
                 top = idx[-self.size :]  # in time order: the newest are the last ones
                 new = [(ts[i], base + i + 1, payload[i]) for i in top]
                 if not old or old[-1][0] <= new[0][0]:  # all newer: no merge needed
@@ -49,6 +49,22 @@ class Newest:
             merged = old + new
             merged.sort(key=itemgetter(0, 1))
             self.items[key] = merged[-self.size :]
+
+    def absorb(self, other: Newest) -> None:
+        """Add the items ``other`` kept of a run of adds that came after this one's.
+
+        Each key keeps the ``size`` greatest (timestamp, sequence) items of everything added,
+        so keeping the greatest of both sides is the same as having added it all here.
+        """
+        base = self._seq
+        for key, items in other.items.items():
+            shifted = [(ts, base + seq, p) for ts, seq, p in items]
+            old = self.items.get(key)
+            if old:
+                shifted = old + shifted
+                shifted.sort(key=itemgetter(0, 1))
+            self.items[key] = shifted[-self.size :]
+        self._seq += other._seq
 
     def newest(self, key: str) -> list[Any]:
         """Payloads, newest first."""

@@ -122,11 +122,15 @@ class Series:
         dur: Sequence[int],
         cost: Sequence[int],
         tok: Sequence[int],
+        in_order: bool | None = None,
     ) -> None:
-        """Add many records at C speed when they are in order and newer than what is stored."""
+        """Add many records at C speed when they are in order and newer than what is stored.
+
+        ``in_order``: whether ``ts`` is known to be non-decreasing (None: check).
+        """
         if not ts:
             return
-        if not all(map(int.__le__, ts, ts[1:])):
+        if not (is_sorted(ts) if in_order is None else in_order):
             rows = sorted(zip(ts, err, dur, cost, tok, strict=True), key=itemgetter(0))
             ts, err, dur, cost, tok = (list(c) for c in zip(*rows, strict=True))
         if self.ts and ts[0] < self.ts[-1]:
@@ -177,6 +181,30 @@ class Series:
             del pre[i + 1 :]
         cols = list(zip(*tail, strict=True))
         self._append_sorted(*cols)
+
+    def absorb(self, part: Part) -> None:
+        """Append ``part``: records read alone (by a rebuild worker) after this series' own.
+
+        Exactly as if ``part``'s batches had been added here one after the other. Its first
+        batch was stored there (it started empty); when that batch is not older than this
+        series' newest record it is stored here too, and every later decision is then the
+        same: the values are appended as they are. Otherwise (a backfilled record at the
+        very start of ``part``) its batches are replayed from its log.
+        """
+        if part.ts and (not self.ts or part.ts[0] >= self.ts[-1]):
+            self._append_sorted(part.ts, part.err, part.dur, part.cost, part.tok)
+            self.pending.extend(part.pending)
+            return
+        stored = waiting = 0
+        for n in part.log:
+            if n > 0:
+                cut = slice(stored, stored + n)
+                cols = [part.ts[cut], part.err[cut], part.dur[cut], part.cost[cut], part.tok[cut]]
+                stored += n
+            else:
+                cols = list(zip(*part.pending[waiting : waiting - n], strict=True))
+                waiting -= n
+            self.extend(*cols, in_order=True)
 
     def sums(self, lo: int, hi: int) -> Sums:
         """Records with ``lo < timestamp <= hi``."""
@@ -233,6 +261,53 @@ class Series:
         return s
 
 
+class Part(Series):
+    """A series as a rebuild worker builds it: the values themselves, not prefix sums.
+
+    Appending is a plain copy; :meth:`Series.absorb` turns them into the prefix sums that
+    continue the series they are appended to. Not for queries.
+    """
+
+    __slots__ = ("cost", "dur", "err", "log", "tok")
+
+    def __init__(self) -> None:
+        self.ts = array("q")
+        self.err, self.dur, self.cost, self.tok = array("q"), array("q"), array("q"), array("q")
+        self.pending = []
+        self.log: list[int] = []  # per batch, in order: n stored, or -n pending
+
+    def add(self, ts: int, err: int, dur: int, cost: int, tok: int) -> None:
+        self.extend((ts,), (err,), (dur,), (cost,), (tok,), True)
+
+    def extend(
+        self,
+        ts: Sequence[int],
+        err: Sequence[int],
+        dur: Sequence[int],
+        cost: Sequence[int],
+        tok: Sequence[int],
+        in_order: bool | None = None,
+    ) -> None:
+        stored = len(self.ts)
+        super().extend(ts, err, dur, cost, tok, in_order)
+        if ts:
+            self.log.append(len(self.ts) - stored or -len(ts))
+
+    def _append_sorted(
+        self,
+        ts: Iterable[int],
+        err: Iterable[int],
+        dur: Iterable[int],
+        cost: Iterable[int],
+        tok: Iterable[int],
+    ) -> None:
+        self.ts.extend(ts)
+        self.err.extend(err)
+        self.dur.extend(dur)
+        self.cost.extend(cost)
+        self.tok.extend(tok)
+
+
 @dataclass(slots=True)
 class Totals:
     """One agent's figures since the beginning (integer units, see module doc)."""
@@ -260,6 +335,12 @@ class Totals:
         self.api_calls += other.api_calls
         if other.last_ts is not None and (self.last_ts is None or other.last_ts > self.last_ts):
             self.last_ts = other.last_ts
+
+    def absorb(self, other: Totals) -> None:
+        """Add the figures of executions read after this one's (newest department wins)."""
+        self.merge(other)
+        if other.department is not None and other.department_ts >= self.department_ts:
+            self.department, self.department_ts = other.department, other.department_ts
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
@@ -293,10 +374,12 @@ class Batch:
 class RollingWindows:
     """Per-agent series and totals, system-wide figures as their sum, and cost per UTC day."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, part: bool = False) -> None:
         self.series: dict[str, Series] = {}
         self.totals: dict[str, Totals] = {}
         self.day_cost: dict[int, int] = {}  # UTC day number -> nano-dollars, every agent
+        # A rebuild worker's part keeps values, not prefix sums: see absorb().
+        self._new_series: type[Series] = Part if part else Series
 
     # ----------------------------------------------------------------- input
     def add(
@@ -315,7 +398,7 @@ class RollingWindows:
         """Add one execution in O(1) (amortised)."""
         s = self.series.get(agent)
         if s is None:
-            s = self.series[agent] = Series()
+            s = self.series[agent] = self._new_series()
             self.totals[agent] = Totals()
         s.add(ts, err, dur, cost, tok)
         t = self.totals[agent]
@@ -347,21 +430,17 @@ class RollingWindows:
                 groups[a] = [i]
             else:
                 g.append(i)
+        series, totals = self.series, self.totals
         for agent, idx in groups.items():
             pick = picker(idx)
-            ts, err, dur, cost, tok = (
-                pick(b.ts),
-                pick(b.err),
-                pick(b.dur),
-                pick(b.cost),
-                pick(b.tok),
-            )
-            s = self.series.get(agent)
+            ts, err, dur, cost, tok = map(pick, (b.ts, b.err, b.dur, b.cost, b.tok))
+            in_order = is_sorted(ts)
+            s = series.get(agent)
             if s is None:
-                s = self.series[agent] = Series()
-                self.totals[agent] = Totals()
-            s.extend(ts, err, dur, cost, tok)
-            t = self.totals[agent]
+                s = series[agent] = self._new_series()
+                totals[agent] = Totals()
+            s.extend(ts, err, dur, cost, tok, in_order)
+            t = totals[agent]
             t.executions += len(ts)
             t.errors += sum(err)
             t.duration_us += sum(dur)
@@ -370,17 +449,19 @@ class RollingWindows:
             t.cpu_us += sum(pick(b.cpu))
             t.memory += sum(pick(b.mem))
             t.api_calls += sum(pick(b.api))
-            last = max(ts)
+            first, last = (ts[0], ts[-1]) if in_order else (min(ts), max(ts))
             if t.last_ts is None or last >= t.last_ts:
                 t.last_ts = last
-            self._department(t, ts, pick(b.dept))
-            self._add_day_costs(ts, cost)
+            self._department(t, ts, pick(b.dept), in_order)
+            self._add_day_costs(ts, cost, first, last)
         return groups
 
     @staticmethod
-    def _department(t: Totals, ts: Sequence[int], dept: Sequence[str | None]) -> None:
+    def _department(
+        t: Totals, ts: Sequence[int], dept: Sequence[str | None], in_order: bool
+    ) -> None:
         """The department of the newest execution naming one (usually the last one)."""
-        if all(map(int.__le__, ts, ts[1:])):
+        if in_order:
             for k in range(len(ts) - 1, -1, -1):
                 if dept[k] is not None:
                     if ts[k] >= t.department_ts:
@@ -391,8 +472,10 @@ class RollingWindows:
             if d is not None and when >= t.department_ts:
                 t.department, t.department_ts = d, when
 
-    def _add_day_costs(self, ts: Sequence[int], cost: Sequence[int]) -> None:
-        first, last = min(ts) // MS_PER_DAY, max(ts) // MS_PER_DAY
+    def _add_day_costs(
+        self, ts: Sequence[int], cost: Sequence[int], first_ts: int, last_ts: int
+    ) -> None:
+        first, last = first_ts // MS_PER_DAY, last_ts // MS_PER_DAY
         if first == last:
             total = sum(cost)
             if total:
@@ -403,6 +486,19 @@ class RollingWindows:
             if c:
                 day = t // MS_PER_DAY
                 day_cost[day] = day_cost.get(day, 0) + c
+
+    def absorb(self, other: RollingWindows) -> None:
+        """Append a part (``RollingWindows(part=True)``) built alone from later executions."""
+        for agent, part in other.series.items():
+            mine = self.series.get(agent)
+            if mine is None:
+                mine = self.series[agent] = Series()
+                self.totals[agent] = Totals()
+            mine.absorb(part)  # type: ignore[arg-type]
+            self.totals[agent].absorb(other.totals[agent])
+        day_cost = self.day_cost
+        for day, cost in other.day_cost.items():
+            day_cost[day] = day_cost.get(day, 0) + cost
 
     # --------------------------------------------------------------- queries
     def agents(self) -> list[str]:
@@ -442,6 +538,11 @@ class RollingWindows:
         for day in [d for d in self.day_cost if d < horizon_day]:
             del self.day_cost[day]
         return dropped
+
+
+def is_sorted(ts: Sequence[int]) -> bool:
+    """Whether ``ts`` is non-decreasing (C-speed: sorting a sorted run is one pass)."""
+    return list(ts) == sorted(ts)
 
 
 def picker(idx: list[int]) -> Any:

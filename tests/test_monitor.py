@@ -446,13 +446,13 @@ def test_track_execution_does_not_read_its_own_line_back(
     os.utime(data_dir / "metrics", ns=(past, past))
     monitor.refresh()
     calls: list[int] = []
-    original = monitor._reader.poll_batches
+    original = monitor._reader.files  # every catch-up starts by listing the day files
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(monitor._reader, "poll_batches", counting)
+    monkeypatch.setattr(monitor._reader, "files", counting)
     for _ in range(5):
         monitor.track_execution("a", cost=0.5)
     m = monitor.get_agent_metrics("a")  # nothing new on disk: only a few stat calls

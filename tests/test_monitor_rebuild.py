@@ -1,0 +1,286 @@
+"""A rebuild on two cores (core.rebuild: a forked worker reads the newer part) gives exactly
+what a sequential rebuild gives: every window, total, nano-dollar, recent execution,
+department, malformed line and reader offset. The parallel path is forced with a tiny
+threshold and small chunks, so the data directory is cut inside a day file."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from core import checkpoint, rebuild
+from core.clock import day_of_ms
+from core.execution_reader import as_execution
+from core.journal import Journal
+from core.monitor import PerformanceMonitor
+from core.records import Execution
+from core.windows import WINDOWS, RollingWindows
+from tests.conftest import FakeClock
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+AGENTS = ["alpha", "beta", "gamma", "delta", "eps"]
+DEPTS = [None, None, "sales", "ops", "support"]
+
+
+class QuietAlerts:
+    def add_alert(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def resolve(self, *args: Any, **kwargs: Any) -> int:
+        return 0
+
+
+def _line(rnd: random.Random, ts: int, agent: str | None = None) -> bytes:
+    rec = Execution(
+        timestamp=ts,
+        agent=agent or rnd.choice(AGENTS),
+        status=rnd.choice(["completed"] * 8 + ["error", "failed"]),
+        duration=rnd.choice([0.0, round(rnd.uniform(1, 5000), 3), rnd.uniform(0, 9)]),
+        tokens_used=rnd.randint(0, 5000),
+        model=rnd.choice([None, "claude-sonnet-4-5", "haiku"]),
+        department=rnd.choice(DEPTS),
+        # awkward amounts: half-nano ties, long fractions, zero
+        cost=rnd.choice([0.0, 0.0000000005, 0.0000000015, rnd.uniform(0, 0.01), 0.1, 0.3]),
+        cpu_time=rnd.uniform(0, 50),
+        memory_delta=rnd.choice([-1.5, 0.0, float(rnd.randint(-4096, 65536)), 2.5]),
+        api_calls=rnd.randint(0, 3),
+        host="h",
+        pid=rnd.randint(1, 99),
+    )
+    return rec.to_json_line()
+
+
+def _seed(data_dir: Path, seed: int = 7, days: int = 5, per_day: int = 700) -> None:
+    """Several days with backfilled records, equal timestamps and malformed lines."""
+    rnd = random.Random(seed)
+    journal = Journal(data_dir)
+    end = int(NOW.timestamp() * 1000)
+    for d in range(days, -1, -1):
+        day_start = (end // 86_400_000 - d) * 86_400_000
+        stop = min(day_start + 86_400_000, end)
+        step = (stop - day_start) // per_day
+        path = journal.path_for("executions", day_of_ms(day_start))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines: list[bytes] = []
+        for i in range(per_day):
+            ts = day_start + i * step + rnd.randint(0, step // 2)
+            lines.append(_line(rnd, ts))
+            r = rnd.random()
+            if r < 0.05:  # backfilled: earlier in the same day, appended later
+                lines.append(_line(rnd, rnd.randint(day_start, ts)))
+            elif r < 0.08:  # the same millisecond again, same agent
+                lines.append(_line(rnd, ts, orjson.loads(lines[-1])["agent"]))
+            elif r < 0.09:
+                lines.append(
+                    rnd.choice(
+                        [
+                            b"not json\n",
+                            b"\n",
+                            b'{"timestamp": 5, "agent": ""}\n',
+                            b'{"timestamp":' + str(ts).encode() + b',"agent":"a","duration":-1}\n',
+                            b'{"timestamp":1,"age' + _line(rnd, ts),  # torn, then a valid one
+                            orjson.dumps({"timestamp": ts, "agent": "alpha", "tokens_used": 3})
+                            + b"\n",  # snake_case: valid, but only the per-line path reads it
+                            orjson.dumps({"timestamp": ts, "agent": "beta"}) + b"\n",  # defaults
+                        ]
+                    )
+                )
+        path.write_bytes(b"".join(lines))
+
+
+def _state(m: PerformanceMonitor) -> dict[str, Any]:
+    """Everything a rebuild determines, as plain values."""
+    w: RollingWindows = m._windows
+    sys = m.get_system_metrics()
+    series = {}
+    for agent, s in w.series.items():
+        ts, err, dur, cost, tok = (a.tolist() for a in s.arrays())
+        records = sorted(
+            (ts[i], err[i + 1] - err[i], dur[i + 1] - dur[i], cost[i + 1] - cost[i],
+             tok[i + 1] - tok[i])
+            for i in range(len(ts))
+        )  # fmt: skip
+        # the prefix sums at the end of each run of equal timestamps: what any window sees
+        ends = [i + 1 for i in range(len(ts)) if i + 1 == len(ts) or ts[i + 1] != ts[i]]
+        series[agent] = (ts, records, [tuple(p[i] for p in (err, dur, cost, tok)) for i in ends])
+    agents = m.list_agents()
+    return {
+        "system": sys.model_dump(exclude={"uptime", "system_health"}),
+        "agents": [m.get_agent_metrics(a).model_dump() for a in agents],  # type: ignore[union-attr]
+        "series": series,
+        "slices": {
+            a: [m.get_agent_series(a, win, 17).model_dump() for win in WINDOWS] for a in agents
+        },
+        "totals": {a: t.to_dict() for a, t in w.totals.items()},
+        "day_cost": w.day_cost,
+        "cost_today": m.get_cost_today(),
+        "departments": m.get_agent_departments(),
+        "recent": {
+            a: [(ts, seq, as_execution(p).model_dump()) for ts, seq, p in items]
+            for a, items in m._recent.items.items()
+        },
+        "recent_seq": m._recent._seq,
+        "offsets": m._reader.state(),
+        "problems": [(p.path, p.line, p.error) for p in m.journal.problems],
+        "problem_count": m.journal.problem_count,
+        "read": m._unsaved,
+        "arrays": {a: [x.tolist() for x in s.arrays()] for a, s in w.series.items()},
+    }
+
+
+def _build(data_dir: Path, threshold: int, blob: bytes | None = None) -> PerformanceMonitor:
+    """A fresh monitor (new journal, as a new process) from ``blob`` or no checkpoint."""
+    cp = data_dir / checkpoint.PATH
+    cp.unlink(missing_ok=True)
+    if blob is not None:
+        cp.write_bytes(blob)
+    m = PerformanceMonitor(
+        data_dir,
+        clock=FakeClock(NOW),
+        alert_manager=QuietAlerts(),  # type: ignore[arg-type]
+        parallel_rebuild_bytes=threshold,
+    )
+    if m._checkpoint_writer is not None:
+        m._checkpoint_writer.join()  # its cold-rebuild checkpoint must not feed the next one
+    return m
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
+    """Small chunks and groups (many cut points), and a record of each parallel rebuild."""
+    monkeypatch.setattr(rebuild, "CHUNK", 4096)
+    monkeypatch.setattr(rebuild, "GROUP", 3)
+    seen: dict[str, list[Any]] = {"splits": [], "absorbed": []}
+    plan, absorb = rebuild.plan, RollingWindows.absorb
+
+    def planning(*args: Any) -> Any:
+        split = plan(*args)
+        seen["splits"].append(split)
+        return split
+
+    def absorbing(self: RollingWindows, other: RollingWindows) -> None:
+        seen["absorbed"].append(sum(len(s.ts) + len(s.pending) for s in other.series.values()))
+        absorb(self, other)
+
+    monkeypatch.setattr(rebuild, "plan", planning)
+    monkeypatch.setattr(RollingWindows, "absorb", absorbing)
+    return seen
+
+
+@pytest.mark.parametrize("group", [3, 1_000_000], ids=["cut-inside-a-file", "cut-between-files"])
+def test_parallel_rebuild_equals_sequential(
+    data_dir: Path, spy: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch, group: int
+) -> None:
+    monkeypatch.setattr(rebuild, "GROUP", group)
+    _seed(data_dir)
+    sequential = _state(_build(data_dir, threshold=0))
+    assert spy["splits"] == [] and sequential["problem_count"] >= 10
+    assert sequential["series"] and any(r for r in sequential["recent"].values())
+
+    parallel = _state(_build(data_dir, threshold=1))
+    split = spy["splits"][0]
+    assert split is not None and spy["absorbed"] and spy["absorbed"][0] > 500
+    if group == 3:
+        assert split.at > 0  # cut inside a day file, at a group boundary
+    else:
+        assert split.at == split.origin == 0  # no group boundary in a file: between files
+    assert parallel == sequential
+
+
+def test_parallel_catch_up_after_a_checkpoint_equals_sequential(
+    data_dir: Path, spy: dict[str, list[Any]]
+) -> None:
+    _seed(data_dir, seed=3, days=2)
+    first = _build(data_dir, threshold=0)
+    first.save_checkpoint()
+    blob = (data_dir / checkpoint.PATH).read_bytes()
+    # more history arrives: new lines in the checkpointed files and new day files
+    rnd = random.Random(11)
+    end = int(NOW.timestamp() * 1000)
+    journal = Journal(data_dir)
+    for k in range(3000):
+        ts = end - rnd.randint(0, 5 * 86_400_000)
+        path = journal.path_for("executions", day_of_ms(ts))
+        with path.open("ab") as fh:
+            fh.write(_line(rnd, ts) if k % 500 else b"garbage\n")
+    sequential = _state(_build(data_dir, threshold=0, blob=blob))
+    parallel = _state(_build(data_dir, threshold=1, blob=blob))
+    assert spy["absorbed"]
+    assert parallel == sequential
+
+
+def test_a_failed_worker_falls_back_to_reading_here(
+    data_dir: Path, spy: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(data_dir, days=3)
+    sequential = _state(_build(data_dir, threshold=0))
+
+    def crash(*args: Any) -> Any:
+        raise RuntimeError("worker died")
+
+    monkeypatch.setattr(rebuild, "read_part", crash)  # runs in the forked child only
+    parallel = _state(_build(data_dir, threshold=1))
+    assert spy["splits"][0] is not None and spy["absorbed"] == []
+    assert parallel == sequential
+
+
+def test_a_stuck_worker_is_given_up(
+    data_dir: Path, spy: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(data_dir, days=2)
+    sequential = _state(_build(data_dir, threshold=0))
+
+    def stuck(*args: Any) -> Any:
+        time.sleep(60)
+
+    monkeypatch.setattr(rebuild, "read_part", stuck)  # runs in the forked child only
+    monkeypatch.setattr(rebuild, "_TIMEOUT_MIN_S", 0.3)
+    started = time.monotonic()
+    parallel = _state(_build(data_dir, threshold=1))
+    assert time.monotonic() - started < 30  # killed, not waited for
+    assert spy["splits"][0] is not None and spy["absorbed"] == []
+    assert parallel == sequential
+
+
+def test_small_catch_ups_never_fork(
+    data_dir: Path, spy: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_fork() -> int:
+        raise AssertionError("forked")
+
+    monkeypatch.setattr(rebuild, "_fork", no_fork)
+    _seed(data_dir, days=2)
+    m = _build(data_dir, threshold=rebuild.PARALLEL_BYTES)  # default: far more than this
+    m.track_execution("alpha", duration=5)
+    assert m.get_agent_metrics("alpha") is not None
+    assert spy["splits"] and set(spy["splits"]) == {None} and spy["absorbed"] == []
+    assert _build(data_dir, threshold=0)._windows.system_totals() == m._windows.system_totals()
+
+
+def test_plan_cuts_at_a_group_boundary(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rebuild, "CHUNK", 4096)
+    monkeypatch.setattr(rebuild, "GROUP", 2)
+    _seed(data_dir, days=1)
+    m = _build(data_dir, threshold=0)
+    m._reader.tails.clear()
+    files = m._reader.files()
+    split = rebuild.plan(m._reader, files, 1)
+    assert split is not None and 0 < split.at
+    # the sequential reader's chunks from the start of that file pass exactly through the cut
+    path = files[split.first]
+    ends = []
+    for _ in m._reader.read_file(path, 4096):
+        ends.append(m._reader.tails[path].offset)
+    assert split.at in ends[1::2]
+    assert abs(
+        split.at + sum(f.stat().st_size for f in files[: split.first]) - split.unread / 2
+    ) < (2 * 4096 * 2)
