@@ -153,7 +153,9 @@ class Series:
             (self.pre_cost, cost),
             (self.pre_tok, tok),
         ):
-            pre.extend(array("q", accumulate(values, initial=pre[-1]))[1:])
+            sums = list(accumulate(values, initial=pre[-1]))
+            del sums[0]
+            pre.fromlist(sums)  # a list is copied in at C speed, unlike an iterator
 
     def settle(self) -> None:
         """Merge pending out-of-order records; costs the stored tail they land in."""
