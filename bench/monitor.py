@@ -210,6 +210,7 @@ def main() -> None:
             dirs[n] = base / f"d{n}"
             generate(dirs[n], n, now)
             print(f"generated {n:>9,} executions in {time.perf_counter() - t0:.1f} s")
+        os.sync()  # the kernel writing back ~340 MB of fresh files must not overlap the timings
         big = dirs[sizes[-1]]
         cp = big / "metrics" / ".checkpoint-executions.bin"
         print(f"\ncold start, new process, {sizes[-1]:,} executions over 7 days:")
