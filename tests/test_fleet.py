@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,17 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
             prom.stop()
 
 
+def stored_budgets(h: Host) -> dict[str, float]:
+    """The run-time budget edits in a host's own ``data/budgets.toml``."""
+    path = h.data_dir / "budgets.toml"
+    return dict(tomllib.loads(path.read_text())["budgets"]) if path.exists() else {}
+
+
+def reporting(fleet: Fleet, department: str) -> set[str]:
+    """Hosts whose ``/metrics`` state a budget for ``department`` (what Prometheus sees)."""
+    return {h.name for h in fleet.source.department_hosts(department)}
+
+
 def own_totals(hosts: list[Host]) -> dict[str, float]:
     """The hosts' own all-time figures, read through core from their data directories."""
     out = {"executions": 0.0, "errors": 0.0, "tokens": 0.0, "cost": 0.0}
@@ -255,15 +267,23 @@ def test_dashboard_with_host_column_budgets_and_alert_actions(fleet: Fleet) -> N
     assert row.message == "[host-a] host-a needs a look" and not row.acknowledged
     assert session.acknowledge(alert.id) is True
     assert alerts.get_alert(alert.id).acknowledged  # on the owning host, through core
-    with pytest.raises(FleetActionError, match=r"budgets\.toml"):
-        session.set_budget("sales", 900)
+    # A budget edit goes to every host that reports the department, through its endpoint.
+    hosts = reporting(fleet, "marketing")
+    assert "host-a" in hosts
+    result = session.set_budget("marketing", 650)
+    assert set(result.updated) == hosts and not result.failed
+    assert "host-a" in result.message and "$650.00" in result.message
+    for name in hosts:
+        assert stored_budgets(fleet.hosts[name])["marketing"] == 650.0
+    with pytest.raises(FleetActionError, match="no host reports"):
+        session.set_budget("no-such-department", 10)
     with pytest.raises(FleetActionError, match="no host"):
         session.acknowledge("alert_0_unknown")
     alerts.close()
 
 
 async def test_console_in_fleet_mode(fleet: Fleet) -> None:
-    from textual.widgets import DataTable
+    from textual.widgets import DataTable, Input
 
     from werkpilot_tui.app import make_app
     from werkpilot_tui.screens.budget_modal import BudgetModal
@@ -287,13 +307,40 @@ async def test_console_in_fleet_mode(fleet: Fleet) -> None:
         keys = {str(r.key.value) for r in table.ordered_rows}
         assert keys == {"scorer@host-a", "writer@host-a", "scorer@host-b", "router@host-b"}
         assert str(table.get_row("router@host-b")[-1]) == "host-b"  # the host column
-        # The budget key says why it cannot act, and opens no editor.
+        # The budget key opens the editor with the fleet's figure; saving posts it to
+        # every host that reports the department (both run a sales agent).
+        assert reporting(fleet, "sales") == {"host-a", "host-b"}
         bars = app.screen.query_one("#budgets", DataTable)
         bars.focus()
+        bars.move_cursor(row=bars.get_row_index("sales"))
         await pilot.press("b")
         await pilot.pause()
-        assert not isinstance(app.screen, BudgetModal)
-        assert any("fleet mode" in n.message for n in app._notifications)
+        assert isinstance(app.screen, BudgetModal)
+        box = app.screen.query_one("#budget-input", Input)
+        assert box.value == "500"  # the fleet's figure for sales
+        box.value = "900"
+        await pilot.press("enter")
+        for _ in range(200):
+            if all(stored_budgets(h).get("sales") == 900.0 for h in fleet.hosts.values()):
+                break
+            await pilot.pause(0.05)
+        for h in fleet.hosts.values():
+            assert stored_budgets(h)["sales"] == 900.0  # each host's own budgets.toml
+        for _ in range(100):
+            if any("Budget for sales" in n.message for n in app._notifications):
+                break
+            await pilot.pause(0.05)
+        [note] = [n.message for n in app._notifications if "Budget for sales" in n.message]
+        assert "host-a" in note and "host-b" in note and "Failed" not in note
+        # The fleet's bar follows once Prometheus has scraped the hosts again.
+        wait_until(
+            lambda: (lambda d: d and d.budget == 900.0)(
+                next((x for x in fleet.source.refresh().departments if x.name == "sales"), None)
+            ),
+            timeout=20,
+            interval=0.5,
+            what="the fleet's sales budget to show 900",
+        )
         # Acknowledging acts on the owning host through its endpoint.
         feed = app.screen.query_one("#alerts", DataTable)
         feed.focus()
@@ -327,6 +374,26 @@ def test_a_host_down_is_shown_and_recovers(fleet: Fleet) -> None:
         assert "host-b" in (FleetSession.status(snap) or "")
         with pytest.raises(FleetActionError, match="endpoint is down"):
             fleet.source.acknowledge("host-b", fleet.alert_ids["host-b"])
+        # A budget edit reaches the hosts that are up and says which one it could not.
+        result = fleet.source.set_budget("sales", 950)
+        assert result.updated == ("host-a",)
+        [(name, why)] = result.failed
+        assert name == "host-b" and "endpoint is down" in why
+        assert "host-b" in result.message and "Failed" in result.message
+        assert stored_budgets(fleet.hosts["host-a"])["sales"] == 950.0
+        assert stored_budgets(b).get("sales") != 950.0
+        session = FleetSession(fleet.prom.url, load_config(None, env={}), source=fleet.source)
+        down_snap = fleet.source.last
+        assert down_snap is not None
+        fleet.source.last = replace(
+            down_snap, hosts=tuple(replace(h, up=False) for h in down_snap.hosts)
+        )
+        try:  # no host reachable: the key says why, and so does a save already under way
+            assert "every host is down" in (session.cannot_edit_budget("sales") or "")
+            with pytest.raises(FleetActionError, match=r"not set on any host.*endpoint is down"):
+                session.set_budget("sales", 300)
+        finally:
+            fleet.source.last = down_snap
     finally:
         b.proc = serve(b.data_dir, fleet.work, "host-b", port=port).start()
     snap = wait_until(
@@ -352,6 +419,10 @@ def test_prometheus_stopped_mid_run_is_reported_and_recovers(fleet: Fleet) -> No
         d = session.build()
         assert d.error and d.error.startswith("Prometheus down")
         assert len(d.agents) == 4
+        # The budget key says why it cannot act, and a save racing the outage says so too.
+        assert "Prometheus is down" in (session.cannot_edit_budget("sales") or "")
+        with pytest.raises(FleetActionError, match="cannot tell which hosts"):
+            session.set_budget("sales", 700)
     finally:
         fleet.prom.start()
     snap = settled(fleet)

@@ -72,6 +72,12 @@ class Served:
         status, _, data = self.request("POST", "/api/metrics/acknowledge", body, hdrs)
         return status, json.loads(data)
 
+    def budget(self, doc: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        body = json.dumps(doc).encode()
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        status, _, data = self.request("POST", "/api/budgets", body, hdrs)
+        return status, json.loads(data)
+
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV and not k.endswith("_BUDGET")}
@@ -208,6 +214,61 @@ def test_acknowledge_is_persisted_and_invalidates_the_cache(
     assert served.ack(late.id) == (200, {"success": True, "alertId": late.id})
     assert fresh.get_alert(late.id).acknowledged  # type: ignore[union-attr]
     fresh.close()
+
+
+def test_budget_edit_is_persisted_and_invalidates_the_cache(
+    seeded: tuple[Served, dict[str, str]],
+) -> None:
+    from core.ledger import CostTracker
+
+    served, _ = seeded
+    bad = [
+        {},
+        {"amount": 600},
+        {"department": "", "amount": 600},
+        {"department": 7, "amount": 600},
+        {"department": "sales"},
+        {"department": "sales", "amount": 0},
+        {"department": "sales", "amount": -5},
+        {"department": "sales", "amount": "600"},
+        {"department": "sales", "amount": True},
+        {"department": "sales", "amount": None},
+    ]
+    for doc in bad:
+        status, answer = served.budget(doc)
+        assert status == 400 and answer["success"] is False and answer["error"], (doc, answer)
+    json_h = {"Content-Type": "application/json"}
+    for body, headers in [
+        (b'{"department": "sales", "amount": Infinity}', json_h),
+        (b'{"department": "sales", "amount": NaN}', json_h),
+        (b'{"department": "sales", "amount": 1e999}', json_h),
+        (b"{not json", json_h),
+        (b'["sales", 600]', json_h),
+        (b'{"department": "sales", "amount": 600}', {"Content-Type": "text/plain"}),
+    ]:
+        status, _, data = served.request("POST", "/api/budgets", body, headers)
+        assert status == 400 and json.loads(data)["success"] is False, body
+    status, _, data = served.request("POST", "/api/budgets", b"x" * 5000, json_h)
+    assert status == 413 and json.loads(data)["success"] is False
+    assert served.request("GET", "/api/budgets")[0] == 405
+
+    served.get_json("/api/metrics?type=costs")
+    _, headers, _ = served.get_json("/api/metrics?type=costs")
+    assert headers["x-cache"] == "hit"
+    status, doc = served.budget({"department": "Sales", "amount": 600})
+    assert (status, doc) == (200, {"success": True, "department": "sales", "budget": 600.0})
+    _, headers, _ = served.get_json("/api/metrics?type=costs")
+    assert headers["x-cache"] == "miss"
+    fresh = CostTracker(served.data_dir)
+    assert fresh.budgets.budget_for("sales") == 600.0
+    assert "sales" in (served.data_dir / "budgets.toml").read_text()
+    assert served.budget({"department": "sales", "amount": 612.5}) == (
+        200,
+        {"success": True, "department": "sales", "budget": 612.5},
+    )
+    assert fresh.budgets.budget_for("sales") == 612.5
+    fresh.close()
+    assert served.budget({"department": "sales", "amount": 500})[0] == 200  # as seeded
 
 
 def test_cache_hides_new_data_until_the_ttl_expires(
@@ -380,6 +441,13 @@ def test_bearer_token_protects_acknowledge(tmp_path: Path) -> None:
         assert served.get_json("/api/metrics?type=system")[0] == 200  # reads stay open
         ok = served.ack(ids["critical"], {"Authorization": "Bearer s3cret"})
         assert ok == (200, {"success": True, "alertId": ids["critical"]})
+        edit = {"department": "sales", "amount": 700}
+        assert served.budget(edit)[0] == 401
+        assert served.budget(edit, {"Authorization": "Bearer wrong"})[0] == 401
+        assert served.budget(edit, {"Authorization": "Bearer s3cret"}) == (
+            200,
+            {"success": True, "department": "sales", "budget": 700.0},
+        )
     finally:
         stop(served)
     assert served.proc.returncode == 0

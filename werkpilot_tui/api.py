@@ -145,7 +145,8 @@ def printable(text: str) -> str:
 
 
 class MetricsService:
-    """What the handlers call: cached JSON payloads, acknowledgement, exposition text."""
+    """What the handlers call: cached JSON payloads, acknowledgement, budget edits,
+    exposition text."""
 
     def __init__(self, components: Components, *, cache_ttl_s: float, clock: Clock | None = None):
         self.components = components
@@ -189,6 +190,16 @@ class MetricsService:
             if ok:
                 self.invalidate()
         return ok
+
+    def set_budget(self, department: str, amount: float) -> tuple[str, float]:
+        """Set a department's monthly budget through core (``data/budgets.toml``); drops
+        cached payloads. Returns the department as stored and the budget now in force."""
+        with self._core_lock:
+            tracker = self.components.tracker
+            tracker.set_department_budget(department, amount)
+            self.invalidate()
+            name = department.lower()
+            return name, float(tracker.budgets.budget_for(name))
 
     def invalidate(self) -> None:
         with self._cache_lock:

@@ -175,9 +175,33 @@ class WerkpilotApp(App[None]):
         blocked = getattr(self.session, "cannot_edit_budget", None)
         return blocked(department) if blocked is not None else None
 
-    async def set_budget(self, department: str, amount: float) -> None:
-        await self.feed.call(self.session.set_budget, department, amount)
-        self.feed.changed()
+    async def set_budget(self, department: str, amount: float) -> bool:
+        """Save a budget; in fleet mode say which hosts took it and which did not (and why).
+
+        True when the caller should confirm the plain local save."""
+        try:
+            result = await self.feed.call(self.session.set_budget, department, amount)
+        except Exception as exc:
+            from werkpilot_tui.fleet import FleetActionError  # deferred: fleet mode only
+
+            if not isinstance(exc, FleetActionError):
+                raise
+            self.notify(str(exc), title="Cannot edit budget", severity="error", markup=False)
+            return False
+        finally:
+            self.feed.changed()
+        message = getattr(result, "message", None)
+        if message is None:
+            return True
+        failed = bool(getattr(result, "failed", ()))
+        self.notify(
+            message,
+            title="Budget partly saved" if failed else "Budget saved",
+            severity="warning" if failed else "information",
+            timeout=10 if failed else 5,
+            markup=False,
+        )
+        return False
 
     # --------------------------------------------------------------- actions
     def run_dashboard_action(self, action: str) -> None:

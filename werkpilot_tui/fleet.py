@@ -313,17 +313,23 @@ class FleetSource:
                 return h
         raise FleetActionError(f"host {name!r} is not a scrape target of Prometheus")
 
-    def acknowledge(self, host: str, alert_id: str, token: str | None = None) -> dict[str, Any]:
-        """Acknowledge an alert on the host that owns it, through its HTTP endpoint."""
-        h = self.host(host)
+    def _post(
+        self,
+        h: FleetHost,
+        path: str,
+        doc: Mapping[str, Any],
+        token: str | None,
+        what: tuple[str, str],
+    ) -> dict[str, Any]:
+        """POST ``doc`` as JSON to a host's endpoint (bounded by ``timeout_s``)."""
+        verb, noun = what
         if not h.up:
             raise FleetActionError(
-                f"cannot acknowledge on {h.name}: its endpoint is down ({h.last_error})"
+                f"cannot {verb} on {h.name}: its endpoint is down ({h.last_error})"
             )
-        body = json.dumps({"alertId": alert_id}).encode()
         req = urllib.request.Request(
-            h.endpoint + "/api/metrics/acknowledge",
-            data=body,
+            h.endpoint + path,
+            data=json.dumps(doc).encode(),
             headers={"Content-Type": "application/json"},
         )
         if token:
@@ -333,20 +339,98 @@ class FleetSource:
                 return dict(json.loads(resp.read()))
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:300].decode("utf-8", "replace")
-            raise FleetActionError(f"{h.name} refused the acknowledgement: {detail}") from None
-        except OSError as exc:
+            raise FleetActionError(f"{h.name} refused the {noun}: {detail}") from None
+        except (OSError, ValueError) as exc:
             raise FleetActionError(f"cannot reach {h.name} at {h.endpoint}: {exc}") from None
 
-    def set_budget(self, department: str, amount: float) -> None:
-        """Budgets live in each host's ``data/budgets.toml``; the HTTP endpoint cannot edit them."""
-        raise FleetActionError(self.budget_edit_blocked(department))
-
-    @staticmethod
-    def budget_edit_blocked(department: str) -> str:
-        return (
-            f"budget for {department!r} cannot be edited in fleet mode: each host keeps its own "
-            "data/budgets.toml — run `werkpilot-tui` on the owning host (key b) instead"
+    def acknowledge(self, host: str, alert_id: str, token: str | None = None) -> dict[str, Any]:
+        """Acknowledge an alert on the host that owns it, through its HTTP endpoint."""
+        return self._post(
+            self.host(host),
+            "/api/metrics/acknowledge",
+            {"alertId": alert_id},
+            token,
+            ("acknowledge", "acknowledgement"),
         )
+
+    def department_hosts(self, department: str) -> tuple[FleetHost, ...]:
+        """The hosts whose ``/metrics`` state a budget or spend for ``department`` (one query)."""
+        sel = f'{{job="{promql.escape(self.job)}", department="{promql.escape(department)}"}}'
+        expr = (
+            f"count by ({promql.TARGET}) ("
+            f"last_over_time({promql.BUDGET}{sel}[{self.lookback}]) or "
+            f"last_over_time({promql.SPEND}{sel}[{self.lookback}]))"
+        )
+        try:
+            samples = self.client.query(expr)
+        except PromError as exc:
+            raise FleetActionError(
+                f"cannot tell which hosts report {department!r}: {exc}"
+            ) from None
+        known = {h.instance: h for h in (self.last.hosts if self.last else ())}
+        hosts = []
+        for s in samples:
+            name, instance = _host_of(s.labels)
+            hosts.append(known.get(instance) or FleetHost(name, instance, True))
+        return tuple(sorted(hosts, key=lambda h: h.name))
+
+    def set_budget(self, department: str, amount: float, token: str | None = None) -> BudgetUpdate:
+        """Set the budget on every host that reports ``department``, through each host's
+        endpoint, in parallel; the fleet's bar (the largest any host states) then shows it.
+
+        Raises FleetActionError saying why when no host could be updated."""
+        hosts = self.department_hosts(department)
+        if not hosts:
+            raise FleetActionError(
+                f"no host reports department {department!r} to Prometheus: nothing to update"
+            )
+        doc = {"department": department, "amount": amount}
+        futures = [
+            (
+                h,
+                self._pool.submit(
+                    self._post, h, "/api/budgets", doc, token, ("set the budget", "budget edit")
+                ),
+            )
+            for h in hosts
+        ]
+        updated: list[str] = []
+        failed: list[tuple[str, str]] = []
+        for h, f in futures:
+            try:
+                f.result()
+                updated.append(h.name)
+            except FleetActionError as exc:
+                failed.append((h.name, str(exc)))
+        result = BudgetUpdate(department, amount, tuple(updated), tuple(failed))
+        if not updated:
+            raise FleetActionError(result.message)
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetUpdate:
+    """What a fleet budget edit did: the hosts updated and those that failed, with why."""
+
+    department: str
+    amount: float
+    updated: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...]
+
+    @property
+    def message(self) -> str:
+        parts = []
+        if self.updated:
+            parts.append(
+                f"Budget for {self.department} set to ${self.amount:,.2f} on "
+                + ", ".join(self.updated)
+                + "."
+            )
+        else:
+            parts.append(f"Budget for {self.department} not set on any host.")
+        if self.failed:
+            parts.append("Failed: " + "; ".join(why for _, why in self.failed))
+        return " ".join(parts)
 
 
 def _departments(samples: list[Sample]) -> tuple[FleetDepartment, ...]:

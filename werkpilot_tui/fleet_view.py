@@ -2,13 +2,14 @@
 
 ``FleetSession`` has the interface of the local ``CoreSession`` (``build``, ``acknowledge``,
 ``set_budget``, ``check``, ``close``) so the app and its live feed run unchanged: figures
-come from Prometheus through ``FleetSource``; the alert feed and acknowledgements go to
-each host's own ``werkpilot-tui serve`` endpoint (the address Prometheus scrapes).
+come from Prometheus through ``FleetSource``; the alert feed, acknowledgements and budget
+edits go to each host's own ``werkpilot-tui serve`` endpoint (the address Prometheus scrapes).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,6 +19,7 @@ from core.config import Config, load_config
 from werkpilot_tui.fleet import (
     ALL,
     WINDOWS,
+    BudgetUpdate,
     FleetActionError,
     FleetHost,
     FleetSnapshot,
@@ -76,7 +78,8 @@ class FleetSession:
         self.source = source or FleetSource(prometheus_url, clock=self.clock)
         self.data_dir = f"Prometheus at {self.source.client.url}"
         self.health = health
-        self.token = token
+        # The bearer token the hosts' endpoints expect ($WERKPILOT_API_TOKEN, as for serve).
+        self.token = token or os.environ.get(self.config.server.token_env) or None
         self._alert_hosts: dict[str, str] = {}  # alert id -> owning host
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fleet-hosts")
 
@@ -217,12 +220,25 @@ class FleetSession:
         result = self.source.acknowledge(host, alert_id, self.token)
         return bool(result.get("success"))
 
-    def set_budget(self, department: str, amount: float) -> None:
-        self.source.set_budget(department, amount)
+    def set_budget(self, department: str, amount: float) -> BudgetUpdate:
+        """Set the budget on every host that reports the department, through each host's
+        endpoint; raises FleetActionError saying why when no host could be updated."""
+        return self.source.set_budget(department, amount, self.token)
 
     def cannot_edit_budget(self, department: str) -> str | None:
-        """Why the budget key cannot act in fleet mode (checked before the editor opens)."""
-        return self.source.budget_edit_blocked(department)
+        """Why the budget key cannot act now (checked before the editor opens), or None."""
+        snap = self.source.last
+        if snap is None:
+            return f"budget for {department!r}: no fleet figures yet, so no host is known"
+        if not snap.prometheus_up:
+            return (
+                f"budget for {department!r} cannot be edited: Prometheus is down ({snap.error}), "
+                "so the hosts that report the department are unknown"
+            )
+        if snap.hosts and not any(h.up for h in snap.hosts):
+            names = ", ".join(f"{h.name} ({h.last_error})" for h in snap.hosts)
+            return f"budget for {department!r} cannot be edited: every host is down: {names}"
+        return None
 
     @property
     def monitor(self) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import os
 import signal
 import socket
@@ -32,8 +33,9 @@ log = logging.getLogger("werkpilot_tui.server")
 
 METRICS_PATH = "/api/metrics"
 ACK_PATH = "/api/metrics/acknowledge"
+BUDGETS_PATH = "/api/budgets"
 PROMETHEUS_PATH = "/metrics"
-ALLOWED = {METRICS_PATH: "GET", PROMETHEUS_PATH: "GET", ACK_PATH: "POST"}
+ALLOWED = {METRICS_PATH: "GET", PROMETHEUS_PATH: "GET", ACK_PATH: "POST", BUDGETS_PATH: "POST"}
 MAX_CONNECTIONS = 64
 #: An unread request body up to this size is read and dropped after answering, so closing
 #: or reusing the connection does not reset it before the client has read the answer.
@@ -173,6 +175,8 @@ class MetricsHandler(BaseHTTPRequestHandler):
                 self._get_metrics(query)
             elif path == PROMETHEUS_PATH:
                 self._send(200, self.server.service.prometheus_text(), CONTENT_TYPE)
+            elif path == BUDGETS_PATH:
+                self._post_budget()
             else:
                 self._post_acknowledge()
         except (ConnectionError, TimeoutError):
@@ -265,23 +269,57 @@ class MetricsHandler(BaseHTTPRequestHandler):
         self._body_left = 0
         return b"".join(chunks)
 
-    def _post_acknowledge(self) -> None:
+    def _json_body(self) -> Any:
+        """The authorised request's JSON document, or None after answering 401/400/41x."""
         if not self._authorised():
             self._error(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
-            return
+            return None
         body = self._read_body()
         if body is None:
-            return
+            return None
         ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             self._error(400, "Content-Type must be application/json")
-            return
+            return None
         try:
             doc = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             self._error(400, "body is not valid JSON")
+            return None
+        if not isinstance(doc, dict):
+            self._error(400, "body must be a JSON object")
+            return None
+        return doc
+
+    def _post_budget(self) -> None:
+        doc = self._json_body()
+        if doc is None:
             return
-        alert_id = doc.get("alertId") if isinstance(doc, dict) else None
+        department = doc.get("department")
+        if not isinstance(department, str) or not department.strip() or len(department) > 200:
+            self._error(400, "department is required")
+            return
+        amount = doc.get("amount")
+        if (
+            isinstance(amount, bool)
+            or not isinstance(amount, int | float)
+            or not math.isfinite(amount)
+            or amount <= 0
+        ):
+            self._error(400, "amount must be a positive, finite number of USD")
+            return
+        try:
+            name, budget = self.server.service.set_budget(department, float(amount))
+        except ValueError as exc:
+            self._error(400, str(exc))
+            return
+        self._json(200, {"success": True, "department": name, "budget": budget})
+
+    def _post_acknowledge(self) -> None:
+        doc = self._json_body()
+        if doc is None:
+            return
+        alert_id = doc.get("alertId")
         if not isinstance(alert_id, str) or not alert_id or len(alert_id) > 200:
             self._error(400, "alertId is required")
             return

@@ -196,15 +196,15 @@ class DashboardScreen(Screen[None]):
             self.notify("No department selected.", severity="warning")
             return
         blocked = self.wp.cannot_edit_budget(department)
-        if blocked:  # fleet mode: budgets live on each host
+        if blocked:  # fleet mode: no host can be reached to take the edit
             self.notify(blocked, title="Cannot edit budget", severity="error", markup=False)
             return
 
         async def save(amount: float | None) -> None:
             if amount is None:
                 return
-            await self.wp.set_budget(department, amount)
-            self.post_message(BudgetSaved(department, amount))
+            if await self.wp.set_budget(department, amount):
+                self.post_message(BudgetSaved(department, amount))
 
         self.app.push_screen(BudgetModal(department, row.budget, row.spent), save)
 
