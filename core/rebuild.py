@@ -29,7 +29,6 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +66,13 @@ def _aggregate(windows: RollingWindows, recent: Newest, parts: list[Batch]) -> i
     if len(parts) == 1:
         batch = parts[0]
     else:
-        batch = Batch(
-            *(
-                list(chain.from_iterable(getattr(p, name) for p in parts))
-                for name in Batch.__slots__  # type: ignore[attr-defined]
-            )
-        )
+        columns = []
+        for name in Batch.__slots__:  # type: ignore[attr-defined]
+            column: list[Any] = []
+            for p in parts:
+                column += getattr(p, name)  # list.extend from a list: a C copy, no iterator
+            columns.append(column)
+        batch = Batch(*columns)
     groups = windows.add_batch(batch)
     recent.add_groups(groups, batch.ts, batch.payload)
     return len(batch)
