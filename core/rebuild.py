@@ -41,8 +41,10 @@ CHUNK = 1 << 18  # ~800 lines parsed at a time: stays in the CPU cache
 GROUP = 10  # chunks aggregated at a time (~8k records): per-agent work is per batch
 #: Below this many unread bytes a rebuild stays in this process (a fork costs milliseconds).
 PARALLEL_BYTES = 50_000_000
-#: The older part's share of the bytes: this process also merges the worker's part.
-_SHARE = 0.48
+#: The older part's share of the bytes. Both read at the same rate; this process merges the
+#: worker's part only once it has arrived, so an even split finishes first (measured: 0.48
+#: left this process waiting ~0.1-0.3 s for the worker's larger part).
+_SHARE = 0.50
 _TAIL_PROBE = 4096  # bytes read at the end of a chunk to find where it is cut
 _TIMEOUT_MIN_S = 10.0  # a worker slower than this and than 3x this process's part is given up
 
