@@ -186,7 +186,7 @@ class ExecutionReader(JournalReader[Any]):
         lines = data.split(b"\n")
         lines.pop()  # after the last newline: empty
         try:
-            batch = parse_batch([line for line in lines if line])
+            batch = parse_batch(lines if all(lines) else [line for line in lines if line])
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return [batch_of(super()._parse_lines(path, data, tail))]
         tail.lines += len(lines)
