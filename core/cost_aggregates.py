@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from core.clock import EPOCH_DAY, MS_PER_DAY
 from core.pricing import usd_to_nanos
@@ -68,6 +69,25 @@ class Totals:
     executions: int = 0
 
 
+def _cell(table: dict[Any, dict[Key, Cell]], period: Any, key: Key) -> Cell:
+    """The cell of ``key`` in ``period`` of ``table``, created empty on first use."""
+    cells = table.get(period)
+    if cells is None:
+        cells = table[period] = {}
+    cell = cells.get(key)
+    if cell is None:
+        cell = cells[key] = Cell()
+    return cell
+
+
+def _count(totals: dict[Any, Totals], period: Any, nanos: int) -> None:
+    t = totals.get(period)
+    if t is None:
+        t = totals[period] = Totals()
+    t.nanos += nanos
+    t.executions += 1
+
+
 class LedgerAggregates:
     """Every cost entry seen, folded into day, month and agent sums."""
 
@@ -93,31 +113,11 @@ class LedgerAggregates:
         day = e.timestamp // MS_PER_DAY
         dept = e.department.lower()
         key = (e.agent, dept, e.model)
-        cells = self.days.get(day)
-        if cells is None:
-            cells = self.days[day] = {}
-        cell = cells.get(key)
-        if cell is None:
-            cell = cells[key] = Cell()
-        cell.add(e, nanos)
-        t = self.day_totals.get(day)
-        if t is None:
-            t = self.day_totals[day] = Totals()
-        t.nanos += nanos
-        t.executions += 1
         month = self.month_of_day(day)
-        t = self.month_totals.get(month)
-        if t is None:
-            t = self.month_totals[month] = Totals()
-        t.nanos += nanos
-        t.executions += 1
-        cells = self.months.get(month)
-        if cells is None:
-            cells = self.months[month] = {}
-        cell = cells.get(key)
-        if cell is None:
-            cell = cells[key] = Cell()
-        cell.add(e, nanos)
+        _cell(self.days, day, key).add(e, nanos)
+        _cell(self.months, month, key).add(e, nanos)
+        _count(self.day_totals, day, nanos)
+        _count(self.month_totals, month, nanos)
         depts = self.month_departments.get(month)
         if depts is None:
             depts = self.month_departments[month] = {}
