@@ -83,8 +83,20 @@ def check_json_value(value: Any, where: str = "data", depth: int = 0) -> None:
 
 
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0)]
+# Execution figures are summed in signed 64-bit prefix sums (core/windows.py): one absurd
+# value (a duration of 1e300 ms) would overflow them, so each is capped far above real use,
+# where even ~10^6 capped values in a week still sum within 2**63.
+MAX_EXECUTION_MS = 1e10  # about 116 days, in ms (duration and CPU time)
+MAX_EXECUTION_COST = 1e6  # USD per execution
+MAX_EXECUTION_TOKENS = 10**12
+MAX_MEMORY_DELTA = 1e15  # bytes, either way
+Milliseconds = Annotated[float, Field(ge=0, le=MAX_EXECUTION_MS, allow_inf_nan=False)]
+ExecutionCost = Annotated[float, Field(ge=0, le=MAX_EXECUTION_COST, allow_inf_nan=False)]
+Tokens = Annotated[int, Field(ge=0, le=MAX_EXECUTION_TOKENS)]
+MemoryDelta = Annotated[
+    float, Field(ge=-MAX_MEMORY_DELTA, le=MAX_MEMORY_DELTA, allow_inf_nan=False)
+]
 EpochMs = Annotated[int, Field(ge=0, le=253_402_300_799_999)]  # up to year 9999
 
 Status = Literal["completed", "error", "failed"]
@@ -116,18 +128,18 @@ class Execution(Record):
     timestamp: EpochMs
     agent: Name
     status: Status = "completed"
-    duration: NonNegativeFloat = 0.0  # ms
-    tokens_used: Count = 0
-    input_tokens: Count = 0
-    output_tokens: Count = 0
-    cache_read_tokens: Count = 0
-    cache_write_tokens: Count = 0
+    duration: Milliseconds = 0.0
+    tokens_used: Tokens = 0
+    input_tokens: Tokens = 0
+    output_tokens: Tokens = 0
+    cache_read_tokens: Tokens = 0
+    cache_write_tokens: Tokens = 0
     model: Name | None = None
     department: Name | None = None
-    cost: NonNegativeFloat = 0.0  # USD
-    cpu_time: NonNegativeFloat = 0.0  # ms
-    memory_delta: FiniteFloat = 0.0  # bytes; negative when memory was released
-    api_calls: Count = 0
+    cost: ExecutionCost = 0.0  # USD
+    cpu_time: Milliseconds = 0.0
+    memory_delta: MemoryDelta = 0.0  # bytes; negative when memory was released
+    api_calls: Tokens = 0
     error: Text | None = None
     host: str = ""
     pid: Count = 0

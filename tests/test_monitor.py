@@ -139,6 +139,8 @@ def test_bad_input_names_the_field_and_writes_nothing(
         ({"cost": float("nan")}, "cost"),
         ({"tokens_used": 1.5}, "tokens_used"),
         ({"colour": "red"}, "colour"),
+        ({"duration": 1e300}, "duration"),  # beyond what the 64-bit window sums can hold
+        ({"cost": 2e6}, "cost"),
     ]:
         with pytest.raises(ValidationError, match=field):
             monitor.track_execution("a", **kwargs)

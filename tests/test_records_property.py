@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 
 from core.clock import MS_PER_DAY
 from core.journal import Journal
-from core.records import AlertEvent, CostEntry, Execution, Record
+from core.records import (
+    MAX_EXECUTION_COST,
+    MAX_EXECUTION_MS,
+    MAX_EXECUTION_TOKENS,
+    MAX_MEMORY_DELTA,
+    AlertEvent,
+    CostEntry,
+    Execution,
+    Record,
+)
 
 MAX_MS = 253_402_300_799_999
 KIND = {Execution: "executions", CostEntry: "ledger", AlertEvent: "alerts"}
@@ -26,6 +35,11 @@ non_negative = st.floats(min_value=0, allow_nan=False, allow_infinity=False) | s
 )
 finite = st.floats(allow_nan=False, allow_infinity=False)
 counts = st.integers(min_value=0, max_value=2**64) | st.sampled_from([0, 1, 2**31, 2**53 + 1])
+# Execution figures are capped (their sums are 64-bit): the same, within the caps.
+ms = st.floats(0, MAX_EXECUTION_MS) | st.sampled_from([0.0, 5e-324, MAX_EXECUTION_MS, 0.1 + 0.2])
+usd = st.floats(0, MAX_EXECUTION_COST) | st.sampled_from([5e-324, MAX_EXECUTION_COST])
+tokens = st.integers(0, MAX_EXECUTION_TOKENS) | st.sampled_from([0, 2**31, MAX_EXECUTION_TOKENS])
+memory = st.floats(-MAX_MEMORY_DELTA, MAX_MEMORY_DELTA)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**64), 2**64) | finite | texts,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
@@ -37,18 +51,18 @@ executions = st.builds(
     timestamp=timestamps,
     agent=names,
     status=st.sampled_from(["completed", "error", "failed"]),
-    duration=non_negative,
-    tokens_used=counts,
-    input_tokens=counts,
-    output_tokens=counts,
-    cache_read_tokens=counts,
-    cache_write_tokens=counts,
+    duration=ms,
+    tokens_used=tokens,
+    input_tokens=tokens,
+    output_tokens=tokens,
+    cache_read_tokens=tokens,
+    cache_write_tokens=tokens,
     model=st.none() | names,
     department=st.none() | names,
-    cost=non_negative,
-    cpu_time=non_negative,
-    memory_delta=finite,
-    api_calls=counts,
+    cost=usd,
+    cpu_time=ms,
+    memory_delta=memory,
+    api_calls=tokens,
     error=st.none() | texts,
     host=texts,
     pid=counts,
@@ -135,7 +149,10 @@ BAD: list[tuple[type[Record], str, Any]] = [
         for f in ("duration", "cost", "cpu_time")
         for v in (-1.0, -1e-300, INF, NAN)
     ],
-    *[(Execution, "memory_delta", v) for v in (INF, -INF, NAN)],
+    *[(Execution, "memory_delta", v) for v in (INF, -INF, NAN, 1.01e15, -1.01e15)],
+    *[(Execution, f, v) for f in ("duration", "cpu_time") for v in (1.0001e10, 1e300)],
+    (Execution, "cost", 1_000_000.01),
+    *[(Execution, f, 10**12 + 1) for f in ("tokens_used", "cache_read_tokens", "api_calls")],
     *[
         (Execution, f, v)
         for f in ("tokens_used", "input_tokens", "output_tokens", "api_calls", "pid")
