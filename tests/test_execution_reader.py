@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from core.clock import day_of_ms
-from core.execution_reader import ExecutionReader, parse_batch
+from core.execution_reader import ExecutionReader, _Row, parse_batch
 from core.journal import Journal
 from core.records import Execution
 from core.windows import to_micro, to_nano
@@ -23,9 +24,14 @@ anything = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-5, 10**13),
+    st.sampled_from([2**63 - 1, 2**63, 2**64, 253_402_300_799_999, 253_402_300_800_000]),
     st.floats(-10, 1e6, allow_nan=False, allow_infinity=False),
+    st.sampled_from([1.0, -0.0, 1e300, 1e-320, 0.5e-9, 1.5e-9]),
     st.text(max_size=5),
-    st.sampled_from(["completed", "error", "failed", "agent-1", "a\x07b", ""]),
+    st.sampled_from(["completed", "error", "failed", "agent-1", "a\x07b", "a\x85", "", "x" * 201]),
+    st.sampled_from(["\ud800", "é\u2028", "x" * 200]),
+    st.lists(st.integers(0, 3), max_size=2),
+    st.dictionaries(st.sampled_from(["a"]), st.integers(0, 3), max_size=1),
 )
 FIELDS = [
     "timestamp",
@@ -36,6 +42,7 @@ FIELDS = [
     "inputTokens",
     "model",
     "department",
+    "cacheReadTokens",
     "cost",
     "cpuTime",
     "memoryDelta",
@@ -58,6 +65,18 @@ def test_fast_path_accepts_only_what_the_model_accepts(changes: dict[str, Any], 
     record = _good() if full else {"timestamp": T0, "agent": "a"}
     record.update(changes)
     line = json.dumps(record).encode()
+    _same_as_model(line)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(FIELDS), max_size=3), st.lists(anything, min_size=3, max_size=3))
+def test_repeated_keys_are_read_as_the_model_reads_them(keys: list[str], values: list[Any]) -> None:
+    pairs = [f'"{k}":{json.dumps(v)}' for k, v in zip(keys, values, strict=False)]
+    line = ("{" + ",".join(['"timestamp":1764158400000,"agent":"a"', *pairs]) + "}").encode()
+    _same_as_model(line)
+
+
+def _same_as_model(line: bytes) -> None:
     try:
         model = Execution.model_validate_json(line)
     except ValidationError:
@@ -66,7 +85,7 @@ def test_fast_path_accepts_only_what_the_model_accepts(changes: dict[str, Any], 
         batch = parse_batch([line])
     except (ValueError, TypeError, KeyError):
         return  # deferred to the per-line path, which decides with the model
-    assert model is not None, f"fast path accepted what the model rejects: {record}"
+    assert model is not None, f"fast path accepted what the model rejects: {line!r}"
     assert batch.ts == [model.timestamp] and batch.agent == [model.agent]
     assert batch.err == [int(model.is_error)]
     assert batch.dur == [to_micro(model.duration)]
@@ -75,6 +94,12 @@ def test_fast_path_accepts_only_what_the_model_accepts(changes: dict[str, Any], 
     assert batch.cpu == [to_micro(model.cpu_time)]
     assert batch.mem == [round(model.memory_delta)]
     assert batch.dept == [model.department]
+
+
+def test_the_fast_path_declares_the_model_fields() -> None:
+    row = msgspec.structs.fields(_Row)
+    assert [f.encode_name for f in row] == [f.alias for f in Execution.model_fields.values()]
+    assert [f.default for f in row][2:] == [f.default for f in Execution.model_fields.values()][2:]
 
 
 def test_a_bad_line_costs_only_itself_and_is_reported(data_dir: Path) -> None:
