@@ -29,6 +29,7 @@ anything = st.one_of(
     st.sampled_from([1.0, -0.0, 1e300, 1e-320, 0.5e-9, 1.5e-9]),
     st.text(max_size=5),
     st.sampled_from(["completed", "error", "failed", "agent-1", "a\x07b", "a\x85", "", "x" * 201]),
+    st.sampled_from(["a\x7f", "a\x9f", "\x80", "\xa0", "ok\u2028"]),
     st.sampled_from(["\ud800", "é\u2028", "x" * 200]),
     st.lists(st.integers(0, 3), max_size=2),
     st.dictionaries(st.sampled_from(["a"]), st.integers(0, 3), max_size=1),
@@ -60,11 +61,15 @@ def _good() -> dict[str, Any]:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.dictionaries(st.sampled_from(FIELDS), anything, max_size=6), st.booleans())
-def test_fast_path_accepts_only_what_the_model_accepts(changes: dict[str, Any], full: bool) -> None:
+@given(
+    st.dictionaries(st.sampled_from(FIELDS), anything, max_size=6), st.booleans(), st.booleans()
+)
+def test_fast_path_accepts_only_what_the_model_accepts(
+    changes: dict[str, Any], full: bool, ascii: bool
+) -> None:
     record = _good() if full else {"timestamp": T0, "agent": "a"}
     record.update(changes)
-    line = json.dumps(record).encode()
+    line = json.dumps(record, ensure_ascii=ascii).encode("utf-8", "surrogatepass")
     _same_as_model(line)
 
 
@@ -128,3 +133,22 @@ def test_sparse_records_take_the_defaults() -> None:
 def test_unknown_or_snake_case_keys_defer_to_the_model() -> None:
     with pytest.raises(ValueError):
         parse_batch([b'{"timestamp":1,"agent":"a","tokens_used":3}'])
+
+
+@pytest.mark.parametrize("field", ["agent", "department", "model"])
+@pytest.mark.parametrize("char", ["\x00", "\t", "\x1f", "\x7f", "\x80", "\x85", "\x9f"])
+def test_control_characters_in_names_are_refused_written_raw_or_escaped(
+    field: str, char: str
+) -> None:
+    good = json.dumps({"timestamp": T0, "agent": "a", "department": "d", "model": "m"})
+    for ensure_ascii in (True, False):
+        record = {"timestamp": T0, "agent": "a", field: f"x{char}y"}
+        line = json.dumps(record, ensure_ascii=ensure_ascii).encode()
+        lines = [good.encode(), line]
+        with pytest.raises(ValueError):
+            parse_batch(lines)
+
+
+def test_names_beyond_the_control_characters_are_read_raw() -> None:
+    line = json.dumps({"timestamp": T0, "agent": "caf\u00e9 \u00a0\u2028"}, ensure_ascii=False)
+    assert parse_batch([line.encode()]).agent == ["caf\u00e9 \u00a0\u2028"]
