@@ -15,7 +15,7 @@ from typing import Any
 
 from core.clock import EPOCH_DAY, MS_PER_DAY
 from core.pricing import usd_to_nanos
-from core.records import CostEntry
+from core.record_rows import CostRecord
 
 #: (agent, department, model); departments are folded to lower case like budgets.
 Key = tuple[str, str, str]
@@ -34,7 +34,7 @@ class Cell:
     executions: int = 0
     last_used: int = 0  # epoch ms of the newest entry
 
-    def add(self, e: CostEntry, nanos: int) -> None:
+    def add(self, e: CostRecord, nanos: int) -> None:
         self.nanos += nanos
         self.input_tokens += e.input_tokens
         self.output_tokens += e.output_tokens
@@ -108,7 +108,7 @@ class LedgerAggregates:
             month = self._months[day] = (d.year, d.month)
         return month
 
-    def add(self, e: CostEntry) -> None:
+    def add(self, e: CostRecord) -> None:
         nanos = usd_to_nanos(e.cost)
         day = e.timestamp // MS_PER_DAY
         dept = e.department.lower()
@@ -155,7 +155,7 @@ class LedgerAggregates:
         agent.models.setdefault(key[2], Cell()).merge(cell)
         self.entries += cell.executions
 
-    def add_all(self, entries: Iterable[CostEntry]) -> int:
+    def add_all(self, entries: Iterable[CostRecord]) -> int:
         n = 0
         for e in entries:
             self.add(e)
@@ -197,7 +197,7 @@ class LedgerAggregates:
         return out
 
 
-def fold_days(entries: Iterable[CostEntry], days: dict[int, dict[Key, Cell]]) -> int:
+def fold_days(entries: Iterable[CostRecord], days: dict[int, dict[Key, Cell]]) -> int:
     """Fold entries into day cells only: the bulk path of a cold start.
 
     ``LedgerAggregates.add_cell`` then derives every other sum from the cells, which is

@@ -1,12 +1,8 @@
 """Reading executions in validated batches, fast enough to rebuild a million in a cold start.
 
-Validating each line with ``Execution.model_validate_json`` costs about 3 µs, most of a 3 s
-cold-start budget for 1M lines. Instead each line is decoded by msgspec into :class:`_Row`, a
-struct declaring the same fields, types and ranges as ``Execution``, checked in C while it is
-parsed (about 0.7 µs a line); the few distinct names of a chunk are then checked once each.
-The fast path only ever *accepts* what ``Execution`` accepts (tests/test_execution_reader.py
-compares them on random records): any doubt (a bad line, a snake_case key, an integer beyond
-64 bits) sends the whole chunk through the journal's per-line path, which validates each line
+Each line is decoded into a :class:`~core.record_rows.ExecutionRow` (checked in C while
+parsed, see core/record_rows.py) and the batch handed on in columns of integer units. Any
+doubt sends the whole chunk through the journal's per-line path, which validates each line
 with the model and reports every bad line with its file and line number.
 """
 
@@ -15,69 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from operator import attrgetter, sub
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import msgspec
 import orjson
 
 from core.journal import Journal, JournalReader
-from core.records import (
-    ERROR_STATUSES,
-    MAX_EXECUTION_COST,
-    MAX_EXECUTION_MS,
-    MAX_EXECUTION_TOKENS,
-    MAX_MEMORY_DELTA,
-    Execution,
-    check_name,
-)
+from core.record_rows import check_names, decode_execution
+from core.records import ERROR_STATUSES, Execution
 from core.windows import Batch, to_micro, to_nano
 
-_Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # beyond: the model decides
-_Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_EXECUTION_TOKENS)]
-_Ms = Annotated[float, msgspec.Meta(ge=0, le=MAX_EXECUTION_MS)]  # msgspec refuses NaN, 1e400
-_Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]  # + check_name per value
-
-
-class _Row(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=False):
-    """``Execution`` as msgspec checks it while parsing (same names, defaults and ranges)."""
-
-    timestamp: Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799_999)]
-    agent: _Name
-    status: Literal["completed", "error", "failed"] = "completed"
-    duration: _Ms = 0.0
-    tokens_used: _Tokens = 0
-    input_tokens: _Tokens = 0
-    output_tokens: _Tokens = 0
-    cache_read_tokens: _Tokens = 0
-    cache_write_tokens: _Tokens = 0
-    model: _Name | None = None
-    department: _Name | None = None
-    cost: Annotated[float, msgspec.Meta(ge=0, le=MAX_EXECUTION_COST)] = 0.0
-    cpu_time: _Ms = 0.0
-    memory_delta: Annotated[float, msgspec.Meta(ge=-MAX_MEMORY_DELTA, le=MAX_MEMORY_DELTA)] = 0.0
-    api_calls: _Tokens = 0
-    error: str | None = None  # msgspec refuses a lone surrogate, as the model does
-    host: str = ""
-    pid: _Count = 0
-
-
-_decode = msgspec.json.Decoder(_Row).decode
 _COLUMNS = tuple(
     map(attrgetter, ("timestamp", "agent", "status", "duration", "cost", "tokens_used",
                      "cpu_time", "memory_delta", "api_calls", "department", "model"))
 )  # fmt: skip
 _IS_ERROR = {"completed": 0, **dict.fromkeys(ERROR_STATUSES, 1)}
-_good_names: set[str] = set()
-
-
-def _names(col: Sequence[Any], optional: bool) -> None:
-    for name in set(col):
-        if name in _good_names or (optional and name is None):
-            continue
-        check_name(name, "name")  # ValueError -> per-line path reports it
-        if len(_good_names) > 100_000:
-            _good_names.clear()
-        _good_names.add(name)
 
 
 def _nanos(costs: Sequence[float]) -> list[int]:
@@ -95,15 +42,15 @@ def _micros(ms: Sequence[float]) -> list[int]:
 
 def parse_batch(lines: list[bytes]) -> Batch:
     """Validate and convert complete JSON lines; raises ValueError when it cannot vouch."""
-    rows = list(map(_decode, lines))  # msgspec.ValidationError and DecodeError: ValueErrors
+    rows = list(map(decode_execution, lines))  # msgspec's errors are ValueErrors
     if not rows:
         return Batch()
     ts, agent, status, dur, cost, tok, cpu, mem, api, dept, model = [
         list(map(get, rows)) for get in _COLUMNS
     ]
-    _names(agent, optional=False)
-    _names(dept, optional=True)
-    _names(model, optional=True)
+    check_names(agent)
+    check_names(dept, optional=True)
+    check_names(model, optional=True)
     return Batch(
         ts=ts,
         agent=agent,

@@ -226,8 +226,12 @@ class Journal:
         kind: str,
         parse: Callable[[bytes], T],
         since: date | None = None,
+        *,
+        parse_lines: Callable[[list[bytes]], list[T]] | None = None,
     ) -> JournalReader[T]:
-        return JournalReader(self, kind, parse, since)
+        """A reader of one kind; ``parse_lines`` checks a chunk's lines at once (see
+        :class:`JournalReader`)."""
+        return JournalReader(self, kind, parse, since, parse_lines=parse_lines)
 
     def report(self, problem: Problem) -> None:
         """Record a skipped line once, however many readers meet it."""
@@ -351,6 +355,10 @@ class JournalReader(Generic[T]):
     parse: Callable[[bytes], T]
     since: date | None = None
     tails: dict[Path, _Tail] = field(default_factory=dict)
+    #: Records of a chunk's complete lines, raising ValueError unless it vouches for every
+    #: line; the chunk is then parsed line by line with ``parse``, which reports each bad
+    #: one. Without it, a model's ``model_validate_json`` reads a chunk as one JSON array.
+    parse_lines: Callable[[list[bytes]], list[T]] | None = field(default=None, repr=False)
     _parse_many: Callable[[bytes], list[T]] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -406,7 +414,17 @@ class JournalReader(Generic[T]):
 
     def _parse_lines(self, path: Path, data: bytes, tail: _Tail) -> list[T]:
         """Records of ``data`` (complete lines only), reporting each bad line."""
-        if self._parse_many is not None:
+        if self.parse_lines is not None:
+            lines = data.split(b"\n")
+            lines.pop()  # after the last newline: empty
+            try:
+                out = self.parse_lines(lines if all(lines) else [x for x in lines if x])
+            except _PARSE_ERRORS:
+                pass
+            else:
+                tail.lines += len(lines)
+                return out
+        elif self._parse_many is not None:
             # Fast path: the batch as one JSON array, one call into pydantic-core. A bad or
             # empty line breaks the array; then go line by line. The count check rules out
             # a line holding two records joined by a comma.

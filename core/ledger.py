@@ -54,8 +54,9 @@ from core.cost_reports import (
     weekly_report,
 )
 from core.forecast import forecast
-from core.journal import Journal
+from core.journal import Journal, JournalReader
 from core.pricing import PriceTable, Usage, nanos_to_usd
+from core.record_rows import CostRecord, parse_cost_lines
 from core.records import CostEntry, check_name
 
 if TYPE_CHECKING:
@@ -86,7 +87,9 @@ class CostTracker:
         self.budgets = RuntimeBudgets(self.config, self.journal)
         self._alerts = alert_manager
         self._agg = LedgerAggregates()
-        self._reader = self.journal.reader("ledger", CostEntry.model_validate_json)
+        self._reader: JournalReader[CostRecord] = self.journal.reader(
+            "ledger", CostEntry.model_validate_json, parse_lines=parse_cost_lines
+        )
         self._months_loaded: set[Month] = set()
         self._caught_up = False
         self._today_day = -1

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from core.clock import day_of_ms
-from core.execution_reader import ExecutionReader, _Row, parse_batch
+from core.execution_reader import ExecutionReader, parse_batch
 from core.journal import Journal
+from core.record_rows import ExecutionRow
 from core.records import Execution
 from core.windows import to_micro, to_nano
 
@@ -61,9 +62,7 @@ def _good() -> dict[str, Any]:
 
 
 @settings(max_examples=400, deadline=None)
-@given(
-    st.dictionaries(st.sampled_from(FIELDS), anything, max_size=6), st.booleans(), st.booleans()
-)
+@given(st.dictionaries(st.sampled_from(FIELDS), anything, max_size=6), st.booleans(), st.booleans())
 def test_fast_path_accepts_only_what_the_model_accepts(
     changes: dict[str, Any], full: bool, ascii: bool
 ) -> None:
@@ -102,7 +101,7 @@ def _same_as_model(line: bytes) -> None:
 
 
 def test_the_fast_path_declares_the_model_fields() -> None:
-    row = msgspec.structs.fields(_Row)
+    row = msgspec.structs.fields(ExecutionRow)
     assert [f.encode_name for f in row] == [f.alias for f in Execution.model_fields.values()]
     assert [f.default for f in row][2:] == [f.default for f in Execution.model_fields.values()][2:]
 
