@@ -104,12 +104,22 @@ def check_names(names: Sequence[Any], optional: bool = False) -> None:
         _good_names.add(name)
 
 
-_COST_NAMES = tuple(map(attrgetter, ("agent", "department", "model")))
+_NAMES = tuple(map(attrgetter, ("agent", "department", "model")))
+
+
+def parse_execution_lines(lines: list[bytes]) -> list[ExecutionRow]:
+    """Complete JSON lines as validated rows; raises ValueError when it cannot vouch."""
+    rows = list(map(decode_execution, lines))  # msgspec's errors are ValueErrors
+    agent, department, model = _NAMES
+    check_names(list(map(agent, rows)))
+    check_names(list(map(department, rows)), optional=True)
+    check_names(list(map(model, rows)), optional=True)
+    return rows
 
 
 def parse_cost_lines(lines: list[bytes]) -> list[CostRow]:
     """Complete JSON lines as validated rows; raises ValueError when it cannot vouch."""
     rows = list(map(_decode_cost, lines))  # msgspec's errors are ValueErrors
-    for get in _COST_NAMES:
+    for get in _NAMES:
         check_names(list(map(get, rows)))
     return rows

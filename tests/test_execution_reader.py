@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from core.clock import day_of_ms
 from core.execution_reader import ExecutionReader, parse_batch
 from core.journal import Journal
-from core.record_rows import ExecutionRow
+from core.record_rows import ExecutionRow, parse_execution_lines
 from core.records import Execution
 from core.windows import to_micro, to_nano
 
@@ -85,6 +85,14 @@ def _same_as_model(line: bytes) -> None:
         model = Execution.model_validate_json(line)
     except ValidationError:
         model = None
+    try:
+        (row,) = parse_execution_lines([line])
+    except ValueError:
+        pass  # deferred to the per-line path
+    else:
+        assert model is not None, f"rows accepted what the model rejects: {line!r}"
+        for name in Execution.model_fields:
+            assert getattr(row, name) == getattr(model, name), name
     try:
         batch = parse_batch([line])
     except (ValueError, TypeError, KeyError):

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.journal import Journal, JournalReader
-from core.record_rows import parse_cost_lines
+from core.record_rows import parse_cost_lines, parse_execution_lines
 from core.records import CostEntry, Execution
 
 log = logging.getLogger("werkpilot_tui.exposition")
@@ -149,7 +149,9 @@ class Exposition:
     ) -> None:
         self.journal = journal
         self._readers: dict[str, JournalReader[Any]] = {
-            "executions": journal.reader("executions", Execution.model_validate_json),
+            "executions": journal.reader(
+                "executions", Execution.model_validate_json, parse_lines=parse_execution_lines
+            ),
             "ledger": journal.reader(
                 "ledger", CostEntry.model_validate_json, parse_lines=parse_cost_lines
             ),
