@@ -3,18 +3,21 @@
 Each day file is read in ``CHUNK``-sized chunks from where the reader stopped, and every
 ``GROUP`` chunks (and at the end of each file) the records are aggregated as one batch. That
 grouping depends only on the bytes of the files, never on what was read before, so the work can
-be cut at a group boundary. When a catch-up has much to read (a cold start on a week of history
-without a checkpoint), :func:`catch_up` forks one worker process that reads and aggregates the
-newer part into a partial (:class:`~core.windows.Part` series: values, no prefix sums) while
-this process reads the older part straight into its own aggregates; then it appends the
-worker's aggregates (:meth:`RollingWindows.absorb`), newest executions (:meth:`Newest.absorb`),
-reader offsets and malformed lines (reported after its own, as a sequential read would).
+be cut at any group boundary. When a catch-up has much to read (a cold start on a week of
+history without a checkpoint), :func:`catch_up` cuts it into ``PIECES`` runs of whole groups
+(:func:`plan`) and forks one worker. This process takes pieces from the front and reads them
+straight into its aggregates; the worker takes pieces from the back, each into a partial
+(:class:`~core.windows.Part` series: values, no prefix sums). Each piece is claimed by reading
+one byte of a pipe filled with one byte per piece, so the two meet wherever their speeds put
+them (the two cores of a shared machine rarely run at the same speed). Then this process appends
+the worker's partials in file order (:meth:`RollingWindows.absorb`, :meth:`Newest.absorb`), with
+their reader offsets and malformed lines (reported after its own, as a sequential read would).
 
 The result is exactly a sequential rebuild's: the same batches are aggregated in the same
-order, and absorbing a part is adding its batches one after the other (tests/
+order, and absorbing a partial is adding its batches one after the other (tests/
 test_monitor_rebuild.py compares every figure, array and offset). Any failure of the worker
-(crash, timeout, a file replaced meanwhile) discards its part and this process reads it itself.
-A small catch-up never forks.
+(crash, timeout, a file replaced meanwhile) discards its partials and this process reads the
+rest itself. A small catch-up never forks.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import selectors
 import signal
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,25 +44,22 @@ CHUNK = 1 << 18  # ~800 lines parsed at a time: stays in the CPU cache
 GROUP = 10  # chunks aggregated at a time (~8k records): per-agent work is per batch
 #: Below this many unread bytes a rebuild stays in this process (a fork costs milliseconds).
 PARALLEL_BYTES = 50_000_000
-#: The older part's share of the bytes. Both read at the same rate; this process merges the
-#: worker's part only once it has arrived, so an even split finishes first (measured: 0.48
-#: left this process waiting ~0.1-0.3 s for the worker's larger part).
-_SHARE = 0.50
+#: Pieces a parallel rebuild is cut into (at least a group each): the two processes finish at
+#: most about one piece apart (~5 MB, 0.07 s, for a week of 1M executions).
+PIECES = 64
 _TAIL_PROBE = 4096  # bytes read at the end of a chunk to find where it is cut
 _TIMEOUT_MIN_S = 10.0  # a worker slower than this and than 3x this process's part is given up
 
 
 @dataclass(frozen=True, slots=True)
-class Split:
-    """Where a rebuild is cut: the worker reads ``files[first:]``, starting ``path`` at ``at``."""
+class Piece:
+    """Whole groups of one day file, from ``start`` to ``end`` (None: to its end)."""
 
-    files: list[Path]
-    first: int  # index of the worker's first file
-    at: int  # offset in files[first] where the worker starts (0: the whole file)
-    origin: int  # offset in files[first] where reading starts now (the reader's offset)
-    origin_lines: int  # lines before ``origin``
-    ino: int  # inode of files[first] when planned
-    unread: int  # bytes to read in all
+    path: Path
+    start: int
+    end: int | None
+    ino: int  # of the file when planned
+    lines: int | None  # lines before ``start`` if known (the reader's own offset), else None
 
 
 def _aggregate(windows: RollingWindows, recent: Newest, parts: list[Batch]) -> int:
@@ -126,8 +126,9 @@ def _chunk_end(fd: int, offset: int) -> int:
     return offset + k + 1 if k >= 0 else 0
 
 
-def _group_boundary(path: Path, origin: int, target: int) -> tuple[int, int] | None:
-    """The group boundary nearest ``target`` in ``path`` read from ``origin``, and its inode.
+def _group_ends(path: Path, origin: int, every: int) -> tuple[list[int], int] | None:
+    """Group boundaries of ``path`` read from ``origin``, about ``every`` bytes apart, and
+    the file's inode (None: it is gone).
 
     Only chunks that lie whole inside the file as it is now count: appends cannot move them.
     """
@@ -137,25 +138,31 @@ def _group_boundary(path: Path, origin: int, target: int) -> tuple[int, int] | N
         return None
     try:
         st = os.fstat(fd)
-        best: int | None = None
-        offset, chunks = origin, 0
+        ends: list[int] = []
+        offset, chunks, last = origin, 0, origin
         while offset + CHUNK <= st.st_size:
             end = _chunk_end(fd, offset)
             if end == 0:
                 break  # a line longer than a chunk: the reader reads on to its end
             offset, chunks = end, chunks + 1
-            if chunks % GROUP == 0:
-                if best is not None and abs(offset - target) > abs(best - target):
-                    break
-                best = offset
-        return (best, st.st_ino) if best is not None else None
+            if (
+                chunks % GROUP == 0
+                and offset - last >= every
+                and 2 * (st.st_size - offset) >= every
+            ):
+                ends.append(offset)
+                last = offset
+        return ends, st.st_ino
     finally:
         os.close(fd)
 
 
-def plan(reader: ExecutionReader, files: list[Path], threshold: int) -> Split | None:
-    """Where to cut a rebuild of ``files`` in two, or None to read it in this process."""
-    sizes: list[tuple[int, int, int, int]] = []  # origin, origin lines, size, inode
+def plan(
+    reader: ExecutionReader, files: list[Path], threshold: int, pieces: int | None = None
+) -> list[Piece] | None:
+    """The pieces to read ``files`` in, or None to read them all in this process."""
+    todo: list[tuple[Path, int, int]] = []  # path, origin, origin lines
+    unread = 0
     for path in files:
         try:
             st = os.stat(path)
@@ -163,79 +170,113 @@ def plan(reader: ExecutionReader, files: list[Path], threshold: int) -> Split | 
             return None
         t = reader.tails.get(path)
         if t is None or t.ino != st.st_ino or st.st_size < t.offset:
-            sizes.append((0, 0, st.st_size, st.st_ino))  # new or replaced: read from the start
+            todo.append((path, 0, 0))  # new or replaced: read from the start
+            unread += st.st_size
         else:
-            sizes.append((t.offset, t.lines, st.st_size, st.st_ino))
-    unread = sum(size - origin for origin, _, size, _ in sizes)
-    if unread < threshold or len(files) == 0:
+            todo.append((path, t.offset, t.lines))
+            unread += st.st_size - t.offset
+    if unread < threshold or not files:
         return None
-    target = unread * _SHARE
-    done = 0
-    for i, (origin, lines, size, ino) in enumerate(sizes):
-        todo = size - origin
-        if done + todo <= target:
-            done += todo
-            continue
-        cut = _group_boundary(files[i], origin, origin + int(target - done))
-        if cut is not None and (i > 0 or cut[0] > origin):
-            return Split(files, i, cut[0], origin, lines, cut[1], unread)
-        # No boundary inside this file: cut before or after it, whichever is nearer.
-        first = i if target - done < todo / 2 else i + 1
-        if first == 0 or first == len(files):
+    every = max(unread // (pieces or PIECES), 1)
+    out: list[Piece] = []
+    for path, origin, lines in todo:
+        found = _group_ends(path, origin, every)
+        if found is None:
             return None
-        origin, lines, _, ino = sizes[first]
-        return Split(files, first, origin, origin, lines, ino, unread)
-    return None
+        ends, ino = found
+        starts = [origin, *ends]
+        for k, start in enumerate(starts):
+            end = ends[k] if k < len(ends) else None
+            out.append(Piece(path, start, end, ino, lines if k == 0 else None))
+    return out if len(out) > 1 else None
 
 
 # ------------------------------------------------------------------------------- the worker
 @dataclass(slots=True)
 class Partial:
-    """What a worker read: aggregates of its records, reader offsets, malformed lines."""
+    """What the worker read of one piece: aggregates, reader offset, malformed lines."""
 
     count: int
     windows: RollingWindows
-    recent: Newest
-    tails: dict[Path, Any]
+    recent: Newest | None  # None once merged into the worker's one Newest
+    tail: Any
     problems: list[Problem]
 
 
-def read_part(reader: ExecutionReader, split: Split, recent_size: int) -> Partial:
-    """The worker's part: ``split.files[split.first:]`` from ``split.at``, into fresh aggregates.
+@dataclass(slots=True)
+class Share:
+    """The worker's pieces: the index of its first, their partials in file order, and the
+    newest executions of them all (one Newest, not one per piece: less to send)."""
 
-    ``reader`` is this process's own copy (a forked child): its offsets are changed.
+    first: int
+    parts: list[Partial]
+    recent: Newest
+
+
+def _claim(tokens: int) -> bool:
+    """Take the next piece (one byte of the pipe); False when every piece is taken."""
+    while True:
+        try:
+            return os.read(tokens, 1) == b"x"
+        except InterruptedError:
+            continue
+
+
+def read_piece(reader: ExecutionReader, piece: Piece, recent_size: int) -> Partial:
+    """One piece into fresh aggregates (``reader`` is the forked child's own copy).
+
+    Lines are numbered from the piece's start when it lies inside the file; this process
+    adds the lines before it.
     """
     problems: list[Problem] = []
     reader.journal.report = problems.append  # type: ignore[method-assign]
-    path = split.files[split.first]
-    st = os.stat(path)
-    if st.st_ino != split.ino or st.st_size < split.at:
-        raise OSError(f"{path} changed")
-    # Cut inside the file: lines are counted from the cut, the parent adds its own count.
-    lines = split.origin_lines if split.at == split.origin else 0
-    reader.restore({path.name: {"offset": split.at, "lines": lines, "ino": split.ino}})
+    st = os.stat(piece.path)
+    if st.st_ino != piece.ino or st.st_size < (piece.end or piece.start):
+        raise OSError(f"{piece.path} changed")
+    lines = piece.lines or 0
+    reader.restore({piece.path.name: {"offset": piece.start, "lines": lines, "ino": piece.ino}})
     windows, recent = RollingWindows(part=True), Newest(recent_size)
-    files = split.files[split.first :]
-    n = ingest_files(reader, windows, recent, files)
-    if reader.tails[path].ino != split.ino:
-        raise OSError(f"{path} changed")
-    tails = {p: reader.tails[p] for p in files if p in reader.tails}
-    return Partial(n, windows, recent, tails, problems)
+    stop = (piece.path, piece.end) if piece.end is not None else None
+    n = ingest_files(reader, windows, recent, [piece.path], stop)
+    tail = reader.tails[piece.path]
+    if tail.ino != piece.ino or (piece.end is not None and tail.offset != piece.end):
+        raise OSError(f"{piece.path} changed")
+    return Partial(n, windows, recent, tail, problems)
 
 
-def _run_child(fd: int, reader: ExecutionReader, split: Split, recent_size: int) -> None:
-    """In the forked child: read the part, send it pickled, and exit without cleaning up."""
+def read_part(
+    reader: ExecutionReader, pieces: list[Piece], claim: Callable[[], bool], recent_size: int
+) -> Share:
+    """The worker's share: pieces taken from the back until none is left."""
+    out: list[Partial] = []
+    k = len(pieces)
+    while claim():
+        k -= 1
+        out.append(read_piece(reader, pieces[k], recent_size))
+    out.reverse()
+    recent = Newest(recent_size)
+    for part in out:  # in file order, as this process would have added them
+        assert part.recent is not None
+        recent.absorb(part.recent)
+        part.recent = None
+    return Share(k, out, recent)
+
+
+def _run_child(
+    fd: int, tokens: int, reader: ExecutionReader, pieces: list[Piece], recent_size: int
+) -> None:
+    """In the forked child: read pieces, send them pickled, and exit without cleaning up."""
     code = 1
     try:
         with contextlib.suppress(ValueError):
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: just stop
-        blob = pickle.dumps(read_part(reader, split, recent_size), pickle.HIGHEST_PROTOCOL)
-        view = memoryview(blob)
+        result = read_part(reader, pieces, lambda: _claim(tokens), recent_size)
+        view = memoryview(pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
         while view:
             view = view[os.write(fd, view) :]
         code = 0
     except BaseException:
-        pass  # the parent reads this part itself
+        pass  # the parent reads these pieces itself
     finally:
         os._exit(code)
 
@@ -279,6 +320,13 @@ def _fork() -> int:
         return os.fork()
 
 
+def _read_here(
+    reader: ExecutionReader, windows: RollingWindows, recent: Newest, piece: Piece
+) -> int:
+    stop = (piece.path, piece.end) if piece.end is not None else None
+    return ingest_files(reader, windows, recent, [piece.path], stop)
+
+
 def catch_up(
     reader: ExecutionReader,
     windows: RollingWindows,
@@ -290,60 +338,72 @@ def catch_up(
     Returns how many records were read. ``threshold`` (bytes) of 0 or less never forks.
     """
     files = reader.files()
-    split = plan(reader, files, threshold) if threshold > 0 and hasattr(os, "fork") else None
-    if split is None:
+    pieces = plan(reader, files, threshold) if threshold > 0 and hasattr(os, "fork") else None
+    if pieces is None:
         return ingest_files(reader, windows, recent, files)
+    tokens, fill = os.pipe()
+    os.write(fill, b"x" * len(pieces))  # one byte per piece: far less than a pipe holds
+    os.close(fill)  # once they are read, a read finds the end: no piece is left
     r, w = os.pipe()
     with contextlib.suppress(OSError, AttributeError):  # Linux: fewer, larger transfers
         fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20)  # type: ignore[attr-defined]
     try:
         pid = _fork()
     except OSError:
-        os.close(r)
-        os.close(w)
+        for fd in (tokens, r, w):
+            os.close(fd)
         return ingest_files(reader, windows, recent, files)
     if pid == 0:  # pragma: no cover - the child process (coverage does not follow it)
         os.close(r)
-        _run_child(w, reader, split, recent.size)
+        _run_child(w, tokens, reader, pieces, recent.size)
     os.close(w)
-    partial: Partial | None = None
+    result: Share | None = None
+    n = mine = 0
     try:
         started = time.monotonic()
-        worker_file = split.files[split.first]
-        if split.at > split.origin:
-            n = ingest_files(reader, windows, recent, files, stop=(worker_file, split.at))
-            t = reader.tails.get(worker_file)
-            on_cut = t is not None and t.offset == split.at and t.ino == split.ino
-        else:
-            n = ingest_files(reader, windows, recent, files[: split.first])
-            on_cut = True  # the worker's files are untouched here
-        mine = time.monotonic() - started
-        blob = _receive(r, time.monotonic() + max(_TIMEOUT_MIN_S, 3 * mine)) if on_cut else None
-        if blob:
-            with contextlib.suppress(Exception):
-                partial = pickle.loads(blob)  # our own child's output
+        on_cut = True
+        while on_cut and _claim(tokens):
+            piece = pieces[mine]
+            n += _read_here(reader, windows, recent, piece)
+            mine += 1
+            if piece.end is not None:
+                t = reader.tails.get(piece.path)
+                on_cut = t is not None and t.offset == piece.end and t.ino == piece.ino
+        os.close(tokens)
+        tokens = -1
+        if on_cut and mine < len(pieces):
+            took = time.monotonic() - started
+            blob = _receive(r, time.monotonic() + max(_TIMEOUT_MIN_S, 3 * took))
+            if blob:
+                with contextlib.suppress(Exception):
+                    result = pickle.loads(blob)  # our own child's output
     finally:
+        if tokens >= 0:
+            os.close(tokens)
         os.close(r)
-        # A complete pickle is written only after the whole part was read: trust it even
-        # when the exit status is lost (SIGCHLD ignored: the child was reaped already).
-        if partial is None:
+        # A complete pickle is written only after every piece was read: trust it even when
+        # the exit status is lost (SIGCHLD ignored: the child was reaped already).
+        if result is None:
             _stop_child(pid)
         else:
             _reap(pid)
-    if partial is None:
-        # The worker failed or the cut moved: read the rest here, from where this process is.
-        return n + ingest_files(reader, windows, recent, files[split.first :])
-    if split.at > split.origin:  # the worker numbered the cut file's lines from the cut
-        before = reader.tails[worker_file].lines
-        partial.tails[worker_file].lines += before
-        partial.problems = [
-            Problem(p.path, p.line + before, p.error) if p.path == worker_file else p
-            for p in partial.problems
-        ]
-    windows.absorb(partial.windows)
-    recent.absorb(partial.recent)
-    for path, tail in partial.tails.items():
-        reader.tails[path] = tail
-    for problem in partial.problems:
-        reader.journal.report(problem)
-    return n + partial.count
+    if result is None or result.first != mine:
+        if mine == len(pieces):
+            return n
+        # The worker failed or a file moved: read the rest here, from where this process is.
+        rest = files[files.index(pieces[mine].path) :]
+        return n + ingest_files(reader, windows, recent, rest)
+    for piece, part in zip(pieces[mine:], result.parts, strict=True):
+        tail = part.tail
+        problems = part.problems
+        if piece.lines is None:  # numbered from the piece's start: add the lines before it
+            before = reader.tails[piece.path].lines
+            tail.lines += before
+            problems = [Problem(p.path, p.line + before, p.error) for p in problems]
+        windows.absorb(part.windows)
+        reader.tails[piece.path] = tail
+        for problem in problems:
+            reader.journal.report(problem)
+        n += part.count
+    recent.absorb(result.recent)
+    return n

@@ -1,7 +1,8 @@
-"""A rebuild on two cores (core.rebuild: a forked worker reads the newer part) gives exactly
-what a sequential rebuild gives: every window, total, nano-dollar, recent execution,
+"""A rebuild on two cores (core.rebuild: a forked worker takes pieces from the back) gives
+exactly what a sequential rebuild gives: every window, total, nano-dollar, recent execution,
 department, malformed line and reader offset. The parallel path is forced with a tiny
-threshold and small chunks, so the data directory is cut inside a day file."""
+threshold and small chunks, so the data directory is cut into pieces inside day files, and
+this process is slowed down so the worker takes several of them."""
 
 from __future__ import annotations
 
@@ -156,43 +157,54 @@ def _build(data_dir: Path, threshold: int, blob: bytes | None = None) -> Perform
 
 @pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
-    """Small chunks and groups (many cut points), and a record of each parallel rebuild."""
+    """Small chunks and groups (many pieces), this process slowed down (the worker takes
+    several pieces), and a record of each parallel rebuild."""
     monkeypatch.setattr(rebuild, "CHUNK", 4096)
     monkeypatch.setattr(rebuild, "GROUP", 3)
-    seen: dict[str, list[Any]] = {"splits": [], "absorbed": []}
-    plan, absorb = rebuild.plan, RollingWindows.absorb
+    seen: dict[str, list[Any]] = {"plans": [], "absorbed": [], "here": []}
+    plan, absorb, read_here = rebuild.plan, RollingWindows.absorb, rebuild._read_here
 
     def planning(*args: Any) -> Any:
-        split = plan(*args)
-        seen["splits"].append(split)
-        return split
+        pieces = plan(*args)
+        seen["plans"].append(pieces)
+        return pieces
 
     def absorbing(self: RollingWindows, other: RollingWindows) -> None:
         seen["absorbed"].append(sum(len(s.ts) + len(s.pending) for s in other.series.values()))
         absorb(self, other)
 
+    def reading_here(*args: Any) -> int:
+        seen["here"].append(args[-1])
+        n = read_here(*args)
+        time.sleep(0.02)  # this process only: the worker is not slowed
+        return n
+
     monkeypatch.setattr(rebuild, "plan", planning)
     monkeypatch.setattr(RollingWindows, "absorb", absorbing)
+    monkeypatch.setattr(rebuild, "_read_here", reading_here)
     return seen
 
 
-@pytest.mark.parametrize("group", [3, 1_000_000], ids=["cut-inside-a-file", "cut-between-files"])
+@pytest.mark.parametrize("group", [3, 1_000_000], ids=["cut-inside-files", "cut-between-files"])
 def test_parallel_rebuild_equals_sequential(
     data_dir: Path, spy: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch, group: int
 ) -> None:
     monkeypatch.setattr(rebuild, "GROUP", group)
     _seed(data_dir)
     sequential = _state(_build(data_dir, threshold=0))
-    assert spy["splits"] == [] and sequential["problem_count"] >= 10
+    assert spy["plans"] == [] and sequential["problem_count"] >= 10
     assert sequential["series"] and any(r for r in sequential["recent"].values())
 
     parallel = _state(_build(data_dir, threshold=1))
-    split = spy["splits"][0]
-    assert split is not None and spy["absorbed"] and spy["absorbed"][0] > 500
+    pieces = spy["plans"][0]
+    assert pieces is not None
+    here, there = len(spy["here"]), len(spy["absorbed"])
+    assert here >= 1 and there >= 2 and here + there == len(pieces)
+    assert spy["here"] == pieces[:here]  # this process: from the front, in order
     if group == 3:
-        assert split.at > 0  # cut inside a day file, at a group boundary
+        assert any(p.lines is None for p in pieces[here:])  # worker pieces inside a file
     else:
-        assert split.at == split.origin == 0  # no group boundary in a file: between files
+        assert all(p.start == 0 and p.end is None for p in pieces)  # whole files
     assert parallel == sequential
 
 
@@ -229,7 +241,7 @@ def test_a_failed_worker_falls_back_to_reading_here(
 
     monkeypatch.setattr(rebuild, "read_part", crash)  # runs in the forked child only
     parallel = _state(_build(data_dir, threshold=1))
-    assert spy["splits"][0] is not None and spy["absorbed"] == []
+    assert spy["plans"][0] is not None and spy["absorbed"] == []
     assert parallel == sequential
 
 
@@ -247,7 +259,7 @@ def test_a_stuck_worker_is_given_up(
     started = time.monotonic()
     parallel = _state(_build(data_dir, threshold=1))
     assert time.monotonic() - started < 30  # killed, not waited for
-    assert spy["splits"][0] is not None and spy["absorbed"] == []
+    assert spy["plans"][0] is not None and spy["absorbed"] == []
     assert parallel == sequential
 
 
@@ -262,25 +274,30 @@ def test_small_catch_ups_never_fork(
     m = _build(data_dir, threshold=rebuild.PARALLEL_BYTES)  # default: far more than this
     m.track_execution("alpha", duration=5)
     assert m.get_agent_metrics("alpha") is not None
-    assert spy["splits"] and set(spy["splits"]) == {None} and spy["absorbed"] == []
+    assert spy["plans"] and set(spy["plans"]) == {None} and spy["absorbed"] == []
     assert _build(data_dir, threshold=0)._windows.system_totals() == m._windows.system_totals()
 
 
-def test_plan_cuts_at_a_group_boundary(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_cuts_files_into_pieces_at_group_boundaries(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(rebuild, "CHUNK", 4096)
     monkeypatch.setattr(rebuild, "GROUP", 2)
     _seed(data_dir, days=1)
     m = _build(data_dir, threshold=0)
     m._reader.tails.clear()
     files = m._reader.files()
-    split = rebuild.plan(m._reader, files, 1)
-    assert split is not None and 0 < split.at
-    # the sequential reader's chunks from the start of that file pass exactly through the cut
-    path = files[split.first]
-    ends = []
-    for _ in m._reader.read_file(path, 4096):
-        ends.append(m._reader.tails[path].offset)
-    assert split.at in ends[1::2]
-    assert abs(
-        split.at + sum(f.stat().st_size for f in files[: split.first]) - split.unread / 2
-    ) < (2 * 4096 * 2)
+    unread = sum(f.stat().st_size for f in files)
+    pieces = rebuild.plan(m._reader, files, 1, 8)
+    assert pieces is not None and len(pieces) >= 6
+    for path in files:  # each file read whole, piece after piece
+        mine = [p for p in pieces if p.path == path]
+        assert mine[0].start == 0 and mine[0].lines == 0 and mine[-1].end is None
+        assert [p.end for p in mine[:-1]] == [p.start for p in mine[1:]]
+        assert all(p.lines is None for p in mine[1:])
+        # the sequential reader's groups from the start of the file pass through every cut
+        ends = []
+        for _ in m._reader.read_file(path, 4096):
+            ends.append(m._reader.tails[path].offset)
+        assert {p.start for p in mine[1:]} <= set(ends[1::2])
+        assert all(unread / 8 <= p.end - p.start < unread / 8 + 2 * 2 * 4096 for p in mine[:-1])
