@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.execution_reader import ExecutionReader
 from core.journal import Problem
 from core.recent import Newest
@@ -65,18 +67,10 @@ class Piece:
 def _aggregate(windows: RollingWindows, recent: Newest, parts: list[Batch]) -> int:
     if not parts:
         return 0
-    if len(parts) == 1:
-        batch = parts[0]
-    else:
-        columns = []
-        for name in Batch.__slots__:  # type: ignore[attr-defined]
-            column: list[Any] = []
-            for p in parts:
-                column += getattr(p, name)  # list.extend from a list: a C copy, no iterator
-            columns.append(column)
-        batch = Batch(*columns)
+    batch = Batch.join(parts)
     groups = windows.add_batch(batch)
-    recent.add_groups(groups, batch.ts, batch.payload)
+    ts = batch.ts.tolist() if isinstance(batch.ts, np.ndarray) else batch.ts
+    recent.add_groups(groups, ts, batch.payload)
     return len(batch)
 
 

@@ -12,18 +12,25 @@ since the beginning are kept apart and never trimmed.
 Units are integers so sums never drift and equal a brute-force recount exactly: cost in
 nano-dollars (:func:`to_nano`), durations and CPU time in microseconds (:func:`to_micro`),
 memory in whole bytes.
+
+Batches (a cold rebuild adds a million records ~8k at a time) are grouped, summed and
+prefix-summed with numpy in 64-bit integers; wherever a sum could leave that range the same
+figures are computed with Python integers instead, so numpy never wraps silently.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
 
 MS_PER_MINUTE = 60_000
 MS_PER_HOUR = 3_600_000
@@ -31,6 +38,9 @@ MS_PER_DAY = 86_400_000
 #: The windows every query reports, by their seed names.
 WINDOWS: dict[str, int] = {"1h": MS_PER_HOUR, "24h": 24 * MS_PER_HOUR, "7d": 7 * MS_PER_DAY}
 NANO = 1_000_000_000
+_I64_MAX = 2**63 - 1
+#: A column of integers: a list (records one by one) or an int64 array (parsed batches).
+Ints: TypeAlias = Sequence[int] | npt.NDArray[np.int64]
 
 
 def to_nano(cost: float) -> int:
@@ -117,35 +127,28 @@ class Series:
 
     def extend(
         self,
-        ts: Sequence[int],
-        err: Sequence[int],
-        dur: Sequence[int],
-        cost: Sequence[int],
-        tok: Sequence[int],
+        ts: Ints,
+        err: Ints,
+        dur: Ints,
+        cost: Ints,
+        tok: Ints,
         in_order: bool | None = None,
     ) -> None:
         """Add many records at C speed when they are in order and newer than what is stored.
 
         ``in_order``: whether ``ts`` is known to be non-decreasing (None: check).
         """
-        if not ts:
+        if not len(ts):
             return
         if not (is_sorted(ts) if in_order is None else in_order):
-            rows = sorted(zip(ts, err, dur, cost, tok, strict=True), key=itemgetter(0))
+            rows = sorted(zip(*map(_py, (ts, err, dur, cost, tok)), strict=True), key=itemgetter(0))
             ts, err, dur, cost, tok = (list(c) for c in zip(*rows, strict=True))
         if self.ts and ts[0] < self.ts[-1]:
-            self.pending.extend(zip(ts, err, dur, cost, tok, strict=True))
+            self.pending.extend(zip(*map(_py, (ts, err, dur, cost, tok)), strict=True))
             return
         self._append_sorted(ts, err, dur, cost, tok)
 
-    def _append_sorted(
-        self,
-        ts: Iterable[int],
-        err: Iterable[int],
-        dur: Iterable[int],
-        cost: Iterable[int],
-        tok: Iterable[int],
-    ) -> None:
+    def _append_sorted(self, ts: Ints, err: Ints, dur: Ints, cost: Ints, tok: Ints) -> None:
         _append(self.ts, ts)
         for pre, values in (
             (self.pre_err, err),
@@ -153,9 +156,7 @@ class Series:
             (self.pre_cost, cost),
             (self.pre_tok, tok),
         ):
-            sums = list(accumulate(values, initial=pre[-1]))
-            del sums[0]
-            pre.fromlist(sums)  # a list is copied in at C speed, unlike an iterator
+            _append_prefix_sums(pre, values)
 
     def settle(self) -> None:
         """Merge pending out-of-order records; costs the stored tail they land in."""
@@ -283,26 +284,19 @@ class Part(Series):
 
     def extend(
         self,
-        ts: Sequence[int],
-        err: Sequence[int],
-        dur: Sequence[int],
-        cost: Sequence[int],
-        tok: Sequence[int],
+        ts: Ints,
+        err: Ints,
+        dur: Ints,
+        cost: Ints,
+        tok: Ints,
         in_order: bool | None = None,
     ) -> None:
         stored = len(self.ts)
         super().extend(ts, err, dur, cost, tok, in_order)
-        if ts:
+        if len(ts):
             self.log.append(len(self.ts) - stored or -len(ts))
 
-    def _append_sorted(
-        self,
-        ts: Iterable[int],
-        err: Iterable[int],
-        dur: Iterable[int],
-        cost: Iterable[int],
-        tok: Iterable[int],
-    ) -> None:
+    def _append_sorted(self, ts: Ints, err: Ints, dur: Ints, cost: Ints, tok: Ints) -> None:
         for column, values in (
             (self.ts, ts),
             (self.err, err),
@@ -355,25 +349,39 @@ class Totals:
 class Batch:
     """Executions in columns (integer units), as the journal reader hands them over."""
 
-    ts: list[int] = field(default_factory=list)
+    ts: Ints = field(default_factory=list)
     agent: list[str] = field(default_factory=list)
-    err: list[int] = field(default_factory=list)
-    dur: list[int] = field(default_factory=list)
-    cost: list[int] = field(default_factory=list)
-    tok: list[int] = field(default_factory=list)
-    cpu: list[int] = field(default_factory=list)
-    mem: list[int] = field(default_factory=list)
-    api: list[int] = field(default_factory=list)
+    err: Ints = field(default_factory=list)
+    dur: Ints = field(default_factory=list)
+    cost: Ints = field(default_factory=list)
+    tok: Ints = field(default_factory=list)
+    cpu: Ints = field(default_factory=list)
+    mem: Ints = field(default_factory=list)
+    api: Ints = field(default_factory=list)
     dept: list[str | None] = field(default_factory=list)
     payload: list[Any] = field(default_factory=list)  # the record itself (dict or model)
 
     def __len__(self) -> int:
         return len(self.ts)
 
-    def extend(self, other: Batch) -> None:
-        """Append another batch's columns (C-speed list concatenation)."""
-        for name in self.__slots__:  # type: ignore[attr-defined]
-            getattr(self, name).extend(getattr(other, name))
+    @classmethod
+    def join(cls, parts: Sequence[Batch]) -> Batch:
+        """One batch of ``parts`` one after the other (numeric columns as int64 arrays)."""
+        if len(parts) == 1:
+            return parts[0]
+        columns: list[Any] = []
+        for name in cls.__slots__:  # type: ignore[attr-defined]
+            if name in _LIST_COLUMNS:
+                column: list[Any] = []
+                for p in parts:
+                    column += getattr(p, name)  # list.extend from a list: a C copy
+                columns.append(column)
+            else:
+                columns.append(np.concatenate([_int64(getattr(p, name)) for p in parts]))
+        return cls(*columns)
+
+
+_LIST_COLUMNS = frozenset({"agent", "dept", "payload"})
 
 
 class RollingWindows:
@@ -424,68 +432,80 @@ class RollingWindows:
             self.day_cost[day] = self.day_cost.get(day, 0) + cost
 
     def add_batch(self, b: Batch) -> dict[str, list[int]]:
-        """Add a batch, grouped by agent so the sums run at C speed; returns the groups."""
+        """Add a batch, grouped by agent with numpy; returns the groups (indices per agent)."""
         n = len(b.ts)
         if n == 0:
             return {}
-        groups: dict[str, list[int]] = {}
-        for i, a in enumerate(b.agent):
-            g = groups.get(a)
-            if g is None:
-                groups[a] = [i]
-            else:
-                g.append(i)
+        agents = list(dict.fromkeys(b.agent))  # in order of first appearance
+        cols = [_int64(c) for c in (b.ts, b.err, b.dur, b.cost, b.tok, b.cpu, b.mem, b.api)]
+        if len(agents) == 1:
+            order: npt.NDArray[np.intp] | None = None
+            bounds = [0, n]
+        else:
+            code = {a: i for i, a in enumerate(agents)}
+            codes = np.fromiter(map(code.__getitem__, b.agent), np.intp, n)
+            order = np.argsort(codes, kind="stable")  # grouped, each group in batch order
+            bounds = [0, *np.cumsum(np.bincount(codes, minlength=len(agents))).tolist()]
+            cols = [c[order] for c in cols]
+        ts, err, dur, cost, tok, cpu, mem, api = cols
+        starts = bounds[:-1]
+        sums = [_group_sums(c, starts, bounds) for c in (err, dur, cost, tok, cpu, mem, api)]
         series, totals = self.series, self.totals
-        for agent, idx in groups.items():
-            pick = picker(idx)
-            ts, err, dur, cost, tok = map(pick, (b.ts, b.err, b.dur, b.cost, b.tok))
-            in_order = is_sorted(ts)
+        groups: dict[str, list[int]] = {}
+        for g, agent in enumerate(agents):
+            lo, hi = bounds[g], bounds[g + 1]
+            idx = list(range(lo, hi)) if order is None else order[lo:hi].tolist()
+            groups[agent] = idx
+            ts_g = ts[lo:hi]
+            in_order = is_sorted(ts_g)
             s = series.get(agent)
             if s is None:
                 s = series[agent] = self._new_series()
                 totals[agent] = Totals()
-            s.extend(ts, err, dur, cost, tok, in_order)
+            s.extend(ts_g, err[lo:hi], dur[lo:hi], cost[lo:hi], tok[lo:hi], in_order)
             t = totals[agent]
-            t.executions += len(ts)
-            t.errors += sum(err)
-            t.duration_us += sum(dur)
-            t.cost_nano += sum(cost)
-            t.tokens += sum(tok)
-            t.cpu_us += sum(pick(b.cpu))
-            t.memory += sum(pick(b.mem))
-            t.api_calls += sum(pick(b.api))
-            first, last = (ts[0], ts[-1]) if in_order else (min(ts), max(ts))
+            t.executions += hi - lo
+            e, d, c, k, u, m, a = (col[g] for col in sums)
+            t.errors += e
+            t.duration_us += d
+            t.cost_nano += c
+            t.tokens += k
+            t.cpu_us += u
+            t.memory += m
+            t.api_calls += a
+            first, last = (
+                (int(ts_g[0]), int(ts_g[-1])) if in_order else (int(ts_g.min()), int(ts_g.max()))
+            )
             if t.last_ts is None or last >= t.last_ts:
                 t.last_ts = last
-            self._department(t, ts, pick(b.dept), in_order)
-            self._add_day_costs(ts, cost, first, last)
+            self._department(t, b.ts, b.dept, idx, in_order)
+            if first // MS_PER_DAY == last // MS_PER_DAY:
+                if c:
+                    day = first // MS_PER_DAY
+                    self.day_cost[day] = self.day_cost.get(day, 0) + c
+            else:
+                self._add_day_costs(ts_g.tolist(), cost[lo:hi].tolist())
         return groups
 
     @staticmethod
     def _department(
-        t: Totals, ts: Sequence[int], dept: Sequence[str | None], in_order: bool
+        t: Totals, ts: Ints, dept: Sequence[str | None], idx: list[int], in_order: bool
     ) -> None:
         """The department of the newest execution naming one (usually the last one)."""
         if in_order:
-            for k in range(len(ts) - 1, -1, -1):
-                if dept[k] is not None:
-                    if ts[k] >= t.department_ts:
-                        t.department, t.department_ts = dept[k], ts[k]
+            for i in reversed(idx):
+                if dept[i] is not None:
+                    when = int(ts[i])
+                    if when >= t.department_ts:
+                        t.department, t.department_ts = dept[i], when
                     return
             return
-        for when, d in zip(ts, dept, strict=True):
-            if d is not None and when >= t.department_ts:
-                t.department, t.department_ts = d, when
+        for i in idx:
+            d = dept[i]
+            if d is not None and ts[i] >= t.department_ts:
+                t.department, t.department_ts = d, int(ts[i])
 
-    def _add_day_costs(
-        self, ts: Sequence[int], cost: Sequence[int], first_ts: int, last_ts: int
-    ) -> None:
-        first, last = first_ts // MS_PER_DAY, last_ts // MS_PER_DAY
-        if first == last:
-            total = sum(cost)
-            if total:
-                self.day_cost[first] = self.day_cost.get(first, 0) + total
-            return
+    def _add_day_costs(self, ts: list[int], cost: list[int]) -> None:
         day_cost = self.day_cost
         for t, c in zip(ts, cost, strict=True):
             if c:
@@ -545,17 +565,62 @@ class RollingWindows:
         return dropped
 
 
-def _append(column: array[int], values: Iterable[int]) -> None:
-    """``column.extend(values)``: at C speed from an array or a list (``array.extend`` takes
-    anything else one item at a time, about twice as slow as copying it into a list first)."""
-    if isinstance(values, array):
+def _int64(values: Ints) -> npt.NDArray[np.int64]:
+    """A column as an int64 array (no copy when it is one already, or an ``array('q')``)."""
+    return np.asarray(values, dtype=np.int64)
+
+
+def _py(values: Ints) -> Sequence[int]:
+    """A column as Python integers (for the few records that take the slow paths)."""
+    return values.tolist() if isinstance(values, np.ndarray) else values  # type: ignore[no-any-return]
+
+
+def _append(column: array[int], values: Ints) -> None:
+    """``column.extend(values)`` at C speed from an int64 array, an array or a list."""
+    if isinstance(values, np.ndarray):
+        column.frombytes(values.astype(np.int64, copy=False).tobytes())
+    elif isinstance(values, array):
         column.extend(values)
     else:
         column.fromlist(values if type(values) is list else list(values))
 
 
-def is_sorted(ts: Sequence[int]) -> bool:
-    """Whether ``ts`` is non-decreasing (C-speed: sorting a sorted run is one pass)."""
+def _fits(values: npt.NDArray[np.int64], base: int = 0) -> bool:
+    """Whether ``base`` plus any partial sum of ``values`` stays within int64."""
+    n = len(values)
+    return base + max(int(values.max()), 0) * n <= _I64_MAX and (
+        base + min(int(values.min()), 0) * n >= -_I64_MAX
+    )
+
+
+def _append_prefix_sums(pre: array[int], values: Ints) -> None:
+    """Append the running sums of ``values``, continuing ``pre``."""
+    if not len(values):
+        return
+    base = pre[-1]
+    if isinstance(values, np.ndarray | array) and len(values) >= 16:
+        v = _int64(values)
+        if _fits(v, base):
+            sums = np.cumsum(v)
+            sums += base
+            pre.frombytes(sums.tobytes())
+            return
+    sums_list = list(accumulate(_py(values), initial=base))  # out of range: OverflowError
+    del sums_list[0]
+    pre.fromlist(sums_list)
+
+
+def _group_sums(col: npt.NDArray[np.int64], starts: list[int], bounds: list[int]) -> list[int]:
+    """The sum of each group ``col[bounds[g]:bounds[g + 1]]``, exactly."""
+    if _fits(col):
+        return np.add.reduceat(col, starts).tolist()  # type: ignore[no-any-return]
+    return [sum(col[lo:hi].tolist()) for lo, hi in pairwise(bounds)]
+
+
+def is_sorted(ts: Ints) -> bool:
+    """Whether ``ts`` is non-decreasing (C speed for arrays and lists)."""
+    if isinstance(ts, np.ndarray):
+        return len(ts) < 2 or bool((ts[1:] >= ts[:-1]).all())
     return list(ts) == sorted(ts)
 
 

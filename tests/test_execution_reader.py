@@ -98,13 +98,21 @@ def _same_as_model(line: bytes) -> None:
     except (ValueError, TypeError, KeyError):
         return  # deferred to the per-line path, which decides with the model
     assert model is not None, f"fast path accepted what the model rejects: {line!r}"
-    assert batch.ts == [model.timestamp] and batch.agent == [model.agent]
-    assert batch.err == [int(model.is_error)]
-    assert batch.dur == [to_micro(model.duration)]
-    assert batch.cost == [to_nano(model.cost)]
-    assert batch.tok == [model.tokens_used] and batch.api == [model.api_calls]
-    assert batch.cpu == [to_micro(model.cpu_time)]
-    assert batch.mem == [round(model.memory_delta)]
+    ints = {
+        k: getattr(batch, k).tolist()
+        for k in ("ts", "err", "dur", "cost", "tok", "cpu", "mem", "api")
+    }
+    assert ints == {
+        "ts": [model.timestamp],
+        "err": [int(model.is_error)],
+        "dur": [to_micro(model.duration)],
+        "cost": [to_nano(model.cost)],
+        "tok": [model.tokens_used],
+        "cpu": [to_micro(model.cpu_time)],
+        "mem": [round(model.memory_delta)],
+        "api": [model.api_calls],
+    }
+    assert batch.agent == [model.agent]
     assert batch.dept == [model.department]
 
 
@@ -134,7 +142,8 @@ def test_a_bad_line_costs_only_itself_and_is_reported(data_dir: Path) -> None:
 def test_sparse_records_take_the_defaults() -> None:
     line = b'{"timestamp":1764158400000,"agent":"a","status":"failed"}'
     b = parse_batch([line])
-    assert (b.err, b.dur, b.cost, b.tok, b.dept) == ([1], [0], [0], [0], [None])
+    assert [c.tolist() for c in (b.err, b.dur, b.cost, b.tok)] == [[1], [0], [0], [0]]
+    assert b.dept == [None]
 
 
 def test_unknown_or_snake_case_keys_defer_to_the_model() -> None:
@@ -159,3 +168,36 @@ def test_control_characters_in_names_are_refused_written_raw_or_escaped(
 def test_names_beyond_the_control_characters_are_read_raw() -> None:
     line = json.dumps({"timestamp": T0, "agent": "caf\u00e9 \u00a0\u2028"}, ensure_ascii=False)
     assert parse_batch([line.encode()]).agent == ["caf\u00e9 \u00a0\u2028"]
+
+
+awkward_ms = st.one_of(
+    st.floats(0, 1e10),
+    st.sampled_from([0.0005, 0.0015, 0.0025, 2.5e-3, 1e10, 123.4565, 0.1 + 0.2]),
+)
+awkward_usd = st.one_of(
+    st.floats(0, 1e6),
+    st.sampled_from([5e-10, 1.5e-9, 2.5e-9, 0.1, 0.3, 1e6, 999.9999999995]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(awkward_ms, awkward_ms, awkward_usd, st.floats(-1e15, 1e15)),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_a_batch_converts_every_value_as_the_scalar_conversions_do(
+    values: list[tuple[float, float, float, float]],
+) -> None:
+    """The vectorised columns equal to_micro / to_nano / round of each model, to the unit."""
+    models = [
+        Execution(timestamp=T0 + i, agent="a", duration=d, cpu_time=c, cost=usd, memory_delta=m)
+        for i, (d, c, usd, m) in enumerate(values)
+    ]
+    b = parse_batch([m.to_json_line().rstrip(b"\n") for m in models])
+    assert b.dur.tolist() == [to_micro(m.duration) for m in models]
+    assert b.cpu.tolist() == [to_micro(m.cpu_time) for m in models]
+    assert b.cost.tolist() == [to_nano(m.cost) for m in models]
+    assert b.mem.tolist() == [round(m.memory_delta) for m in models]

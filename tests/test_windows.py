@@ -244,3 +244,28 @@ def test_absorbing_a_part_equals_adding_its_batches_here(
     }
     assert list(par.day_cost.items()) == list(seq.day_cost.items())
     assert par_recent.items == seq_recent.items and par_recent._seq == seq_recent._seq
+
+
+def test_batch_sums_beyond_64_bits_stay_exact() -> None:
+    """Per-batch sums are taken in int64 only when they cannot leave it."""
+    n = 20_000
+    b = Batch(
+        ts=list(range(T0, T0 + n)),
+        agent=["a", "b"] * (n // 2),
+        err=[0] * n,
+        dur=[10**13] * n,  # the duration cap in µs
+        cost=[1] * n,
+        tok=[1] * n,
+        cpu=[10**13] * n,
+        mem=[10**15, -(10**15) + 1] * (n // 2),  # memory sums way beyond int64 per agent...
+        api=[1] * n,
+        dept=[None] * n,
+        payload=[None] * n,
+    )
+    b.mem[0] = 10**15 - 1
+    w = RollingWindows()
+    w.add_batch(b)
+    assert w.totals["a"].memory == 10**15 * (n // 2) - 1 > 2**63  # ...exactly
+    assert w.totals["b"].memory == (-(10**15) + 1) * (n // 2)
+    assert w.totals["a"].duration_us == 10**13 * (n // 2)
+    assert w.system_window(T0 - 1, T0 + n).duration_us == 10**13 * n
