@@ -465,14 +465,16 @@ class RollingWindows:
             s.extend(ts_g, err[lo:hi], dur[lo:hi], cost[lo:hi], tok[lo:hi], in_order)
             t = totals[agent]
             t.executions += hi - lo
-            e, d, c, k, u, m, a = (col[g] for col in sums)
-            t.errors += e
-            t.duration_us += d
-            t.cost_nano += c
-            t.tokens += k
-            t.cpu_us += u
-            t.memory += m
-            t.api_calls += a
+            errors, duration_us, cost_nano, tokens, cpu_us, memory, api_calls = (
+                col[g] for col in sums
+            )
+            t.errors += errors
+            t.duration_us += duration_us
+            t.cost_nano += cost_nano
+            t.tokens += tokens
+            t.cpu_us += cpu_us
+            t.memory += memory
+            t.api_calls += api_calls
             first, last = (
                 (int(ts_g[0]), int(ts_g[-1])) if in_order else (int(ts_g.min()), int(ts_g.max()))
             )
@@ -480,9 +482,9 @@ class RollingWindows:
                 t.last_ts = last
             self._department(t, b.ts, b.dept, idx, in_order)
             if first // MS_PER_DAY == last // MS_PER_DAY:
-                if c:
+                if cost_nano:
                     day = first // MS_PER_DAY
-                    self.day_cost[day] = self.day_cost.get(day, 0) + c
+                    self.day_cost[day] = self.day_cost.get(day, 0) + cost_nano
             else:
                 self._add_day_costs(ts_g.tolist(), cost[lo:hi].tolist())
         return groups
@@ -586,11 +588,10 @@ def _append(column: array[int], values: Ints) -> None:
 
 
 def _fits(values: npt.NDArray[np.int64], base: int = 0) -> bool:
-    """Whether ``base`` plus any partial sum of ``values`` stays within int64."""
+    """Whether every partial sum of ``values``, alone and plus ``base``, stays within int64."""
     n = len(values)
-    return base + max(int(values.max()), 0) * n <= _I64_MAX and (
-        base + min(int(values.min()), 0) * n >= -_I64_MAX
-    )
+    hi, lo = max(int(values.max()), 0) * n, min(int(values.min()), 0) * n
+    return max(hi, base + hi) <= _I64_MAX and min(lo, base + lo) >= -_I64_MAX
 
 
 def _append_prefix_sums(pre: array[int], values: Ints) -> None:
