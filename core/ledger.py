@@ -57,7 +57,7 @@ from core.forecast import forecast
 from core.journal import Journal, JournalReader
 from core.pricing import PriceTable, Usage, nanos_to_usd
 from core.record_rows import CostRecord, parse_cost_lines
-from core.records import CostEntry, check_name
+from core.records import CostEntry, Pricing, check_name
 
 if TYPE_CHECKING:
     from core.alerts import AlertManager
@@ -204,7 +204,7 @@ class CostTracker:
         )
         return nanos_to_usd(self.prices.cost_nanos(model, usage))
 
-    def _price(self, model: str, usage: Usage, cost: float | None) -> tuple[float, str]:
+    def _price(self, model: str, usage: Usage, cost: float | None) -> tuple[float, Pricing]:
         if cost is not None:
             if isinstance(cost, bool) or not isinstance(cost, int | float):
                 raise ValueError(f"cost: expected a number of USD, got {cost!r}")

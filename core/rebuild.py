@@ -69,7 +69,7 @@ def _aggregate(windows: RollingWindows, recent: Newest, parts: list[Batch]) -> i
         return 0
     batch = Batch.join(parts)
     groups = windows.add_batch(batch)
-    ts = batch.ts.tolist() if isinstance(batch.ts, np.ndarray) else batch.ts
+    ts: list[int] = batch.ts.tolist() if isinstance(batch.ts, np.ndarray) else list(batch.ts)
     recent.add_groups(groups, ts, batch.payload)
     return len(batch)
 
@@ -223,7 +223,7 @@ def read_piece(reader: ExecutionReader, piece: Piece, recent_size: int) -> Parti
     adds the lines before it.
     """
     problems: list[Problem] = []
-    reader.journal.report = problems.append  # type: ignore[method-assign]
+    reader.journal.report = problems.append  # type: ignore[method-assign,assignment]
     st = os.stat(piece.path)
     if st.st_ino != piece.ino or st.st_size < (piece.end or piece.start):
         raise OSError(f"{piece.path} changed")
@@ -277,7 +277,7 @@ def _run_child(
 
 def _receive(fd: int, deadline: float) -> bytes | None:
     """Everything the worker writes until it closes the pipe; None if not by ``deadline``."""
-    parts = []
+    parts: list[bytes] = []
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
         while True:

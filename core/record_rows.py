@@ -117,9 +117,9 @@ def parse_execution_lines(lines: list[bytes]) -> list[ExecutionRow]:
     return rows
 
 
-def parse_cost_lines(lines: list[bytes]) -> list[CostRow]:
+def parse_cost_lines(lines: list[bytes]) -> list[CostRecord]:
     """Complete JSON lines as validated rows; raises ValueError when it cannot vouch."""
-    rows = list(map(_decode_cost, lines))  # msgspec's errors are ValueErrors
+    rows: list[CostRecord] = list(map(_decode_cost, lines))  # msgspec's errors: ValueErrors
     for get in _NAMES:
         check_names(list(map(get, rows)))
     return rows

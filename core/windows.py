@@ -64,7 +64,7 @@ def to_micro(ms: float) -> int:
 class Sums(NamedTuple):
     """Summed figures of a set of executions (integer units, see module doc)."""
 
-    count: int = 0
+    count: int = 0  # type: ignore[assignment]  # shadows tuple.count: the seed's name
     errors: int = 0
     duration_us: int = 0
     cost_nano: int = 0
@@ -200,14 +200,16 @@ class Series:
             return
         stored = waiting = 0
         for n in part.log:
+            cols: list[Ints]
             if n > 0:
                 cut = slice(stored, stored + n)
                 cols = [part.ts[cut], part.err[cut], part.dur[cut], part.cost[cut], part.tok[cut]]
                 stored += n
             else:
-                cols = list(zip(*part.pending[waiting : waiting - n], strict=True))
+                cols = [list(c) for c in zip(*part.pending[waiting : waiting - n], strict=True)]
                 waiting -= n
-            self.extend(*cols, in_order=True)
+            ts, err, dur, cost, tok = cols
+            self.extend(ts, err, dur, cost, tok, in_order=True)
 
     def sums(self, lo: int, hi: int) -> Sums:
         """Records with ``lo < timestamp <= hi``."""

@@ -103,7 +103,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
     server: MetricsServer
 
     def setup(self) -> None:
-        self.timeout = self.server.request_timeout_s
+        self.timeout = self.server.request_timeout_s  # type: ignore[misc]  # per connection
         self._body_left: int | None = 0
         self._responded = False
         super().setup()
@@ -364,7 +364,8 @@ def run_server(args: Namespace) -> int:
         components.close()
         print(f"werkpilot-tui: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 2
-    bound_host, bound_port = server.server_address[:2]
+    address, bound_port = server.server_address[:2]
+    bound_host = address.decode() if isinstance(address, bytes) else address
     if server.token is None and bound_host not in ("127.0.0.1", "::1", "localhost"):
         print(
             f"werkpilot-tui: warning: listening on {bound_host} without a token "

@@ -88,7 +88,12 @@ class LoadingScreen(Screen[None], Generic[V]):
         # The worker gets the coroutine *function*: it creates the coroutine only when it
         # runs, so a worker cancelled before it starts (a newer reload replaced it, or the
         # screen closed) leaves no coroutine behind that was never awaited.
-        self.run_worker(self._load, exclusive=True, group="view", exit_on_error=False)
+        self.run_worker(
+            self._load,  # type: ignore[arg-type]  # Textual's stubs expect Never for generics
+            exclusive=True,
+            group="view",
+            exit_on_error=False,
+        )
 
     async def _load(self) -> V | None:
         view = await self.loader()
