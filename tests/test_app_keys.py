@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Input
 
 from core.alerts import AlertManager
 from core.ledger import CostTracker
+from werkpilot_tui.screens.alert_detail import AlertDetailScreen
 from werkpilot_tui.screens.budget_modal import BudgetModal
 from werkpilot_tui.widgets.agent_table import SORTS, AgentTable
 from werkpilot_tui.widgets.alert_feed import AlertFeed
@@ -246,3 +247,47 @@ async def test_enter_detail_is_in_the_footer_and_help_while_the_agents_table_has
             pilot, lambda: "Detail" in [k.description for k in app.screen.query(FooterKey)]
         )
         assert "Detail" in [e.description for e in help_entries(app, app.screen)]
+
+
+async def test_enter_on_the_feed_shows_the_whole_alert_and_a_acknowledges_it(
+    data_dir: Path, clock: Any
+) -> None:
+    """At 80 columns the feed has room for a dozen characters of a message: Enter shows it
+    all, literally, with the alert's fields; ``a`` there acknowledges it for every process."""
+    seed(data_dir, clock)
+    alerts = AlertManager(data_dir, clock=clock, channels=[])
+    message = "[bold red]Queue[/] for lead-scorer is 4,000 deep \x1b[31m and growing " * 3
+    long = alerts.add_alert(
+        level="warning", type="queue_depth", message=message, data={"agent": "lead-scorer"}
+    )
+    assert long is not None
+    alerts.close()
+    async with app_for(data_dir, clock).run_test(size=(80, 24)) as pilot:
+        app = await loaded(pilot)
+        feed = app.screen.query_one("#alerts", AlertFeed)
+        await wait_for(pilot, lambda: long.id in feed.row_keys)
+        feed.focus()
+        feed.select_key(long.id)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AlertDetailScreen))
+        detail = app.screen
+        assert isinstance(detail, AlertDetailScreen)
+        shown = detail.message_text
+        assert "[bold red]Queue[/]" in shown and "\x1b" not in shown and "␛[31m" in shown
+        assert shown.replace("\n", " ").count("and growing") == 3  # all of it, wrapped
+        fields = detail.query_one("#fields", DataTable)
+        values = {
+            str(fields.get_row_at(i)[0]): str(fields.get_row_at(i)[1])
+            for i in range(fields.row_count)
+        }
+        assert values["Type"] == "queue_depth" and values["agent"] == "lead-scorer"
+        assert values["Id"] == long.id and "UTC" in values["Raised"]
+        await pilot.press("a")
+        await wait_for(pilot, lambda: app.screen is app.dashboard_screen)
+        assert feed.compact  # 80 columns: level and state as symbols
+        await wait_for(pilot, lambda: _row_text(feed, long.id)[2] == "✔")
+        await pilot.press("enter")  # again: acknowledged now, so a only says so
+        await wait_for(pilot, lambda: isinstance(app.screen, AlertDetailScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.dashboard_screen)
+    assert AlertManager(data_dir, clock=clock, channels=[]).get_alert(long.id).acknowledged

@@ -36,6 +36,7 @@ from werkpilot_tui.view_models import (
     HostHealth,
     Thresholds,
     WindowFigures,
+    alert_details,
 )
 
 ALERTS_PER_HOST = 50
@@ -266,4 +267,5 @@ def _alert_row(item: dict[str, Any], host: str) -> AlertRow:
         count=int(item.get("count") or 1),
         resolved=bool(item.get("resolved")),
         last_seen_ms=item.get("lastSeen"),
+        details=(("host", host), *alert_details(item.get("data"))),
     )

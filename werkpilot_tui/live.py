@@ -27,6 +27,7 @@ from werkpilot_tui.view_models import (
     HostHealth,
     Thresholds,
     WindowFigures,
+    alert_details,
 )
 
 if TYPE_CHECKING:
@@ -401,4 +402,5 @@ def _alert_row(a: Any) -> AlertRow:
         count=int(getattr(a, "count", 1) or 1),
         resolved=bool(getattr(a, "resolved", False)),
         last_seen_ms=getattr(a, "last_seen", None),
+        details=alert_details(getattr(a, "data", None)),
     )

@@ -83,6 +83,20 @@ class AlertRow:
     count: int
     resolved: bool
     last_seen_ms: int | None = None
+    #: The alert's data (agent, department, value, ...) as text, for the detail screen.
+    details: tuple[tuple[str, str], ...] = ()
+
+
+def alert_details(data: object, limit: int = 12) -> tuple[tuple[str, str], ...]:
+    """An alert's ``data`` as (key, text) pairs: scalars only, at most ``limit``."""
+    if not isinstance(data, dict):
+        return ()
+    out = [
+        (str(k), "—" if v is None else str(v))
+        for k, v in data.items()
+        if v is None or isinstance(v, str | int | float | bool)
+    ]
+    return tuple(out[:limit])
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from werkpilot_tui.messages import AlertAcknowledged, BudgetSaved
+from werkpilot_tui.screens.alert_detail import ACKNOWLEDGE, AlertDetailScreen
 from werkpilot_tui.screens.budget_modal import BudgetModal
 from werkpilot_tui.view_models import WINDOWS, Dashboard
 from werkpilot_tui.widgets.agent_table import SORTS, AgentTable
@@ -171,8 +172,9 @@ class DashboardScreen(Screen[None]):
         self.query_one(AgentTable).focus()
 
     async def action_acknowledge(self) -> None:
-        feed = self.query_one(AlertFeed)
-        alert_id = feed.selected_key
+        await self._acknowledge(self.query_one(AlertFeed).selected_key)
+
+    async def _acknowledge(self, alert_id: str | None) -> None:
         alert = self.dashboard.alert(alert_id) if self.dashboard and alert_id else None
         if alert is None:
             self.notify("No alert selected.", severity="warning")
@@ -182,6 +184,21 @@ class DashboardScreen(Screen[None]):
             return
         ok = await self.wp.acknowledge(alert.id)
         self.post_message(AlertAcknowledged(alert.id, ok))
+
+    @on(DataTable.RowSelected, "#alerts")
+    def _alert_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on the feed: the whole alert (its line in the feed may be cut short)."""
+        event.stop()
+        key = event.row_key.value
+        alert = self.dashboard.alert(str(key)) if self.dashboard and key is not None else None
+        if alert is None:
+            return
+
+        async def closed(result: str | None) -> None:
+            if result == ACKNOWLEDGE:
+                await self._acknowledge(alert.id)
+
+        self.app.push_screen(AlertDetailScreen(alert, self.wp.now_ms(), self.wp.palette), closed)
 
     def on_alert_acknowledged(self, message: AlertAcknowledged) -> None:
         if message.ok:
