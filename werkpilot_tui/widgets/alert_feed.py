@@ -26,6 +26,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
 )
 #: Narrow feeds: level and state as symbols (● ▲ ✖ and ● ✔ ✓, ⇧ when escalated).
 COMPACT: dict[str, tuple[str, int]] = {"level": ("", 1), "state": ("", 2)}
+MIN_MESSAGE = 10
 COMPACT_BELOW = 46  # the feed is ~36 cells wide at 80 columns, ~56 at 120
 STATE_SYMBOL = {"● NEW": "●", "✔ ack": "✔", "✓ done": "✓"}
 
@@ -65,9 +66,21 @@ class AlertFeed(KeyedTable):
         self._shown = (alerts, now_ms, palette)
         width = self.size.width
         self._set_compact(0 < width < COMPACT_BELOW)
+        self._fit_message(self.room(len(alerts)))
         # Ties (same millisecond) keep core's order reversed: the later raised goes first.
         order = sorted(enumerate(alerts), key=lambda p: (p[1].timestamp_ms, p[0]), reverse=True)
         self.sync([(a.id, alert_cells(a, now_ms, palette, self.compact)) for _, a in order])
+
+    def _fit_message(self, room: int) -> None:
+        """The message takes the room the other columns leave (no sideways scrolling)."""
+        if room <= 0:
+            return
+        others = sum(
+            (COMPACT[key][1] if self.compact and key in COMPACT else width) + 2 * self.cell_padding
+            for key, _, width in COLUMNS
+            if key != "message"
+        )
+        self.set_widths({"message": max(MIN_MESSAGE, room - others - 2 * self.cell_padding)})
 
     def _set_compact(self, compact: bool) -> None:
         if compact == self.compact:
