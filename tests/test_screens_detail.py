@@ -484,3 +484,42 @@ async def test_closing_the_detail_screen_at_once_leaves_no_load_behind(
             assert not [n for n in app._notifications if n.title == "Could not load"]
         gc.collect()
     assert not [w for w in caught if "never awaited" in str(w.message)]
+
+
+def test_alert_detail_fields_and_details_are_plain_values() -> None:
+    from werkpilot_tui.screens.alert_detail import alert_fields
+    from werkpilot_tui.view_models import AlertRow, alert_details
+
+    data = {"agent": "a", "value": 0.125, "nested": {"x": 1}, "none": None, "ok": True}
+    assert alert_details(data) == (
+        ("agent", "a"),
+        ("value", "0.125"),
+        ("none", "—"),
+        ("ok", "True"),
+    )
+    assert alert_details({str(i): i for i in range(20)}, limit=3) == (
+        ("0", "0"),
+        ("1", "1"),
+        ("2", "2"),
+    )
+    assert alert_details(["not", "a", "dict"]) == ()
+    t0 = 1_764_158_400_000  # 2025-11-26 12:00:00 UTC
+    row = AlertRow(
+        id="alert_1",
+        timestamp_ms=t0,
+        level="warning",
+        type="error_rate",
+        message="m",
+        acknowledged=False,
+        escalated=True,
+        escalated_from=None,
+        count=3,
+        resolved=False,
+        last_seen_ms=t0 + 90_000,
+        details=(("agent", "a"),),
+    )
+    fields = dict(alert_fields(row, t0 + 120_000))
+    assert fields["Raised"] == "2025-11-26 12:00:00 UTC (2m ago)"
+    assert fields["Repeated"] == "3 times, last 2025-11-26 12:01:30 UTC (30s ago)"
+    assert fields["Escalated"].startswith("yes") and fields["agent"] == "a"
+    assert list(fields)[-1] == "Id"
