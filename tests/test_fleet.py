@@ -286,6 +286,7 @@ async def test_console_in_fleet_mode(fleet: Fleet) -> None:
     from textual.widgets import DataTable, Input
 
     from werkpilot_tui.app import make_app
+    from werkpilot_tui.screens.agent_detail import AgentDetailScreen
     from werkpilot_tui.screens.budget_modal import BudgetModal
     from werkpilot_tui.view_models import HostHealth
 
@@ -307,6 +308,23 @@ async def test_console_in_fleet_mode(fleet: Fleet) -> None:
         keys = {str(r.key.value) for r in table.ordered_rows}
         assert keys == {"scorer@host-a", "writer@host-a", "scorer@host-b", "router@host-b"}
         assert str(table.get_row("router@host-b")[-1]) == "host-b"  # the host column
+        # Enter shows what Prometheus carries of the agent, and says where the rest is.
+        table.focus()
+        table.move_cursor(row=table.get_row_index("router@host-b"))
+        await pilot.press("enter")
+        for _ in range(100):
+            if isinstance(app.screen, AgentDetailScreen) and app.screen.view is not None:
+                break
+            await pilot.pause(0.05)
+        detail = app.screen
+        assert isinstance(detail, AgentDetailScreen) and detail.view is not None
+        assert detail.view.found and detail.view.fleet_host == "host-b"
+        assert [w for w, _ in detail.view.windows] == ["1h", "24h", "7d"]
+        assert detail.view.executions == app.latest.agent("router@host-b").executions
+        summary = str(detail.query_one("#summary").render())
+        assert "Fleet mode" in summary and "host-b" in summary and "ledger" not in summary
+        await pilot.press("escape")
+        await pilot.pause()
         # The budget key opens the editor with the fleet's figure; saving posts it to
         # every host that reports the department (both run a sales agent).
         assert reporting(fleet, "sales") == {"host-a", "host-b"}

@@ -229,7 +229,17 @@ class WerkpilotApp(App[None]):
         except ImportError:
             self.push_screen(_Placeholder(f"Agent {name}: detail view not available yet."))
             return
-        self.push_screen(AgentDetailScreen(row, window=self.dashboard_screen.window))
+        loader = None
+        if getattr(self.session, "fleet", False):  # no local data directory
+            from werkpilot_tui.detail_models import AgentDetailView, agent_detail_from_row
+
+            async def loader(window: str) -> AgentDetailView:
+                latest = self.latest or Dashboard(data_dir="", built_at_ms=0)
+                return agent_detail_from_row(
+                    latest.agent(name), name, latest.thresholds, self.now_ms()
+                )
+
+        self.push_screen(AgentDetailScreen(row, loader, window=self.dashboard_screen.window))
 
     def action_costs(self) -> None:
         try:

@@ -11,7 +11,7 @@ from datetime import UTC, date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.clock import Clock, now_ms, system_clock
-from werkpilot_tui.view_models import WINDOWS, Thresholds, WindowFigures
+from werkpilot_tui.view_models import WINDOWS, AgentRow, Thresholds, WindowFigures
 
 if TYPE_CHECKING:
     from core.ledger import CostTracker
@@ -90,6 +90,8 @@ class AgentDetailView:
     recent: tuple[ExecutionRow, ...] = ()
     series: Series = Series("24h")
     thresholds: Thresholds = field(default_factory=Thresholds)
+    #: Fleet mode: the host whose data directory holds what Prometheus does not carry.
+    fleet_host: str | None = None
 
 
 def _figures(stats: Any) -> WindowFigures:
@@ -123,6 +125,34 @@ def _agent_cost(tracker: CostTracker, name: str) -> Any:
         return tracker.get_agent_cost(name)
     except (KeyError, ValueError):
         return None
+
+
+def agent_detail_from_row(
+    row: AgentRow | None, name: str, thresholds: Thresholds, built_at_ms: int
+) -> AgentDetailView:
+    """Fleet mode: what the dashboard row of Prometheus figures holds (totals and windows).
+
+    Per-model usage, trends and recent executions stay in the host's own data directory.
+    """
+    if row is None:
+        return AgentDetailView(name=name, built_at_ms=built_at_ms)
+    windows = tuple((w, row.window(w)) for w in WINDOWS)
+    longest = row.window(WINDOWS[-1])
+    return AgentDetailView(
+        name=name,
+        built_at_ms=built_at_ms,
+        found=True,
+        department=row.department,
+        executions=row.executions,
+        errors=row.errors,
+        avg_duration=longest.avg_duration,
+        total_tokens=row.total_tokens,
+        total_cost=row.total_cost,
+        last_execution_ms=row.last_execution_ms,
+        windows=windows,
+        thresholds=thresholds,
+        fleet_host=row.host or "?",
+    )
 
 
 def build_agent_detail(

@@ -241,6 +241,9 @@ class FleetSession:
             return f"budget for {department!r} cannot be edited: every host is down: {names}"
         return None
 
+    #: No local data directory: the console builds detail views from the Prometheus rows.
+    fleet = True
+
     @property
     def monitor(self) -> Any:
         raise FleetActionError(

@@ -22,7 +22,7 @@ from werkpilot_tui.view_models import WINDOWS, AgentRow, Thresholds, WindowFigur
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import Palette
-from werkpilot_tui.widgets.text import Cell, cell, safe_text
+from werkpilot_tui.widgets.text import Cell, cell, neutralise, safe_text
 
 #: Loads the view for a window ("1h", "24h", "7d").
 DetailLoader = Callable[[str], Awaitable[AgentDetailView]]
@@ -160,17 +160,24 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
 
 def _summary(view: AgentDetailView) -> Text:
     error_rate = view.errors / view.executions if view.executions else 0.0
+    fleet = view.fleet_host is not None
     parts = [
         f"department {view.department or '—'}",
         f"{fmt.count(view.executions)} runs",
         f"{view.errors} error{'' if view.errors == 1 else 's'} ({fmt.percent(error_rate)})",
-        f"avg {fmt.duration_ms(view.avg_duration)}",
+        f"avg {fmt.duration_ms(view.avg_duration)}" + (" (7d)" if fleet else ""),
         f"{fmt.count(view.total_tokens)} tokens",
         f"cost {fmt.money(view.total_cost)}",
-        f"ledger {fmt.money(view.ledger_cost)}",
+        *([] if fleet else [f"ledger {fmt.money(view.ledger_cost)}"]),
         f"last run {fmt.ago(view.last_execution_ms, view.built_at_ms)}",
     ]
-    return safe_text(" · ".join(parts))
+    if not fleet:
+        return safe_text(" · ".join(parts))
+    note = (
+        "Fleet mode: figures from Prometheus. Models, trends and recent executions are in the "
+        f"data directory of host {view.fleet_host}: run werkpilot-tui there."
+    )
+    return Text(neutralise(" · ".join(parts)) + "\n" + neutralise(note))  # wrapped, literal
 
 
 def _window_cells(window: str, f: WindowFigures, palette: Palette, t: Thresholds) -> list[Cell]:
