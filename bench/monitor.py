@@ -8,8 +8,9 @@ Prints, in one run on this machine:
 - a dashboard query (``get_system_metrics()`` + ``get_agent_metrics()`` for 20 agents) at the
   same sizes, beside a naive recount (filtering every record per agent and window);
 - cold start of a new process on the largest data dir until ``get_system_metrics()`` answers,
-  with the checkpoint and after deleting it (the rebuild then reads half the files in a forked
-  worker, see core/rebuild.py; also shown on one core, ``parallel_rebuild_bytes=0``).
+  with the checkpoint and after deleting it (the rebuild then shares the pieces of the journal
+  with a forked worker, see core/rebuild.py; also shown on one core,
+  ``parallel_rebuild_bytes=0``), several runs each, timed until the answer arrives.
 Timing lives here, never in tests; the machine is shared, so compare within one run.
 """
 
