@@ -77,7 +77,9 @@ def run_watch(data_dir: str, seconds: float) -> None:
     emit(event="painted", agents=0)
     stop = threading.Event()
     threading.Timer(seconds, stop.set).start()
-    for _ in watch(data_dir, debounce=50, step=10, stop_event=stop):
+    from werkpilot_tui.live import WATCH_STEP_MS
+
+    for _ in watch(data_dir, debounce=50, step=WATCH_STEP_MS, stop_event=stop):
         emit(event="change")
 
 

@@ -211,6 +211,9 @@ class CoreSession:
                 method()
 
 
+WATCH_STEP_MS = 25
+
+
 class LiveFeed:
     """Watches the data directory and turns changes into ``Dashboard`` snapshots.
 
@@ -308,7 +311,10 @@ class LiveFeed:
                 async for _changes in awatch(
                     target,
                     debounce=50,
-                    step=10,
+                    # The watcher thread wakes every ``step`` ms even when nothing happens:
+                    # 10 ms cost ~0.45 % of a core idle, 25 ms ~0.25 %, for ~15 ms more
+                    # latency after a write (measured with watchfiles alone).
+                    step=WATCH_STEP_MS,
                     recursive=not waiting,  # never a recursive watch on someone's home dir
                     stop_event=self._stop,
                     watch_filter=None if waiting else ours,
