@@ -74,15 +74,6 @@ class CostRow(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=Fal
     host: str = ""
     pid: _Count = 0
 
-    @property
-    def total_tokens(self) -> int:
-        return (
-            self.input_tokens
-            + self.output_tokens
-            + self.cache_read_tokens
-            + self.cache_write_tokens
-        )
-
 
 #: A cost entry as the aggregates see it: validated either way, the same attributes.
 CostRecord = CostEntry | CostRow

@@ -325,6 +325,26 @@ class Totals:
     department: str | None = None  # of the newest execution that named one
     department_ts: int = -1
 
+    def add(
+        self,
+        executions: int,
+        errors: int,
+        duration_us: int,
+        cost_nano: int,
+        tokens: int,
+        cpu_us: int,
+        memory: int,
+        api_calls: int,
+    ) -> None:
+        self.executions += executions
+        self.errors += errors
+        self.duration_us += duration_us
+        self.cost_nano += cost_nano
+        self.tokens += tokens
+        self.cpu_us += cpu_us
+        self.memory += memory
+        self.api_calls += api_calls
+
     def merge(self, other: Totals) -> None:
         self.executions += other.executions
         self.errors += other.errors
@@ -417,14 +437,7 @@ class RollingWindows:
             self.totals[agent] = Totals()
         s.add(ts, err, dur, cost, tok)
         t = self.totals[agent]
-        t.executions += 1
-        t.errors += err
-        t.duration_us += dur
-        t.cost_nano += cost
-        t.tokens += tok
-        t.cpu_us += cpu
-        t.memory += mem
-        t.api_calls += api
+        t.add(1, err, dur, cost, tok, cpu, mem, api)
         if t.last_ts is None or ts >= t.last_ts:
             t.last_ts = ts
         if department is not None and ts >= t.department_ts:
@@ -466,17 +479,9 @@ class RollingWindows:
                 totals[agent] = Totals()
             s.extend(ts_g, err[lo:hi], dur[lo:hi], cost[lo:hi], tok[lo:hi], in_order)
             t = totals[agent]
-            t.executions += hi - lo
-            errors, duration_us, cost_nano, tokens, cpu_us, memory, api_calls = (
-                col[g] for col in sums
-            )
-            t.errors += errors
-            t.duration_us += duration_us
-            t.cost_nano += cost_nano
-            t.tokens += tokens
-            t.cpu_us += cpu_us
-            t.memory += memory
-            t.api_calls += api_calls
+            group = [col[g] for col in sums]  # errors, duration_us, cost_nano, tokens, ...
+            t.add(hi - lo, *group)
+            cost_nano = group[2]
             first, last = (
                 (int(ts_g[0]), int(ts_g[-1])) if in_order else (int(ts_g.min()), int(ts_g.max()))
             )

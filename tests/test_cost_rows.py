@@ -62,7 +62,6 @@ def _same_as_model(line: bytes) -> None:
     assert model is not None, f"fast path accepted what the model rejects: {line!r}"
     for name in CostEntry.model_fields:
         assert getattr(row, name) == getattr(model, name), name
-    assert row.total_tokens == model.total_tokens
 
 
 @settings(max_examples=400, deadline=None)
