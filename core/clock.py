@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -29,6 +30,8 @@ def to_ms(value: int | float | datetime) -> int:
 
 
 def now_ms(clock: Clock) -> int:
+    if clock is system_clock:  # the hot path of every record: 0.1 µs instead of 0.65 µs
+        return time.time_ns() // 1_000_000
     return to_ms(clock())
 
 
