@@ -301,3 +301,54 @@ def test_plan_cuts_files_into_pieces_at_group_boundaries(
             ends.append(m._reader.tails[path].offset)
         assert {p.start for p in mine[1:]} <= set(ends[1::2])
         assert all(unread / 8 <= p.end - p.start < unread / 8 + 2 * 2 * 4096 for p in mine[:-1])
+
+
+_APPENDER = """
+import sys, time
+from core.monitor import PerformanceMonitor
+m = PerformanceMonitor(sys.argv[1], parallel_rebuild_bytes=0)
+print("ready", flush=True)
+for i in range(int(sys.argv[2])):
+    m.track_execution(f"live-{i % 3}", duration=float(i % 40), cost=0.00125, tokens_used=i)
+    if i % 25 == 0:
+        time.sleep(0.002)
+m.close()
+"""
+
+
+def test_a_parallel_rebuild_while_an_agent_appends_misses_nothing(
+    data_dir: Path, spy: dict[str, list[Any]]
+) -> None:
+    """Another process appends to today's file while the pieces are read; after a refresh the
+    monitor equals a sequential rebuild of the final files, to the record and the nano."""
+    import subprocess
+    import sys
+
+    _seed(data_dir, days=3)
+    root = Path(__file__).resolve().parent.parent
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _APPENDER, str(data_dir), "1500"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+    m = PerformanceMonitor(
+        data_dir,
+        alert_manager=QuietAlerts(),
+        parallel_rebuild_bytes=1,  # type: ignore[arg-type]
+    )
+    assert spy["plans"][0] is not None and spy["absorbed"]  # a parallel rebuild happened
+    assert writer.wait(timeout=120) == 0
+    m.refresh()
+    if m._checkpoint_writer is not None:
+        m._checkpoint_writer.join()
+    fresh = PerformanceMonitor(
+        data_dir,
+        alert_manager=QuietAlerts(),
+        parallel_rebuild_bytes=0,  # type: ignore[arg-type]
+    )
+    assert m._windows.system_totals().to_dict() == fresh._windows.system_totals().to_dict()
+    assert m._reader.state() == fresh._reader.state()
+    live = {a: t.executions for a, t in m._windows.totals.items() if a.startswith("live-")}
+    assert sum(live.values()) == 1500
