@@ -242,6 +242,15 @@ class WerkpilotApp(App[None]):
         self.push_screen(AgentDetailScreen(row, loader, window=self.dashboard_screen.window))
 
     def action_costs(self) -> None:
+        if getattr(self.session, "fleet", False):
+            self.notify(
+                "The costs view reads a host's ledger: in fleet mode open it with "
+                "`werkpilot-tui --data-dir DIR` on that host. The budget bars show the fleet.",
+                title="Costs",
+                severity="warning",
+                markup=False,
+            )
+            return
         try:
             from werkpilot_tui.screens.costs import CostsScreen
         except ImportError:
