@@ -192,7 +192,6 @@ class Partial:
 
     count: int
     windows: RollingWindows
-    recent: Newest | None  # None once merged into the worker's one Newest
     tail: Any
     problems: list[Problem]
 
@@ -216,8 +215,9 @@ def _claim(tokens: int) -> bool:
             continue
 
 
-def read_piece(reader: ExecutionReader, piece: Piece, recent_size: int) -> Partial:
-    """One piece into fresh aggregates (``reader`` is the forked child's own copy).
+def read_piece(reader: ExecutionReader, piece: Piece, recent_size: int) -> tuple[Partial, Newest]:
+    """One piece into fresh aggregates and its newest executions (``reader`` is the forked
+    child's own copy).
 
     Lines are numbered from the piece's start when it lies inside the file; this process
     adds the lines before it.
@@ -235,25 +235,23 @@ def read_piece(reader: ExecutionReader, piece: Piece, recent_size: int) -> Parti
     tail = reader.tails[piece.path]
     if tail.ino != piece.ino or (piece.end is not None and tail.offset != piece.end):
         raise OSError(f"{piece.path} changed")
-    return Partial(n, windows, recent, tail, problems)
+    return Partial(n, windows, tail, problems), recent
 
 
 def read_part(
     reader: ExecutionReader, pieces: list[Piece], claim: Callable[[], bool], recent_size: int
 ) -> Share:
     """The worker's share: pieces taken from the back until none is left."""
-    out: list[Partial] = []
+    out: list[tuple[Partial, Newest]] = []
     k = len(pieces)
     while claim():
         k -= 1
         out.append(read_piece(reader, pieces[k], recent_size))
     out.reverse()
     recent = Newest(recent_size)
-    for part in out:  # in file order, as this process would have added them
-        assert part.recent is not None
-        recent.absorb(part.recent)
-        part.recent = None
-    return Share(k, out, recent)
+    for _, newest in out:  # in file order, as this process would have added them
+        recent.absorb(newest)
+    return Share(k, [part for part, _ in out], recent)
 
 
 def _run_child(
