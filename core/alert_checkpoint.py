@@ -9,7 +9,6 @@ vanished, shrank or was replaced; another format) is ignored and the state rebui
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections import deque
 from datetime import date
 from typing import Any
@@ -18,18 +17,11 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.alert_state import MAX_DELIVERIES, AlertBook, AlertState, Delivery
-from core.journal import Journal
+from core.journal import Journal, ReaderOffset
 from core.records import AlertEvent
 
 PATH = "alerts/.checkpoint-alerts.json"
 VERSION = 1
-
-
-class _Offset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    offset: int
-    lines: int
-    ino: int
 
 
 class Checkpoint(BaseModel):
@@ -38,7 +30,7 @@ class Checkpoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int
     saved_at: int
-    offsets: dict[str, _Offset]
+    offsets: dict[str, ReaderOffset]
     alerts: list[dict[str, Any]]
     silences: dict[str, int]
     failure_times: list[int]
@@ -82,20 +74,11 @@ def decode(blob: bytes) -> tuple[Checkpoint, AlertBook]:
 
 def stale_reason(journal: Journal, doc: Checkpoint, since: date) -> str | None:
     """Why the checkpoint no longer matches the files it covers, or None if it does."""
-    directory = journal.dir_for("alerts")
-    for name, off in doc.offsets.items():
-        try:
-            st = os.stat(directory / name)
-        except FileNotFoundError:
-            day = date.fromisoformat(name.removeprefix("alerts-").removesuffix(".jsonl"))
-            if day >= since:
-                return f"{name} is gone"
-            continue  # pruned: past retention anyway
-        if st.st_ino != off.ino:
-            return f"{name} was replaced"
-        if st.st_size < off.offset:
-            return f"{name} shrank"
-    return None
+
+    def pruned(name: str) -> bool:  # past retention anyway
+        return date.fromisoformat(name.removeprefix("alerts-").removesuffix(".jsonl")) < since
+
+    return journal.stale_offsets("alerts", doc.offsets, gone_ok=pruned)
 
 
 def save(journal: Journal, book: AlertBook, offsets: dict[str, Any], saved_at: int) -> None:

@@ -11,7 +11,6 @@ the raw arrays of every agent's series (native 64-bit integers, byte order in th
 
 from __future__ import annotations
 
-import os
 import sys
 from array import array
 from collections.abc import Sequence
@@ -20,20 +19,13 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.journal import Journal, Problem
+from core.journal import Journal, Problem, ReaderOffset
 from core.windows import RollingWindows, Series, Totals
 
 MAGIC = b"werkpilot-monitor-checkpoint\n"
 VERSION = 1
 PATH = "metrics/.checkpoint-executions.bin"
 _ARRAYS = 5  # ts and four prefix sums
-
-
-class _Offset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    offset: int
-    lines: int
-    ino: int
 
 
 class _Agent(BaseModel):
@@ -56,7 +48,7 @@ class Header(BaseModel):
     version: int
     byteorder: str
     saved_at: int
-    offsets: dict[str, _Offset]
+    offsets: dict[str, ReaderOffset]
     day_cost: dict[int, int]
     agents: list[_Agent]
     problems: list[_Problem] = []  # malformed lines before the offsets, re-reported on load
@@ -145,17 +137,7 @@ def decode(blob: bytes) -> tuple[Header, RollingWindows]:
 
 def stale_reason(journal: Journal, header: Header) -> str | None:
     """Why the checkpoint no longer matches the files it covers, or None if it does."""
-    directory = journal.dir_for("executions")
-    for name, off in header.offsets.items():
-        try:
-            st = os.stat(directory / name)
-        except FileNotFoundError:
-            return f"{name} is gone"
-        if st.st_ino != off.ino:
-            return f"{name} was replaced"
-        if st.st_size < off.offset:
-            return f"{name} shrank"
-    return None
+    return journal.stale_offsets("executions", header.offsets)
 
 
 def save(journal: Journal, blob: bytes) -> None:

@@ -16,13 +16,13 @@ import re
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from core.clock import MS_PER_DAY, day_of_ms
 
@@ -77,6 +77,15 @@ class _Slot:
     torn: bool  # its last line is incomplete: start the next record on a fresh line
 
 
+class ReaderOffset(BaseModel):
+    """A reader's position in one day file, as a checkpoint stores it (see ``state``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    offset: int
+    lines: int
+    ino: int
+
+
 @dataclass
 class _Tail:
     offset: int = 0
@@ -102,6 +111,34 @@ class Journal:
     # ------------------------------------------------------------------ paths
     def dir_for(self, kind: str) -> Path:
         return self.root / KINDS[kind][0]
+
+    def stale_offsets(
+        self,
+        kind: str,
+        offsets: Mapping[str, ReaderOffset],
+        gone_ok: Callable[[str], bool] = lambda name: False,
+    ) -> str | None:
+        """Why stored reader offsets no longer match the day files of ``kind``, or None.
+
+        A covered file replaced (another inode) or shrunk means the aggregates built from it
+        no longer match it. A vanished one does too, unless ``gone_ok(name)`` (pruned files
+        whose records stay counted).
+        """
+        directory = self.dir_for(kind)
+        for name, off in offsets.items():
+            try:
+                st = os.stat(directory / name)
+            except FileNotFoundError:
+                if gone_ok(name):
+                    continue
+                return f"{name} is gone"
+            except OSError as exc:
+                return f"{name} cannot be read: {exc.strerror}"
+            if st.st_ino != off.ino:
+                return f"{name} was replaced"
+            if st.st_size < off.offset:
+                return f"{name} shrank"
+        return None
 
     def path_for(self, kind: str, day: date) -> Path:
         sub, prefix = KINDS[kind]

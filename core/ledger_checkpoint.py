@@ -8,14 +8,13 @@ aggregates are rebuilt from the files. Day cells are enough to rebuild every oth
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.cost_aggregates import Cell, LedgerAggregates
-from core.journal import Journal, JournalReader
+from core.journal import Journal, JournalReader, ReaderOffset
 
 PATH = "costs/.checkpoint-ledger.json"
 VERSION = 1
@@ -24,19 +23,12 @@ VERSION = 1
 CellRow = tuple[int, str, str, str, int, int, int, int, int, int, int]
 
 
-class _Offset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    offset: int
-    lines: int
-    ino: int
-
-
 class LedgerCheckpoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int
     saved_at: int
     entries: int
-    offsets: dict[str, _Offset]
+    offsets: dict[str, ReaderOffset]
     cells: list[CellRow]
 
 
@@ -81,14 +73,8 @@ def load(journal: Journal, reader: JournalReader[Any]) -> LedgerAggregates | Non
         return None
     if cp.version != VERSION:
         return None
-    directory = journal.dir_for("ledger")
-    for name, off in cp.offsets.items():
-        try:
-            st = os.stat(directory / name)
-        except OSError:
-            return None  # a covered file vanished
-        if st.st_ino != off.ino or st.st_size < off.offset:
-            return None  # replaced or truncated: the cells no longer match the files
+    if journal.stale_offsets("ledger", cp.offsets) is not None:
+        return None  # a covered file vanished, was replaced or shrank
     agg = LedgerAggregates()
     for day, agent, dept, model, *sums in cp.cells:
         agg.add_cell(day, (agent, dept, model), Cell(*sums))

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.journal import Journal, JournalReader
+from core.journal import Journal, JournalReader, ReaderOffset
 from core.record_rows import parse_cost_lines, parse_execution_lines
 from core.records import CostEntry, Execution
 
@@ -52,20 +52,13 @@ CHECKPOINT_VERSION = 1
 _BIG_FOLD = 10_000
 
 
-class _Offset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    offset: int
-    lines: int
-    ino: int
-
-
 class _Checkpoint(BaseModel):
     """The counters plus the journal offsets they cover, so a restart tails only what is new."""
 
     model_config = ConfigDict(extra="forbid")
     version: int
     buckets: tuple[float, ...]
-    readers: dict[str, dict[str, _Offset]]
+    readers: dict[str, dict[str, ReaderOffset]]
     executions: list[tuple[str, str, str, str, int]]
     durations: list[tuple[str, list[int], float, int]]
     tokens: list[tuple[str, str, str, int]]
@@ -240,16 +233,9 @@ class Exposition:
         for kind, files in doc.readers.items():
             if kind not in self._readers:
                 return False
-            directory = self.journal.dir_for(kind)
-            for name, tail in files.items():
-                try:
-                    st = (directory / name).stat()
-                except FileNotFoundError:
-                    continue  # pruned since: its records stay counted
-                except OSError:
-                    return False
-                if st.st_ino != tail.ino or st.st_size < tail.offset:
-                    return False  # replaced or truncated: the counts no longer match it
+            # A file pruned since keeps its records counted; replaced or truncated: stale.
+            if self.journal.stale_offsets(kind, files, gone_ok=lambda name: True) is not None:
+                return False
         for kind, files in doc.readers.items():
             self._readers[kind].restore({n: t.model_dump() for n, t in files.items()})
         self.executions = {(a, d, m, s): v for a, d, m, s, v in doc.executions}
