@@ -18,8 +18,6 @@ from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
-from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config
@@ -100,10 +98,8 @@ class WerkpilotApp(App[None]):
         self.feed.stop()
 
     def _install_themes(self) -> None:
-        try:
-            from werkpilot_tui import settings, themes
-        except ImportError:
-            return
+        from werkpilot_tui import settings, themes
+
         loaded, problems = themes.load_themes(self.config)
         for theme in loaded:
             self.register_theme(theme)
@@ -224,11 +220,8 @@ class WerkpilotApp(App[None]):
         row = self.latest.agent(name) if self.latest else None
         if row is None:
             return
-        try:
-            from werkpilot_tui.screens.agent_detail import AgentDetailScreen
-        except ImportError:
-            self.push_screen(_Placeholder(f"Agent {name}: detail view not available yet."))
-            return
+        from werkpilot_tui.screens.agent_detail import AgentDetailScreen  # deferred: start-up
+
         loader = None
         if getattr(self.session, "fleet", False):  # no local data directory
             from werkpilot_tui.detail_models import AgentDetailView, agent_detail_from_row
@@ -251,43 +244,21 @@ class WerkpilotApp(App[None]):
                 markup=False,
             )
             return
-        try:
-            from werkpilot_tui.screens.costs import CostsScreen
-        except ImportError:
-            self.notify("The costs view is not available yet.", severity="warning")
-            return
+        from werkpilot_tui.screens.costs import CostsScreen
+
         if not isinstance(self.screen, CostsScreen):
             self.push_screen(CostsScreen())
 
     def action_choose_theme(self) -> None:
-        try:
-            from werkpilot_tui.screens.theme_picker import ThemePicker
-        except ImportError:
-            self.search_themes()
-            return
+        from werkpilot_tui.screens.theme_picker import ThemePicker
+
         self.push_screen(ThemePicker())
 
     def action_help(self) -> None:
-        try:
-            from werkpilot_tui.screens.help import HelpScreen
-        except ImportError:
-            self.action_show_help_panel()
-            return
+        from werkpilot_tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
-
-
-class _Placeholder(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close")]
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def compose(self) -> Any:
-        from rich.text import Text
-
-        yield Static(Text(self.text))
 
 
 def make_app(
