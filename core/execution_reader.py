@@ -111,18 +111,16 @@ def as_dict(payload: Any) -> dict[str, Any]:
 
 
 class ExecutionReader(JournalReader[Any]):
-    """Tails ``metrics/executions-*.jsonl`` and yields :class:`Batch` objects."""
+    """Tails ``metrics/executions-*.jsonl`` and yields :class:`Batch` objects: one per chunk,
+    from :func:`parse_batch`, or from the models of the per-line path when it cannot vouch."""
 
     def __init__(self, journal: Journal) -> None:
-        super().__init__(journal, "executions", Execution.model_validate_json)
-
-    def files(self) -> list[Path]:
-        """The day files to read, oldest first; offsets of files gone since are forgotten."""
-        found = [p for _, p in self.journal.day_files(self.kind, self.since)]
-        present = set(found)
-        for gone in [p for p in self.tails if p not in present]:
-            del self.tails[gone]  # pruned
-        return found
+        super().__init__(
+            journal,
+            "executions",
+            Execution.model_validate_json,
+            parse_lines=lambda lines: [parse_batch(lines)],
+        )
 
     def read_file(self, path: Path, chunk_bytes: int) -> Iterator[list[Batch]]:
         """New lines of one file, a list of batches per chunk of about ``chunk_bytes``.
@@ -132,12 +130,5 @@ class ExecutionReader(JournalReader[Any]):
         """
         return self._read_file(path, chunk_bytes)
 
-    def _parse_lines(self, path: Path, data: bytes, tail: Any) -> list[Any]:
-        lines = data.split(b"\n")
-        lines.pop()  # after the last newline: empty
-        try:
-            batch = parse_batch(lines if all(lines) else [line for line in lines if line])
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-            return [batch_of(super()._parse_lines(path, data, tail))]
-        tail.lines += len(lines)
-        return [batch]
+    def _each_line(self, path: Path, lines: list[bytes], tail: Any) -> list[Any]:
+        return [batch_of(super()._each_line(path, lines, tail))]

@@ -408,13 +408,17 @@ class JournalReader(Generic[T]):
             out.extend(batch)
         return out
 
-    def poll_batches(self, chunk_bytes: int = _CHUNK) -> Iterator[list[T]]:
-        """New records in batches of about ``chunk_bytes``, to bound memory on a cold start."""
-        files = self.journal.day_files(self.kind, self.since)
-        present = {p for _, p in files}
+    def files(self) -> list[Path]:
+        """The day files to read, oldest first; offsets of files gone since are forgotten."""
+        found = [p for _, p in self.journal.day_files(self.kind, self.since)]
+        present = set(found)
         for gone in [p for p in self.tails if p not in present]:
             del self.tails[gone]  # pruned
-        for _, path in files:
+        return found
+
+    def poll_batches(self, chunk_bytes: int = _CHUNK) -> Iterator[list[T]]:
+        """New records in batches of about ``chunk_bytes``, to bound memory on a cold start."""
+        for path in self.files():
             yield from self._read_file(path, chunk_bytes)
 
     def poll_file(self, path: Path) -> list[T]:
@@ -476,6 +480,10 @@ class JournalReader(Generic[T]):
                     return out
         lines = data.split(b"\n")
         lines.pop()  # after the last newline: empty
+        return self._each_line(path, lines, tail)
+
+    def _each_line(self, path: Path, lines: list[bytes], tail: _Tail) -> list[T]:
+        """The slow path: each line parsed alone, each bad one reported (file and line)."""
         first = tail.lines
         parse = self.parse
         out = []
