@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from core import sealed
 from core.alert_state import MAX_DELIVERIES, AlertBook, AlertState, Delivery
@@ -25,6 +25,7 @@ from core.records import AlertEvent
 PATH = "alerts/.checkpoint-alerts.json"
 KIND = "alerts"
 VERSION = 2  # 2: sealed (version and checksum)
+_ALERT_FIELDS = {f.name for f in dataclasses.fields(AlertState)}
 
 
 class Checkpoint(BaseModel):
@@ -39,6 +40,15 @@ class Checkpoint(BaseModel):
     failure_times: list[int]
     deliveries: list[Delivery]
     orphans: list[AlertEvent]
+
+    @field_validator("alerts", mode="before")
+    @classmethod
+    def _every_field(cls, alerts: Any) -> Any:
+        """``encode`` writes every field: one missing means a damaged document, not a default."""
+        for fields in alerts if isinstance(alerts, list) else ():
+            if isinstance(fields, dict) and fields.keys() != _ALERT_FIELDS:
+                raise ValueError(f"alert fields {sorted(fields)}")
+        return alerts
 
 
 def encode(book: AlertBook, offsets: dict[str, Any], saved_at: int) -> bytes:

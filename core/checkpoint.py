@@ -79,7 +79,7 @@ class Header(BaseModel):
     offsets: dict[str, ReaderOffset]
     day_cost: dict[int, int]
     agents: list[_Agent]
-    problems: list[_Problem] = []  # malformed lines before the offsets, re-reported on load
+    problems: list[_Problem]  # malformed lines before the offsets, re-reported on load
 
 
 def encode(
