@@ -91,8 +91,9 @@ def stale_reason(journal: Journal, doc: Checkpoint, since: date) -> str | None:
     return journal.stale_offsets("alerts", doc.offsets, gone_ok=pruned)
 
 
-def save(journal: Journal, book: AlertBook, offsets: dict[str, Any], saved_at: int) -> None:
-    sealed.save(journal, PATH, KIND, VERSION, encode(book, offsets, saved_at))
+def save(journal: Journal, book: AlertBook, offsets: dict[str, Any], saved_at: int) -> bool:
+    """Write the checkpoint; a write error is logged once, not raised (see ``sealed``)."""
+    return sealed.try_save(journal, PATH, KIND, VERSION, encode(book, offsets, saved_at))
 
 
 def load(journal: Journal, since: date) -> tuple[AlertBook, dict[str, Any]] | None:

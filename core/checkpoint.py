@@ -166,9 +166,10 @@ def stale_reason(journal: Journal, header: Header) -> str | None:
     return journal.stale_offsets("executions", header.offsets)
 
 
-def save(journal: Journal, blob: bytes) -> None:
-    """Seal and write ``encode``'s payload atomically (OSError propagates)."""
-    sealed.save(journal, PATH, KIND, VERSION, blob)
+def save(journal: Journal, blob: bytes) -> bool:
+    """Seal and write ``encode``'s payload atomically; a write error is logged once, not
+    raised (it runs on a background thread too: see :func:`core.sealed.try_save`)."""
+    return sealed.try_save(journal, PATH, KIND, VERSION, blob)
 
 
 def report_problems(journal: Journal, header: Header) -> None:

@@ -62,8 +62,9 @@ def encode(agg: LedgerAggregates, offsets: dict[str, Any], saved_at: int) -> byt
     return orjson.dumps(doc)
 
 
-def save(journal: Journal, agg: LedgerAggregates, reader: JournalReader[Any], now: int) -> None:
-    sealed.save(journal, PATH, KIND, VERSION, encode(agg, reader.state(), now))
+def save(journal: Journal, agg: LedgerAggregates, reader: JournalReader[Any], now: int) -> bool:
+    """Write the checkpoint; a write error is logged once, not raised (see ``sealed``)."""
+    return sealed.try_save(journal, PATH, KIND, VERSION, encode(agg, reader.state(), now))
 
 
 def decode(payload: bytes | memoryview) -> tuple[LedgerCheckpoint, LedgerAggregates]:

@@ -367,7 +367,8 @@ class PerformanceMonitor:
         """Store aggregates and offsets so the next process tails only what is new.
 
         With ``wait=False`` the (tens of MB) file is written by a background thread, so a
-        query is not held up; the interpreter still finishes it before exiting.
+        query is not held up; the interpreter still finishes it before exiting. A write error
+        is logged once, never raised: the journal alone suffices.
         """
         writer = self._checkpoint_writer
         if writer is not None and writer.is_alive():

@@ -73,6 +73,25 @@ def save(journal: Journal, relpath: str, kind: str, version: int, payload: bytes
     journal.write_document(relpath, seal(kind, version, payload))
 
 
+_failing: set[str] = set()  # checkpoints whose last write failed (logged once until one works)
+
+
+def try_save(journal: Journal, relpath: str, kind: str, version: int, payload: bytes) -> bool:
+    """``save``, but a write error (read-only directory, disk full, a directory in the way) is
+    logged once per checkpoint and process, not raised: the journal alone suffices. Safe to
+    call from a background thread."""
+    path = str(journal.root / relpath)
+    try:
+        save(journal, relpath, kind, version, payload)
+    except (OSError, ValueError) as exc:
+        if path not in _failing:
+            _failing.add(path)
+            log.warning("cannot write checkpoint %s: %s (the journal suffices)", path, exc)
+        return False
+    _failing.discard(path)
+    return True
+
+
 def load(
     journal: Journal,
     relpath: str,
@@ -109,4 +128,13 @@ def discard(journal: Journal, relpath: str, stamp: int | None, reason: str) -> N
             journal.remove(journal.root / relpath)
 
 
-__all__ = ["UNUSABLE", "CheckpointError", "discard", "load", "save", "seal", "unseal"]
+__all__ = [
+    "UNUSABLE",
+    "CheckpointError",
+    "discard",
+    "load",
+    "save",
+    "seal",
+    "try_save",
+    "unseal",
+]

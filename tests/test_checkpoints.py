@@ -392,3 +392,37 @@ def test_another_kind_or_version_is_not_used(setup: Setup) -> None:
         sealed.seal(setup.kind.name, setup.kind.version + 1, payload),
     ):
         assert setup.answers_with(blob) == setup.expected
+
+
+def test_a_checkpoint_that_cannot_be_written_is_logged_once_and_never_raised(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _seed_records(data_dir, random.Random(3), 20)
+    for kind in KINDS:
+        (data_dir / kind.path).mkdir(parents=True)  # a directory where the file should be
+    clock = FakeClock(NOW)
+    with caplog.at_level(logging.WARNING, logger="core.checkpoint"):
+        tracker = CostTracker(
+            data_dir, clock=clock, alert_manager=QuietAlerts(), checkpoint_every=1
+        )  # type: ignore[arg-type]
+        for _ in range(3):  # each one saves a checkpoint (and used to raise IsADirectoryError)
+            tracker.track_cost("a", "sales", model="haiku", cost=1.0)
+        tracker.close()
+        monitor = _monitor(data_dir)
+        monitor.save_checkpoint()
+        monitor.save_checkpoint(wait=False)
+        monitor.close()
+        alerts = _alerts(data_dir)
+        alerts.save_checkpoint()
+        alerts.save_checkpoint()
+        alerts.close()
+        journal = Journal(data_dir)
+        expo = Exposition(journal)
+        expo.collect()
+        assert not expo.save_checkpoint()
+        assert not expo.save_checkpoint()
+        journal.close()
+    for kind in KINDS:
+        failures = [r for r in caplog.records if str(data_dir / kind.path) in r.getMessage()]
+        assert len(failures) == 1, (kind.name, [r.getMessage() for r in failures])
+        assert "cannot write checkpoint" in failures[0].getMessage()

@@ -10,7 +10,6 @@ re-read; a stale one is ignored, a damaged one discarded and the counters rebuil
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from bisect import bisect_left
@@ -24,8 +23,6 @@ from core import sealed
 from core.journal import Journal, JournalReader, ReaderOffset
 from core.record_rows import parse_cost_lines, parse_execution_lines
 from core.records import CostEntry, Execution
-
-log = logging.getLogger("werkpilot_tui.exposition")
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: OpenTelemetry GenAI semantic conventions: gen_ai.client.operation.duration buckets (s).
@@ -208,17 +205,11 @@ class Exposition:
             cost_nanos=[(*k, v) for k, v in self.cost_nanos.items()],
         )
         self._saved_at = self._timer()
-        try:
-            sealed.save(
-                self.journal,
-                CHECKPOINT,
-                _CHECKPOINT_KIND,
-                CHECKPOINT_VERSION,
-                doc.model_dump_json().encode(),
-            )
-        except (OSError, ValueError) as exc:
-            log.warning("cannot write %s: %s", CHECKPOINT, exc)
-            self._unsaved = min(self._unsaved, 1)  # retry on the timer, not on every scrape
+        payload = doc.model_dump_json().encode()
+        if not sealed.try_save(
+            self.journal, CHECKPOINT, _CHECKPOINT_KIND, CHECKPOINT_VERSION, payload
+        ):  # logged once; retried on the timer, not on every scrape
+            self._unsaved = min(self._unsaved, 1)
             return False
         self._unsaved = 0
         return True
