@@ -316,3 +316,19 @@ def test_a_checkpoint_the_background_thread_cannot_write_is_one_warning(data_dir
     warnings = [line for line in res.stderr.splitlines() if "cannot write checkpoint" in line]
     assert len(warnings) == 1, res.stderr
     assert str(cp) in warnings[0]
+
+
+def test_the_console_creates_a_missing_data_dir_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from werkpilot_tui.cli import build_parser, prepare_data_dir
+
+    fresh = tmp_path / "first-run" / "data"
+    prepare_data_dir(build_parser().parse_args(["--data-dir", str(fresh)]))  # the console
+    assert fresh.is_dir()
+    assert f"created data directory {fresh}" in capsys.readouterr().err
+    prepare_data_dir(build_parser().parse_args(["--data-dir", str(fresh)]))
+    assert capsys.readouterr().err == ""  # said once, when it was created
+    demo = build_parser().parse_args(["--demo", "--data-dir", str(tmp_path / "unused")])
+    prepare_data_dir(demo)  # the demo runs in a temporary directory of its own
+    assert not (tmp_path / "unused").exists()
