@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, StrictInt
+from pydantic import BaseModel, ConfigDict
 
 from core import sealed
 from core.journal import Journal, Problem, ReaderOffset
 from core.recent import Newest
+from core.records import Execution
 from core.windows import RollingWindows, Series, Totals
 
 KIND = "monitor"
@@ -49,19 +50,12 @@ class _Totals(BaseModel):
     department_ts: int
 
 
-class _Recent(BaseModel):
-    """An execution payload as stored; only its timestamp is needed to order it."""
-
-    model_config = ConfigDict(extra="allow")
-    timestamp: StrictInt
-
-
 class _Agent(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     length: int  # stored timestamps
     totals: _Totals
-    recent: list[dict[str, Any]]
+    recent: list[Execution]  # validated here: a query must not meet a bad one later
 
 
 class _Problem(BaseModel):
@@ -153,8 +147,8 @@ def decode(blob: bytes | memoryview, keep: int = 50) -> tuple[Header, RollingWin
             pos = end
         windows.series[agent.name] = Series.from_arrays(arrays)
         windows.totals[agent.name] = Totals(**agent.totals.model_dump())
-        for payload in agent.recent:
-            recent.add(agent.name, _Recent.model_validate(payload).timestamp, payload)
+        for execution in agent.recent:
+            recent.add(agent.name, execution.timestamp, execution)
     if pos != len(view):
         raise CheckpointError("trailing bytes")
     windows.day_cost = dict(header.day_cost)

@@ -1,9 +1,10 @@
 """Every checkpoint kind is a cache of its journal: damage never changes an answer.
 
 For the monitor, ledger, alert and exposition checkpoints: random byte flips and random digit
-edits (a seeded loop, a few hundred per kind), an older file without a checksum, and payloads
-that verify but are structurally invalid all give exactly what a rebuild from the journal
-alone gives, and no constructor raises.
+edits (a seeded loop, 200 per kind), an older file without a checksum, and payloads that
+verify but are structurally invalid all give exactly what a rebuild from the journal alone
+gives, and no constructor raises; edits sealed again (what a checksum cannot see) never make a
+constructor or a query raise.
 """
 
 from __future__ import annotations
@@ -382,6 +383,16 @@ def test_a_verified_but_structurally_invalid_checkpoint_is_rebuilt(setup: Setup)
             continue
         resealed = sealed.seal(kind.name, kind.version, broken)
         assert setup.answers_with(resealed) == setup.expected, f"breakage {i}: {broken[:300]!r}"
+
+
+def test_edits_that_verify_never_make_a_constructor_or_a_query_raise(setup: Setup) -> None:
+    """What a checksum cannot catch (edits sealed again) may change answers, never crash them."""
+    kind = setup.kind
+    payload = bytes(sealed.unseal(setup.blob, kind.name, kind.version))
+    rnd = random.Random(f"{kind.name}-resealed")
+    for i in range(60):
+        edited = (_flip if i % 2 else _digit_edit)(rnd, payload)
+        setup.answers_with(sealed.seal(kind.name, kind.version, edited))
 
 
 def test_another_kind_or_version_is_not_used(setup: Setup) -> None:
