@@ -2,8 +2,9 @@
 
 A month of alert events (a condition breached for weeks repeats every minute) takes seconds
 to fold; a new process loads the checkpoint and tails only what came after. The journal stays
-the source of truth: a missing, corrupt or stale checkpoint (a covered file within retention
-vanished, shrank or was replaced; another format) is ignored and the state rebuilt.
+the source of truth: a missing or stale checkpoint (a covered file within retention vanished,
+shrank or was replaced) is ignored, a damaged one (see :mod:`core.sealed`) discarded, and the
+state rebuilt. The payload is JSON, sealed as kind ``alerts``.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ from datetime import date
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, field_validator
 
+from core import sealed
 from core.alert_state import MAX_DELIVERIES, AlertBook, AlertState, Delivery
 from core.journal import Journal, ReaderOffset
 from core.records import AlertEvent
 
 PATH = "alerts/.checkpoint-alerts.json"
-VERSION = 1
+KIND = "alerts"
+VERSION = 2  # 2: sealed (version and checksum)
+_ALERT_FIELDS = {f.name for f in dataclasses.fields(AlertState)}
 
 
 class Checkpoint(BaseModel):
@@ -31,11 +35,20 @@ class Checkpoint(BaseModel):
     version: int
     saved_at: int
     offsets: dict[str, ReaderOffset]
-    alerts: list[dict[str, Any]]
+    alerts: list[AlertState]  # validated field by field (a dataclass checks nothing)
     silences: dict[str, int]
     failure_times: list[int]
     deliveries: list[Delivery]
     orphans: list[AlertEvent]
+
+    @field_validator("alerts", mode="before")
+    @classmethod
+    def _every_field(cls, alerts: Any) -> Any:
+        """``encode`` writes every field: one missing means a damaged document, not a default."""
+        for fields in alerts if isinstance(alerts, list) else ():
+            if isinstance(fields, dict) and fields.keys() != _ALERT_FIELDS:
+                raise ValueError(f"alert fields {sorted(fields)}")
+        return alerts
 
 
 def encode(book: AlertBook, offsets: dict[str, Any], saved_at: int) -> bytes:
@@ -52,21 +65,18 @@ def encode(book: AlertBook, offsets: dict[str, Any], saved_at: int) -> bytes:
     return orjson.dumps(doc)
 
 
-def decode(blob: bytes) -> tuple[Checkpoint, AlertBook]:
-    """The document and the book it holds; ValueError if it cannot be used."""
-    try:
-        doc = Checkpoint.model_validate_json(blob)
-        if doc.version != VERSION:
-            raise ValueError(f"checkpoint version {doc.version}, expected {VERSION}")
-        book = AlertBook(
-            silences=dict(doc.silences),
-            deliveries=deque(doc.deliveries, maxlen=MAX_DELIVERIES),
-            failure_times=list(doc.failure_times),
-        )
-        for fields in doc.alerts:
-            book.add_state(AlertState(**fields))
-    except (ValidationError, TypeError) as exc:
-        raise ValueError(f"unusable alert checkpoint: {exc}") from None
+def decode(blob: bytes | memoryview) -> tuple[Checkpoint, AlertBook]:
+    """The document and a fresh book from it; ValueError if it cannot be used."""
+    doc = Checkpoint.model_validate_json(bytes(blob))
+    if doc.version != VERSION:
+        raise sealed.CheckpointError(f"checkpoint version {doc.version}, expected {VERSION}")
+    book = AlertBook(
+        silences=dict(doc.silences),
+        deliveries=deque(doc.deliveries, maxlen=MAX_DELIVERIES),
+        failure_times=list(doc.failure_times),
+    )
+    for state in doc.alerts:
+        book.add_state(state)
     for event in doc.orphans:
         book.apply(event)
     return doc, book
@@ -81,19 +91,18 @@ def stale_reason(journal: Journal, doc: Checkpoint, since: date) -> str | None:
     return journal.stale_offsets("alerts", doc.offsets, gone_ok=pruned)
 
 
-def save(journal: Journal, book: AlertBook, offsets: dict[str, Any], saved_at: int) -> None:
-    journal.write_document(PATH, encode(book, offsets, saved_at))
+def save(journal: Journal, book: AlertBook, offsets: dict[str, Any], saved_at: int) -> bool:
+    """Write the checkpoint; a write error is logged once, not raised (see ``sealed``)."""
+    return sealed.try_save(journal, PATH, KIND, VERSION, encode(book, offsets, saved_at))
 
 
 def load(journal: Journal, since: date) -> tuple[AlertBook, dict[str, Any]] | None:
-    """A usable checkpoint's book and reader offsets, or None (missing, corrupt or stale)."""
-    blob = journal.read_document(PATH)
-    if blob is None:
-        return None
-    try:
-        doc, book = decode(blob)
-    except ValueError:
-        return None
-    if stale_reason(journal, doc, since) is not None:
-        return None
-    return book, {name: off.model_dump() for name, off in doc.offsets.items()}
+    """A usable checkpoint's book and reader offsets, or None (missing, stale or damaged)."""
+
+    def usable(payload: memoryview) -> tuple[AlertBook, dict[str, Any]] | None:
+        doc, book = decode(payload)
+        if stale_reason(journal, doc, since) is not None:
+            return None
+        return book, {name: off.model_dump() for name, off in doc.offsets.items()}
+
+    return sealed.load(journal, PATH, KIND, VERSION, usable)

@@ -1,12 +1,13 @@
 """The monitor's checkpoint: aggregates plus the journal offsets they cover.
 
 A fresh process loads it and then tails only what is new, instead of re-reading the whole
-history. The journal stays the source of truth: a missing, corrupt or stale checkpoint (a file
-it covers shrank, vanished or was replaced; another format version) is ignored and the
-aggregates are rebuilt from the files.
+history. The journal stays the source of truth: a missing or stale checkpoint (a file it covers
+shrank, vanished or was replaced) is ignored, a damaged one (see :mod:`core.sealed`) discarded,
+and the aggregates are rebuilt from the files.
 
-Format: a magic line, an 8-byte header length, a JSON header (validated with pydantic), then
-the raw arrays of every agent's series (native 64-bit integers, byte order in the header).
+Format (the payload of a sealed checkpoint of kind ``monitor``): an 8-byte header length, a
+JSON header (validated with pydantic), then the raw arrays of every agent's series (native
+64-bit integers, byte order in the header).
 """
 
 from __future__ import annotations
@@ -17,23 +18,44 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
+from core import sealed
 from core.journal import Journal, Problem, ReaderOffset
+from core.recent import Newest
+from core.records import Execution
 from core.windows import RollingWindows, Series, Totals
 
-MAGIC = b"werkpilot-monitor-checkpoint\n"
-VERSION = 1
+KIND = "monitor"
+VERSION = 2  # 2: sealed (version and checksum)
 PATH = "metrics/.checkpoint-executions.bin"
 _ARRAYS = 5  # ts and four prefix sums
+CheckpointError = sealed.CheckpointError
+
+
+class _Totals(BaseModel):
+    """``windows.Totals`` as stored: every field present and of its type."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    executions: int
+    errors: int
+    duration_us: int
+    cost_nano: int
+    tokens: int
+    cpu_us: int
+    memory: int
+    api_calls: int
+    last_ts: int | None
+    department: str | None
+    department_ts: int
 
 
 class _Agent(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     length: int  # stored timestamps
-    totals: dict[str, Any]
-    recent: list[dict[str, Any]]
+    totals: _Totals
+    recent: list[Execution]  # validated here: a query must not meet a bad one later
 
 
 class _Problem(BaseModel):
@@ -51,11 +73,7 @@ class Header(BaseModel):
     offsets: dict[str, ReaderOffset]
     day_cost: dict[int, int]
     agents: list[_Agent]
-    problems: list[_Problem] = []  # malformed lines before the offsets, re-reported on load
-
-
-class CheckpointError(ValueError):
-    """The checkpoint cannot be used; rebuild from the journal."""
+    problems: list[_Problem]  # malformed lines before the offsets, re-reported on load
 
 
 def encode(
@@ -65,6 +83,7 @@ def encode(
     saved_at: int,
     problems: Sequence[Problem] = (),
 ) -> bytes:
+    """The payload (unsealed: see :func:`save`)."""
     agents = sorted(windows.series)
     blobs: list[bytes] = []
     entries = []
@@ -94,45 +113,46 @@ def encode(
             ],
         }
     )
-    return b"".join([MAGIC, len(header).to_bytes(8, "little"), header, *blobs])
+    return b"".join([len(header).to_bytes(8, "little"), header, *blobs])
 
 
-def decode(blob: bytes) -> tuple[Header, RollingWindows]:
-    """The header and the aggregates; CheckpointError if anything is off."""
-    if not blob.startswith(MAGIC):
-        raise CheckpointError("not a monitor checkpoint")
-    pos = len(MAGIC)
-    size = int.from_bytes(blob[pos : pos + 8], "little")
-    pos += 8
-    try:
-        header = Header.model_validate_json(blob[pos : pos + size])
-    except ValidationError as exc:
-        raise CheckpointError(f"bad header: {exc.errors()[0]['msg']}") from None
+def decode(blob: bytes | memoryview, keep: int = 50) -> tuple[Header, RollingWindows, Newest]:
+    """The header, the aggregates and the newest executions; CheckpointError if anything is off.
+
+    ``keep``: how many newest executions per agent to hold. Builds fresh objects only, so a
+    failure part-way leaves nothing half-restored.
+    """
+    view = memoryview(blob)
+    size = int.from_bytes(view[:8], "little")
+    if 8 + size > len(view):
+        raise CheckpointError("truncated header")
+    header = Header.model_validate_json(bytes(view[8 : 8 + size]))
     if header.version != VERSION or header.byteorder != sys.byteorder:
         raise CheckpointError("another version or byte order")
-    pos += size
+    pos = 8 + size
     windows = RollingWindows()
-    view = memoryview(blob)
+    recent = Newest(keep)
     for agent in header.agents:
+        if agent.length < 0 or agent.name in windows.series:
+            raise CheckpointError(f"bad agent {agent.name!r}")
         arrays = []
         for k in range(_ARRAYS):
             n = agent.length + (0 if k == 0 else 1)
             a = array("q")
             end = pos + n * a.itemsize
-            if end > len(blob):
+            if end > len(view):
                 raise CheckpointError("truncated")
             a.frombytes(view[pos:end])
             arrays.append(a)
             pos = end
-        try:
-            windows.series[agent.name] = Series.from_arrays(arrays)
-            windows.totals[agent.name] = Totals(**agent.totals)
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"bad agent {agent.name!r}: {exc}") from None
-    if pos != len(blob):
+        windows.series[agent.name] = Series.from_arrays(arrays)
+        windows.totals[agent.name] = Totals(**agent.totals.model_dump())
+        for execution in agent.recent:
+            recent.add(agent.name, execution.timestamp, execution)
+    if pos != len(view):
         raise CheckpointError("trailing bytes")
     windows.day_cost = dict(header.day_cost)
-    return header, windows
+    return header, windows, recent
 
 
 def stale_reason(journal: Journal, header: Header) -> str | None:
@@ -140,8 +160,10 @@ def stale_reason(journal: Journal, header: Header) -> str | None:
     return journal.stale_offsets("executions", header.offsets)
 
 
-def save(journal: Journal, blob: bytes) -> None:
-    journal.write_document(PATH, blob)
+def save(journal: Journal, blob: bytes) -> bool:
+    """Seal and write ``encode``'s payload atomically; a write error is logged once, not
+    raised (it runs on a background thread too: see :func:`core.sealed.try_save`)."""
+    return sealed.try_save(journal, PATH, KIND, VERSION, blob)
 
 
 def report_problems(journal: Journal, header: Header) -> None:
@@ -151,15 +173,11 @@ def report_problems(journal: Journal, header: Header) -> None:
         journal.report(Problem(directory / p.file, p.line, p.error))
 
 
-def load(journal: Journal) -> tuple[Header, RollingWindows] | None:
-    """A usable checkpoint, or None (missing, corrupt or stale)."""
-    blob = journal.read_document(PATH)
-    if blob is None:
-        return None
-    try:
-        header, windows = decode(blob)
-    except CheckpointError:
-        return None
-    if stale_reason(journal, header) is not None:
-        return None
-    return header, windows
+def load(journal: Journal, keep: int = 50) -> tuple[Header, RollingWindows, Newest] | None:
+    """A usable checkpoint, or None (missing, stale, or damaged and discarded)."""
+
+    def usable(payload: memoryview) -> tuple[Header, RollingWindows, Newest] | None:
+        found = decode(payload, keep)
+        return None if stale_reason(journal, found[0]) is not None else found
+
+    return sealed.load(journal, PATH, KIND, VERSION, usable)

@@ -1,9 +1,10 @@
 """The ledger's checkpoint: every day cell plus the journal offsets they cover.
 
 A fresh process loads it and then tails only what is new, instead of re-reading the whole
-ledger. The journal stays the source of truth: a missing, corrupt or stale checkpoint (a file
-it covers shrank, vanished or was replaced; another format version) is ignored and the
-aggregates are rebuilt from the files. Day cells are enough to rebuild every other sum.
+ledger. The journal stays the source of truth: a missing or stale checkpoint (a file it covers
+shrank, vanished or was replaced) is ignored, a damaged one (see :mod:`core.sealed`) discarded,
+and the aggregates are rebuilt from the files. Day cells are enough to rebuild every other sum.
+The payload is JSON, sealed as kind ``ledger``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 
+from core import sealed
 from core.cost_aggregates import Cell, LedgerAggregates
 from core.journal import Journal, JournalReader, ReaderOffset
 
 PATH = "costs/.checkpoint-ledger.json"
-VERSION = 1
+KIND = "ledger"
+VERSION = 2  # 2: sealed (version and checksum)
+_I = StrictInt
 #: (day, agent, department, model, nanos, input, output, cache read, cache write,
 #:  executions, last used)
-CellRow = tuple[int, str, str, str, int, int, int, int, int, int, int]
+CellRow = tuple[_I, StrictStr, StrictStr, StrictStr, _I, _I, _I, _I, _I, _I, _I]
 
 
 class LedgerCheckpoint(BaseModel):
@@ -58,30 +62,38 @@ def encode(agg: LedgerAggregates, offsets: dict[str, Any], saved_at: int) -> byt
     return orjson.dumps(doc)
 
 
-def save(journal: Journal, agg: LedgerAggregates, reader: JournalReader[Any], now: int) -> None:
-    journal.write_document(PATH, encode(agg, reader.state(), now))
+def save(journal: Journal, agg: LedgerAggregates, reader: JournalReader[Any], now: int) -> bool:
+    """Write the checkpoint; a write error is logged once, not raised (see ``sealed``)."""
+    return sealed.try_save(journal, PATH, KIND, VERSION, encode(agg, reader.state(), now))
 
 
-def load(journal: Journal, reader: JournalReader[Any]) -> LedgerAggregates | None:
-    """Aggregates from a usable checkpoint (and the reader moved past them), else None."""
-    raw = journal.read_document(PATH)
-    if raw is None:
-        return None
-    try:
-        cp = LedgerCheckpoint.model_validate_json(raw)
-    except ValidationError:
-        return None
+def decode(payload: bytes | memoryview) -> tuple[LedgerCheckpoint, LedgerAggregates]:
+    """The document and fresh aggregates from it; ValueError if it cannot be used."""
+    cp = LedgerCheckpoint.model_validate_json(bytes(payload))
     if cp.version != VERSION:
-        return None
-    if journal.stale_offsets("ledger", cp.offsets) is not None:
-        return None  # a covered file vanished, was replaced or shrank
+        raise sealed.CheckpointError(f"version {cp.version}")
     agg = LedgerAggregates()
     for day, agent, dept, model, *sums in cp.cells:
         agg.add_cell(day, (agent, dept, model), Cell(*sums))
     if agg.entries != cp.entries:
+        raise sealed.CheckpointError("entry count does not match the cells")
+    return cp, agg
+
+
+def load(journal: Journal, reader: JournalReader[Any]) -> LedgerAggregates | None:
+    """Aggregates from a usable checkpoint (and the reader moved past them), else None."""
+
+    def usable(payload: memoryview) -> tuple[LedgerCheckpoint, LedgerAggregates] | None:
+        cp, agg = decode(payload)
+        # a covered file vanished, was replaced or shrank: stale, not damaged
+        return None if journal.stale_offsets("ledger", cp.offsets) is not None else (cp, agg)
+
+    found = sealed.load(journal, PATH, KIND, VERSION, usable)
+    if found is None:
         return None
+    cp, agg = found
     reader.restore({k: v.model_dump() for k, v in cp.offsets.items()})
     return agg
 
 
-__all__ = ["PATH", "LedgerCheckpoint", "load", "save"]
+__all__ = ["PATH", "LedgerCheckpoint", "decode", "load", "save"]

@@ -110,14 +110,11 @@ class PerformanceMonitor:
         self._sizes: dict[Path, int] = {}
         self._last_tail: tuple[Path | None, Any] = (None, None)
         self._unsaved = 0
-        found = checkpoint.load(self.journal)
+        found = checkpoint.load(self.journal, _RECENT)
         if found is not None:
-            header, self._windows = found
+            header, self._windows, self._recent = found
             checkpoint.report_problems(self.journal, header)
             self._reader.restore({k: v.model_dump() for k, v in header.offsets.items()})
-            for agent in header.agents:
-                for payload in agent.recent:
-                    self._recent.add(agent.name, payload["timestamp"], payload)
         self._saved_at = now_ms(self.clock)
         n = self._catch_up(force=True)
         if (found is None and self._windows.series) or n > 100_000:
@@ -370,7 +367,8 @@ class PerformanceMonitor:
         """Store aggregates and offsets so the next process tails only what is new.
 
         With ``wait=False`` the (tens of MB) file is written by a background thread, so a
-        query is not held up; the interpreter still finishes it before exiting.
+        query is not held up; the interpreter still finishes it before exiting. A write error
+        is logged once, never raised: the journal alone suffices.
         """
         writer = self._checkpoint_writer
         if writer is not None and writer.is_alive():

@@ -236,3 +236,99 @@ def test_unusable_data_dir_exits_2(tmp_path: Path) -> None:
         res = run(command, "--data-dir", not_a_dir)
         assert res.returncode == 2, (command, res.stdout, res.stderr)
         assert "not a directory" in res.stderr and "Traceback" not in res.stderr
+
+
+def _one_line_error(res: subprocess.CompletedProcess[str]) -> str:
+    """The single stderr line of a command that failed cleanly (exit 2, no traceback)."""
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr and "Exception" not in res.stderr, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("werkpilot-tui: "), res.stderr
+    return lines[0]
+
+
+def test_a_missing_data_dir_is_exit_2_and_not_created(tmp_path: Path) -> None:
+    typo = tmp_path / "a" / "typo"
+    for command in ("export", "report", "check", "prune"):
+        line = _one_line_error(run(command, "--data-dir", typo))
+        assert str(typo) in line and "does not exist" in line, command
+        assert not (tmp_path / "a").exists(), command
+    env_typo = tmp_path / "from-env"
+    line = _one_line_error(run("check", env={"WERKPILOT_DATA_DIR": str(env_typo)}))
+    assert str(env_typo) in line and not env_typo.exists()
+
+
+def test_serve_creates_a_missing_data_dir_and_says_so(tmp_path: Path) -> None:
+    fresh = tmp_path / "new" / "data"
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "werkpilot_tui", "serve", "--data-dir", str(fresh), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert proc.stdout is not None
+        assert "serving http://" in proc.stdout.readline(), log.read_text()
+        assert fresh.is_dir()
+        assert f"created data directory {fresh}" in log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_report_that_cannot_be_written_is_one_line_and_exit_2(data_dir: Path) -> None:
+    _seed(data_dir).close()
+    today = datetime.now(UTC).date().isoformat()
+    in_the_way = data_dir / "costs" / f"daily-cost-{today}.json"
+    in_the_way.mkdir()  # as root, permissions cannot stop a write; a directory can
+    line = _one_line_error(run("report", "--data-dir", data_dir))
+    assert str(in_the_way) in line and "Is a directory" in line
+    assert ".tmp" not in line  # the target, not the temporary file
+
+
+def test_check_on_a_full_disk_is_one_line_and_exit_2(data_dir: Path) -> None:
+    c = Components.open(data_dir)
+    for _ in range(12):
+        c.monitor.track_execution("flaky", duration=100, status="failed")
+    c.close()  # the check would raise an error-rate alert: its append hits a full disk
+    alerts_dir = data_dir / "alerts"
+    for path in alerts_dir.glob("alerts-*.jsonl"):
+        path.unlink()
+    alerts_dir.mkdir(exist_ok=True)
+    (alerts_dir / f"alerts-{datetime.now(UTC).date().isoformat()}.jsonl").symlink_to("/dev/full")
+    _one_line_error(run("check", "--data-dir", data_dir))
+
+
+def test_a_checkpoint_the_background_thread_cannot_write_is_one_warning(data_dir: Path) -> None:
+    c = Components.open(data_dir)
+    for i in range(30):
+        c.monitor.track_execution(f"agent-{i % 3}", duration=100)
+    c.close()
+    cp = data_dir / "metrics" / ".checkpoint-executions.bin"
+    cp.unlink(missing_ok=True)
+    cp.mkdir()  # the cold rebuild's background write cannot replace a directory
+    res = run("export", "--data-dir", data_dir)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["system"]["totalExecutions"] == 30
+    assert "Traceback" not in res.stderr and "Exception in thread" not in res.stderr
+    warnings = [line for line in res.stderr.splitlines() if "cannot write checkpoint" in line]
+    assert len(warnings) == 1, res.stderr
+    assert str(cp) in warnings[0]
+
+
+def test_the_console_creates_a_missing_data_dir_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from werkpilot_tui.cli import build_parser, prepare_data_dir
+
+    fresh = tmp_path / "first-run" / "data"
+    prepare_data_dir(build_parser().parse_args(["--data-dir", str(fresh)]))  # the console
+    assert fresh.is_dir()
+    assert f"created data directory {fresh}" in capsys.readouterr().err
+    prepare_data_dir(build_parser().parse_args(["--data-dir", str(fresh)]))
+    assert capsys.readouterr().err == ""  # said once, when it was created
+    demo = build_parser().parse_args(["--demo", "--data-dir", str(tmp_path / "unused")])
+    prepare_data_dir(demo)  # the demo runs in a temporary directory of its own
+    assert not (tmp_path / "unused").exists()

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core import ledger_checkpoint, sealed
 from core.alerts import AlertManager
 from core.clock import day_of_ms
 from core.config import load_config
@@ -471,12 +472,13 @@ def test_checkpoint_is_used_and_then_only_new_lines_are_read(
         t.track_cost(f"a{i % 2}", "sales", model="haiku", cost=1.0)
     t.close()
     cp = data_dir / "costs" / ".checkpoint-ledger.json"
-    doc = json.loads(cp.read_bytes())
+    doc = json.loads(bytes(sealed.unseal(cp.read_bytes(), "ledger", ledger_checkpoint.VERSION)))
     assert doc["entries"] == 5
-    # Forge the checkpoint's sums (offsets untouched): a tracker that uses it reports them.
+    # Forge the checkpoint's sums (offsets untouched) and seal them again: a tracker that uses
+    # it reports them (a forged file that does not verify is discarded: see test_checkpoints).
     for row in doc["cells"]:
         row[4] *= 10
-    cp.write_bytes(json.dumps(doc).encode())
+    cp.write_bytes(sealed.seal("ledger", ledger_checkpoint.VERSION, json.dumps(doc).encode()))
     make(data_dir, clock).track_cost("a0", "sales", model="haiku", cost=1.0)  # one new line
     fresh = make(data_dir, clock)
     assert fresh.get_daily_cost_report().total_cost == 51.0  # 5 x 10 forged + 1 read
@@ -492,7 +494,8 @@ def test_a_writer_that_read_a_big_month_leaves_a_checkpoint(
         j.append("ledger", CostEntry(timestamp=ts, agent="a", department="x", model="m", cost=1.0))
     writer = make(data_dir, clock, checkpoint_every=20)
     writer.track_cost("a", "x", model="haiku", cost=1.0)  # reads this month: 30 entries
-    doc = json.loads((data_dir / "costs" / ".checkpoint-ledger.json").read_bytes())
+    blob = (data_dir / "costs" / ".checkpoint-ledger.json").read_bytes()
+    doc = json.loads(bytes(sealed.unseal(blob, "ledger", ledger_checkpoint.VERSION)))
     assert doc["entries"] == 30
     assert make(data_dir, clock).get_department_cost("x").total_cost == 31.0
 

@@ -348,7 +348,12 @@ def test_restart_from_checkpoint_equals_rebuild(
     assert _figures(PerformanceMonitor(data_dir, clock=clock, alert_manager=alerts)) == expected
     cp.write_bytes(cp.read_bytes()[:-7])  # corrupt (truncated)
     assert checkpoint.load(first.journal) is None
-    assert _figures(PerformanceMonitor(data_dir, clock=clock, alert_manager=alerts)) == expected
+    assert not cp.exists()  # discarded, so the next process does not trip over it again
+    cp.write_bytes(b"\x00damaged")
+    rebuilt = PerformanceMonitor(data_dir, clock=clock, alert_manager=alerts)
+    assert _figures(rebuilt) == expected
+    rebuilt.close()  # waits for the background write of the rebuilt checkpoint
+    assert checkpoint.load(first.journal) is not None
     cp.unlink()
     fresh = PerformanceMonitor(data_dir, clock=clock, alert_manager=alerts)
     assert _figures(fresh) == expected

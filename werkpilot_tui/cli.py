@@ -75,12 +75,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Commands that may start on a data directory that does not exist yet (the console, serve):
+#: they create it and say so. Every other command refuses it (exit 2), so a typo in a cron
+#: line is an error instead of a silent "0 critical" forever.
+_CREATES_DATA = (None, "serve")
+
+
+def prepare_data_dir(args: argparse.Namespace) -> None:
+    """Refuse a missing data directory, or create it (on stderr) for the console and serve."""
+    if args.demo or args.prometheus:
+        return  # a temporary directory / no data directory at all
+    from core.config import load_config, resolve_data_dir
+    from core.journal import DataDirError, Journal
+
+    load_config(args.config)  # a bad file is reported before anything is created
+    root = resolve_data_dir(args.data_dir).expanduser().absolute()
+    if root.exists():
+        return  # a directory, or not one: the journal says which
+    if args.command not in _CREATES_DATA:
+        raise DataDirError(
+            f"data directory {root} does not exist (check --data-dir / $WERKPILOT_DATA_DIR)"
+        )
+    Journal(root).ensure_dir(root)
+    print(f"werkpilot-tui: created data directory {root}", file=sys.stderr)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an I/O error: the file (a rename's target, not its temporary) and why."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    target = exc.filename2 if exc.filename2 is not None else exc.filename
+    return f"{target}: {what}" if target is not None else what
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from core.config import ConfigError
     from core.journal import DataDirError
 
     try:
+        prepare_data_dir(args)
         if args.command is None:
             from werkpilot_tui.app import run_console
 
@@ -94,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return getattr(commands, f"cmd_{args.command}")(args)
     except (ConfigError, DataDirError) as exc:
         print(f"werkpilot-tui: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # permission denied, disk full, read-only file system, ...
+        print(f"werkpilot-tui: {describe_os_error(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -3,13 +3,13 @@
 Counters are folded from the execution and ledger journals themselves (read incrementally,
 only new lines per scrape, each validated by the same model the monitor and ledger use), so
 they survive restarts and never go backwards while the journal is kept. A checkpoint beside
-the journal spares a restart the full re-read; a stale or corrupt one is ignored. Gauges
+the journal (sealed as kind ``exposition``, see :mod:`core.sealed`) spares a restart the full
+re-read; a stale one is ignored, a damaged one discarded and the counters rebuilt. Gauges
 (budgets, month spend, open alerts) come from the core components.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from bisect import bisect_left
@@ -17,13 +17,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
 
+from core import sealed
 from core.journal import Journal, JournalReader, ReaderOffset
 from core.record_rows import parse_cost_lines, parse_execution_lines
 from core.records import CostEntry, Execution
-
-log = logging.getLogger("werkpilot_tui.exposition")
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: OpenTelemetry GenAI semantic conventions: gen_ai.client.operation.duration buckets (s).
@@ -47,7 +46,8 @@ TOKEN_KINDS = ("input", "output", "cache_read", "cache_write")
 LEVELS = ("info", "warning", "critical")
 _NANO = 1_000_000_000
 CHECKPOINT = "metrics/.checkpoint-exposition.json"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: sealed (version and checksum)
+_CHECKPOINT_KIND = "exposition"
 #: A cold fold of at least this many records is checkpointed at once.
 _BIG_FOLD = 10_000
 
@@ -59,10 +59,10 @@ class _Checkpoint(BaseModel):
     version: int
     buckets: tuple[float, ...]
     readers: dict[str, dict[str, ReaderOffset]]
-    executions: list[tuple[str, str, str, str, int]]
-    durations: list[tuple[str, list[int], float, int]]
-    tokens: list[tuple[str, str, str, int]]
-    cost_nanos: list[tuple[str, str, str, int]]
+    executions: list[tuple[StrictStr, StrictStr, StrictStr, StrictStr, StrictInt]]
+    durations: list[tuple[StrictStr, list[StrictInt], StrictFloat | StrictInt, StrictInt]]
+    tokens: list[tuple[StrictStr, StrictStr, StrictStr, StrictInt]]
+    cost_nanos: list[tuple[StrictStr, StrictStr, StrictStr, StrictInt]]
 
 
 def escape_label(value: str) -> str:
@@ -205,11 +205,11 @@ class Exposition:
             cost_nanos=[(*k, v) for k, v in self.cost_nanos.items()],
         )
         self._saved_at = self._timer()
-        try:
-            self.journal.write_document(CHECKPOINT, doc.model_dump_json())
-        except (OSError, ValueError) as exc:
-            log.warning("cannot write %s: %s", CHECKPOINT, exc)
-            self._unsaved = min(self._unsaved, 1)  # retry on the timer, not on every scrape
+        payload = doc.model_dump_json().encode()
+        if not sealed.try_save(
+            self.journal, CHECKPOINT, _CHECKPOINT_KIND, CHECKPOINT_VERSION, payload
+        ):  # logged once; retried on the timer, not on every scrape
+            self._unsaved = min(self._unsaved, 1)
             return False
         self._unsaved = 0
         return True
@@ -220,31 +220,35 @@ class Exposition:
             self.save_checkpoint()
 
     def _restore(self) -> bool:
-        raw = self.journal.read_document(CHECKPOINT)
-        if raw is None:
+        found = sealed.load(
+            self.journal, CHECKPOINT, _CHECKPOINT_KIND, CHECKPOINT_VERSION, self._decode
+        )
+        if found is None:
             return False
-        try:
-            doc = _Checkpoint.model_validate_json(raw)
-        except ValidationError:
-            log.warning("ignoring unreadable %s", CHECKPOINT)
-            return False
+        for kind, files in found.readers.items():
+            self._readers[kind].restore({n: t.model_dump() for n, t in files.items()})
+        self.executions = {(a, d, m, s): v for a, d, m, s, v in found.executions}
+        self.durations = {
+            a: _Histogram(list(b), float(total), count) for a, b, total, count in found.durations
+        }
+        self.tokens = {(a, m, k): v for a, m, k, v in found.tokens}
+        self.cost_nanos = {(a, d, m): v for a, d, m, v in found.cost_nanos}
+        return True
+
+    def _decode(self, payload: memoryview) -> _Checkpoint | None:
+        """The verified document, None when stale; ValueError when it cannot be used."""
+        doc = _Checkpoint.model_validate_json(bytes(payload))
         if doc.version != CHECKPOINT_VERSION or doc.buckets != DURATION_BUCKETS:
-            return False
+            raise sealed.CheckpointError("another version or other buckets")
+        if any(kind not in self._readers for kind in doc.readers):
+            raise sealed.CheckpointError(f"unknown journals {sorted(doc.readers)}")
+        if any(len(b) != len(DURATION_BUCKETS) + 1 for _, b, _, _ in doc.durations):
+            raise sealed.CheckpointError("histograms of another size")
         for kind, files in doc.readers.items():
-            if kind not in self._readers:
-                return False
             # A file pruned since keeps its records counted; replaced or truncated: stale.
             if self.journal.stale_offsets(kind, files, gone_ok=lambda name: True) is not None:
-                return False
-        for kind, files in doc.readers.items():
-            self._readers[kind].restore({n: t.model_dump() for n, t in files.items()})
-        self.executions = {(a, d, m, s): v for a, d, m, s, v in doc.executions}
-        self.durations = {
-            a: _Histogram(list(b), total, count) for a, b, total, count in doc.durations
-        }
-        self.tokens = {(a, m, k): v for a, m, k, v in doc.tokens}
-        self.cost_nanos = {(a, d, m): v for a, d, m, v in doc.cost_nanos}
-        return True
+                return None
+        return doc
 
     def render(self, gauges: Gauges | None = None) -> str:
         """The text format (version 0.0.4) of every counter, the histogram and the gauges."""
