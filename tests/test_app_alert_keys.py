@@ -207,3 +207,48 @@ async def test_escape_in_the_picker_changes_nothing(data_dir: Path, clock: Any) 
     warning = fresh.get_alert(ids["warning"])
     assert not warning.silenced and not warning.acknowledged
     fresh.close()
+
+
+async def test_a_filter_matching_no_agent_says_so(data_dir: Path, clock: Any) -> None:
+    from textual.widgets import Static
+
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        agents = app.screen.query_one("#agents", AgentTable)
+        waiting = app.screen.query_one("#waiting", Static)
+        await pilot.press("slash", *"zzq[b]")
+        await wait_for(pilot, lambda: agents.row_count == 0 and waiting.display)
+        assert str(waiting.render()) == "No agent matches “zzq[b]” (Esc clears the filter)"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: agents.row_count == 4 and not waiting.display)
+
+
+async def test_help_lists_costs_and_alert_keys_and_every_symbol(
+    data_dir: Path, clock: Any
+) -> None:
+    from werkpilot_tui.screens.help import SYMBOLS, HelpScreen
+    from werkpilot_tui.widgets.alert_feed import STATE_SYMBOL
+    from werkpilot_tui.widgets.budget_bars import LEVEL_MARK
+    from werkpilot_tui.widgets.palette import LEVEL_SYMBOL
+
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=(80, 24)) as pilot:
+        app = await loaded(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        entries = {(e.key, e.scope) for e in help_screen.entries}
+        for key in ("u", "A", "S", "a", "b"):
+            assert (key, "dashboard") in entries
+        for key in ("1", "2", "3", "4", "[", "]", "0"):
+            assert (key, "costs") in entries
+        assert ("A", "alert detail") in entries and ("S", "alert detail") in entries
+        table = help_screen.query_one("#symbols", DataTable)
+        shown = " ".join(str(table.get_row_at(i)[0]) for i in range(table.row_count))
+        glyphs = {*LEVEL_SYMBOL.values(), *STATE_SYMBOL.values(), *LEVEL_MARK.values(), "⇧"}
+        assert glyphs <= set(shown)
+        assert table.row_count == len(SYMBOLS)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.dashboard_screen)

@@ -114,11 +114,13 @@ class DashboardScreen(Screen[None]):
 
     def _waiting(self, d: Dashboard) -> None:
         waiting = self.query_one("#waiting", Static)
-        if d.agents:
+        if d.agents and (not self.filter_text or self.query_one(AgentTable).row_count):
             waiting.display = False
             return
         waiting.display = True
-        if d.error:
+        if d.agents:  # the filter hides every agent: say so rather than show an empty table
+            message = f"No agent matches “{self.filter_text}” (Esc clears the filter)"
+        elif d.error:
             message = f"Cannot read {d.data_dir}: {d.error}"
         else:
             message = f"No executions yet — waiting for {d.data_dir}…"
