@@ -343,6 +343,33 @@ def test_with_the_real_alert_manager(data_dir: Path, clock: FakeClock) -> None:
     manager.close()
 
 
+def test_an_acknowledged_critical_stays_acknowledged_while_the_condition_continues(
+    data_dir: Path, clock: FakeClock
+) -> None:
+    """The monitor repeats a breach every minute; before, the first repeat after an
+    acknowledgement opened a new critical (issue 12, item 8)."""
+    from core.alerts import AlertManager
+
+    manager = AlertManager(data_dir, clock=clock, channels=[])
+    monitor = PerformanceMonitor(data_dir, clock=clock, alert_manager=manager)
+    _run(monitor, "a", ok=8, failed=4)
+    [alert] = manager.get_alerts(type="error_rate")
+    assert alert.level == "critical" and manager.acknowledge_alert(alert.id)
+    for _ in range(10):
+        clock.advance(minutes=1)
+        _run(monitor, "a", ok=0, failed=1)
+        monitor.check_thresholds()
+    [still] = manager.get_alerts(type="error_rate")
+    assert still.id == alert.id and still.acknowledged and still.count > 10
+    assert manager.get_alert_stats("1h").unacknowledged == 0
+    _run(monitor, "a", ok=200, failed=0)  # clearly clear: resolved
+    assert manager.get_alert(alert.id).resolved
+    _run(monitor, "a", ok=0, failed=100)  # a new breach needs a human again
+    fresh = [a for a in manager.get_alerts(type="error_rate") if not a.resolved]
+    assert len(fresh) == 1 and fresh[0].id != alert.id and not fresh[0].acknowledged
+    manager.close()
+
+
 def test_other_processes_records_are_seen_and_never_double_counted(
     data_dir: Path, clock: FakeClock, alerts: RecordingAlerts
 ) -> None:
