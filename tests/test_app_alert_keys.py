@@ -52,9 +52,7 @@ async def test_a_with_the_agents_table_focused_acknowledges_nothing(
     fresh.close()
 
 
-async def test_a_names_the_alert_and_u_undoes_it_within_seconds(
-    data_dir: Path, clock: Any
-) -> None:
+async def test_a_names_the_alert_and_u_undoes_it_within_seconds(data_dir: Path, clock: Any) -> None:
     ids = seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -224,9 +222,7 @@ async def test_a_filter_matching_no_agent_says_so(data_dir: Path, clock: Any) ->
         await wait_for(pilot, lambda: agents.row_count == 4 and not waiting.display)
 
 
-async def test_help_lists_costs_and_alert_keys_and_every_symbol(
-    data_dir: Path, clock: Any
-) -> None:
+async def test_help_lists_costs_and_alert_keys_and_every_symbol(data_dir: Path, clock: Any) -> None:
     from werkpilot_tui.screens.help import SYMBOLS, HelpScreen
     from werkpilot_tui.widgets.alert_feed import STATE_SYMBOL
     from werkpilot_tui.widgets.budget_bars import LEVEL_MARK
