@@ -248,3 +248,32 @@ async def test_help_lists_costs_and_alert_keys_and_every_symbol(data_dir: Path, 
         assert table.row_count == len(SYMBOLS)
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.dashboard_screen)
+
+
+async def test_palette_commands_snooze_and_silence_the_selected_alert(
+    data_dir: Path, clock: Any
+) -> None:
+    from werkpilot_tui.palette_commands import WerkpilotCommands
+
+    ids = seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        commands = {t: run for t, run, _ in WerkpilotCommands(app.screen)._commands()}
+        assert {"alert: undo acknowledgement", "alert: snooze…", "alert: silence…"} <= set(commands)
+        feed = app.screen.query_one("#alerts", AlertFeed)
+        feed.focus()
+        feed.select_key(ids["warning"])
+        commands["alert: snooze…"]()
+        await wait_for(pilot, lambda: isinstance(app.screen, DurationPicker))
+        await pilot.press("1")
+        await wait_for(pilot, lambda: "snz" in _state(feed, ids["warning"]))
+        commands["alert: silence…"]()
+        await wait_for(pilot, lambda: isinstance(app.screen, DurationPicker))
+        await pilot.press("3")  # 24 h
+        await wait_for(pilot, lambda: "mute" in _state(feed, ids["warning"]))
+    fresh = _manager(data_dir, clock)
+    warning = fresh.get_alert(ids["warning"])
+    assert warning.acknowledged_until == to_ms(clock()) + 15 * 60_000 and warning.silenced
+    clock.advance(hours=23)
+    assert fresh.get_alert(ids["warning"]).silenced
+    fresh.close()

@@ -239,6 +239,9 @@ class DashboardScreen(Screen[None]):
         if not self.wp.supports("snooze"):
             self.wp.explain_unsupported()
             return
+        if alert.acknowledged and alert.acknowledged_until_ms is None:
+            self.notify("That alert is already acknowledged until it resolves.", markup=False)
+            return
 
         async def chosen(choice: Choice | None) -> None:
             if choice is None:
