@@ -72,7 +72,7 @@ class ThresholdWatch:
         elif level is not None or ("error_rate", agent) in self.raised:
             message = (
                 f"Error rate of {agent} is {rate:.1%} over 24h "
-                f"({errors} of {count} executions), above {limit:.0%}"
+                f"({errors} of {count} executions), {_above(rate, limit)} {limit:.0%}"
             )
             extra = {"errorRate": rate, "executions": count}
             breached = self._condition("error_rate", agent, level, message, rate, limit, extra, now)
@@ -90,7 +90,7 @@ class ThresholdWatch:
             avg = h_dur / h_count / 1000.0 if h_count else 0.0
             message = (
                 f"Average response time of {agent} is {avg / 1000:.1f}s over 1h, "
-                f"above {limit / 1000:g}s"
+                f"{_above(avg, limit)} {limit / 1000:g}s"
             )
             extra = {"avgDuration": avg, "executions": h_count}
             breached = self._condition(
@@ -113,7 +113,9 @@ class ThresholdWatch:
         spent = spent_nano / 1e9
         if self._settled("daily_budget", None, "critical" if over else None, now):
             return [_breach("daily_budget", "critical", None, spent, budget)] if collect else []
-        message = f"Cost today is ${spent:.2f}, above the daily budget of ${budget:.2f}"
+        message = (
+            f"Cost today is ${spent:.2f}, {_above(spent, budget)} the daily budget of ${budget:.2f}"
+        )
         extra = {"date": from_ms(now).date().isoformat(), "totalCost": spent}
         level = "critical" if over else None
         breached = self._condition("daily_budget", None, level, message, spent, budget, extra, now)
@@ -197,6 +199,11 @@ class ThresholdWatch:
         self._alerts().add_alert(level, type_, message, data=data)
         self.raised[key] = (level, now)
         return True
+
+
+def _above(value: float, limit: float) -> str:
+    """How a held breach relates to its threshold (inside the hysteresis margin: just under)."""
+    return "above" if value > limit else "just under"
 
 
 def _breach(
