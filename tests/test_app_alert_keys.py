@@ -61,13 +61,16 @@ async def test_a_names_the_alert_and_u_undoes_it_within_seconds(data_dir: Path, 
         feed.select_key(ids["critical"])
         await pilot.press("a")
         await wait_for(pilot, lambda: "ack" in _state(feed, ids["critical"]))
+        await wait_for(pilot, lambda: any(n.startswith("Acknowledged") for n in _notes(app)))
         [note] = [n for n in _notes(app) if n.startswith("Acknowledged")]
         for part in ("critical", "custom_outage", "model claude-opus-4-1", "Provider returned"):
             assert part in note
         assert "u undoes" in note
         await pilot.press("u")
         await wait_for(pilot, lambda: "NEW" in _state(feed, ids["critical"]))
-        assert any(n.startswith("Acknowledgement undone") for n in _notes(app))
+        await wait_for(
+            pilot, lambda: any(n.startswith("Acknowledgement undone") for n in _notes(app))
+        )
         await pilot.press("u")  # once only
         await wait_for(pilot, lambda: any("Nothing to undo" in n for n in _notes(app)))
     fresh = _manager(data_dir, clock)
@@ -147,7 +150,18 @@ async def test_shift_a_snoozes_for_the_chosen_time_and_the_feed_says_so(
         await wait_for(pilot, lambda: isinstance(app.screen, DurationPicker))
         await pilot.press("2")  # 1 h
         await wait_for(pilot, lambda: "snz" in _state(feed, ids["warning"]))
-        assert any(n.startswith("Snoozed 1 h: ▲ warning custom_check") for n in _notes(app))
+        snoozed = "Snoozed 1 h: ▲ warning custom_check"
+        await wait_for(pilot, lambda: any(n.startswith(snoozed) for n in _notes(app)))
+        await pilot.press("enter")  # the detail says until when
+        await wait_for(pilot, lambda: isinstance(app.screen, AlertDetailScreen))
+        fields = app.screen.query_one("#fields", DataTable)
+        rows = {
+            str(fields.get_row_at(i)[0]): str(fields.get_row_at(i)[1])
+            for i in range(fields.row_count)
+        }
+        assert rows["Snoozed until"] == "2026-11-26 13:00:00 UTC (in 1h00m)", rows
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.dashboard_screen)
         # From the alert detail: snooze the critical until it resolves.
         feed.select_key(ids["critical"])
         await pilot.press("enter")
@@ -177,7 +191,8 @@ async def test_shift_s_silences_the_condition_and_the_feed_says_so(
         await wait_for(pilot, lambda: isinstance(app.screen, DurationPicker))
         await pilot.press("enter")  # the first choice: 1 h
         await wait_for(pilot, lambda: _state(feed, ids["critical"]) == "⊘")  # compact: symbol
-        assert any(n.startswith("Silenced for 1 h: ✖ critical") for n in _notes(app))
+        silenced = "Silenced for 1 h: ✖ critical"
+        await wait_for(pilot, lambda: any(n.startswith(silenced) for n in _notes(app)))
         await pilot.press("escape")  # nothing else open: harmless
     fresh = _manager(data_dir, clock)
     critical = fresh.get_alert(ids["critical"])

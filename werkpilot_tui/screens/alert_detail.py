@@ -40,6 +40,11 @@ def alert_fields(alert: AlertRow, now_ms: int) -> list[tuple[str, str]]:
         rows.append(("Escalated from", alert.escalated_from))
     elif alert.escalated:
         rows.append(("Escalated", "yes: a critical alert was raised for it"))
+    if alert.acknowledged and alert.acknowledged_until_ms is not None:
+        until = alert.acknowledged_until_ms
+        rows.append(("Snoozed until", f"{_utc(until)} (in {fmt.span(until - now_ms)})"))
+    if alert.silenced:
+        rows.append(("Silenced", "yes: recorded, not sent, not escalated"))
     rows.extend(alert.details)
     rows.append(("Id", alert.id))
     return rows

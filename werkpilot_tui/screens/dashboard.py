@@ -219,6 +219,9 @@ class DashboardScreen(Screen[None]):
 
     async def action_undo(self) -> None:
         """Take back the last acknowledgement made here, within ``UNDO_S`` seconds."""
+        if not self.wp.supports("unacknowledge"):
+            self.wp.explain_unsupported()
+            return
         undo, self._undo = self._undo, None
         if undo is None or time.monotonic() > undo[1]:
             self.notify(
