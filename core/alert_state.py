@@ -201,6 +201,8 @@ class AlertBook:
         elif kind == "acknowledged":
             state.acknowledged_at = ev.timestamp
             state.acknowledged_until = ev.until
+        elif kind == "unacknowledged":
+            state.acknowledged_at = state.acknowledged_until = None
         elif kind == "escalated":
             state.escalated = True
             if ev.data and isinstance(ev.data.get("escalation"), str):
@@ -271,11 +273,13 @@ class AlertBook:
     def open_candidate(self, fp: str, now: int, window_ms: int) -> AlertState | None:
         """The open alert a repeat of condition ``fp`` folds into, if any.
 
-        Open means unresolved, not acknowledged for good (an acknowledgement with an
-        expiry snoozes the alert and keeps absorbing repeats) and seen within the window.
+        Open means unresolved and seen within the window, acknowledged or not: a condition
+        that continues stays one alert, so an acknowledgement holds until the condition
+        resolves (or lapses, or the acknowledgement expires) instead of a repeat a minute
+        later opening a new alert that needs a human again.
         """
         state = self.alerts.get(self._latest.get(fp, ""))
-        if state is None or state.resolved or state.acked_for_good:
+        if state is None or state.resolved:
             return None
         if now - state.last_seen > window_ms:
             return None

@@ -238,6 +238,27 @@ class AlertManager:
                 self._write(self._event("acknowledged", now, alert_id=target.id, until=until_ms))
         return True
 
+    def unacknowledge_alert(self, alert_id: str) -> bool:
+        """Take an acknowledgement back (the console's undo); False for an unknown id.
+
+        Also takes back the acknowledgement of the warning it escalated from when the same
+        acknowledgement wrote it. Idempotent.
+        """
+        if not isinstance(alert_id, str):
+            return False
+        with self.journal.lock("alerts"):
+            self.refresh()
+            state = self._book.alerts.get(alert_id)
+            if state is None:
+                return False
+            now = self._now()
+            source = self._book.alerts.get(state.escalated_from or "")
+            same_ack = source is not None and source.acknowledged_at == state.acknowledged_at
+            for target in (state, source if same_ack else None):
+                if target is not None and target.acknowledged_at is not None:
+                    self._write(self._event("unacknowledged", now, alert_id=target.id))
+        return True
+
     def resolve(self, type: str, **subject: Any) -> int:
         """Mark open alerts of ``type`` whose data match ``subject`` resolved; how many.
 

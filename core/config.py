@@ -51,6 +51,8 @@ class Thresholds(_Section):
     response_time_warning_ms: float = Field(30_000, gt=0)
     daily_budget: float = Field(100.0, gt=0)
     budget_levels: tuple[float, float, float] = (0.75, 0.90, 1.00)
+    # A breached condition resolves only this fraction below its threshold (no flapping).
+    hysteresis: float = Field(0.10, ge=0, lt=1)
 
 
 class Price(_Section):

@@ -179,6 +179,7 @@ AlertEventKind = Literal[
     "raised",  # a new alert (fields: level, type, message, data, fingerprint, escalated_from)
     "repeated",  # the same open condition again (fields: message, data)
     "acknowledged",  # (fields: until = optional expiry of the acknowledgement)
+    "unacknowledged",  # an acknowledgement taken back (the console's undo)
     "escalated",  # a warning was escalated (alert_id = the warning; data.escalation = new id)
     "resolved",  # the condition cleared
     "silenced",  # a fingerprint silenced until ``until``

@@ -4,6 +4,9 @@ Checked after every ``track_execution`` in the calling process, so the common ca
 breached, nothing raised before — costs a few bisections and no I/O. A breach raises through
 the alert manager (which deduplicates on type, level and subject) and is repeated at most every
 ``repeat_ms``; a condition this process saw breached is resolved when it clears.
+
+Hysteresis: a breached condition holds until its value is ``hysteresis`` (10 %) below the
+threshold, so a value hovering at the threshold raises one alert instead of flapping.
 """
 
 from __future__ import annotations
@@ -53,12 +56,13 @@ class ThresholdWatch:
         t = self.t
         out: list[ThresholdBreach] = []
         count, errors, h_count, h_dur = series.recent_figures(now, _DAY, MS_PER_HOUR)
+        held = self._held("error_rate", agent)
         level = None
         if count > t.min_executions:
             rate = errors / count
-            if rate > t.error_rate_critical:
+            if rate > self._bar(t.error_rate_critical, held == "critical"):
                 level = "critical"
-            elif rate > t.error_rate_warning:
+            elif rate > self._bar(t.error_rate_warning, held is not None):
                 level = "warning"
         rate = errors / count if count else 0.0
         limit = t.error_rate_critical if level == "critical" else t.error_rate_warning
@@ -68,14 +72,15 @@ class ThresholdWatch:
         elif level is not None or ("error_rate", agent) in self.raised:
             message = (
                 f"Error rate of {agent} is {rate:.1%} over 24h "
-                f"({errors} of {count} executions), above {limit:.0%}"
+                f"({errors} of {count} executions), {_above(rate, limit)} {limit:.0%}"
             )
             extra = {"errorRate": rate, "executions": count}
             breached = self._condition("error_rate", agent, level, message, rate, limit, extra, now)
             if breached and collect:
                 out.append(_breach("error_rate", level, agent, rate, limit))
         limit = t.response_time_warning_ms
-        slow = h_count and h_dur > limit * 1000 * h_count  # average above the limit, exactly
+        bar = self._bar(limit, self._held("response_time", agent) is not None)
+        slow = h_count and h_dur > bar * 1000 * h_count  # average above the bar, exactly
         level = "warning" if slow else None
         if self._settled("response_time", agent, level, now):
             if collect:
@@ -85,7 +90,7 @@ class ThresholdWatch:
             avg = h_dur / h_count / 1000.0 if h_count else 0.0
             message = (
                 f"Average response time of {agent} is {avg / 1000:.1f}s over 1h, "
-                f"above {limit / 1000:g}s"
+                f"{_above(avg, limit)} {limit / 1000:g}s"
             )
             extra = {"avgDuration": avg, "executions": h_count}
             breached = self._condition(
@@ -100,13 +105,17 @@ class ThresholdWatch:
     ) -> list[ThresholdBreach]:
         spent_nano = w.cost_on_day(now // MS_PER_DAY)
         over = spent_nano > self._budget_nano
+        if not over and self._held("daily_budget", None) is not None:
+            over = spent_nano > self._budget_nano * (1 - self.t.hysteresis)
         if not over and ("daily_budget", None) not in self.raised:
             return []
         budget = self.t.daily_budget
         spent = spent_nano / 1e9
         if self._settled("daily_budget", None, "critical" if over else None, now):
             return [_breach("daily_budget", "critical", None, spent, budget)] if collect else []
-        message = f"Cost today is ${spent:.2f}, above the daily budget of ${budget:.2f}"
+        message = (
+            f"Cost today is ${spent:.2f}, {_above(spent, budget)} the daily budget of ${budget:.2f}"
+        )
         extra = {"date": from_ms(now).date().isoformat(), "totalCost": spent}
         level = "critical" if over else None
         breached = self._condition("daily_budget", None, level, message, spent, budget, extra, now)
@@ -122,12 +131,35 @@ class ThresholdWatch:
         for agent in w.agents():
             found = self.check_agent(w, agent, now, collect=True)
             out += found
-            for type_ in sorted({"error_rate", "response_time"} - {b.type for b in found}):
+            clear = self._clearly_clear(w, agent, now)
+            for type_ in sorted(clear - {b.type for b in found}):
                 alerts.resolve(type_, agent=agent)  # perhaps raised by another process
         budget = self.check_budget(w, now, collect=True)
-        if not budget:
+        held_bar = self._budget_nano * (1 - self.t.hysteresis)
+        if not budget and w.cost_on_day(now // MS_PER_DAY) <= held_bar:
             alerts.resolve("daily_budget")
         return out + budget
+
+    def _clearly_clear(self, w: RollingWindows, agent: str, now: int) -> set[str]:
+        """The agent's conditions at or below the held bar: clear even if another process
+        raised them (a value inside the margin leaves their alerts open)."""
+        t = self.t
+        count, errors, h_count, h_dur = w.series[agent].recent_figures(now, _DAY, MS_PER_HOUR)
+        clear = set()
+        if count <= t.min_executions or errors / count <= self._bar(t.error_rate_warning, True):
+            clear.add("error_rate")
+        if not h_count or h_dur <= self._bar(t.response_time_warning_ms, True) * 1000 * h_count:
+            clear.add("response_time")
+        return clear
+
+    def _held(self, type_: str, agent: str | None) -> str | None:
+        """The level this process last raised the condition at, if it is still breached."""
+        prev = self.raised.get((type_, agent))
+        return None if prev is None else prev[0]
+
+    def _bar(self, limit: float, held: bool) -> float:
+        """The value a condition must exceed: its threshold, or the margin below it once held."""
+        return limit * (1 - self.t.hysteresis) if held else limit
 
     def _settled(self, type_: str, agent: str | None, level: str | None, now: int) -> bool:
         """True when a breach is already raised at this level and not due for a repeat."""
@@ -167,6 +199,11 @@ class ThresholdWatch:
         self._alerts().add_alert(level, type_, message, data=data)
         self.raised[key] = (level, now)
         return True
+
+
+def _above(value: float, limit: float) -> str:
+    """How a held breach relates to its threshold (inside the hysteresis margin: just under)."""
+    return "above" if value > limit else "just under"
 
 
 def _breach(

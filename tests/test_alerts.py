@@ -144,18 +144,70 @@ def test_hundred_repeats_with_changing_numbers_make_one_alert_with_count_100(
     assert len(manager.get_alerts()) == 3
 
 
-def test_after_acknowledgement_a_new_breach_creates_a_new_alert(
+def test_an_acknowledged_continuing_condition_stays_acknowledged_until_it_resolves(
+    manager: AlertManager, clock: FakeClock
+) -> None:
+    """The monitor re-asserts a breach every minute: those repeats fold into the
+    acknowledged alert instead of opening a new critical (issue 12, item 8)."""
+    first = manager.add_alert("critical", "error_rate", "high", {"agent": "a"})
+    assert first is not None
+    assert manager.acknowledge_alert(first.id)
+    for _ in range(30):
+        clock.advance(minutes=1)
+        assert manager.add_alert("critical", "error_rate", "still high", {"agent": "a"}) is None
+    still = manager.get_alert(first.id)
+    assert still.acknowledged and still.count == 31 and still.message == "still high"
+    assert manager.get_alerts(acknowledged=False) == []
+    assert manager.check_escalations() == []
+    # Once the condition resolves, the next breach is a new alert that needs a human.
+    clock.advance(minutes=1)
+    assert manager.resolve("error_rate", agent="a") == 1
+    second = manager.add_alert("critical", "error_rate", "high again", {"agent": "a"})
+    assert second is not None and second.id != first.id and not second.acknowledged
+
+
+def test_an_acknowledged_condition_not_repeated_within_the_window_opens_a_new_alert(
     manager: AlertManager, clock: FakeClock
 ) -> None:
     first = manager.add_alert("warning", "response_time", "slow", {"agent": "a"})
-    assert first is not None
-    assert manager.acknowledge_alert(first.id)
-    clock.advance(minutes=1)
+    assert first is not None and manager.acknowledge_alert(first.id)
+    clock.advance(seconds=3601)  # no repeat within dedup_window_s: the condition lapsed
     second = manager.add_alert("warning", "response_time", "slow again", {"agent": "a"})
     assert second is not None and second.id != first.id
-    assert manager.add_alert("warning", "response_time", "still slow", {"agent": "a"}) is None
-    assert manager.get_alert(second.id).count == 2
-    assert manager.get_alert(first.id).count == 1
+
+
+def test_unacknowledge_undoes_an_acknowledgement_for_every_process(
+    data_dir: Path, manager: AlertManager, clock: FakeClock
+) -> None:
+    alert = manager.add_alert("warning", "error_rate", "high", {"agent": "a"})
+    assert alert is not None and manager.acknowledge_alert(alert.id)
+    clock.advance(seconds=5)
+    assert manager.unacknowledge_alert(alert.id) is True
+    assert manager.unacknowledge_alert(alert.id) is True  # idempotent: nothing written
+    assert manager.unacknowledge_alert("alert_unknown") is False
+    undone = [e for e in _events(data_dir) if e.event == "unacknowledged"]
+    assert len(undone) == 1
+    other = AlertManager(data_dir, clock=clock)
+    seen = other.get_alert(alert.id)
+    assert not seen.acknowledged and seen.acknowledged_at is None
+    other.close()
+    # The escalation delay still runs from the raise: the undo did not snooze it.
+    clock.advance(seconds=3600 - 5)
+    assert len(manager.check_escalations()) == 1
+
+
+def test_unacknowledging_an_escalation_also_undoes_its_warning(
+    manager: AlertManager, clock: FakeClock
+) -> None:
+    warning = manager.add_alert("warning", "error_rate", "high", {"agent": "a"})
+    assert warning is not None
+    clock.advance(hours=1)
+    [escalated] = manager.check_escalations()
+    assert manager.acknowledge_alert(escalated.id)
+    assert manager.get_alert(warning.id).acknowledged
+    assert manager.unacknowledge_alert(escalated.id)
+    assert not manager.get_alert(escalated.id).acknowledged
+    assert not manager.get_alert(warning.id).acknowledged
 
 
 def test_repeat_after_the_dedup_window_opens_a_new_alert(
@@ -370,7 +422,7 @@ def test_silenced_condition_is_recorded_but_not_delivered(
     assert quiet is not None and quiet.silenced and quiet.fingerprint == fp
     assert not [r for r in caplog.records if r.name == "werkpilot.alerts"]
     clock.advance(minutes=11)
-    manager.acknowledge_alert(quiet.id)
+    manager.resolve("error_rate", agent="a")
     loud = manager.add_alert("critical", "error_rate", "loud", {"agent": "a"})
     assert manager.flush(5)
     assert channel.sent == [(loud.id, "raised")]
@@ -505,6 +557,7 @@ _OPS = st.lists(
             st.sampled_from(["a", "b"]),
         ),
         st.tuples(st.just("ack"), st.integers(0, 20), st.booleans()),
+        st.tuples(st.just("unack"), st.integers(0, 20)),
         st.tuples(st.just("resolve"), st.sampled_from(["error_rate", "response_time"])),
         st.tuples(st.just("advance"), st.integers(1, 90)),
         st.tuples(st.just("escalate")),
@@ -527,6 +580,8 @@ def test_a_fresh_process_rebuilds_exactly_the_live_state(ops: list[tuple[Any, ..
             elif op[0] == "ack" and ids:
                 until = timedelta(minutes=30) if op[2] else None
                 assert live.acknowledge_alert(ids[op[1] % len(ids)], until=until)
+            elif op[0] == "unack" and ids:
+                assert live.unacknowledge_alert(ids[op[1] % len(ids)])
             elif op[0] == "resolve":
                 live.resolve(op[1], agent="a")
             elif op[0] == "advance":

@@ -30,6 +30,7 @@ error_rate_critical = 0.4
 response_time_warning_ms = 10000
 daily_budget = 250
 budget_levels = [0.5, 0.8, 1.0]
+hysteresis = 0.05
 
 [budgets]
 Sales = 1000
@@ -87,6 +88,7 @@ def test_defaults_are_the_seed_numbers() -> None:
     t = cfg.thresholds
     assert (t.error_rate_warning, t.error_rate_critical) == (0.10, 0.25)
     assert (t.response_time_warning_ms, t.daily_budget) == (30_000, 100)
+    assert (t.min_executions, t.hysteresis) == (10, 0.10)
     assert {d: cfg.budget_for(d) for d in DEFAULT_BUDGETS} == DEFAULT_BUDGETS
     assert cfg.budget_for("legal") == 100
     assert (cfg.alerts.dedup_window_s, cfg.alerts.escalation_after_s) == (3600, 3600)
@@ -101,6 +103,7 @@ def test_every_section_of_werkpilot_toml_is_read(tmp_path: Path) -> None:
     assert cfg.thresholds.error_rate_warning == 0.2
     assert cfg.thresholds.daily_budget == 250
     assert cfg.thresholds.budget_levels == (0.5, 0.8, 1.0)
+    assert cfg.thresholds.hysteresis == 0.05
     assert cfg.budget_for("sales") == 1000  # department names are case-insensitive
     assert cfg.budget_for("SALES") == 1000
     assert cfg.budget_for("marketing") == 50
@@ -225,6 +228,7 @@ def test_runtime_budget_edit_rejects_bad_amounts_and_writes_nothing(
         ("[thresholds]\nerror_rate_warning = 2\n", "thresholds.error_rate_warning", "less than"),
         ("[thresholds]\ndaily_budget = true\n", "thresholds.daily_budget", "valid number"),
         ("[thresholds]\nfoo = 1\n", "thresholds.foo", "unknown key"),
+        ("[thresholds]\nhysteresis = 1\n", "thresholds.hysteresis", "less than 1"),
         ("[bogus]\nx = 1\n", "bogus", "unknown key"),
         ("budgets = 5\n", "budgets", "dictionary"),
         ("[budgets]\nsales = -5\n", "budgets.sales", "greater than 0"),

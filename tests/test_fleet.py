@@ -330,6 +330,14 @@ async def test_console_in_fleet_mode(fleet: Fleet) -> None:
         await pilot.pause()
         assert app.screen is app.dashboard_screen
         assert any("fleet mode" in n.message for n in app._notifications)
+        # ``b`` on an agent row edits that agent's department, not the budgets cursor's.
+        table.focus()
+        table.move_cursor(row=table.get_row_index("router@host-b"))  # support
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, BudgetModal) and app.screen.department == "support"
+        await pilot.press("escape")
+        await pilot.pause()
         # The budget key opens the editor with the fleet's figure; saving posts it to
         # every host that reports the department (both run a sales agent).
         assert reporting(fleet, "sales") == {"host-a", "host-b"}

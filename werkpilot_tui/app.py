@@ -166,6 +166,29 @@ class WerkpilotApp(App[None]):
         self.feed.changed()
         return ok
 
+    def supports(self, method: str) -> bool:
+        """Whether the session has an alert action (undo, snooze, silence: not in fleet mode)."""
+        return callable(getattr(self.session, method, None))
+
+    async def alert_call(self, method: str, *args: Any) -> bool:
+        """Undo, snooze or silence through the session; False (having said why) when the
+        session cannot: fleet mode acts on other hosts only through their acknowledge API."""
+        if not self.supports(method):
+            self.explain_unsupported()
+            return False
+        await self.feed.call(getattr(self.session, method), *args)
+        self.feed.changed()
+        return True
+
+    def explain_unsupported(self) -> None:
+        self.notify(
+            "Fleet mode can only acknowledge: snooze, silence and undo act on a host's "
+            "data directory (`werkpilot-tui --data-dir DIR` on that host).",
+            title="Not in fleet mode",
+            severity="warning",
+            markup=False,
+        )
+
     def cannot_edit_budget(self, department: str) -> str | None:
         """Why the budget key cannot act here (fleet mode), or None."""
         blocked = getattr(self.session, "cannot_edit_budget", None)

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -190,6 +190,25 @@ class CoreSession:
         self.open()
         assert self.alerts
         return bool(self.alerts.acknowledge_alert(alert_id))
+
+    def unacknowledge(self, alert_id: str) -> bool:
+        """Take an acknowledgement back (the console's undo key)."""
+        self.open()
+        assert self.alerts
+        return bool(self.alerts.unacknowledge_alert(alert_id))
+
+    def snooze(self, alert_id: str, seconds: float | None) -> bool:
+        """Acknowledge for ``seconds`` (None: until the condition resolves)."""
+        self.open()
+        assert self.alerts
+        until = None if seconds is None else timedelta(seconds=seconds)
+        return bool(self.alerts.acknowledge_alert(alert_id, until=until))
+
+    def silence(self, fingerprint: str, seconds: float) -> None:
+        """Silence a condition for ``seconds``: recorded, not delivered, not escalated."""
+        self.open()
+        assert self.alerts
+        self.alerts.silence(fingerprint, timedelta(seconds=seconds))
 
     def set_budget(self, department: str, amount: float) -> None:
         self.open()
@@ -409,4 +428,7 @@ def _alert_row(a: Any) -> AlertRow:
         resolved=bool(getattr(a, "resolved", False)),
         last_seen_ms=getattr(a, "last_seen", None),
         details=alert_details(getattr(a, "data", None)),
+        acknowledged_until_ms=getattr(a, "acknowledged_until", None),
+        silenced=bool(getattr(a, "silenced", False)),
+        fingerprint=str(getattr(a, "fingerprint", "") or ""),
     )

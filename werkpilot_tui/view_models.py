@@ -85,6 +85,14 @@ class AlertRow:
     last_seen_ms: int | None = None
     #: The alert's data (agent, department, value, ...) as text, for the detail screen.
     details: tuple[tuple[str, str], ...] = ()
+    #: Snoozed: acknowledged until this time (it needs attention again afterwards).
+    acknowledged_until_ms: int | None = None
+    silenced: bool = False  # its condition is silenced (recorded, not delivered)
+    fingerprint: str = ""  # its condition (what ``S`` silences); empty in fleet mode
+
+    def field(self, key: str) -> str | None:
+        """One of the alert's data fields as text (``agent``, ``department``, ...)."""
+        return next((v for k, v in self.details if k == key), None)
 
 
 def alert_details(data: object, limit: int = 12) -> tuple[tuple[str, str], ...]:

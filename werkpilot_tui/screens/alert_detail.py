@@ -19,8 +19,11 @@ from werkpilot_tui.widgets.alert_feed import state_word
 from werkpilot_tui.widgets.palette import LEVEL_SYMBOL, Palette
 from werkpilot_tui.widgets.text import neutralise, safe_text
 
-#: What the screen hands back when it closes: acknowledge the alert, or nothing.
+#: What the screen hands back when it closes: acknowledge, snooze or silence the alert,
+#: or nothing (the dashboard acts, so the confirmation and undo are the same as there).
 ACKNOWLEDGE = "acknowledge"
+SNOOZE = "snooze"
+SILENCE = "silence"
 
 
 def alert_fields(alert: AlertRow, now_ms: int) -> list[tuple[str, str]]:
@@ -37,6 +40,11 @@ def alert_fields(alert: AlertRow, now_ms: int) -> list[tuple[str, str]]:
         rows.append(("Escalated from", alert.escalated_from))
     elif alert.escalated:
         rows.append(("Escalated", "yes: a critical alert was raised for it"))
+    if alert.acknowledged and alert.acknowledged_until_ms is not None:
+        until = alert.acknowledged_until_ms
+        rows.append(("Snoozed until", f"{_utc(until)} (in {fmt.span(until - now_ms)})"))
+    if alert.silenced:
+        rows.append(("Silenced", "yes: recorded, not sent, not escalated"))
     rows.extend(alert.details)
     rows.append(("Id", alert.id))
     return rows
@@ -51,6 +59,8 @@ class AlertDetailScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "acknowledge", "Ack alert"),
+        Binding("A", "snooze", "Snooze"),
+        Binding("S", "silence", "Silence"),
         Binding("escape,q", "close", "Close"),
     ]
     DEFAULT_CSS = """
@@ -80,7 +90,9 @@ class AlertDetailScreen(ModalScreen[str | None]):
             yield Static(title, id="title")
             yield Static(Text(neutralise(a.message)), id="message")  # literal, wrapped
             yield DataTable(id="fields", cursor_type="none", show_header=False)
-            keys = "Esc closes" if a.acknowledged else "a acknowledges · Esc closes"
+            keys = "A snoozes · S silences · Esc closes"
+            if not a.acknowledged:
+                keys = "a acknowledges · " + keys
             yield Label(keys, id="keys")
 
     def on_mount(self) -> None:
@@ -100,6 +112,12 @@ class AlertDetailScreen(ModalScreen[str | None]):
             self.notify("That alert is already acknowledged.")
         else:
             self.dismiss(ACKNOWLEDGE)
+
+    def action_snooze(self) -> None:
+        self.dismiss(SNOOZE)
+
+    def action_silence(self) -> None:
+        self.dismiss(SILENCE)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -13,10 +14,12 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from werkpilot_tui.alert_actions import SILENCE_CHOICES, SNOOZE_CHOICES, UNDO_S, Choice, describe
 from werkpilot_tui.messages import AlertAcknowledged, BudgetSaved
-from werkpilot_tui.screens.alert_detail import ACKNOWLEDGE, AlertDetailScreen
+from werkpilot_tui.screens.alert_detail import ACKNOWLEDGE, SILENCE, SNOOZE, AlertDetailScreen
 from werkpilot_tui.screens.budget_modal import BudgetModal
-from werkpilot_tui.view_models import WINDOWS, Dashboard
+from werkpilot_tui.screens.duration_picker import DurationPicker
+from werkpilot_tui.view_models import WINDOWS, AlertRow, Dashboard
 from werkpilot_tui.widgets.agent_table import SORTS, AgentTable
 from werkpilot_tui.widgets.alert_feed import AlertFeed
 from werkpilot_tui.widgets.budget_bars import BudgetBars
@@ -34,6 +37,9 @@ class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "acknowledge", "Ack alert"),
         Binding("b", "edit_budget", "Budget"),
+        Binding("u", "undo", "Undo the last ack (for 10 s)", show=False),
+        Binding("A", "snooze", "Snooze alert (15 min … until resolved)", show=False),
+        Binding("S", "silence", "Silence the alert's condition", show=False),
         Binding("w", "cycle_window", "Window"),
         Binding("s", "cycle_sort", "Sort"),
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -48,6 +54,7 @@ class DashboardScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__(id="dashboard")
         self.dashboard: Dashboard | None = None
+        self._undo: tuple[AlertRow, float] | None = None  # last ack and its undo deadline
 
     @property
     def wp(self) -> WerkpilotApp:
@@ -107,11 +114,13 @@ class DashboardScreen(Screen[None]):
 
     def _waiting(self, d: Dashboard) -> None:
         waiting = self.query_one("#waiting", Static)
-        if d.agents:
+        if d.agents and (not self.filter_text or self.query_one(AgentTable).row_count):
             waiting.display = False
             return
         waiting.display = True
-        if d.error:
+        if d.agents:  # the filter hides every agent: say so rather than show an empty table
+            message = f"No agent matches “{self.filter_text}” (Esc clears the filter)"
+        elif d.error:
             message = f"Cannot read {d.data_dir}: {d.error}"
         else:
             message = f"No executions yet — waiting for {d.data_dir}…"
@@ -171,8 +180,29 @@ class DashboardScreen(Screen[None]):
             box.display = False
         self.query_one(AgentTable).focus()
 
+    def _selected_alert(self, verb: str) -> AlertRow | None:
+        """The alert the operator sees highlighted: only on the focused alerts table.
+
+        Elsewhere the alerts table gets focus and the operator is asked to pick one, so a
+        key never acts on the hidden cursor of a table they are not looking at."""
+        feed = self.query_one(AlertFeed)
+        key = feed.selected_key if self.focused is feed else None
+        alert = self.dashboard.alert(key) if self.dashboard and key else None
+        if alert is None:
+            feed.focus()
+            self.notify(
+                f"Select an alert first: the alerts table has focus now; highlight one and "
+                f"press the key again to {verb} it.",
+                title="No alert selected",
+                severity="warning",
+                markup=False,
+            )
+        return alert
+
     async def action_acknowledge(self) -> None:
-        await self._acknowledge(self.query_one(AlertFeed).selected_key)
+        alert = self._selected_alert("acknowledge")
+        if alert is not None:
+            await self._acknowledge(alert.id)
 
     async def _acknowledge(self, alert_id: str | None) -> None:
         alert = self.dashboard.alert(alert_id) if self.dashboard and alert_id else None
@@ -183,7 +213,70 @@ class DashboardScreen(Screen[None]):
             self.notify("That alert is already acknowledged.")
             return
         ok = await self.wp.acknowledge(alert.id)
+        if ok and self.wp.supports("unacknowledge"):
+            self._undo = (alert, time.monotonic() + UNDO_S)
         self.post_message(AlertAcknowledged(alert.id, ok))
+
+    async def action_undo(self) -> None:
+        """Take back the last acknowledgement made here, within ``UNDO_S`` seconds."""
+        if not self.wp.supports("unacknowledge"):
+            self.wp.explain_unsupported()
+            return
+        undo, self._undo = self._undo, None
+        if undo is None or time.monotonic() > undo[1]:
+            self.notify(
+                f"Nothing to undo: an acknowledgement can be undone for {UNDO_S:g} s.",
+                markup=False,
+            )
+            return
+        alert = undo[0]
+        if await self.wp.alert_call("unacknowledge", alert.id):
+            self.notify(f"Acknowledgement undone: {describe(alert)}", markup=False)
+
+    async def action_snooze(self) -> None:
+        alert = self._selected_alert("snooze")
+        if alert is not None:
+            await self._snooze(alert)
+
+    async def _snooze(self, alert: AlertRow) -> None:
+        if not self.wp.supports("snooze"):
+            self.wp.explain_unsupported()
+            return
+        if alert.acknowledged and alert.acknowledged_until_ms is None:
+            self.notify("That alert is already acknowledged until it resolves.", markup=False)
+            return
+
+        async def chosen(choice: Choice | None) -> None:
+            if choice is None:
+                return
+            if await self.wp.alert_call("snooze", alert.id, choice.seconds):
+                self.notify(f"Snoozed {choice.label}: {describe(alert)}", markup=False)
+
+        about = describe(alert)
+        self.app.push_screen(DurationPicker("Snooze alert", about, SNOOZE_CHOICES), chosen)
+
+    async def action_silence(self) -> None:
+        alert = self._selected_alert("silence")
+        if alert is not None:
+            await self._silence(alert)
+
+    async def _silence(self, alert: AlertRow) -> None:
+        if not self.wp.supports("silence") or not alert.fingerprint:
+            self.wp.explain_unsupported()
+            return
+
+        async def chosen(choice: Choice | None) -> None:
+            if choice is None or choice.seconds is None:
+                return
+            if await self.wp.alert_call("silence", alert.fingerprint, choice.seconds):
+                self.notify(
+                    f"Silenced for {choice.label}: {describe(alert)} (recorded, not sent, "
+                    "not escalated)",
+                    markup=False,
+                )
+
+        about = f"{describe(alert)} — its condition is recorded but not sent or escalated"
+        self.app.push_screen(DurationPicker("Silence condition", about, SILENCE_CHOICES), chosen)
 
     @on(DataTable.RowSelected, "#alerts")
     def _alert_selected(self, event: DataTable.RowSelected) -> None:
@@ -197,20 +290,63 @@ class DashboardScreen(Screen[None]):
         async def closed(result: str | None) -> None:
             if result == ACKNOWLEDGE:
                 await self._acknowledge(alert.id)
+            elif result == SNOOZE:
+                await self._snooze(alert)
+            elif result == SILENCE:
+                await self._silence(alert)
 
         self.app.push_screen(AlertDetailScreen(alert, self.wp.now_ms(), self.wp.palette), closed)
 
     def on_alert_acknowledged(self, message: AlertAcknowledged) -> None:
-        if message.ok:
-            self.notify(f"Acknowledged alert {message.alert_id}.", markup=False)
-        else:
+        alert = self.dashboard.alert(message.alert_id) if self.dashboard else None
+        if not message.ok:
             self.notify(f"Unknown alert {message.alert_id}.", severity="error", markup=False)
+            return
+        what = describe(alert) if alert is not None else f"alert {message.alert_id}"
+        undo = f" — u undoes it for {UNDO_S:g} s" if self.wp.supports("unacknowledge") else ""
+        self.notify(f"Acknowledged {what}{undo}", title="Acknowledged", markup=False)
+
+    def _selected_department(self) -> str | None:
+        """The department of what the operator has selected: the highlighted budget, the
+        highlighted agent's department, or the highlighted alert's department."""
+        d = self.dashboard
+        focused = self.focused
+        if d is None:
+            return None
+        if isinstance(focused, BudgetBars):
+            return focused.selected_key
+        if isinstance(focused, AgentTable):
+            key = focused.selected_key
+            agent = d.agent(key) if key else None
+            return agent.department if agent else None
+        if isinstance(focused, AlertFeed):
+            key = focused.selected_key
+            alert = d.alert(key) if key else None
+            if alert is None:
+                return None
+            department = alert.field("department")
+            agent = d.agent(alert.field("agent") or "")
+            return department or (agent.department if agent else None)
+        return None
 
     def action_edit_budget(self) -> None:
-        department = self.query_one(BudgetBars).selected_key
+        department = self._selected_department()
         row = self.dashboard.budget(department) if self.dashboard and department else None
         if row is None or department is None:
-            self.notify("No department selected.", severity="warning")
+            bars = self.query_one(BudgetBars)
+            bars.focus()
+            why = (
+                f"{neutralise(department)} has no budget row yet"
+                if department
+                else "the highlighted row names no department"
+            )
+            self.notify(
+                f"Select a department first ({why}): the budgets table has focus now; "
+                "highlight one and press b again.",
+                title="No department selected",
+                severity="warning",
+                markup=False,
+            )
             return
         blocked = self.wp.cannot_edit_budget(department)
         if blocked:  # fleet mode: no host can be reached to take the edit

@@ -1,6 +1,8 @@
-"""Help: every key of the screen underneath and of the app, read from their bindings.
+"""Help: every key of the screen underneath, of the screens it opens and of the app, read
+from their bindings, and what every symbol in the tables, header and feed means.
 
-Nothing is written by hand here, so the help can never disagree with what the keys do.
+Keys are never written by hand here, so the help can never disagree with what they do; the
+symbols are checked against the constants that draw them (tests/test_app_alert_keys.py).
 """
 
 from __future__ import annotations
@@ -24,11 +26,30 @@ class HelpEntry:
     scope: str  # "screen name" or "everywhere"
 
 
-def bindings_of(node: DOMNode) -> list[Binding]:
-    """A node's bindings (inherited ones and keymap changes included), in declaration order."""
+#: (symbol, meaning, where it appears): every glyph the console draws.
+SYMBOLS: tuple[tuple[str, str, str], ...] = (
+    ("●", "info level · in the state column: NEW, open, needs a human", "tables, feed"),
+    ("▲", "warning level · slower than the response-time threshold", "tables, feed, header"),
+    ("✖", "critical level · budget used up or forecast over it", "tables, feed, header"),
+    ("✔", "no errors in the window · in the feed: ack, acknowledged (a)", "agents, feed"),
+    ("◷", "snz: snoozed, acknowledged until a time (A)", "feed"),
+    ("⊘", "mute: condition silenced, recorded but not sent or escalated (S)", "feed"),
+    ("✓", "done: the condition resolved", "feed"),
+    ("⇧", "escalated: a warning unacknowledged too long became a critical", "feed"),
+    ("×N", "the condition repeated N times in this alert", "feed"),
+    ("▲ ▼", "in a title: sorted ascending / descending", "agents"),
+    ("█░", "share of the monthly budget spent", "budgets"),
+    ("—", "no data (no runs in the window, no department)", "tables"),
+)
+
+
+def bindings_of(node: DOMNode | type[DOMNode]) -> list[Binding]:
+    """A node's bindings (inherited ones and keymap changes included), in declaration order;
+    for a class, its declared ones (the screens the current one opens)."""
     seen: set[tuple[str, str]] = set()
     out: list[Binding] = []
-    for bindings in node._bindings.key_to_bindings.values():
+    bound = node._merge_bindings() if isinstance(node, type) else node._bindings
+    for bindings in bound.key_to_bindings.values():
         for binding in bindings:
             if (binding.key, binding.action) in seen:
                 continue
@@ -38,12 +59,14 @@ def bindings_of(node: DOMNode) -> list[Binding]:
 
 
 def help_entries(app: App[object], screen: Screen[object] | None) -> list[HelpEntry]:
-    """The keys of ``screen`` then of ``app``; bindings without a description are internal."""
+    """The keys of ``screen``, of the app, then of the screens one key away (costs, alert
+    detail: their keys are listed before they are opened); bindings without a description
+    are internal."""
     entries: list[HelpEntry] = []
     taken: set[str] = set()
     scopes: list[tuple[DOMNode, str]] = []
     if screen is not None:
-        scopes.append((screen, _screen_title(screen)))
+        scopes.append((screen, _screen_title(type(screen))))
     scopes.append((app, "everywhere"))
     for node, scope in scopes:
         # Footer keys first, then the quieter ones (focus moves, copy, hidden aliases).
@@ -53,11 +76,26 @@ def help_entries(app: App[object], screen: Screen[object] | None) -> list[HelpEn
                 continue  # a screen's key shadows the app's
             taken.add(binding.key)
             entries.append(HelpEntry(app.get_key_display(binding), description, scope))
+    for other in _other_screens():
+        if screen is not None and isinstance(screen, other):
+            continue
+        for binding in bindings_of(other):
+            description = binding.description or binding.tooltip
+            if description:
+                scope = _screen_title(other)
+                entries.append(HelpEntry(app.get_key_display(binding), description, scope))
     return entries
 
 
-def _screen_title(screen: Screen[object]) -> str:
-    name = type(screen).__name__.strip("_").removesuffix("Screen") or "screen"
+def _other_screens() -> tuple[type[Screen[object]], ...]:
+    from werkpilot_tui.screens.alert_detail import AlertDetailScreen  # deferred: start-up
+    from werkpilot_tui.screens.costs import CostsScreen
+
+    return (CostsScreen, AlertDetailScreen)  # type: ignore[return-value]
+
+
+def _screen_title(screen: type[DOMNode]) -> str:
+    name = screen.__name__.strip("_").removesuffix("Screen") or "screen"
     return "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
 
 
@@ -72,11 +110,12 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > Vertical {
-        width: 72; max-width: 100%; height: auto; max-height: 90%;
+        width: 80; max-width: 100%; height: 90%;
         border: round $primary; background: $surface; padding: 0 1;
     }
     HelpScreen Label { width: 100%; color: $text-muted; }
-    HelpScreen DataTable { height: auto; max-height: 30; }
+    HelpScreen #keys { height: 3fr; }
+    HelpScreen #symbols { height: 2fr; }
     """
 
     def __init__(self, screen: Screen[object] | None = None) -> None:
@@ -85,12 +124,14 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Keys — Esc, q or ? closes")
+            yield Label("Keys — Esc, q or ? closes · Tab: symbols")
             yield DataTable(id="keys", cursor_type="row", zebra_stripes=True)
+            yield Label("Symbols")
+            yield DataTable(id="symbols", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         screen = self.for_screen or self._screen_below()
-        table: DataTable[Text] = self.query_one(DataTable)
+        table: DataTable[Text] = self.query_one("#keys", DataTable)
         table.add_column("Key", key="key")
         table.add_column("Action", key="action")
         table.add_column("Where", key="where")
@@ -99,8 +140,13 @@ class HelpScreen(ModalScreen[None]):
                 Text(entry.key, style="bold"),
                 Text(entry.description),
                 Text(entry.scope, style="dim"),
-                key=entry.key,
             )
+        symbols: DataTable[Text] = self.query_one("#symbols", DataTable)
+        symbols.add_column("Symbol", key="symbol")
+        symbols.add_column("Means", key="means")
+        symbols.add_column("Where", key="where")
+        for symbol, means, where in SYMBOLS:
+            symbols.add_row(Text(symbol, style="bold"), Text(means), Text(where, style="dim"))
         table.focus()
 
     def _screen_below(self) -> Screen[object] | None:

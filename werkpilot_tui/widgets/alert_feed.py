@@ -24,17 +24,21 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("state", "State", 6),
     ("message", "Message", 60),
 )
-#: Narrow feeds: level and state as symbols (● ▲ ✖ and ● ✔ ✓, ⇧ when escalated).
+#: Narrow feeds: level and state as symbols (● ▲ ✖ and ● ✔ ◷ ⊘ ✓, ⇧ when escalated).
 COMPACT: dict[str, tuple[str, int]] = {"level": ("", 1), "state": ("", 2)}
 MIN_MESSAGE = 10
 COMPACT_BELOW = 46  # the feed is ~36 cells wide at 80 columns, ~56 at 120
-STATE_SYMBOL = {"● NEW": "●", "✔ ack": "✔", "✓ done": "✓"}
+STATE_SYMBOL = {"● NEW": "●", "✔ ack": "✔", "✓ done": "✓", "◷ snz": "◷", "⊘ mute": "⊘"}
 
 
 def state_word(a: AlertRow) -> str:
-    """Resolved, acknowledged or open; escalation marked with ⇧."""
+    """Resolved, silenced (``S``), snoozed (``A``), acknowledged or open; ⇧ escalated."""
     if a.resolved:
         word = "✓ done"
+    elif a.silenced:
+        word = "⊘ mute"
+    elif a.acknowledged and a.acknowledged_until_ms is not None:
+        word = "◷ snz"
     elif a.acknowledged:
         word = "✔ ack"
     else:
@@ -109,6 +113,6 @@ def alert_cells(a: AlertRow, now_ms: int, palette: Palette, compact: bool = Fals
     return [
         cell(fmt.short_time(a.timestamp_ms, now_ms), palette.muted, a.timestamp_ms),
         cell(level, level_style, a.level),
-        cell(state, level_style if open_ else palette.muted, (a.acknowledged, a.resolved)),
+        cell(state, level_style if open_ else palette.muted, (a.acknowledged, a.resolved, state)),
         cell(message, text_style, a.message, width=200),
     ]
