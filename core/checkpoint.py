@@ -11,6 +11,7 @@ the raw arrays of every agent's series (native 64-bit integers, byte order in th
 
 from __future__ import annotations
 
+import json
 import sys
 from array import array
 from collections.abc import Sequence
@@ -79,7 +80,7 @@ def encode(
             }
         )
         blobs.extend(a.tobytes() for a in arrays)
-    header = orjson.dumps(
+    header = _dumps(
         {
             "version": VERSION,
             "byteorder": sys.byteorder,
@@ -95,6 +96,13 @@ def encode(
         }
     )
     return b"".join([MAGIC, len(header).to_bytes(8, "little"), header, *blobs])
+
+
+def _dumps(doc: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(doc)
+    except TypeError:  # a total beyond 64 bits (orjson's limit): exact, just slower
+        return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def decode(blob: bytes) -> tuple[Header, RollingWindows]:

@@ -8,6 +8,7 @@ aggregates are rebuilt from the files. Day cells are enough to rebuild every oth
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -55,7 +56,10 @@ def encode(agg: LedgerAggregates, offsets: dict[str, Any], saved_at: int) -> byt
         "offsets": offsets,
         "cells": rows,
     }
-    return orjson.dumps(doc)
+    try:
+        return orjson.dumps(doc)
+    except TypeError:  # a sum beyond 64 bits (orjson's limit): exact, just slower
+        return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def save(journal: Journal, agg: LedgerAggregates, reader: JournalReader[Any], now: int) -> None:

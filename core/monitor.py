@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from core import checkpoint, rebuild
-from core.clock import Clock, now_ms, system_clock, to_ms
+from core.clock import Clock, now_ms, system_clock
 from core.config import Config, load_config, resolve_data_dir
 from core.execution_reader import ExecutionReader, as_dict, as_execution
 from core.health import HealthCache
@@ -36,7 +36,7 @@ from core.monitor_models import (
     WindowStats,
 )
 from core.recent import Newest
-from core.records import ERROR_STATUSES, Execution
+from core.records import ERROR_STATUSES, Execution, api_timestamp
 from core.snapshots import SnapshotSchedule
 from core.thresholds import ThresholdWatch
 from core.windows import (
@@ -199,20 +199,23 @@ class PerformanceMonitor:
         /,
         *,
         timestamp: int | datetime | None = None,
+        allow_history: bool = False,
         **fields: Any,
     ) -> Execution:
         """Record one execution (keywords, or the seed's camelCase mapping); returns it.
 
         Fields: duration (ms), status, tokens_used, model, cost (USD), cpu_time (ms),
         memory_delta (bytes), api_calls, department, input/output/cache_read/cache_write
-        tokens, error. Invalid input raises and writes nothing.
+        tokens, error. ``timestamp`` (epoch ms or an aware datetime; default now) must lie
+        between 2000 and a day from now, or from 1970 with ``allow_history=True``. Invalid
+        input raises a ValidationError naming the field and writes nothing.
         """
         data = fields if metrics is None else {**metrics, **fields}
         if "timestamp" in data:
             given = data.pop("timestamp")
             timestamp = given if timestamp is None else timestamp
         now = now_ms(self.clock)
-        ts = now if timestamp is None else to_ms(timestamp)
+        ts = now if timestamp is None else api_timestamp(timestamp, now, allow_history)
         if (
             "tokens_used" not in data
             and "tokensUsed" not in data
