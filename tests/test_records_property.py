@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from core.clock import MS_PER_DAY
 from core.journal import Journal
 from core.records import (
+    MAX_ENTRY_COST,
     MAX_EXECUTION_COST,
     MAX_EXECUTION_MS,
     MAX_EXECUTION_TOKENS,
-    MAX_ENTRY_COST,
     MAX_INT64,
     MAX_MEMORY_DELTA,
     MAX_PID,
