@@ -36,7 +36,13 @@ from core.monitor_models import (
     WindowStats,
 )
 from core.recent import Newest
-from core.records import ERROR_STATUSES, Execution, api_timestamp
+from core.records import (
+    ERROR_STATUSES,
+    MAX_EXECUTION_TOKENS,
+    Execution,
+    api_timestamp,
+    refusal,
+)
 from core.snapshots import SnapshotSchedule
 from core.thresholds import ThresholdWatch
 from core.windows import (
@@ -223,7 +229,14 @@ class PerformanceMonitor:
         ):
             parts = [data.get(a) or data.get(b) or 0 for a, b in _TOKEN_PARTS]
             if all(type(p) is int for p in parts):
-                data["tokens_used"] = sum(parts)
+                total = data["tokens_used"] = sum(parts)
+                if total > MAX_EXECUTION_TOKENS:
+                    raise refusal(
+                        "tokens_used",
+                        total,
+                        "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens "
+                        f"= {total} exceeds {MAX_EXECUTION_TOKENS:,}",
+                    )
         data["timestamp"], data["agent"] = ts, agent
         data.setdefault("host", _HOST)
         data.setdefault("pid", self._pid)
