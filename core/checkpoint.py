@@ -70,7 +70,7 @@ def encode(
     blobs: list[bytes] = []
     entries = []
     for name in agents:
-        arrays = windows.series[name].arrays()
+        arrays = [_int64(a) for a in windows.series[name].arrays()]
         entries.append(
             {
                 "name": name,
@@ -96,6 +96,18 @@ def encode(
         }
     )
     return b"".join([MAGIC, len(header).to_bytes(8, "little"), header, *blobs])
+
+
+def _int64(column: array[int] | list[int]) -> array[int]:
+    """A column as int64: prefix sums kept as Python integers (beyond int64) are stored
+    relative to their first value, which leaves every difference the same."""
+    if isinstance(column, array):
+        return column
+    base = column[0]
+    try:
+        return array("q", [x - base for x in column])
+    except OverflowError:
+        raise CheckpointError("sums within the kept horizon exceed 64 bits") from None
 
 
 def _dumps(doc: dict[str, Any]) -> bytes:

@@ -10,6 +10,7 @@ without reading its own line back, unless someone else wrote in between.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import socket
 import threading
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AgentMetrics", "AgentSeries", "PerformanceMonitor", "SystemMetrics", "WindowStats"]
 
+log = logging.getLogger("core.monitor")
 _HOST = socket.gethostname()
 _RECENT = 50
 _MTIME_TICK_NS = 50_000_000  # coarser than any file system's timestamp granularity
@@ -398,9 +400,14 @@ class PerformanceMonitor:
         recent = {
             a: [as_dict(p) for p in reversed(self._recent.newest(a))] for a in self._recent.items
         }
-        blob = checkpoint.encode(
-            self._windows, self._reader.state(), recent, now, self.journal.problems
-        )
+        try:
+            blob = checkpoint.encode(
+                self._windows, self._reader.state(), recent, now, self.journal.problems
+            )
+        except checkpoint.CheckpointError as exc:  # the journal alone still answers
+            log.warning("not saving the monitor checkpoint: %s", exc)
+            self._saved_at, self._unsaved = now, 0
+            return
         if wait:
             checkpoint.save(self.journal, blob)
         else:

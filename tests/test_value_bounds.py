@@ -323,3 +323,30 @@ def test_names_with_inner_spaces_and_unicode_are_still_fine(
     m.track_execution("lead scorer ü", department="Sales Ops", model="claude sonnet", host="")
     m.track_execution("a", host="build-01.example.com")
     assert monitor(data_dir, clock).list_agents() == ["a", "lead scorer ü"]
+
+
+# ------------------------------------------------- item 2: sums of accepted values
+def test_window_sums_beyond_64_bits_are_folded_and_checkpointed(
+    data_dir: Path, clock: FakeClock
+) -> None:
+    """9,300 executions at the largest cost ($1M) sum beyond 2**63 nano-dollars."""
+    n = 9_300
+    line = Execution(timestamp=ms(clock) - 1000, agent="a", cost=1e6, tokens_used=10**12)
+    path = data_dir / "metrics" / f"executions-{DAY}.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(line.to_json_line() * n)
+    m = monitor(data_dir, clock)  # a cold rebuild, in batches
+    for _ in range(300):  # and one by one, in this process
+        m.track_execution("a", cost=1e6, tokens_used=10**12)
+    want_cost = (n + 300) * 10**15 / 1e9
+    assert m.get_system_metrics().total_cost == want_cost
+    assert m.get_agent_metrics("a").windows["1h"].total_cost == want_cost  # type: ignore[union-attr]
+    m.save_checkpoint()
+    m.close()
+    for _ in range(2):  # from that checkpoint, then without one
+        fresh = monitor(data_dir, clock)
+        assert fresh.get_system_metrics().total_executions == n + 300
+        assert fresh.get_agent_metrics("a").windows["24h"].total_cost == want_cost  # type: ignore[union-attr]
+        fresh.close()
+        for cp in data_dir.rglob(".checkpoint-*"):
+            cp.unlink()
