@@ -57,7 +57,15 @@ from core.forecast import forecast
 from core.journal import Journal, JournalReader
 from core.pricing import PriceTable, Usage, nanos_to_usd
 from core.record_rows import CostRecord, parse_cost_lines
-from core.records import MAX_ENTRY_COST, CostEntry, Pricing, api_timestamp, check_name, refusal
+from core.records import (
+    MAX_ENTRY_COST,
+    CostEntry,
+    Pricing,
+    api_timestamp,
+    check_name,
+    refusal,
+    refuse_bad_name,
+)
 
 if TYPE_CHECKING:
     from core.alerts import AlertManager
@@ -263,7 +271,7 @@ class CostTracker:
         ts = (
             to_ms(now) if timestamp is None else api_timestamp(timestamp, to_ms(now), allow_history)
         )
-        check_name(model, "model")
+        refuse_bad_name(model, "model")
         tokens = make_usage(
             input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
         )

@@ -58,7 +58,15 @@ def _short(value: object) -> str:
 
 
 def check_name(value: object, field: str) -> str:
-    """Validate an agent, department or model name; the ValidationError names ``field``."""
+    """Validate an agent, department or model name; the ValueError names ``field``."""
+    try:
+        return _NAME.validate_python(value, strict=True)
+    except ValidationError as exc:
+        raise ValueError(f"{field}: {_name_error(exc)} (got {_short(value)})") from None
+
+
+def refuse_bad_name(value: object, field: str) -> str:
+    """``check_name`` for the recording API: the same rule, refused as a ValidationError."""
     try:
         return _NAME.validate_python(value, strict=True)
     except ValidationError as exc:
@@ -66,11 +74,11 @@ def check_name(value: object, field: str) -> str:
 
 
 def check_host(value: object, field: str = "host") -> str:
-    """Validate a host name (empty allowed); the ValidationError names ``field``."""
+    """Validate a host name (empty allowed); the ValueError names ``field``."""
     try:
         return _HOST.validate_python(value, strict=True)
     except ValidationError as exc:
-        raise refusal(field, value, f"{_name_error(exc)} (got {_short(value)})") from None
+        raise ValueError(f"{field}: {_name_error(exc)} (got {_short(value)})") from None
 
 
 def _name_error(exc: ValidationError) -> str:
