@@ -323,7 +323,7 @@ def test_every_accepted_value_is_folded_by_a_fresh_process(tmp_path: Path) -> No
     h = Harness(data_dir)
 
     @settings(
-        max_examples=150,
+        max_examples=100,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
