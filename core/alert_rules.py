@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.alert_state import LEVELS, Alert
-from core.records import check_json_value, check_name
+from core.records import check_data, check_name
 
 logger = logging.getLogger("werkpilot.alerts")
 rules_logger = logging.getLogger("werkpilot.alerts.rules")
@@ -84,8 +84,9 @@ def validate_alert(
         data = {}
     if not isinstance(data, Mapping) or not all(isinstance(k, str) for k in data):
         raise ValueError(f"data: expected a mapping with string keys, got {data!r}")
-    check_json_value(dict(data), "data")
-    return level, type_, message, dict(data)
+    data = dict(data)
+    check_data(data)
+    return level, type_, message, data
 
 
 def make_rule(

@@ -12,6 +12,7 @@ JSON header (validated with pydantic), then the raw arrays of every agent's seri
 
 from __future__ import annotations
 
+import json
 import sys
 from array import array
 from collections.abc import Sequence
@@ -88,7 +89,7 @@ def encode(
     blobs: list[bytes] = []
     entries = []
     for name in agents:
-        arrays = windows.series[name].arrays()
+        arrays = [_int64(a) for a in windows.series[name].arrays()]
         entries.append(
             {
                 "name": name,
@@ -98,7 +99,7 @@ def encode(
             }
         )
         blobs.extend(a.tobytes() for a in arrays)
-    header = orjson.dumps(
+    header = _dumps(
         {
             "version": VERSION,
             "byteorder": sys.byteorder,
@@ -114,6 +115,25 @@ def encode(
         }
     )
     return b"".join([len(header).to_bytes(8, "little"), header, *blobs])
+
+
+def _int64(column: array[int] | list[int]) -> array[int]:
+    """A column as int64: prefix sums kept as Python integers (beyond int64) are stored
+    relative to their first value, which leaves every difference the same."""
+    if isinstance(column, array):
+        return column
+    base = column[0]
+    try:
+        return array("q", [x - base for x in column])
+    except OverflowError:
+        raise CheckpointError("sums within the kept horizon exceed 64 bits") from None
+
+
+def _dumps(doc: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(doc)
+    except TypeError:  # a total beyond 64 bits (orjson's limit): exact, just slower
+        return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def decode(blob: bytes | memoryview, keep: int = 50) -> tuple[Header, RollingWindows, Newest]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -24,7 +25,7 @@ def to_ms(value: int | float | datetime) -> int:
         return int(value.timestamp() * 1000)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"timestamp: expected epoch milliseconds or a datetime, got {value!r}")
-    if value != value or value < 0:
+    if not math.isfinite(value) or value < 0:
         raise ValueError(f"timestamp: must be non-negative epoch milliseconds, got {value!r}")
     return int(value)
 

@@ -27,6 +27,7 @@ from core.cost_models import (
 )
 from core.forecast import percent
 from core.pricing import Usage, family_of, nanos_to_usd, split_tokens_used
+from core.records import MAX_EXECUTION_TOKENS, refusal
 
 BudgetFor = Callable[[str], float]
 
@@ -43,7 +44,9 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 # ------------------------------------------------------------------ inputs
 def _tokens(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
+        raise refusal(name, value, f"expected a non-negative integer, got {value!r}")
+    if value > MAX_EXECUTION_TOKENS:
+        raise refusal(name, value, f"at most {MAX_EXECUTION_TOKENS:,} tokens per entry")
     return value
 
 
@@ -67,9 +70,11 @@ def make_usage(
     if usage.total == 0:
         return split_tokens_used(tokens_used)
     if usage.total != tokens_used:
-        raise ValueError(
-            f"tokens_used: {tokens_used} does not equal the sum of the token counts given "
-            f"({usage.total}); pass one or the other"
+        raise refusal(
+            "tokens_used",
+            tokens_used,
+            f"{tokens_used} does not equal the sum of the token counts given "
+            f"({usage.total}); pass one or the other",
         )
     return usage
 

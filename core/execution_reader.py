@@ -20,13 +20,13 @@ import numpy.typing as npt
 import orjson
 
 from core.journal import Journal, JournalReader
-from core.record_rows import check_names, decode_execution
+from core.record_rows import check_hosts, check_names, decode_execution
 from core.records import ERROR_STATUSES, Execution
 from core.windows import Batch, to_micro, to_nano
 
 _COLUMNS = tuple(
     map(attrgetter, ("timestamp", "agent", "status", "duration", "cost", "tokens_used",
-                     "cpu_time", "memory_delta", "api_calls", "department", "model"))
+                     "cpu_time", "memory_delta", "api_calls", "department", "model", "host"))
 )  # fmt: skip
 _IS_ERROR = {"completed": 0, **dict.fromkeys(ERROR_STATUSES, 1)}
 
@@ -53,12 +53,13 @@ def parse_batch(lines: list[bytes]) -> Batch:
     rows = list(map(decode_execution, lines))  # msgspec's errors are ValueErrors
     if not rows:
         return Batch()
-    ts, agent, status, dur, cost, tok, cpu, mem, api, dept, model = [
+    ts, agent, status, dur, cost, tok, cpu, mem, api, dept, model, host = [
         list(map(get, rows)) for get in _COLUMNS
     ]
     check_names(agent)
     check_names(dept, optional=True)
     check_names(model, optional=True)
+    check_hosts(host)
     n = len(rows)
     return Batch(
         ts=np.array(ts, dtype=np.int64),

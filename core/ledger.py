@@ -57,7 +57,15 @@ from core.forecast import forecast
 from core.journal import Journal, JournalReader
 from core.pricing import PriceTable, Usage, nanos_to_usd
 from core.record_rows import CostRecord, parse_cost_lines
-from core.records import CostEntry, Pricing, check_name
+from core.records import (
+    MAX_ENTRY_COST,
+    CostEntry,
+    Pricing,
+    api_timestamp,
+    check_name,
+    refusal,
+    refuse_bad_name,
+)
 
 if TYPE_CHECKING:
     from core.alerts import AlertManager
@@ -207,9 +215,11 @@ class CostTracker:
     def _price(self, model: str, usage: Usage, cost: float | None) -> tuple[float, Pricing]:
         if cost is not None:
             if isinstance(cost, bool) or not isinstance(cost, int | float):
-                raise ValueError(f"cost: expected a number of USD, got {cost!r}")
-            if not math.isfinite(cost) or cost < 0:
-                raise ValueError(f"cost: must be a finite non-negative amount, got {cost!r}")
+                raise refusal("cost", cost, f"expected a number of USD, got {cost!r}")
+            if not math.isfinite(cost) or not 0 <= cost <= MAX_ENTRY_COST:
+                raise refusal(
+                    "cost", cost, f"must be a finite amount from 0 to {MAX_ENTRY_COST:g} USD"
+                )
             return float(cost), "caller"
         row, how = self.prices.resolve(model)
         if row is None:
@@ -221,7 +231,11 @@ class CostTracker:
                     model,
                 )
             return 0.0, "unpriced"
-        return nanos_to_usd(self.prices.cost_nanos(model, usage)), how
+        try:
+            nanos = self.prices.cost_nanos(model, usage)
+        except ArithmeticError:  # a configured price too large for exact arithmetic
+            raise refusal("cost", None, f"the price of {model!r} is out of range") from None
+        return nanos_to_usd(nanos), how
 
     # ------------------------------------------------------------ recording
     def track_cost(
@@ -239,19 +253,25 @@ class CostTracker:
         cache_write_tokens: int = 0,
         cost: float | None = None,
         timestamp: int | datetime | None = None,
+        allow_history: bool = False,
     ) -> CostResult:
         """Price and append one cost entry, then check the department's budget.
 
         Keywords, or the seed's form: ``track_cost(agent, dept, {"model": "sonnet",
         "inputTokens": 500, "outputTokens": 300})`` (camelCase or snake_case keys).
+        ``timestamp`` as for ``PerformanceMonitor.track_execution`` (``allow_history``
+        too). Invalid input raises a ValidationError naming the field and writes nothing.
         """
         if usage is not None:
-            return self.track_cost(agent, department, **usage_kwargs(usage))
+            kwargs = usage_kwargs(usage)
+            return self.track_cost(agent, department, allow_history=allow_history, **kwargs)
         if model is None:
-            raise ValueError("model: required (the model id or family the call used)")
+            raise refusal("model", None, "required (the model id or family the call used)")
         now = self.clock().astimezone(UTC)
-        ts = to_ms(now) if timestamp is None else to_ms(timestamp)
-        check_name(model, "model")
+        ts = (
+            to_ms(now) if timestamp is None else api_timestamp(timestamp, to_ms(now), allow_history)
+        )
+        refuse_bad_name(model, "model")
         tokens = make_usage(
             input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
         )
@@ -299,6 +319,8 @@ class CostTracker:
     # -------------------------------------------------------------- budgets
     def set_department_budget(self, department: str, amount: float) -> None:
         """Persist a monthly budget to data/budgets.toml; every process sees it next query."""
+        if isinstance(amount, int) and not isinstance(amount, bool) and amount > 10**300:
+            raise refusal("amount", amount, "budget: must be a finite amount")  # not a float
         self.budgets.set(department, amount)
         self.refresh()
         dept = department.lower()

@@ -9,6 +9,7 @@ The payload is JSON, sealed as kind ``ledger``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -59,7 +60,10 @@ def encode(agg: LedgerAggregates, offsets: dict[str, Any], saved_at: int) -> byt
         "offsets": offsets,
         "cells": rows,
     }
-    return orjson.dumps(doc)
+    try:
+        return orjson.dumps(doc)
+    except TypeError:  # a sum beyond 64 bits (orjson's limit): exact, just slower
+        return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def save(journal: Journal, agg: LedgerAggregates, reader: JournalReader[Any], now: int) -> bool:

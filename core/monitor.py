@@ -10,6 +10,7 @@ without reading its own line back, unless someone else wrote in between.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import socket
 import threading
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from core import checkpoint, rebuild
-from core.clock import Clock, now_ms, system_clock, to_ms
+from core.clock import Clock, now_ms, system_clock
 from core.config import Config, load_config, resolve_data_dir
 from core.execution_reader import ExecutionReader, as_dict, as_execution
 from core.health import HealthCache
@@ -36,7 +37,13 @@ from core.monitor_models import (
     WindowStats,
 )
 from core.recent import Newest
-from core.records import ERROR_STATUSES, Execution
+from core.records import (
+    ERROR_STATUSES,
+    MAX_EXECUTION_TOKENS,
+    Execution,
+    api_timestamp,
+    refusal,
+)
 from core.snapshots import SnapshotSchedule
 from core.thresholds import ThresholdWatch
 from core.windows import (
@@ -52,6 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AgentMetrics", "AgentSeries", "PerformanceMonitor", "SystemMetrics", "WindowStats"]
 
+log = logging.getLogger("core.monitor")
 _HOST = socket.gethostname()
 _RECENT = 50
 _MTIME_TICK_NS = 50_000_000  # coarser than any file system's timestamp granularity
@@ -196,20 +204,23 @@ class PerformanceMonitor:
         /,
         *,
         timestamp: int | datetime | None = None,
+        allow_history: bool = False,
         **fields: Any,
     ) -> Execution:
         """Record one execution (keywords, or the seed's camelCase mapping); returns it.
 
         Fields: duration (ms), status, tokens_used, model, cost (USD), cpu_time (ms),
         memory_delta (bytes), api_calls, department, input/output/cache_read/cache_write
-        tokens, error. Invalid input raises and writes nothing.
+        tokens, error. ``timestamp`` (epoch ms or an aware datetime; default now) must lie
+        between 2000 and a day from now, or from 1970 with ``allow_history=True``. Invalid
+        input raises a ValidationError naming the field and writes nothing.
         """
         data = fields if metrics is None else {**metrics, **fields}
         if "timestamp" in data:
             given = data.pop("timestamp")
             timestamp = given if timestamp is None else timestamp
         now = now_ms(self.clock)
-        ts = now if timestamp is None else to_ms(timestamp)
+        ts = now if timestamp is None else api_timestamp(timestamp, now, allow_history)
         if (
             "tokens_used" not in data
             and "tokensUsed" not in data
@@ -217,7 +228,14 @@ class PerformanceMonitor:
         ):
             parts = [data.get(a) or data.get(b) or 0 for a, b in _TOKEN_PARTS]
             if all(type(p) is int for p in parts):
-                data["tokens_used"] = sum(parts)
+                total = data["tokens_used"] = sum(parts)
+                if total > MAX_EXECUTION_TOKENS:
+                    raise refusal(
+                        "tokens_used",
+                        total,
+                        "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens "
+                        f"= {total} exceeds {MAX_EXECUTION_TOKENS:,}",
+                    )
         data["timestamp"], data["agent"] = ts, agent
         data.setdefault("host", _HOST)
         data.setdefault("pid", self._pid)
@@ -380,9 +398,14 @@ class PerformanceMonitor:
         recent = {
             a: [as_dict(p) for p in reversed(self._recent.newest(a))] for a in self._recent.items
         }
-        blob = checkpoint.encode(
-            self._windows, self._reader.state(), recent, now, self.journal.problems
-        )
+        try:
+            blob = checkpoint.encode(
+                self._windows, self._reader.state(), recent, now, self.journal.problems
+            )
+        except checkpoint.CheckpointError as exc:  # the journal alone still answers
+            log.warning("not saving the monitor checkpoint: %s", exc)
+            self._saved_at, self._unsaved = now, 0
+            return
         if wait:
             checkpoint.save(self.journal, blob)
         else:

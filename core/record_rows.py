@@ -19,19 +19,23 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from core.records import (
+    MAX_ENTRY_COST,
     MAX_EXECUTION_COST,
     MAX_EXECUTION_MS,
     MAX_EXECUTION_TOKENS,
     MAX_MEMORY_DELTA,
+    MAX_PID,
     CostEntry,
+    check_host,
     check_name,
 )
 
-_Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # beyond: the model decides
+_Pid = Annotated[int, msgspec.Meta(ge=0, le=MAX_PID)]
 _Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_EXECUTION_TOKENS)]
 _Ms = Annotated[float, msgspec.Meta(ge=0, le=MAX_EXECUTION_MS)]  # msgspec refuses NaN, 1e400
-_Usd = Annotated[float, msgspec.Meta(ge=0)]
+_Usd = Annotated[float, msgspec.Meta(ge=0, le=MAX_ENTRY_COST)]
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]  # + check_names
+_Host = Annotated[str, msgspec.Meta(max_length=255)]  # + check_hosts
 _EpochMs = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799_999)]
 
 
@@ -54,8 +58,8 @@ class ExecutionRow(msgspec.Struct, rename="camel", forbid_unknown_fields=True, g
     memory_delta: Annotated[float, msgspec.Meta(ge=-MAX_MEMORY_DELTA, le=MAX_MEMORY_DELTA)] = 0.0
     api_calls: _Tokens = 0
     error: str | None = None  # msgspec refuses a lone surrogate, as the model does
-    host: str = ""
-    pid: _Count = 0
+    host: _Host = ""
+    pid: _Pid = 0
 
 
 class CostRow(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=False):
@@ -65,14 +69,14 @@ class CostRow(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=Fal
     agent: _Name
     department: _Name
     model: _Name
-    input_tokens: _Count = 0
-    output_tokens: _Count = 0
-    cache_read_tokens: _Count = 0
-    cache_write_tokens: _Count = 0
+    input_tokens: _Tokens = 0
+    output_tokens: _Tokens = 0
+    cache_read_tokens: _Tokens = 0
+    cache_write_tokens: _Tokens = 0
     cost: _Usd = 0.0
     pricing: Literal["exact", "family", "caller", "unpriced"] = "exact"
-    host: str = ""
-    pid: _Count = 0
+    host: _Host = ""
+    pid: _Pid = 0
 
 
 #: A cost entry as the aggregates see it: validated either way, the same attributes.
@@ -81,6 +85,7 @@ CostRecord = CostEntry | CostRow
 decode_execution = msgspec.json.Decoder(ExecutionRow).decode
 _decode_cost = msgspec.json.Decoder(CostRow).decode
 _good_names: set[str] = set()
+_good_hosts: set[str] = set()
 
 
 def check_names(names: Sequence[Any], optional: bool = False) -> None:
@@ -95,7 +100,19 @@ def check_names(names: Sequence[Any], optional: bool = False) -> None:
         _good_names.add(name)
 
 
+def check_hosts(hosts: Sequence[str]) -> None:
+    """Raise ValueError unless every host name follows the host rule (each distinct one
+    checked once, and remembered: a journal holds a handful)."""
+    for host in set(hosts):
+        if host not in _good_hosts:
+            check_host(host)
+            if len(_good_hosts) > 10_000:
+                _good_hosts.clear()
+            _good_hosts.add(host)
+
+
 _NAMES = tuple(map(attrgetter, ("agent", "department", "model")))
+_HOSTS = attrgetter("host")
 
 
 def parse_execution_lines(lines: list[bytes]) -> list[ExecutionRow]:
@@ -105,6 +122,7 @@ def parse_execution_lines(lines: list[bytes]) -> list[ExecutionRow]:
     check_names(list(map(agent, rows)))
     check_names(list(map(department, rows)), optional=True)
     check_names(list(map(model, rows)), optional=True)
+    check_hosts(list(map(_HOSTS, rows)))
     return rows
 
 
@@ -113,4 +131,5 @@ def parse_cost_lines(lines: list[bytes]) -> list[CostRecord]:
     rows: list[CostRecord] = list(map(_decode_cost, lines))  # msgspec's errors: ValueErrors
     for get in _NAMES:
         check_names(list(map(get, rows)))
+    check_hosts(list(map(_HOSTS, rows)))
     return rows

@@ -8,6 +8,7 @@ line that a crashed writer left torn.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,21 +22,116 @@ from pydantic import (
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-#: 1-200 characters, none of Unicode category Cc (U+0000-001F, U+007F-009F).
+from core.clock import MS_PER_DAY
+
+# No character of Unicode category Cc (U+0000-001F, U+007F-009F): no terminal escapes, no
+# line breaks. Identities (agent, department, model, host) also need one visible character.
+_NO_CC = r"[^\x00-\x1f\x7f-\x9f]"
+_IDENTITY = rf"{_NO_CC}*[^\s\x00-\x1f\x7f-\x9f]{_NO_CC}*"
+#: 1-200 characters, none of category Cc, not only white space.
 Name = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$"),
+    StringConstraints(min_length=1, max_length=200, pattern=rf"^{_IDENTITY}$"),
 ]
+#: The writer's host name: empty, or a name of at most 255 characters (the DNS limit).
+Host = Annotated[str, StringConstraints(max_length=255, pattern=rf"^(?:{_IDENTITY})?$")]
 _NAME = TypeAdapter(Name)
+_HOST = TypeAdapter(Host)
+#: The names in an alert's ``data`` that identify its subject (see core/alert_state.py).
+SUBJECT_KEYS = ("agent", "department", "model")
+
+
+def refusal(field: str, value: object, message: str) -> ValidationError:
+    """A ValidationError naming ``field``: how the API refuses a value it cannot store."""
+    error = PydanticCustomError(
+        "value_error", "{field}: {message}", {"field": field, "message": message}
+    )
+    detail: InitErrorDetails = {"type": error, "loc": (field,), "input": value}
+    return ValidationError.from_exception_data("werkpilot", [detail])
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
 
 
 def check_name(value: object, field: str) -> str:
-    """Validate an agent, department or model name; the error names ``field``."""
+    """Validate an agent, department or model name; the ValueError names ``field``."""
     try:
         return _NAME.validate_python(value, strict=True)
     except ValidationError as exc:
-        raise ValueError(f"{field}: {exc.errors()[0]['msg']} (got {value!r})") from None
+        raise ValueError(f"{field}: {_name_error(exc)} (got {_short(value)})") from None
+
+
+def refuse_bad_name(value: object, field: str) -> str:
+    """``check_name`` for the recording API: the same rule, refused as a ValidationError."""
+    try:
+        return _NAME.validate_python(value, strict=True)
+    except ValidationError as exc:
+        raise refusal(field, value, f"{_name_error(exc)} (got {_short(value)})") from None
+
+
+def check_host(value: object, field: str = "host") -> str:
+    """Validate a host name (empty allowed); the ValueError names ``field``."""
+    try:
+        return _HOST.validate_python(value, strict=True)
+    except ValidationError as exc:
+        raise ValueError(f"{field}: {_name_error(exc)} (got {_short(value)})") from None
+
+
+def _name_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    if error["type"] == "string_pattern_mismatch":
+        return "needs a visible character and no control characters (Unicode Cc)"
+    return str(error["msg"])
+
+
+#: Before 2000-01-01: a timestamp in seconds, or a mistake (unless importing history).
+HISTORY_START_MS = 946_684_800_000
+#: How far ahead of the clock a timestamp may be (clock skew between hosts).
+FUTURE_SLACK_MS = MS_PER_DAY
+
+
+def api_timestamp(value: object, now: int, allow_history: bool = False) -> int:
+    """A caller's timestamp (epoch ms or an aware datetime) as epoch ms, if plausible.
+
+    Refused with a ValidationError naming ``timestamp``: anything but a whole number of
+    milliseconds, more than a day after ``now``, or before 2000 (a time in seconds lands in
+    1970) unless ``allow_history``. Only the API checks this: readers fold whatever the
+    record model accepts, so older history on disk stays readable.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise refusal("timestamp", value, "datetime must be timezone-aware (UTC)")
+        ms = math.floor(value.timestamp() * 1000)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        ms = value
+    elif isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise refusal("timestamp", value, f"expected whole epoch milliseconds, got {value!r}")
+        ms = int(value)
+    else:
+        raise refusal(
+            "timestamp",
+            value,
+            f"expected epoch milliseconds (int) or an aware datetime, got {_short(value)}",
+        )
+    if ms > now + FUTURE_SLACK_MS:
+        raise refusal(
+            "timestamp", value, f"{ms} is more than a day after now ({now} ms since the epoch)"
+        )
+    if allow_history and ms < 0:
+        raise refusal("timestamp", value, f"{ms} is before 1970")
+    if not allow_history and ms < HISTORY_START_MS:
+        raise refusal(
+            "timestamp",
+            value,
+            f"{ms} is before 2000-01-01 (seconds instead of milliseconds?); "
+            "to import older history pass allow_history=True",
+        )
+    return ms
 
 
 def _check_text(value: str) -> str:
@@ -53,11 +149,17 @@ Text = Annotated[str, AfterValidator(_check_text)]
 
 #: The reader's JSON parser refuses deeper nesting (200); stay well inside it.
 MAX_DATA_DEPTH = 64
+#: Checkpoints store integers as signed 64-bit JSON numbers.
+MAX_INT64 = 2**63 - 1
 
 
 def check_json_value(value: Any, where: str = "data", depth: int = 0) -> None:
     """Raise ValueError unless ``value`` is stored and read back as JSON unchanged."""
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not -MAX_INT64 <= value <= MAX_INT64:
+            raise ValueError(f"{where}: integers must fit in 64 bits, got {_short(value)}")
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -82,8 +184,27 @@ def check_json_value(value: Any, where: str = "data", depth: int = 0) -> None:
         raise ValueError(f"{where}: {type(value).__name__} cannot be stored as JSON")
 
 
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0)]
+def check_data(data: dict[str, Any]) -> None:
+    """Raise ValueError unless an alert's ``data`` is storable JSON whose subject names
+    (``agent``, ``department``, ``model``) follow the name rule."""
+    for key, item in data.items():
+        check_json_value(key, "data key")
+        check_json_value(item, f"data.{key}", 1)
+    for key in SUBJECT_KEYS:
+        item = data.get(key)
+        if item is not None:
+            try:
+                _NAME.validate_python(item, strict=True)
+            except ValidationError as exc:
+                raise ValueError(f"data.{key}: {_name_error(exc)} (got {_short(item)})") from None
+
+
+# Every number is bounded to what every reader folds: sums in 64-bit integers, Decimal
+# arithmetic of 28 digits, checkpoints of 64-bit JSON numbers.
+MAX_PID = 2**32 - 1  # pid_t and Windows' DWORD
+MAX_ENTRY_COST = 1e9  # USD per cost entry: 1e18 nano-dollars, exact in a Decimal
+Pid = Annotated[int, Field(ge=0, le=MAX_PID)]
+EntryCost = Annotated[float, Field(ge=0, le=MAX_ENTRY_COST, allow_inf_nan=False)]
 # Execution figures are summed in signed 64-bit prefix sums (core/windows.py): one absurd
 # value (a duration of 1e300 ms) would overflow them, so each is capped far above real use,
 # where even ~10^6 capped values in a week still sum within 2**63.
@@ -141,8 +262,8 @@ class Execution(Record):
     memory_delta: MemoryDelta = 0.0  # bytes; negative when memory was released
     api_calls: Tokens = 0
     error: Text | None = None
-    host: str = ""
-    pid: Count = 0
+    host: Host = ""
+    pid: Pid = 0
 
     @property
     def is_error(self) -> bool:
@@ -156,14 +277,14 @@ class CostEntry(Record):
     agent: Name
     department: Name
     model: Name
-    input_tokens: Count = 0
-    output_tokens: Count = 0
-    cache_read_tokens: Count = 0
-    cache_write_tokens: Count = 0
-    cost: NonNegativeFloat = 0.0  # USD
+    input_tokens: Tokens = 0
+    output_tokens: Tokens = 0
+    cache_read_tokens: Tokens = 0
+    cache_write_tokens: Tokens = 0
+    cost: EntryCost = 0.0  # USD
     pricing: Pricing = "exact"
-    host: str = ""
-    pid: Count = 0
+    host: Host = ""
+    pid: Pid = 0
 
     @property
     def total_tokens(self) -> int:
@@ -199,21 +320,19 @@ class AlertEvent(Record):
     message: Text | None = None
     data: dict[str, Any] | None = None
     fingerprint: str | None = Field(default=None, max_length=1000)
-    escalated_from: str | None = None
+    escalated_from: str | None = Field(default=None, max_length=200)
     until: EpochMs | None = None
-    channel: str | None = None
+    channel: str | None = Field(default=None, max_length=200)
     ok: bool | None = None
     error: Text | None = None
-    host: str = ""
-    pid: Count = 0
+    host: Host = ""
+    pid: Pid = 0
 
     @field_validator("data")
     @classmethod
     def _json_data(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None:
-            for key, item in value.items():
-                check_json_value(key, "key")
-                check_json_value(item, key, 1)
+            check_data(value)
         return value
 
     def to_json_line(self) -> bytes:

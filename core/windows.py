@@ -100,10 +100,11 @@ class Series:
 
     def __init__(self) -> None:
         self.ts = array("q")
-        self.pre_err = array("q", [0])
-        self.pre_dur = array("q", [0])
-        self.pre_cost = array("q", [0])
-        self.pre_tok = array("q", [0])
+        # int64 arrays; Python lists once a sum leaves int64 (see _widen)
+        self.pre_err: array[int] | list[int] = array("q", [0])
+        self.pre_dur: array[int] | list[int] = array("q", [0])
+        self.pre_cost: array[int] | list[int] = array("q", [0])
+        self.pre_tok: array[int] | list[int] = array("q", [0])
         self.pending: list[tuple[int, int, int, int, int]] = []
 
     def __len__(self) -> int:
@@ -115,15 +116,25 @@ class Series:
         if t and ts < t[-1]:
             self.pending.append((ts, err, dur, cost, tok))
             return
+        d = self.pre_dur[-1] + dur
+        c = self.pre_cost[-1] + cost
+        k = self.pre_tok[-1] + tok
+        if d > _I64_MAX or c > _I64_MAX or k > _I64_MAX:
+            self._widen()
         t.append(ts)
         p = self.pre_err
         p.append(p[-1] + err)
-        p = self.pre_dur
-        p.append(p[-1] + dur)
-        p = self.pre_cost
-        p.append(p[-1] + cost)
-        p = self.pre_tok
-        p.append(p[-1] + tok)
+        self.pre_dur.append(d)
+        self.pre_cost.append(c)
+        self.pre_tok.append(k)
+
+    def _widen(self) -> None:
+        """Keep the prefix sums as Python integers from now on: a sum left int64 (only
+        adversarial values do that: each is capped, see core/records.py)."""
+        for name in ("pre_err", "pre_dur", "pre_cost", "pre_tok"):
+            column = getattr(self, name)
+            if isinstance(column, array):
+                setattr(self, name, column.tolist())
 
     def extend(
         self,
@@ -150,13 +161,15 @@ class Series:
 
     def _append_sorted(self, ts: Ints, err: Ints, dur: Ints, cost: Ints, tok: Ints) -> None:
         _append(self.ts, ts)
-        for pre, values in (
-            (self.pre_err, err),
-            (self.pre_dur, dur),
-            (self.pre_cost, cost),
-            (self.pre_tok, tok),
+        for name, values in (
+            ("pre_err", err),
+            ("pre_dur", dur),
+            ("pre_cost", cost),
+            ("pre_tok", tok),
         ):
-            _append_prefix_sums(pre, values)
+            if not _append_prefix_sums(getattr(self, name), values):
+                self._widen()
+                _append_prefix_sums(getattr(self, name), values)
 
     def settle(self) -> None:
         """Merge pending out-of-order records; costs the stored tail they land in."""
@@ -252,7 +265,7 @@ class Series:
                 del pre[:k]
         return k
 
-    def arrays(self) -> list[array[int]]:
+    def arrays(self) -> list[array[int] | list[int]]:
         self.settle()
         return [self.ts, self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok]
 
@@ -601,21 +614,30 @@ def _fits(values: npt.NDArray[np.int64], base: int = 0) -> bool:
     return max(hi, base + hi) <= _I64_MAX and min(lo, base + lo) >= -_I64_MAX
 
 
-def _append_prefix_sums(pre: array[int], values: Ints) -> None:
-    """Append the running sums of ``values``, continuing ``pre``."""
+def _append_prefix_sums(pre: array[int] | list[int], values: Ints) -> bool:
+    """Append the running sums of ``values``, continuing ``pre``; False (and nothing
+    appended) when they leave int64 and ``pre`` is an int64 array."""
     if not len(values):
-        return
+        return True
     base = pre[-1]
+    if isinstance(pre, list):
+        running = accumulate(_py(values), initial=base)
+        next(running)  # the base itself
+        pre.extend(running)
+        return True
     if isinstance(values, np.ndarray | array) and len(values) >= 16:
         v = _int64(values)
         if _fits(v, base):
             sums = np.cumsum(v)
             sums += base
             pre.frombytes(sums.tobytes())
-            return
-    sums_list = list(accumulate(_py(values), initial=base))  # out of range: OverflowError
+            return True
+    sums_list = list(accumulate(_py(values), initial=base))
     del sums_list[0]
+    if max(sums_list) > _I64_MAX or min(sums_list) < -_I64_MAX:
+        return False
     pre.fromlist(sums_list)
+    return True
 
 
 def _group_sums(col: npt.NDArray[np.int64], starts: list[int], bounds: list[int]) -> list[int]:

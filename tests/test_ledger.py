@@ -270,6 +270,7 @@ def test_month_and_day_boundaries_with_an_injected_clock(data_dir: Path) -> None
 
 
 def test_iso_week_boundaries(data_dir: Path, clock: FakeClock) -> None:
+    clock.now = datetime(2027, 1, 5, tzinfo=UTC)  # timestamps are not in the future
     t = make(data_dir, clock)
     for day, cost in [
         ("2026-12-27", 1.0),  # Sunday of 2026-W52
@@ -548,7 +549,7 @@ def test_reports_equal_a_brute_force_recount(
     data_dir = tmp_path_factory.mktemp("prop")
     day = date(2026, 10, 20) + timedelta(days=query_day)
     clock = FakeClock(datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
-    writer = make(data_dir, clock)
+    writer = make(data_dir, FakeClock(datetime(2026, 12, 10, tzinfo=UTC)))  # after every entry
     for off, agent, dept, model, nanos in entries:
         writer.track_cost(agent, dept, model=model, cost=nanos / 1e9, timestamp=_T0 + off)
     t = make(data_dir, clock)

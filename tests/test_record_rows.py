@@ -19,8 +19,8 @@ from pydantic import BaseModel, StringConstraints
 from core.record_rows import CostRow, ExecutionRow
 from core.records import CostEntry, Execution
 
-#: Fields whose character rule (a pattern) is checked by core.record_rows.check_names.
-NAME_FIELDS = {"agent", "department", "model"}
+#: Fields whose character rule (a pattern) is checked by core.record_rows.check_names/check_hosts.
+NAME_FIELDS = {"agent", "department", "model", "host"}
 
 
 def _model_bounds(model: type[BaseModel], name: str) -> dict[str, Any]:

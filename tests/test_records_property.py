@@ -14,10 +14,14 @@ from hypothesis import strategies as st
 from core.clock import MS_PER_DAY
 from core.journal import Journal
 from core.records import (
+    MAX_ENTRY_COST,
     MAX_EXECUTION_COST,
     MAX_EXECUTION_MS,
     MAX_EXECUTION_TOKENS,
+    MAX_INT64,
     MAX_MEMORY_DELTA,
+    MAX_PID,
+    SUBJECT_KEYS,
     AlertEvent,
     CostEntry,
     Execution,
@@ -27,21 +31,25 @@ from core.records import (
 MAX_MS = 253_402_300_799_999
 KIND = {Execution: "executions", CostEntry: "ledger", AlertEvent: "alerts"}
 
-names = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=200)
+names = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=200).filter(
+    str.strip
+)  # a visible character: not only white space
+hosts = st.just("") | names
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)  # any storable text
 timestamps = st.integers(0, MAX_MS) | st.sampled_from([0, MAX_MS, 1_764_158_400_000])
 non_negative = st.floats(min_value=0, allow_nan=False, allow_infinity=False) | st.sampled_from(
     [0.0, 5e-324, 1e-300, 1.7976931348623157e308, 0.1 + 0.2]
 )
 finite = st.floats(allow_nan=False, allow_infinity=False)
-counts = st.integers(min_value=0, max_value=2**64) | st.sampled_from([0, 1, 2**31, 2**53 + 1])
+pids = st.integers(min_value=0, max_value=MAX_PID) | st.sampled_from([0, 1, 2**31, MAX_PID])
+entry_usd = st.floats(0, MAX_ENTRY_COST) | st.sampled_from([0.0, 5e-324, MAX_ENTRY_COST, 0.3])
 # Execution figures are capped (their sums are 64-bit): the same, within the caps.
 ms = st.floats(0, MAX_EXECUTION_MS) | st.sampled_from([0.0, 5e-324, MAX_EXECUTION_MS, 0.1 + 0.2])
 usd = st.floats(0, MAX_EXECUTION_COST) | st.sampled_from([5e-324, MAX_EXECUTION_COST])
 tokens = st.integers(0, MAX_EXECUTION_TOKENS) | st.sampled_from([0, 2**31, MAX_EXECUTION_TOKENS])
 memory = st.floats(-MAX_MEMORY_DELTA, MAX_MEMORY_DELTA)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**64), 2**64) | finite | texts,
+    st.none() | st.booleans() | st.integers(-MAX_INT64, MAX_INT64) | finite | texts,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
     max_leaves=20,
 )
@@ -64,8 +72,8 @@ executions = st.builds(
     memory_delta=memory,
     api_calls=tokens,
     error=st.none() | texts,
-    host=texts,
-    pid=counts,
+    host=hosts,
+    pid=pids,
 )
 cost_entries = st.builds(
     CostEntry,
@@ -73,14 +81,14 @@ cost_entries = st.builds(
     agent=names,
     department=names,
     model=names,
-    input_tokens=counts,
-    output_tokens=counts,
-    cache_read_tokens=counts,
-    cache_write_tokens=counts,
-    cost=non_negative,
+    input_tokens=tokens,
+    output_tokens=tokens,
+    cache_read_tokens=tokens,
+    cache_write_tokens=tokens,
+    cost=entry_usd,
     pricing=st.sampled_from(["exact", "family", "caller", "unpriced"]),
-    host=texts,
-    pid=counts,
+    host=hosts,
+    pid=pids,
 )
 alert_events = st.builds(
     AlertEvent,
@@ -90,15 +98,17 @@ alert_events = st.builds(
     level=st.none() | st.sampled_from(["info", "warning", "critical"]),
     type=st.none() | names,
     message=st.none() | texts,
-    data=st.none() | st.dictionaries(texts, json_values, max_size=6),
+    data=st.none()
+    | st.dictionaries(texts.filter(lambda k: k not in SUBJECT_KEYS), json_values, max_size=6)
+    | st.fixed_dictionaries({}, optional=dict.fromkeys(SUBJECT_KEYS, names)),
     fingerprint=st.none() | st.text(max_size=1000),
-    escalated_from=st.none() | texts,
+    escalated_from=st.none() | st.text(max_size=200),
     until=st.none() | timestamps,
-    channel=st.none() | texts,
+    channel=st.none() | st.text(max_size=200),
     ok=st.none() | st.booleans(),
     error=st.none() | texts,
-    host=texts,
-    pid=counts,
+    host=hosts,
+    pid=pids,
 )
 any_records = st.lists(executions | cost_entries | alert_events, min_size=1, max_size=12)
 
@@ -171,7 +181,22 @@ BAD: list[tuple[type[Record], str, Any]] = [
         for f in ("agent", "department", "model")
         for v in ("", "x" * 201, "a\x00")
     ],
-    *[(CostEntry, "cost", v) for v in (-0.01, INF, NAN)],
+    *[(CostEntry, "cost", v) for v in (-0.01, INF, NAN, 1.01e9, 1e20)],
+    *[(CostEntry, f, 10**12 + 1) for f in ("input_tokens", "cache_write_tokens")],
+    *[(m, "pid", v) for m in (Execution, CostEntry, AlertEvent) for v in (2**32, 2**64)],
+    *[
+        (m, f, v)
+        for m, f in ((Execution, "agent"), (CostEntry, "department"), (AlertEvent, "type"))
+        for v in (" ", "\t", "\u3000")
+    ],
+    *[
+        (m, "host", v)
+        for m in (Execution, CostEntry, AlertEvent)
+        for v in (" ", "esc\x1b]0;x\x07", "h" * 256, "nl\n")
+    ],
+    *[(AlertEvent, "data", {k: v}) for k in SUBJECT_KEYS for v in ("", " ", "a\x1b", 5)],
+    (AlertEvent, "data", {"n": 2**63}),
+    (AlertEvent, "escalated_from", "x" * 201),
     (CostEntry, "pricing", "guessed"),
     (CostEntry, "input_tokens", -5),
     (AlertEvent, "event", "exploded"),

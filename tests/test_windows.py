@@ -269,3 +269,44 @@ def test_batch_sums_beyond_64_bits_stay_exact() -> None:
     assert w.totals["b"].memory == (-(10**15) + 1) * (n // 2)
     assert w.totals["a"].duration_us == 10**13 * (n // 2)
     assert w.system_window(T0 - 1, T0 + n).duration_us == 10**13 * n
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    costs=st.lists(st.integers(0, 2**62), min_size=1, max_size=40),
+    order=st.randoms(use_true_random=False),
+    split=st.integers(0, 40),
+    part_at=st.integers(0, 40),
+)
+def test_sums_beyond_int64_stay_exact(
+    costs: list[int], order: object, split: int, part_at: int
+) -> None:
+    """Capped values can still add up past int64 (issue 11): the sums go on exactly, one by
+    one, in numpy batches, out of order and through a rebuild part, and survive a trim."""
+    rows = [(T0 + i * 1000, c) for i, c in enumerate(costs)]
+    order.shuffle(rows)  # type: ignore[attr-defined]
+    w = RollingWindows()
+    for ts, c in rows[:split]:
+        w.add("a", ts, 0, c, c, c)
+    middle, tail = rows[split:part_at], rows[max(split, part_at) :]
+    if middle:
+        w.add_batch(
+            Batch(
+                ts=[t for t, _ in middle], agent=["a"] * len(middle), err=[0] * len(middle),
+                dur=[c for _, c in middle], cost=[c for _, c in middle], tok=[c for _, c in middle],
+                cpu=[0] * len(middle), mem=[0] * len(middle), api=[0] * len(middle),
+                dept=[None] * len(middle), payload=[None] * len(middle),
+            )
+        )  # fmt: skip
+    part = RollingWindows(part=True)
+    for ts, c in tail:
+        part.add("a", ts, 0, c, c, c)
+    w.absorb(part)
+    total = sum(costs)
+    s = w.window("a", T0 - 1, T0 + 10**6)
+    assert (s.count, s.cost_nano, s.duration_us, s.tokens) == (len(costs), total, total, total)
+    assert w.totals["a"].cost_nano == total
+    cut = T0 + 1000 * (len(costs) // 2)
+    w.trim(cut)
+    s = w.window("a", T0 - 1, T0 + 10**6)
+    assert s.cost_nano == sum(c for ts, c in rows if ts >= cut)
