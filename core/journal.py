@@ -20,7 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -40,6 +40,8 @@ KINDS: dict[str, tuple[str, str]] = {
 #: record glued onto a torn line.
 RECORD_START = b'{"timestamp":'
 _DAY_FILE = re.compile(r"^(?P<prefix>[a-z]+)-(?P<day>\d{4}-\d{2}-\d{2})\.jsonl$")
+#: ``.NAME.<random>.tmp``: a document being replaced (see ``Journal.write_document``).
+_TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]+\.tmp")
 _MAX_OPEN = 16
 _MAX_PROBLEMS = 1000
 #: Written alone by a writer that found its file ending mid-line, to learn whether the line
@@ -326,15 +328,15 @@ class Journal:
         found.sort()
         return found
 
-    def _scan(self, directory: Path) -> dict[str, bool] | None:
+    def _scan(self, directory: Path, *, follow: bool = False) -> dict[str, bool] | None:
         """Entry names of a directory of the data directory, each with whether it is a
         regular file (the only kind read: see ``_skip``).
 
         An absent directory is empty; a link to one is reported and not followed; None: it
-        is not a directory at all.
+        is not a directory at all. ``follow``: the data directory itself, which may be a link.
         """
         try:
-            fd = os.open(directory, _NOFOLLOW_DIR)
+            fd = os.open(directory, _NOFOLLOW_DIR & ~(os.O_NOFOLLOW if follow else 0))
         except FileNotFoundError:
             return {}
         except NotADirectoryError:
@@ -503,6 +505,29 @@ class Journal:
         removed = []
         for day, path in self.day_files(kind):
             if day.toordinal() < cutoff and self.remove(path):
+                removed.append(path)
+        return removed
+
+    def prune_temporary(self, now: datetime, max_age_s: float) -> list[Path]:
+        """Remove the temporary files of document replacements older than ``max_age_s``.
+
+        A writer killed mid-replace leaves its ``.NAME.<random>.tmp`` behind; no reader
+        looks at them, and no replacement takes anywhere near that long.
+        """
+        cutoff = now.timestamp() - max_age_s
+        removed = []
+        for directory in (self.root, *(self.dir_for(kind) for kind in KINDS)):
+            names = self._scan(directory, follow=directory == self.root) or {}
+            for name, regular in names.items():
+                if not regular or not _TEMPORARY.fullmatch(name):
+                    continue
+                path = directory / name
+                try:
+                    if os.lstat(path).st_mtime > cutoff:
+                        continue
+                    path.unlink()
+                except FileNotFoundError:
+                    continue  # renamed into place or removed meanwhile
                 removed.append(path)
         return removed
 

@@ -98,20 +98,21 @@ def cmd_check(args: Namespace) -> int:
 
 
 def cmd_prune(args: Namespace) -> int:
-    """Apply retention (alert files, snapshots; cost reports kept) and list what went."""
+    """Apply retention (alert files, snapshots, temporary files over an hour old; cost
+    reports kept) and list what went."""
     from core.retention import prune
 
     c = _open(args)
     try:
         today = parse_day(None, c.clock)
-        removed: list[Path] = list(prune(c.journal, c.config, today))
+        removed: list[Path] = list(prune(c.journal, c.config, today, now=c.clock()))
         removed += [p for p in c.alerts.prune(today) if p not in removed]  # and its state
         root = c.journal.root
     finally:
         c.close()
     for path in removed:
         print(f"removed {_relative(path, root)}")
-    kinds = Counter(_relative(p, root).split("/", 1)[0] for p in removed)
+    kinds = Counter(Path(_relative(p, root)).parent.as_posix() for p in removed)
     detail = ", ".join(f"{n} in {k}/" for k, n in sorted(kinds.items()))
     print(f"pruned {len(removed)} file(s)" + (f" ({detail})" if detail else ""))
     return 0
