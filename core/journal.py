@@ -167,7 +167,9 @@ class Journal:
         try:
             parts = path.relative_to(self.root).parts
         except ValueError:
-            raise ValueError(f"{path} is outside the data directory") from None
+            parts = ("..",)
+        if ".." in parts:
+            raise ValueError(f"{path} is outside the data directory")
         try:
             os.makedirs(self.root, mode=_DIR_MODE, exist_ok=True)
             fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -352,13 +354,16 @@ class Journal:
         finally:
             os.close(fd)
 
-    def _skip(self, path: Path, what: str) -> None:
-        """Report an entry named like a ``what`` that is not a regular file."""
+    def _skip(self, path: Path, what: str, error: OSError | None = None) -> None:
+        """Report an entry named like a ``what`` that is not a regular file (or, with
+        ``error``, cannot be opened)."""
         try:
             mode = os.lstat(path).st_mode
         except OSError:
             return  # gone meanwhile
         if stat.S_ISREG(mode):
+            if error is not None:
+                self.report(Problem(path, 0, f"cannot be read ({error.strerror}): skipped"))
             return
         kind = (
             "a directory" if stat.S_ISDIR(mode)
@@ -597,8 +602,8 @@ class JournalReader(Generic[T]):
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             return
-        except OSError:  # a link, or not readable: say so once and read on elsewhere
-            self.journal._skip(path, "day file")
+        except OSError as exc:  # a link, or not readable: say so once and read on elsewhere
+            self.journal._skip(path, "day file", exc)
             return
         try:
             st = os.fstat(fd)
