@@ -21,7 +21,7 @@ TODAY = datetime.now(UTC).date()
 YESTERDAY = TODAY - timedelta(days=1)
 
 
-def run(*args: str | Path, umask: int | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "werkpilot_tui", *map(str, args)],
@@ -29,7 +29,6 @@ def run(*args: str | Path, umask: int | None = None) -> subprocess.CompletedProc
         text=True,
         timeout=120,
         env=env,
-        umask=-1 if umask is None else umask,
     )
 
 
