@@ -9,16 +9,18 @@ decisions; retention.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import functools
 import os
 import re
-import tempfile
+import secrets
+import stat
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -38,11 +40,17 @@ KINDS: dict[str, tuple[str, str]] = {
 #: record glued onto a torn line.
 RECORD_START = b'{"timestamp":'
 _DAY_FILE = re.compile(r"^(?P<prefix>[a-z]+)-(?P<day>\d{4}-\d{2}-\d{2})\.jsonl$")
+#: ``.NAME.<random>.tmp``: a document being replaced (see ``Journal.write_document``).
+_TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]+\.tmp")
 _MAX_OPEN = 16
 _MAX_PROBLEMS = 1000
-_TORN_CHECKS = 6  # about 3 ms in all before an incomplete last line counts as torn
-_TORN_PAUSE_S = 0.0002
+#: Written alone by a writer that found its file ending mid-line, to learn whether the line
+#: is torn (see ``_settle_tail``); a line may therefore start with spaces (JSON whitespace).
+_PROBE = b" "
 _CHUNK = 1 << 16  # small batches stay in the CPU cache: ~2x faster than 4 MiB
+_DIR_MODE = 0o750  # less the umask, as every mode here: 0o700 under umask 077
+_FILE_MODE = 0o644
+_NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 T = TypeVar("T")
 
@@ -57,13 +65,15 @@ class JournalWriteError(OSError):
 
 @dataclass(frozen=True)
 class Problem:
-    """A line a reader had to skip."""
+    """A line a reader had to skip (``line`` 0: a whole entry of the data directory)."""
 
     path: Path
     line: int
     error: str
 
     def __str__(self) -> str:
+        if not self.line:
+            return f"{self.path}: {self.error}"
         return f"{self.path}:{self.line}: {self.error}"
 
 
@@ -74,7 +84,7 @@ class _Slot:
     path: Path
     fd: int
     next_check: float  # time.monotonic() of the next check that the file still exists
-    torn: bool  # its last line is incomplete: start the next record on a fresh line
+    torn: bool  # its last line may be incomplete: settle it before the next record
 
 
 class ReaderOffset(BaseModel):
@@ -145,12 +155,47 @@ class Journal:
         return self.root / sub / f"{prefix}-{day.isoformat()}.jsonl"
 
     def ensure_dir(self, path: Path) -> None:
+        os.close(self._open_dir(path))
+
+    def _open_dir(self, path: Path) -> int:
+        """A descriptor on a directory of the data directory, creating what is missing.
+
+        The data directory itself may be a symbolic link; nothing inside it is followed, so
+        a link planted there cannot send writes elsewhere (each step is opened relative to
+        the last with ``O_NOFOLLOW``).
+        """
         try:
-            path.mkdir(parents=True, exist_ok=True)
-        except FileExistsError:
-            raise DataDirError(f"{path} exists but is not a directory") from None
+            parts = path.relative_to(self.root).parts
+        except ValueError:
+            parts = ("..",)
+        if ".." in parts:
+            raise ValueError(f"{path} is outside the data directory")
+        try:
+            os.makedirs(self.root, mode=_DIR_MODE, exist_ok=True)
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except (FileExistsError, NotADirectoryError):
+            raise DataDirError(f"data directory {self.root} is not a directory") from None
         except PermissionError:
-            raise DataDirError(f"no permission to create {path}") from None
+            raise DataDirError(f"no permission to create {self.root}") from None
+        here = self.root
+        try:
+            for part in parts:
+                here = here / part
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, _DIR_MODE, dir_fd=fd)
+                try:
+                    sub = os.open(part, _NOFOLLOW_DIR, dir_fd=fd)
+                except NotADirectoryError:
+                    raise DataDirError(_not_a_directory(here)) from None
+                os.close(fd)
+                fd = sub
+        except PermissionError:
+            os.close(fd)
+            raise DataDirError(f"no permission to create {here}") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     # ---------------------------------------------------------------- appends
     def append(self, kind: str, record: Any) -> tuple[Path, int]:
@@ -167,7 +212,7 @@ class Journal:
         slot = self._slots.get(key)
         if slot is None or time.monotonic() >= slot.next_check:
             slot = self._slot(key, slot)
-        if slot.torn:
+        if slot.torn and self._settle_tail(slot):
             line = b"\n" + line
         try:
             written = os.write(slot.fd, line)
@@ -182,6 +227,23 @@ class Journal:
             raise JournalWriteError(f"short write to {slot.path}: {written} of {len(line)} bytes")
         slot.torn = False
         return slot.path, os.lseek(slot.fd, 0, os.SEEK_CUR)
+
+    def _settle_tail(self, slot: _Slot) -> bool:
+        """Whether the file ends in a torn line, so the next record must start a fresh one.
+
+        The file seemed to end mid-line, but another process's ``write`` of a line may have
+        been under way (its size grows page by page while it is copied in). A probe byte
+        appended alone lands after every write begun before it (``O_APPEND`` writes are
+        serialised, the premise that keeps lines from interleaving): if the bytes before it
+        do not end a line, no write will end that line any more.
+        """
+        try:
+            os.write(slot.fd, _PROBE)
+        except OSError as exc:
+            raise JournalWriteError(
+                exc.errno, f"cannot append to {slot.path}: {exc.strerror}"
+            ) from exc
+        return _ends_mid_line(slot.fd, os.lseek(slot.fd, 0, os.SEEK_CUR) - len(_PROBE))
 
     def _slot(self, key: tuple[str, int], slot: _Slot | None) -> _Slot:
         """The open file for (kind, day): ``slot`` if its file still exists, else a new one."""
@@ -205,12 +267,24 @@ class Journal:
 
     def _open(self, path: Path) -> tuple[int, bool]:
         """An O_APPEND descriptor on ``path``, and whether its last line is torn."""
-        self.ensure_dir(path.parent)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+        dir_fd = self._open_dir(path.parent)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(path.name, flags, _FILE_MODE, dir_fd=dir_fd)
         except PermissionError:
             raise DataDirError(f"no permission to write {path}") from None
-        return fd, _tail_is_torn(fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise DataDirError(f"{path} is a symbolic link: not followed") from None
+            if exc.errno == errno.EISDIR:
+                raise DataDirError(f"{path} is a directory, not a day file") from None
+            raise
+        finally:
+            os.close(dir_fd)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise DataDirError(f"{path} is not a regular file")
+        return fd, _may_end_mid_line(fd)
 
     def _drop(self, key: tuple[str, int]) -> None:
         slot = self._slots.pop(key, None)
@@ -236,27 +310,67 @@ class Journal:
         directory = self.dir_for(kind)
         prefix = KINDS[kind][1]
         found: list[tuple[date, Path]] = []
-        try:
-            entries = os.scandir(directory)
-        except FileNotFoundError:
-            return found
-        except NotADirectoryError:
-            raise DataDirError(f"{directory} exists but is not a directory") from None
-        except PermissionError:
-            raise DataDirError(f"no permission to read {directory}") from None
-        with entries:
-            for entry in entries:
-                m = _DAY_FILE.match(entry.name)
-                if not m or m["prefix"] != prefix:
-                    continue
-                try:
-                    day = date.fromisoformat(m["day"])
-                except ValueError:
-                    continue
-                if since is None or day >= since:
-                    found.append((day, Path(entry.path)))
+        names = self._scan(directory)
+        if names is None:
+            raise DataDirError(f"{directory} exists but is not a directory")
+        for name in names:
+            m = _DAY_FILE.match(name)
+            if not m or m["prefix"] != prefix:
+                continue
+            try:
+                day = date.fromisoformat(m["day"])
+            except ValueError:
+                continue
+            if since is not None and day < since:
+                continue
+            if names[name]:
+                found.append((day, directory / name))
+            else:
+                self._skip(directory / name, "day file")
         found.sort()
         return found
+
+    def _scan(self, directory: Path, *, follow: bool = False) -> dict[str, bool] | None:
+        """Entry names of a directory of the data directory, each with whether it is a
+        regular file (the only kind read: see ``_skip``).
+
+        An absent directory is empty; a link to one is reported and not followed; None: it
+        is not a directory at all. ``follow``: the data directory itself, which may be a link.
+        """
+        try:
+            fd = os.open(directory, _NOFOLLOW_DIR & ~(os.O_NOFOLLOW if follow else 0))
+        except FileNotFoundError:
+            return {}
+        except NotADirectoryError:
+            if not os.path.islink(directory):
+                return None
+            self.report(Problem(directory, 0, "a symbolic link: not followed"))
+            return {}
+        except PermissionError:
+            raise DataDirError(f"no permission to read {directory}") from None
+        try:
+            with os.scandir(fd) as entries:
+                return {e.name: e.is_file(follow_symlinks=False) for e in entries}
+        finally:
+            os.close(fd)
+
+    def _skip(self, path: Path, what: str, error: OSError | None = None) -> None:
+        """Report an entry named like a ``what`` that is not a regular file (or, with
+        ``error``, cannot be opened)."""
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return  # gone meanwhile
+        if stat.S_ISREG(mode):
+            if error is not None:
+                self.report(Problem(path, 0, f"cannot be read ({error.strerror}): skipped"))
+            return
+        kind = (
+            "a directory" if stat.S_ISDIR(mode)
+            else "a symbolic link" if stat.S_ISLNK(mode)
+            else "not a regular file"
+        )  # fmt: skip
+        self.report(Problem(path, 0, f"{kind}, not a {what}: skipped"))
 
     def reader(
         self,
@@ -288,32 +402,53 @@ class Journal:
 
     # -------------------------------------------------------------- documents
     def write_document(self, relpath: str | Path, content: bytes | str) -> Path:
-        """Replace a document atomically: a reader sees the old or the new, never half."""
+        """Replace a document atomically: a reader sees the old or the new, never half.
+
+        Written to ``.NAME.<random>.tmp`` beside it (mode 0o644 less the umask), then renamed
+        over it; a temporary file a killed writer leaves is removed by :meth:`prune_temporary`.
+        """
         path = self.root / relpath
-        self.ensure_dir(path.parent)
         data = content.encode() if isinstance(content, str) else content
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        dir_fd = self._open_dir(path.parent)
+        tmp = f".{path.name}.{secrets.token_hex(6)}.tmp"
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(tmp, flags, _FILE_MODE, dir_fd=dir_fd)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp, dir_fd=dir_fd)
+                raise
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(path.parent)  # the rename itself survives a crash too
+                os.fsync(dir_fd)  # the rename itself survives a crash too
+        except IsADirectoryError:
+            raise DataDirError(f"{path} is a directory, not a document") from None
+        finally:
+            os.close(dir_fd)
         return path
 
     def read_document(self, relpath: str | Path) -> bytes | None:
+        """A document's bytes; None when absent (or not a regular file: reported)."""
+        path = self.root / relpath
         try:
-            return (self.root / relpath).read_bytes()
-        except FileNotFoundError:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        except (NotADirectoryError, IsADirectoryError):
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            self._skip(path, "document")
             return None
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                self._skip(path, "document")
+                return None
+            return fh.read()
 
     def document_mtime(self, relpath: str | Path) -> int | None:
         """Modification stamp (ns) of a document, to reload it only when it changed."""
@@ -327,11 +462,15 @@ class Journal:
         """Documents in ``subdir`` whose name matches the regular expression, sorted."""
         rx = re.compile(pattern)
         directory = self.root / subdir
-        try:
-            names = os.listdir(directory)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        return sorted(directory / n for n in names if rx.fullmatch(n))
+        found = []
+        for name, regular in (self._scan(directory) or {}).items():
+            if not rx.fullmatch(name):
+                continue
+            if regular:
+                found.append(directory / name)
+            else:
+                self._skip(directory / name, "document")
+        return sorted(found)
 
     def remove(self, path: Path) -> bool:
         if self.root not in path.parents:
@@ -349,9 +488,15 @@ class Journal:
         """An exclusive advisory lock shared by every process on this data directory."""
         if not re.fullmatch(r"[a-z0-9_-]+", name):
             raise ValueError(f"bad lock name {name!r}")
-        lock_dir = self.root / ".locks"
-        self.ensure_dir(lock_dir)
-        fd = os.open(lock_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        path = self.root / ".locks" / f"{name}.lock"
+        dir_fd = self._open_dir(path.parent)
+        try:
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+            fd = os.open(path.name, flags, _FILE_MODE, dir_fd=dir_fd)
+        except OSError as exc:
+            raise DataDirError(f"cannot open the lock {path}: {exc.strerror}") from None
+        finally:
+            os.close(dir_fd)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -365,6 +510,29 @@ class Journal:
         removed = []
         for day, path in self.day_files(kind):
             if day.toordinal() < cutoff and self.remove(path):
+                removed.append(path)
+        return removed
+
+    def prune_temporary(self, now: datetime, max_age_s: float) -> list[Path]:
+        """Remove the temporary files of document replacements older than ``max_age_s``.
+
+        A writer killed mid-replace leaves its ``.NAME.<random>.tmp`` behind; no reader
+        looks at them, and no replacement takes anywhere near that long.
+        """
+        cutoff = now.timestamp() - max_age_s
+        removed = []
+        for directory in (self.root, *(self.dir_for(kind) for kind in KINDS)):
+            names = self._scan(directory, follow=directory == self.root) or {}
+            for name, regular in names.items():
+                if not regular or not _TEMPORARY.fullmatch(name):
+                    continue
+                path = directory / name
+                try:
+                    if os.lstat(path).st_mtime > cutoff:
+                        continue
+                    path.unlink()
+                except FileNotFoundError:
+                    continue  # renamed into place or removed meanwhile
                 removed.append(path)
         return removed
 
@@ -431,11 +599,17 @@ class JournalReader(Generic[T]):
     def _read_file(self, path: Path, chunk_bytes: int) -> Iterator[list[T]]:
         tail = self.tails.get(path)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
+            return
+        except OSError as exc:  # a link, or not readable: say so once and read on elsewhere
+            self.journal._skip(path, "day file", exc)
             return
         try:
             st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                self.journal._skip(path, "day file")
+                return
             if tail is None:
                 tail = self.tails[path] = _Tail(ino=st.st_ino)
             elif tail.ino != st.st_ino or st.st_size < tail.offset:
@@ -549,28 +723,30 @@ def _batch_parser(parse: Callable[[bytes], Any]) -> Callable[[bytes], list[Any]]
     return None
 
 
-def _tail_is_torn(fd: int) -> bool:
-    """Whether the file ends inside a line that a crashed writer left half written.
-
-    The size of a file grows page by page while another process's ``write`` is copied in,
-    so a line being appended right now can look torn for a few microseconds. A torn tail
-    left by a crash never changes: look again a few times before calling it torn.
-    """
-    for attempt in range(_TORN_CHECKS):
-        end = os.lseek(fd, 0, os.SEEK_END)
-        if not end or os.pread(fd, 1, end - 1) == b"\n":
-            return False
-        time.sleep(_TORN_PAUSE_S * attempt)  # 0 first: usually one yield is enough
-    return True
+def _may_end_mid_line(fd: int) -> bool:
+    """Whether the file seems to end mid-line (torn by a crash, or a write under way)."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    return bool(end) and os.pread(fd, 1, end - 1) != b"\n"
 
 
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _ends_mid_line(fd: int, end: int) -> bool:
+    """Whether the bytes before ``end`` end inside a line that holds more than probes."""
+    while end > 0:
+        start = max(0, end - 512)
+        data = os.pread(fd, end - start, start)
+        if len(data) != end - start:
+            return False  # truncated under us: nothing left to tear
+        head = data.rstrip(_PROBE)
+        if head:
+            return not head.endswith(b"\n")
+        end = start
+    return False
+
+
+def _not_a_directory(path: Path) -> str:
+    if os.path.islink(path):
+        return f"{path} is a symbolic link: not followed inside the data directory"
+    return f"{path} exists but is not a directory"
 
 
 def _read_to_newline(fd: int, data: bytes, offset: int, size: int) -> tuple[bytes, int]:

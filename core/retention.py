@@ -4,12 +4,13 @@ Metrics snapshots: the newest ``[retention] snapshots`` (168) are kept. Alert da
 kept ``[alerts] retention_days`` (30) days. Daily cost reports: kept forever unless
 ``[retention] cost_reports_days`` is set. Execution and ledger journals are the source of
 truth for every total and are kept unless ``executions_days`` / ``ledger_days`` are set.
+Temporary files of document replacements that a killed writer left are removed after an hour.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from core.config import Config
@@ -19,13 +20,16 @@ SNAPSHOTS_DIR = "metrics"
 SNAPSHOT_PATTERN = r"snapshot-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.json"
 REPORTS_DIR = "costs"
 _REPORT = re.compile(r"daily-cost-(\d{4}-\d{2}-\d{2})\.json")
+#: A document's temporary file older than this was left by a writer killed mid-replace.
+TEMPORARY_MAX_AGE_S = 3600.0
 
 
-def prune(journal: Journal, config: Config, today: date) -> list[Path]:
+def prune(journal: Journal, config: Config, today: date, now: datetime | None = None) -> list[Path]:
     """Apply every retention rule once; return the files removed.
 
     A file dated exactly ``N`` days before ``today`` is ``N`` days old and is kept when the
-    limit is ``N`` days.
+    limit is ``N`` days. With ``now`` (the clock's time), temporary files left by killed
+    writers go too, once older than ``TEMPORARY_MAX_AGE_S``.
     """
     removed = journal.prune_documents(
         SNAPSHOTS_DIR, SNAPSHOT_PATTERN, keep=config.retention.snapshots
@@ -37,6 +41,8 @@ def prune(journal: Journal, config: Config, today: date) -> list[Path]:
         removed += journal.prune_days("executions", config.retention.executions_days, today)
     if config.retention.ledger_days is not None:
         removed += journal.prune_days("ledger", config.retention.ledger_days, today)
+    if now is not None:
+        removed += journal.prune_temporary(now, TEMPORARY_MAX_AGE_S)
     return removed
 
 
@@ -54,4 +60,4 @@ def prune_cost_reports(journal: Journal, keep_days: int, today: date) -> list[Pa
     return removed
 
 
-__all__ = ["prune", "prune_cost_reports"]
+__all__ = ["TEMPORARY_MAX_AGE_S", "prune", "prune_cost_reports"]

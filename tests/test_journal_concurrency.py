@@ -361,3 +361,52 @@ def test_a_line_being_written_by_another_process_is_not_mistaken_for_a_torn_tail
     assert raw.count(b"\n") == 4000
     assert b"\n\n" not in raw and not raw.startswith(b"\n")
     assert len(_reader(Journal(data_dir)).poll()) == 4000
+
+
+def test_a_long_write_under_way_is_waited_for_not_taken_for_a_torn_tail(data_dir: Path) -> None:
+    # One write of 32 MiB of records (a bulk import) takes milliseconds to be copied in: a
+    # writer opening the file meanwhile sees it end mid-line for far longer than any pause
+    # could cover. The decision must wait for that write, whatever the timing.
+    import threading
+
+    journal = Journal(data_dir)
+    path = journal.path_for("executions", DAY)
+    path.parent.mkdir(parents=True)
+    line = _record("bulk", 0, pad="b" * 2000).to_json_line()
+    bulk = line * (32 * 2**20 // len(line))
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    writer = threading.Thread(target=os.write, args=(fd, bulk))  # os.write releases the GIL
+    writer.start()
+    caught_mid_line = False
+    while writer.is_alive() and not caught_mid_line:
+        size = os.stat(path).st_size
+        if 0 < size < len(bulk):
+            with path.open("rb") as fh:
+                fh.seek(size - 1)
+                caught_mid_line = fh.read(1) != b"\n"
+    if caught_mid_line:
+        journal.append("executions", _record("opener", 0))
+    writer.join()
+    os.close(fd)
+    if not caught_mid_line:
+        pytest.skip("the bulk write finished before it could be seen half copied")
+    raw = path.read_bytes()
+    assert raw.startswith(bulk)
+    assert raw[len(bulk) :].lstrip(b" ") == _record("opener", 0).to_json_line()
+    assert [e.agent for e in _reader(journal).poll()][-1] == "opener"
+    assert journal.problems == []
+
+
+def test_spaces_left_by_a_writer_killed_after_its_probe_are_not_a_torn_line(
+    data_dir: Path,
+) -> None:
+    journal = Journal(data_dir)
+    journal.append("executions", _record("w", 0))
+    path = journal.path_for("executions", DAY)
+    with path.open("ab") as fh:
+        fh.write(b"  ")  # what a writer killed between its probe and its record leaves
+    Journal(data_dir).append("executions", _record("w", 1))
+    raw = path.read_bytes()
+    assert raw.count(b"\n") == 2 and b"\n\n" not in raw
+    assert [e.api_calls for e in _reader(journal).poll()] == [0, 1]
+    assert journal.problems == []

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from core.clock import day_start_ms
 from core.config import Config, load_config
@@ -120,3 +121,131 @@ def test_writer_holding_a_pruned_file_recreates_it(data_dir: Path) -> None:
     writer.append("alerts", AlertEvent(timestamp=old + 1, event="resolved"))  # a late backfill
     got = Journal(data_dir).reader("alerts", AlertEvent.model_validate_json).poll()
     assert [e.event for e in got] == ["resolved"]
+
+
+# ------------------------------------------- temporary files of killed writers (issue 11 item 8)
+_REPLACE_FOREVER = """
+import sys
+from core.journal import Journal
+
+journal = Journal(sys.argv[1])
+journal.write_document("costs/.checkpoint-ledger.json", b"old whole document")
+print("ready", flush=True)
+big = b"x" * (64 << 20)
+while True:
+    journal.write_document("costs/.checkpoint-ledger.json", big)
+"""
+
+
+def _kill_mid_replace(data_dir: Path) -> Path:
+    """A real writer replacing a 64 MiB document, SIGKILLed while its temporary file exists."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[1]
+    costs = data_dir / "costs"
+    for _attempt in range(5):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _REPLACE_FOREVER, str(data_dir)],
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        deadline = time.monotonic() + 60
+        while not list(costs.glob(".*.tmp")) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        left = list(costs.glob(".*.tmp"))
+        if left:  # else the kill came between a rename and the next temporary file
+            (tmp,) = left
+            return tmp
+    raise AssertionError("the writer was never caught mid-replace")
+
+
+def test_a_writer_killed_mid_replace_leaves_a_temporary_file_readers_ignore(
+    data_dir: Path,
+) -> None:
+    from core.ledger import CostTracker
+
+    tmp = _kill_mid_replace(data_dir)
+    assert tmp.name.startswith("..checkpoint-ledger.json.") and tmp.name.endswith(".tmp")
+    journal = Journal(data_dir)
+    doc = journal.read_document("costs/.checkpoint-ledger.json")
+    assert doc in (b"old whole document", b"x" * (64 << 20))  # never half
+    assert journal.list_documents("costs", r"daily-cost-.*\.json") == []  # not a report
+    assert journal.day_files("ledger") == []
+    tracker = CostTracker(data_dir, journal=journal)  # the bad checkpoint is rebuilt, tmp ignored
+    assert tracker.get_all_costs().agents == []
+    tracker.close()
+    assert journal.problems == []
+
+    written = datetime.fromtimestamp(tmp.stat().st_mtime, UTC)
+    assert journal.prune_temporary(written + timedelta(minutes=59), 3600) == []
+    assert tmp.exists()  # young: perhaps still being written
+    removed = prune(journal, Config(), TODAY, now=written + timedelta(minutes=61))
+    assert removed == [tmp] and not tmp.exists()
+    assert journal.read_document("costs/.checkpoint-ledger.json") == doc
+
+
+def _temporaries(data_dir: Path, now: float) -> tuple[list[Path], list[Path]]:
+    """Aged (two hours) and young (one minute) temporary files in every document folder."""
+    import os
+
+    aged, young = [], []
+    for folder, name in [
+        ("", "budgets.toml"),
+        ("metrics", ".checkpoint-executions.bin"),
+        ("metrics", "snapshot-2026-03-01T00-00-00.json"),
+        ("costs", "daily-cost-2026-03-01.json"),
+        ("alerts", ".checkpoint-alerts.json"),
+    ]:
+        for age, bucket, suffix in [(7200, aged, "abc123"), (60, young, "def456")]:
+            path = data_dir / folder / f".{name}.{suffix}.tmp"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"half")
+            os.utime(path, (now - age, now - age))
+            bucket.append(path)
+    return aged, young
+
+
+def test_prune_command_removes_temporary_files_older_than_an_hour(data_dir: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    aged, young = _temporaries(data_dir, time.time())
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run(
+        [sys.executable, "-m", "werkpilot_tui", "prune", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert res.returncode == 0, res.stderr
+    assert not any(p.exists() for p in aged)
+    assert all(p.exists() for p in young)
+    for path in aged:
+        assert f"removed {path.relative_to(data_dir).as_posix()}" in res.stdout
+    assert f"pruned {len(aged)} file(s)" in res.stdout
+
+
+def test_console_housekeeping_removes_aged_temporary_files(data_dir: Path, clock: Any) -> None:
+    from werkpilot_tui.live import CoreSession
+
+    aged, young = _temporaries(data_dir, clock().timestamp())
+    session = CoreSession(data_dir, clock=clock)
+    try:
+        session.check()  # the console's periodic checks
+        assert not any(p.exists() for p in aged) and all(p.exists() for p in young)
+        clock.advance(hours=1)
+        session.check()
+        assert not any(p.exists() for p in young)
+    finally:
+        session.close()

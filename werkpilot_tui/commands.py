@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.clock import parse_day, system_clock
+from core.journal import Journal
 from werkpilot_tui.api import Components, build_metrics, open_alerts, printable, to_jsonable
 
 #: How long ``check`` waits for e-mail/webhook deliveries before exiting.
@@ -46,6 +47,7 @@ def cmd_export(args: Namespace) -> int:
         _print_json(build_metrics(c, getattr(args, "type", None)))
     finally:
         c.close()
+    _note_skipped(c.journal)
     return 0
 
 
@@ -63,6 +65,7 @@ def cmd_report(args: Namespace) -> int:
         print(f"werkpilot-tui: wrote {path}", file=sys.stderr)
     finally:
         c.close()
+    _note_skipped(c.journal)
     return 0
 
 
@@ -79,15 +82,9 @@ def cmd_check(args: Namespace) -> int:
                 file=sys.stderr,
             )
         alerts = open_alerts(c.alerts, c.config.alerts.history)
-        problems = c.journal.problems
-        skipped = c.journal.problem_count
     finally:
         c.close()
-    if skipped:
-        print(
-            f"werkpilot-tui: {skipped} malformed line(s) skipped, e.g. {problems[0]}",
-            file=sys.stderr,
-        )
+    _note_skipped(c.journal)
     by_level = Counter(a.level for a in alerts)
     print(
         f"open alerts: {by_level['critical']} critical, {by_level['warning']} warning, "
@@ -101,23 +98,39 @@ def cmd_check(args: Namespace) -> int:
 
 
 def cmd_prune(args: Namespace) -> int:
-    """Apply retention (alert files, snapshots; cost reports kept) and list what went."""
+    """Apply retention (alert files, snapshots, temporary files over an hour old; cost
+    reports kept) and list what went."""
     from core.retention import prune
 
     c = _open(args)
     try:
         today = parse_day(None, c.clock)
-        removed: list[Path] = list(prune(c.journal, c.config, today))
+        removed: list[Path] = list(prune(c.journal, c.config, today, now=c.clock()))
         removed += [p for p in c.alerts.prune(today) if p not in removed]  # and its state
         root = c.journal.root
     finally:
         c.close()
     for path in removed:
         print(f"removed {_relative(path, root)}")
-    kinds = Counter(_relative(p, root).split("/", 1)[0] for p in removed)
+    kinds = Counter(Path(_relative(p, root)).parent.as_posix() for p in removed)
     detail = ", ".join(f"{n} in {k}/" for k, n in sorted(kinds.items()))
     print(f"pruned {len(removed)} file(s)" + (f" ({detail})" if detail else ""))
     return 0
+
+
+def _note_skipped(journal: Journal) -> None:
+    """On stderr: each entry of the data directory skipped (a directory named like a day
+    file, a link), and how many malformed lines were, with the first as an example."""
+    entries = [p for p in journal.problems if not p.line]
+    for problem in entries:
+        print(f"werkpilot-tui: {problem}", file=sys.stderr)
+    lines = [p for p in journal.problems if p.line]
+    skipped = journal.problem_count - len(entries)
+    if skipped and lines:
+        print(
+            f"werkpilot-tui: {skipped} malformed line(s) skipped, e.g. {lines[0]}",
+            file=sys.stderr,
+        )
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -228,6 +228,10 @@ class CoreSession:
             method = getattr(component, name, None)
             if method is not None:
                 method()
+        from core.retention import TEMPORARY_MAX_AGE_S  # what killed writers left behind
+
+        assert self.journal
+        self.journal.prune_temporary(self.clock(), TEMPORARY_MAX_AGE_S)
 
 
 WATCH_STEP_MS = 25
