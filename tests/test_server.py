@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.alerts import AlertManager
+from core.config import BudgetLimits, Config
 from werkpilot_tui.api import Components, MetricsService
 from werkpilot_tui.server import MetricsServer
 
@@ -514,3 +516,69 @@ def test_connections_over_the_cap_get_503_and_slots_come_back(data_dir: Path) ->
         server.server_close()
         thread.join(10)
         c.close()
+
+
+@contextmanager
+def _in_process(data_dir: Path, config: Config | None = None, **kwargs: Any) -> Iterator[int]:
+    """A MetricsServer on a free loopback port in this process (for small limits); its port."""
+    c = Components.open(data_dir, config)
+    service = MetricsService(c, cache_ttl_s=60)
+    server = MetricsServer(("127.0.0.1", 0), service, **kwargs)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+        c.close()
+
+
+def _post_budget(port: int, doc: Any) -> tuple[int, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        body = json.dumps(doc).encode()
+        conn.request("POST", "/api/budgets", body, {"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_budget_edit_is_bounded_in_amount_departments_and_name_length(data_dir: Path) -> None:
+    from core.ledger import CostTracker
+
+    config = Config(budget_limits=BudgetLimits(max_departments=3))
+    with _in_process(data_dir, config) as port:
+        for amount in (1e23, 1e15, 99999999999999999999999, 10_000_000.01):
+            status, doc = _post_budget(port, {"department": "sales", "amount": amount})
+            assert (status, doc) == (
+                400,
+                {"success": False, "error": "amount: too large (max $10,000,000)"},
+            ), amount
+        status, doc = _post_budget(port, {"department": "sales", "amount": 0})
+        assert (status, doc["error"]) == (400, "amount: must be a positive amount")
+        for name in ("x" * 201, "y" * 20_000):
+            status, doc = _post_budget(port, {"department": name, "amount": 5})
+            assert status == 400
+            assert doc["error"] == f"department is too long ({len(name)} characters, at most 200)"
+        assert _post_budget(port, {"amount": 5})[1]["error"] == "department is required"
+        assert _post_budget(port, {"department": " ", "amount": 5})[1]["error"] == (
+            "department must not be blank"
+        )
+        # Unknown departments are created (the console does the same), up to the cap.
+        assert _post_budget(port, {"department": "sales", "amount": 10_000_000})[0] == 200
+        assert _post_budget(port, {"department": "legal", "amount": 10})[0] == 200
+        assert _post_budget(port, {"department": "x" * 200, "amount": 10})[0] == 200
+        status, doc = _post_budget(port, {"department": "finance", "amount": 10})
+        assert status == 400 and doc["error"].startswith(
+            "department: 3 departments already have a budget in budgets.toml"
+        )
+        assert _post_budget(port, {"department": "Legal", "amount": 11}) == (
+            200,
+            {"success": True, "department": "legal", "budget": 11.0},
+        )
+    fresh = CostTracker(data_dir)
+    assert fresh.budgets.edits() == {"sales": 10_000_000.0, "legal": 11.0, "x" * 200: 10.0}
+    fresh.close()

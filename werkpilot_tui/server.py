@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import math
 import os
 import signal
 import socket
@@ -25,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from core.clock import Clock, system_clock
-from core.config import load_config
+from core.config import budget_problem, load_config
 from werkpilot_tui.api import Components, MetricsService, printable
 from werkpilot_tui.exposition import CONTENT_TYPE
 
@@ -41,6 +40,8 @@ MAX_CONNECTIONS = 64
 #: or reusing the connection does not reset it before the client has read the answer.
 DRAIN_LIMIT = 1 << 20
 JSON_TYPE = "application/json; charset=utf-8"
+#: Longest agent/department name core accepts (core.records.Name).
+MAX_NAME = 200
 
 
 class MetricsServer(ThreadingHTTPServer):
@@ -296,18 +297,17 @@ class MetricsHandler(BaseHTTPRequestHandler):
         if doc is None:
             return
         department = doc.get("department")
-        if not isinstance(department, str) or not department.strip() or len(department) > 200:
-            self._error(400, "department is required")
+        problem = _department_problem(department)
+        if problem:
+            self._error(400, problem)
             return
         amount = doc.get("amount")
-        if (
-            isinstance(amount, bool)
-            or not isinstance(amount, int | float)
-            or not math.isfinite(amount)
-            or amount <= 0
-        ):
-            self._error(400, "amount must be a positive, finite number of USD")
+        limits = self.server.service.components.config.budget_limits
+        problem = budget_problem(amount, limits.max_monthly_usd)
+        if problem:  # core checks again; this answers without taking the core lock
+            self._error(400, f"amount: {problem}")
             return
+        assert isinstance(department, str) and isinstance(amount, int | float)
         try:
             name, budget = self.server.service.set_budget(department, float(amount))
         except ValueError as exc:
@@ -327,6 +327,19 @@ class MetricsHandler(BaseHTTPRequestHandler):
             self._error(404, f"no alert with id {alert_id!r}")
             return
         self._json(200, {"success": True, "alertId": alert_id})
+
+
+def _department_problem(department: object) -> str | None:
+    """Why ``department`` of a budget edit is unusable (core checks the characters)."""
+    if department is None:
+        return "department is required"
+    if not isinstance(department, str):
+        return "department must be a string"
+    if not department.strip():
+        return "department must not be blank"
+    if len(department) > MAX_NAME:
+        return f"department is too long ({len(department)} characters, at most {MAX_NAME})"
+    return None
 
 
 def make_server(
