@@ -84,6 +84,8 @@ class EmailConfig(_Section):
     port: int = Field(25, gt=0, lt=65536)
     starttls: bool = False
     ssl: bool = False
+    # Send the password (AUTH) over a connection without TLS: off unless set explicitly.
+    allow_plaintext_auth: bool = False
     username: str | None = None
     password_env: str = "WERKPILOT_SMTP_PASSWORD"
     to: str | None = None
