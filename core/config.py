@@ -123,6 +123,8 @@ class ServerConfig(_Section):
     max_body_bytes: int = Field(65_536, gt=0)
     token_env: str = "WERKPILOT_API_TOKEN"
     request_timeout_s: float = Field(10, gt=0)  # socket timeout: a slow client frees its thread
+    header_timeout_s: float = Field(10, gt=0)  # a request's line + headers, all of them
+    max_connections: int = Field(64, gt=0, le=4096)  # one thread each
 
 
 class AlertmanagerConfig(_Section):

@@ -3,12 +3,17 @@
 A stdlib ``ThreadingHTTPServer``: a few scrapers and dashboards need no framework. Core
 objects are not thread-safe, so every core call runs under one lock; cached responses are
 served without it. Sockets time out and connections are capped, so slow or numerous
-clients cannot exhaust the threads.
+clients cannot exhaust the threads: a request's head must arrive whole within
+``header_timeout_s`` (a client trickling a byte at a time is cut off), and when every slot
+is taken a new connection evicts one that is only waiting for a request (from the address
+holding the most connections, waiting longest), so a client that sends its request at once
+is served while slow ones hold the rest.
 """
 
 from __future__ import annotations
 
 import hmac
+import io
 import json
 import logging
 import os
@@ -18,6 +23,7 @@ import sys
 import threading
 import time
 from argparse import Namespace
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -36,12 +42,62 @@ BUDGETS_PATH = "/api/budgets"
 PROMETHEUS_PATH = "/metrics"
 ALLOWED = {METRICS_PATH: "GET", PROMETHEUS_PATH: "GET", ACK_PATH: "POST", BUDGETS_PATH: "POST"}
 MAX_CONNECTIONS = 64
+#: Bytes received while reading a request's line and headers (the stdlib alone would allow a
+#: 64 KiB line plus 100 headers of 64 KiB each).
+MAX_HEAD_BYTES = 128 * 1024
+#: How long a new connection waits for the slot an eviction frees before it is refused.
+EVICT_WAIT_S = 2.0
 #: An unread request body up to this size is read and dropped after answering, so closing
 #: or reusing the connection does not reset it before the client has read the answer.
 DRAIN_LIMIT = 1 << 20
 JSON_TYPE = "application/json; charset=utf-8"
 #: Longest agent/department name core accepts (core.records.Name).
 MAX_NAME = 200
+
+
+class HeadTooLarge(Exception):
+    """The request line and headers went over ``MAX_HEAD_BYTES``."""
+
+
+class DeadlineReader(io.RawIOBase):
+    """The socket's read side, with an optional overall deadline and byte budget.
+
+    The socket timeout bounds each ``recv``; a client sending a byte every few seconds
+    never trips it, so the head of a request gets one deadline for all its reads."""
+
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        self.sock = sock
+        self.timeout = timeout
+        self.deadline: float | None = None  # time.monotonic() by which the read must be done
+        self.budget: int | None = None  # bytes that may still be received
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.deadline is None:
+            n = self.sock.recv_into(buffer)
+        else:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("request head not received in time")
+            self.sock.settimeout(min(self.timeout, left))
+            try:
+                n = self.sock.recv_into(buffer)
+            finally:
+                self.sock.settimeout(self.timeout)
+        if self.budget is not None:
+            self.budget -= n
+            if self.budget < 0:
+                raise HeadTooLarge(f"request line and headers over {MAX_HEAD_BYTES} bytes")
+        return n
+
+
+@dataclass
+class _Connection:
+    sock: socket.socket
+    ip: str
+    waiting_since: float | None  # monotonic: waiting for a request's head; None while busy
 
 
 class MetricsServer(ThreadingHTTPServer):
@@ -57,6 +113,7 @@ class MetricsServer(ThreadingHTTPServer):
         token: str | None = None,
         max_body_bytes: int = 65_536,
         request_timeout_s: float = 10.0,
+        header_timeout_s: float = 10.0,
         max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         if ":" in address[0]:
@@ -65,11 +122,65 @@ class MetricsServer(ThreadingHTTPServer):
         self.token = token or None
         self.max_body_bytes = max_body_bytes
         self.request_timeout_s = request_timeout_s
+        self.header_timeout_s = header_timeout_s
         self._slots = threading.BoundedSemaphore(max_connections)
+        self._connections: dict[int, _Connection] = {}
+        self._connections_lock = threading.Lock()
         super().__init__(address, MetricsHandler)
 
+    # ------------------------------------------------- connections and eviction
+    def track(self, key: int, sock: socket.socket, ip: str) -> None:
+        with self._connections_lock:
+            self._connections[key] = _Connection(sock, ip, time.monotonic())
+
+    def set_waiting(self, key: int, waiting: bool) -> None:
+        with self._connections_lock:
+            conn = self._connections.get(key)
+            if conn is not None:
+                conn.waiting_since = time.monotonic() if waiting else None
+
+    def untrack(self, key: int) -> None:
+        with self._connections_lock:
+            self._connections.pop(key, None)
+
+    def connection_counts(self) -> tuple[int, int]:
+        """Open connections, and how many of them are waiting for a request's head."""
+        with self._connections_lock:
+            conns = list(self._connections.values())
+        return len(conns), sum(c.waiting_since is not None for c in conns)
+
+    def evict_one(self) -> bool:
+        """Close one connection that is only waiting for a request's head; False if none.
+
+        The victim comes from the address holding the most connections and, within it, has
+        waited longest: a slow or idle client loses its slot before a client that sends its
+        request at once, and one address cannot keep the others out."""
+        with self._connections_lock:
+            per_ip: dict[str, int] = {}
+            for conn in self._connections.values():
+                per_ip[conn.ip] = per_ip.get(conn.ip, 0) + 1
+            waiting = [
+                (key, conn)
+                for key, conn in self._connections.items()
+                if conn.waiting_since is not None
+            ]
+            if not waiting:
+                return False
+            key, victim = min(
+                waiting, key=lambda kc: (-per_ip[kc[1].ip], kc[1].waiting_since or 0.0)
+            )
+            del self._connections[key]  # never picked twice
+        log.info("evicted a waiting connection from %s (all slots taken)", victim.ip)
+        try:
+            victim.sock.shutdown(socket.SHUT_RDWR)  # its thread's recv returns at once
+        except OSError:
+            pass
+        return True
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
+        if not self._slots.acquire(blocking=False) and not (
+            self.evict_one() and self._slots.acquire(timeout=EVICT_WAIT_S)
+        ):
             body = b'{"success": false, "error": "too many connections"}'
             head = (
                 "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
@@ -92,6 +203,7 @@ class MetricsServer(ThreadingHTTPServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
+            self.untrack(id(request))  # tracked exactly while it holds a slot
             self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -101,6 +213,7 @@ class MetricsServer(ThreadingHTTPServer):
 class MetricsHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "werkpilot-tui"
+    disable_nagle_algorithm = True  # each response is one send; no wait for a delayed ACK
     server: MetricsServer
 
     def setup(self) -> None:
@@ -108,6 +221,39 @@ class MetricsHandler(BaseHTTPRequestHandler):
         self._body_left: int | None = 0
         self._responded = False
         super().setup()
+        self._reader = DeadlineReader(self.connection, self.server.request_timeout_s)
+        self.rfile = io.BufferedReader(self._reader)
+        self._key = id(self.request)  # the server untracks it when the slot is released
+        self.server.track(self._key, self.connection, str(self.client_address[0]))
+
+    def handle_one_request(self) -> None:
+        """One request; its line and headers must arrive within ``header_timeout_s`` (from
+        accept, or from the previous response on a kept-alive connection) and
+        ``MAX_HEAD_BYTES``."""
+        self.server.set_waiting(self._key, True)
+        self._reader.deadline = time.monotonic() + self.server.header_timeout_s
+        self._reader.budget = MAX_HEAD_BYTES
+        try:
+            super().handle_one_request()
+        except HeadTooLarge as exc:
+            self._reader.deadline = self._reader.budget = None
+            self.command = None  # type: ignore[assignment]  # not a previous request's
+            self.send_error(431, str(exc))
+        finally:
+            self._reader.deadline = self._reader.budget = None
+
+    def parse_request(self) -> bool:
+        raw: bytes = getattr(self, "raw_requestline", b"")
+        if len(raw.split()) == 2:  # HTTP/0.9 has no headers: the stdlib would wait for them
+            self.command = None  # type: ignore[assignment]  # not a previous request's
+            self.requestline = printable(str(raw, "iso-8859-1").rstrip())
+            self.send_error(400, "HTTP/0.9 requests are not supported; use HTTP/1.x")
+            return False
+        if not super().parse_request():
+            return False
+        self._reader.deadline = self._reader.budget = None  # the head is complete
+        self.server.set_waiting(self._key, False)
+        return True
 
     # ------------------------------------------------------------ responses
     def _send(
@@ -128,9 +274,12 @@ class MetricsHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        # Head and body in one send: two small sends wait ~40 ms for a delayed ACK.
+        parts: list[bytes] = [*getattr(self, "_headers_buffer", []), b"\r\n"]
         if self.command != "HEAD":
-            self.wfile.write(body)
+            parts.append(body)
+        self._headers_buffer: list[bytes] = []
+        self.wfile.write(b"".join(parts))
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload, ensure_ascii=False).encode(), headers=headers)
@@ -141,6 +290,8 @@ class MetricsHandler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Protocol errors found by the stdlib parser, answered in our JSON shape."""
         self.close_connection = True
+        if getattr(self, "request_version", "") in ("HTTP/0.9", ""):  # HTTP/2 too: a status line
+            self.request_version = "HTTP/1.0"
         try:
             self._error(code, message or HTTPStatus(code).phrase)
         except OSError:
@@ -193,16 +344,19 @@ class MetricsHandler(BaseHTTPRequestHandler):
             self._drain()
 
     def _drain(self) -> None:
-        """Read and drop the unread body (bounded in size and by the socket timeout)."""
+        """Read and drop the unread body (bounded in size and by one overall deadline)."""
         left = min(self._body_left or 0, DRAIN_LIMIT)
+        self._reader.deadline = time.monotonic() + self.server.request_timeout_s
         try:
             while left > 0:
                 chunk = self.rfile.read(min(left, 65_536))
                 if not chunk:
                     break
                 left -= len(chunk)
-        except OSError:
+        except OSError:  # also TimeoutError: the deadline passed
             self.close_connection = True
+        finally:
+            self._reader.deadline = None
         self._body_left = 0
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
@@ -360,6 +514,8 @@ def make_server(
         token=env.get(cfg.token_env) or None,
         max_body_bytes=cfg.max_body_bytes,
         request_timeout_s=cfg.request_timeout_s,
+        header_timeout_s=cfg.header_timeout_s,
+        max_connections=cfg.max_connections,
     )
 
 
