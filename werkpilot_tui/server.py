@@ -70,6 +70,15 @@ class DeadlineReader(io.RawIOBase):
         self.timeout = timeout
         self.deadline: float | None = None  # time.monotonic() by which the read must be done
         self.budget: int | None = None  # bytes that may still be received
+        self.evicted = False
+
+    def evict(self) -> None:
+        """Close the connection under its thread: a half-read request is dropped, not run."""
+        self.evicted = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # the thread's recv returns at once
+        except OSError:
+            pass
 
     def readable(self) -> bool:
         return True
@@ -86,6 +95,8 @@ class DeadlineReader(io.RawIOBase):
                 n = self.sock.recv_into(buffer)
             finally:
                 self.sock.settimeout(self.timeout)
+        if self.evicted:
+            raise ConnectionAbortedError("connection evicted: every slot was taken")
         if self.budget is not None:
             self.budget -= n
             if self.budget < 0:
@@ -95,7 +106,7 @@ class DeadlineReader(io.RawIOBase):
 
 @dataclass
 class _Connection:
-    sock: socket.socket
+    reader: DeadlineReader
     ip: str
     waiting_since: float | None  # monotonic: waiting for a request's head; None while busy
 
@@ -129,9 +140,9 @@ class MetricsServer(ThreadingHTTPServer):
         super().__init__(address, MetricsHandler)
 
     # ------------------------------------------------- connections and eviction
-    def track(self, key: int, sock: socket.socket, ip: str) -> None:
+    def track(self, key: int, reader: DeadlineReader, ip: str) -> None:
         with self._connections_lock:
-            self._connections[key] = _Connection(sock, ip, time.monotonic())
+            self._connections[key] = _Connection(reader, ip, time.monotonic())
 
     def set_waiting(self, key: int, waiting: bool) -> None:
         with self._connections_lock:
@@ -171,10 +182,7 @@ class MetricsServer(ThreadingHTTPServer):
             )
             del self._connections[key]  # never picked twice
         log.info("evicted a waiting connection from %s (all slots taken)", victim.ip)
-        try:
-            victim.sock.shutdown(socket.SHUT_RDWR)  # its thread's recv returns at once
-        except OSError:
-            pass
+        victim.reader.evict()
         return True
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -224,7 +232,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
         self._reader = DeadlineReader(self.connection, self.server.request_timeout_s)
         self.rfile = io.BufferedReader(self._reader)
         self._key = id(self.request)  # the server untracks it when the slot is released
-        self.server.track(self._key, self.connection, str(self.client_address[0]))
+        self.server.track(self._key, self._reader, str(self.client_address[0]))
 
     def handle_one_request(self) -> None:
         """One request; its line and headers must arrive within ``header_timeout_s`` (from
@@ -239,6 +247,8 @@ class MetricsHandler(BaseHTTPRequestHandler):
             self._reader.deadline = self._reader.budget = None
             self.command = None  # type: ignore[assignment]  # not a previous request's
             self.send_error(431, str(exc))
+        except ConnectionError:  # evicted, or the client reset the connection
+            self.close_connection = True
         finally:
             self._reader.deadline = self._reader.budget = None
 
