@@ -506,7 +506,7 @@ def test_connections_over_the_cap_evict_idle_ones_or_get_503_and_slots_come_back
                 b"POST /api/budgets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 b"Content-Length: 100\r\n\r\n"
             )
-        _until(lambda: server.connection_counts() == (2, 0), what=server.connection_counts)
+        _until(lambda: server.connections.counts() == (2, 0), what=server.connections.counts)
         extra = socket.create_connection(("127.0.0.1", port), timeout=10)
         answer = extra.recv(65536)
         assert answer.startswith(b"HTTP/1.1 503") and b'"success": false' in answer
@@ -742,7 +742,7 @@ def test_slowloris_on_every_slot_does_not_starve_a_normal_client(data_dir: Path)
         trickler = threading.Thread(target=trickle)
         trickler.start()
         try:
-            _until(lambda: server.connection_counts() == (64, 64))  # each holds a slot
+            _until(lambda: server.connections.counts() == (64, 64))  # each holds a slot
             started = time.monotonic()
             statuses = [_served(port) for _ in range(10)]
             elapsed = time.monotonic() - started
@@ -769,7 +769,7 @@ def test_eviction_takes_from_the_address_holding_the_most_connections(data_dir: 
         assert keep.getresponse().read()  # now idle: the longest-waiting connection
         time.sleep(0.1)
         hog = [_slow_head(p, "127.0.0.2") for _ in range(7)]
-        _until(lambda: server.connection_counts() == (8, 8))
+        _until(lambda: server.connections.counts() == (8, 8))
         assert _served(p, "127.0.0.3") == 200
         # The victim was one of the hog's, not the idle connection of another address.
         keep.request("GET", "/api/metrics?type=system")
@@ -779,3 +779,17 @@ def test_eviction_takes_from_the_address_holding_the_most_connections(data_dir: 
         assert len(closed) >= 1
         for sock in hog:
             sock.close()
+
+
+def test_pick_victim_prefers_the_busiest_address_then_the_longest_waiting() -> None:
+    from werkpilot_tui.connections import pick_victim
+
+    assert pick_victim({}) is None
+    assert pick_victim({1: ("a", None), 2: ("b", None)}) is None  # all busy: 503
+    # b holds the most connections: its longest-waiting one goes, though a's waited longer.
+    conns = {1: ("a", 1.0), 2: ("b", 5.0), 3: ("b", 3.0), 4: ("b", None)}
+    assert pick_victim(conns) == 3
+    # Among equals, the longest waiting.
+    assert pick_victim({1: ("a", 4.0), 2: ("a", 2.0), 3: ("a", None)}) == 2
+    # An address whose connections are all busy gives none up.
+    assert pick_victim({1: ("a", None), 2: ("a", None), 3: ("b", 9.0)}) == 3

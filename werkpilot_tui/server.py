@@ -23,7 +23,6 @@ import sys
 import threading
 import time
 from argparse import Namespace
-from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -32,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 from core.clock import Clock, system_clock
 from core.config import budget_problem, load_config
 from werkpilot_tui.api import Components, MetricsService, printable
+from werkpilot_tui.connections import MAX_HEAD_BYTES, ConnectionTable, DeadlineReader, HeadTooLarge
 from werkpilot_tui.exposition import CONTENT_TYPE
 
 log = logging.getLogger("werkpilot_tui.server")
@@ -42,9 +42,6 @@ BUDGETS_PATH = "/api/budgets"
 PROMETHEUS_PATH = "/metrics"
 ALLOWED = {METRICS_PATH: "GET", PROMETHEUS_PATH: "GET", ACK_PATH: "POST", BUDGETS_PATH: "POST"}
 MAX_CONNECTIONS = 64
-#: Bytes received while reading a request's line and headers (the stdlib alone would allow a
-#: 64 KiB line plus 100 headers of 64 KiB each).
-MAX_HEAD_BYTES = 128 * 1024
 #: How long a new connection waits for the slot an eviction frees before it is refused.
 EVICT_WAIT_S = 2.0
 #: An unread request body up to this size is read and dropped after answering, so closing
@@ -53,62 +50,6 @@ DRAIN_LIMIT = 1 << 20
 JSON_TYPE = "application/json; charset=utf-8"
 #: Longest agent/department name core accepts (core.records.Name).
 MAX_NAME = 200
-
-
-class HeadTooLarge(Exception):
-    """The request line and headers went over ``MAX_HEAD_BYTES``."""
-
-
-class DeadlineReader(io.RawIOBase):
-    """The socket's read side, with an optional overall deadline and byte budget.
-
-    The socket timeout bounds each ``recv``; a client sending a byte every few seconds
-    never trips it, so the head of a request gets one deadline for all its reads."""
-
-    def __init__(self, sock: socket.socket, timeout: float) -> None:
-        self.sock = sock
-        self.timeout = timeout
-        self.deadline: float | None = None  # time.monotonic() by which the read must be done
-        self.budget: int | None = None  # bytes that may still be received
-        self.evicted = False
-
-    def evict(self) -> None:
-        """Close the connection under its thread: a half-read request is dropped, not run."""
-        self.evicted = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)  # the thread's recv returns at once
-        except OSError:
-            pass
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self.deadline is None:
-            n = self.sock.recv_into(buffer)
-        else:
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("request head not received in time")
-            self.sock.settimeout(min(self.timeout, left))
-            try:
-                n = self.sock.recv_into(buffer)
-            finally:
-                self.sock.settimeout(self.timeout)
-        if self.evicted:
-            raise ConnectionAbortedError("connection evicted: every slot was taken")
-        if self.budget is not None:
-            self.budget -= n
-            if self.budget < 0:
-                raise HeadTooLarge(f"request line and headers over {MAX_HEAD_BYTES} bytes")
-        return n
-
-
-@dataclass
-class _Connection:
-    reader: DeadlineReader
-    ip: str
-    waiting_since: float | None  # monotonic: waiting for a request's head; None while busy
 
 
 class MetricsServer(ThreadingHTTPServer):
@@ -135,59 +76,12 @@ class MetricsServer(ThreadingHTTPServer):
         self.request_timeout_s = request_timeout_s
         self.header_timeout_s = header_timeout_s
         self._slots = threading.BoundedSemaphore(max_connections)
-        self._connections: dict[int, _Connection] = {}
-        self._connections_lock = threading.Lock()
+        self.connections = ConnectionTable()
         super().__init__(address, MetricsHandler)
-
-    # ------------------------------------------------- connections and eviction
-    def track(self, key: int, reader: DeadlineReader, ip: str) -> None:
-        with self._connections_lock:
-            self._connections[key] = _Connection(reader, ip, time.monotonic())
-
-    def set_waiting(self, key: int, waiting: bool) -> None:
-        with self._connections_lock:
-            conn = self._connections.get(key)
-            if conn is not None:
-                conn.waiting_since = time.monotonic() if waiting else None
-
-    def untrack(self, key: int) -> None:
-        with self._connections_lock:
-            self._connections.pop(key, None)
-
-    def connection_counts(self) -> tuple[int, int]:
-        """Open connections, and how many of them are waiting for a request's head."""
-        with self._connections_lock:
-            conns = list(self._connections.values())
-        return len(conns), sum(c.waiting_since is not None for c in conns)
-
-    def evict_one(self) -> bool:
-        """Close one connection that is only waiting for a request's head; False if none.
-
-        The victim comes from the address holding the most connections and, within it, has
-        waited longest: a slow or idle client loses its slot before a client that sends its
-        request at once, and one address cannot keep the others out."""
-        with self._connections_lock:
-            per_ip: dict[str, int] = {}
-            for conn in self._connections.values():
-                per_ip[conn.ip] = per_ip.get(conn.ip, 0) + 1
-            waiting = [
-                (key, conn)
-                for key, conn in self._connections.items()
-                if conn.waiting_since is not None
-            ]
-            if not waiting:
-                return False
-            key, victim = min(
-                waiting, key=lambda kc: (-per_ip[kc[1].ip], kc[1].waiting_since or 0.0)
-            )
-            del self._connections[key]  # never picked twice
-        log.info("evicted a waiting connection from %s (all slots taken)", victim.ip)
-        victim.reader.evict()
-        return True
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False) and not (
-            self.evict_one() and self._slots.acquire(timeout=EVICT_WAIT_S)
+            self.connections.evict_one() and self._slots.acquire(timeout=EVICT_WAIT_S)
         ):
             body = b'{"success": false, "error": "too many connections"}'
             head = (
@@ -211,7 +105,7 @@ class MetricsServer(ThreadingHTTPServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.untrack(id(request))  # tracked exactly while it holds a slot
+            self.connections.untrack(id(request))  # tracked exactly while it holds a slot
             self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -232,13 +126,13 @@ class MetricsHandler(BaseHTTPRequestHandler):
         self._reader = DeadlineReader(self.connection, self.server.request_timeout_s)
         self.rfile = io.BufferedReader(self._reader)
         self._key = id(self.request)  # the server untracks it when the slot is released
-        self.server.track(self._key, self._reader, str(self.client_address[0]))
+        self.server.connections.track(self._key, self._reader, str(self.client_address[0]))
 
     def handle_one_request(self) -> None:
         """One request; its line and headers must arrive within ``header_timeout_s`` (from
         accept, or from the previous response on a kept-alive connection) and
         ``MAX_HEAD_BYTES``."""
-        self.server.set_waiting(self._key, True)
+        self.server.connections.set_waiting(self._key, True)
         self._reader.deadline = time.monotonic() + self.server.header_timeout_s
         self._reader.budget = MAX_HEAD_BYTES
         try:
@@ -262,7 +156,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
         if not super().parse_request():
             return False
         self._reader.deadline = self._reader.budget = None  # the head is complete
-        self.server.set_waiting(self._key, False)
+        self.server.connections.set_waiting(self._key, False)
         return True
 
     # ------------------------------------------------------------ responses
