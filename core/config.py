@@ -143,7 +143,8 @@ class BudgetLimits(_Section):
     A typo (``1e15``) must not become a budget that every later display and sum has to carry;
     the department cap keeps ``budgets.toml`` (rewritten on every edit) small."""
 
-    max_monthly_usd: float = Field(MAX_MONTHLY_BUDGET_USD, gt=0, allow_inf_nan=False)
+    # Bounded itself, so no configuration lets a budget leave the range the readers fold.
+    max_monthly_usd: float = Field(MAX_MONTHLY_BUDGET_USD, gt=0, le=1e12, allow_inf_nan=False)
     max_departments: int = Field(MAX_BUDGET_DEPARTMENTS, gt=0, le=100_000)
 
 
