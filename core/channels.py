@@ -50,6 +50,10 @@ def _when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+class DeliveryRefused(Exception):
+    """A send that retrying cannot fix (the configuration forbids it); not retried."""
+
+
 class Channel(Protocol):
     """Something an alert can be sent to; ``send`` raises on failure."""
 
@@ -160,6 +164,15 @@ class EmailChannel:
 
     def send(self, alert: Alert, reason: Reason) -> None:
         cfg = self.config
+        password = self._env.get(cfg.password_env)
+        login = bool(cfg.username and password)
+        if login and not (cfg.ssl or cfg.starttls or cfg.allow_plaintext_auth):
+            # Checked before connecting: the password must never cross the wire in clear.
+            raise DeliveryRefused(
+                f"refusing to send the SMTP password to {cfg.host}:{cfg.port} over an "
+                "unencrypted connection: set [email] starttls = true or ssl = true "
+                "(or allow_plaintext_auth = true to send it anyway)"
+            )
         msg = self.build_message(alert, reason)
         import smtplib
         import ssl
@@ -172,10 +185,9 @@ class EmailChannel:
             smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
         with smtp:
             if cfg.starttls and not cfg.ssl:
-                smtp.starttls(context=context)
-            password = self._env.get(cfg.password_env)
-            if cfg.username and password:
-                smtp.login(cfg.username, password)
+                smtp.starttls(context=context)  # raises unless the server switches to TLS
+            if login:
+                smtp.login(cfg.username or "", password or "")
             smtp.send_message(msg)
 
 
@@ -331,6 +343,8 @@ class Dispatcher:
                 job.channel.send(job.alert, job.reason)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, DeliveryRefused):
+                    break
                 if attempt + 1 < attempts and self._stop.wait(self.backoff_s * 2**attempt):
                     break  # closing: give up the remaining retries
             else:

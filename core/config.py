@@ -7,6 +7,7 @@ budgets.toml > environment > werkpilot.toml > built-in defaults).
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -29,6 +30,11 @@ DEFAULT_BUDGETS: dict[str, float] = {
     "default": 100.0,
 }
 BUDGETS_FILE = "budgets.toml"
+#: The largest monthly budget accepted anywhere (``[budget_limits] max_monthly_usd``).
+MAX_MONTHLY_BUDGET_USD = 10_000_000.0
+#: Departments with a run-time budget in ``budgets.toml`` (``[budget_limits] max_departments``).
+MAX_BUDGET_DEPARTMENTS = 200
+log = logging.getLogger("core.config")
 _DEPT_BUDGET_ENV = re.compile(r"^([A-Z][A-Z0-9_]*)_BUDGET$")
 
 
@@ -80,6 +86,8 @@ class EmailConfig(_Section):
     port: int = Field(25, gt=0, lt=65536)
     starttls: bool = False
     ssl: bool = False
+    # Send the password (AUTH) over a connection without TLS: off unless set explicitly.
+    allow_plaintext_auth: bool = False
     username: str | None = None
     password_env: str = "WERKPILOT_SMTP_PASSWORD"
     to: str | None = None
@@ -117,6 +125,8 @@ class ServerConfig(_Section):
     max_body_bytes: int = Field(65_536, gt=0)
     token_env: str = "WERKPILOT_API_TOKEN"
     request_timeout_s: float = Field(10, gt=0)  # socket timeout: a slow client frees its thread
+    header_timeout_s: float = Field(10, gt=0)  # a request's line + headers, all of them
+    max_connections: int = Field(64, gt=0, le=4096)  # one thread each
 
 
 class AlertmanagerConfig(_Section):
@@ -127,6 +137,46 @@ class AlertmanagerConfig(_Section):
     retries: int = Field(2, ge=0)
     levels: list[str] = ["info", "warning", "critical"]
     ttl_s: float = Field(86_400, gt=0)  # endsAt of a firing alert: Alertmanager ends it after
+
+
+class BudgetLimits(_Section):
+    """One ceiling for every budget (file, environment, editor, API, ``set_department_budget``).
+
+    A typo (``1e15``) must not become a budget that every later display and sum has to carry;
+    the department cap keeps ``budgets.toml`` (rewritten on every edit) small."""
+
+    # Bounded itself, so no configuration lets a budget leave the range the readers fold.
+    max_monthly_usd: float = Field(MAX_MONTHLY_BUDGET_USD, gt=0, le=1e12, allow_inf_nan=False)
+    max_departments: int = Field(MAX_BUDGET_DEPARTMENTS, gt=0, le=100_000)
+
+
+def _usd(amount: float) -> str:
+    return f"${amount:,.0f}" if amount == int(amount) else f"${amount:,.2f}"
+
+
+def budget_problem(amount: object, max_usd: float = MAX_MONTHLY_BUDGET_USD) -> str | None:
+    """Why ``amount`` cannot be a monthly budget, or None; shared by every place that sets one.
+
+    The words fit after a field name: ``amount: too large (max $10,000,000)``."""
+    if (
+        isinstance(amount, bool)
+        or not isinstance(amount, int | float)
+        or (isinstance(amount, float) and math.isnan(amount))
+    ):
+        return "must be a number of USD"
+    if amount <= 0:
+        return "must be a positive amount"
+    if amount > max_usd:  # also inf, and ints too large for a float (compared exactly)
+        return f"too large (max {_usd(max_usd)})"
+    return None
+
+
+def _shown(value: object) -> str:
+    """A bounded repr for error messages (a huge int or string stays short)."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"an integer of {value.bit_length()} bits"  # repr may exceed the digit limit
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class Config(_Section):
@@ -144,6 +194,7 @@ class Config(_Section):
     retention: RetentionConfig = RetentionConfig()
     server: ServerConfig = ServerConfig()
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
+    budget_limits: BudgetLimits = BudgetLimits()
     source: str = Field("built-in defaults", exclude=True)
 
     @field_validator("budgets")
@@ -200,6 +251,15 @@ def _validate(raw: dict[str, Any]) -> Config:
     # Strict: a hand-written ``true`` or ``"25"`` where a number belongs is a mistake to report,
     # not to coerce.
     return Config.model_validate(_lists_to_tuples(Config, raw), strict=True)
+
+
+def _check_budget_ceiling(cfg: Config, source: str) -> Config:
+    """Budgets from the file or the environment over ``[budget_limits] max_monthly_usd``."""
+    for dept, amount in cfg.budgets.items():
+        problem = budget_problem(amount, cfg.budget_limits.max_monthly_usd)
+        if problem:
+            raise ConfigError(source, f"budgets.{dept}", problem)
+    return cfg
 
 
 def _env_float(env: Mapping[str, str], name: str) -> float:
@@ -285,25 +345,31 @@ def load_config(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(source, "", f"not valid TOML: {exc}") from None
     try:
-        _validate(raw)  # file errors first, named by the file's own keys
+        _check_budget_ceiling(_validate(raw), source)  # file errors first, by the file's keys
     except ValidationError as exc:
         raise _validation_to_config_error(source, exc) from None
     raw = _apply_env(raw, env)
     try:
-        cfg = _validate(raw)
+        cfg = _check_budget_ceiling(_validate(raw), f"{source} + environment")
     except ValidationError as exc:
         raise _validation_to_config_error(f"{source} + environment", exc) from None
     return cfg.model_copy(update={"source": source})
 
 
 class RuntimeBudgets:
-    """Department budgets with ``data/budgets.toml`` edits on top; reloaded when it changes."""
+    """Department budgets with ``data/budgets.toml`` edits on top; reloaded when it changes.
+
+    An entry of the file over ``max_monthly_usd`` (written by hand, or before the ceiling
+    existed) is logged once, listed in ``ignored`` and skipped: the department falls back to
+    its configured budget, and every process keeps working."""
 
     def __init__(self, config: Config, journal: Journal) -> None:
         self.config = config
         self.journal = journal
         self._stamp: int | None = None
         self._edits: dict[str, float] = {}
+        self.ignored: list[str] = []  # "file: budgets.x: problem" of the last version read
+        self._skipped: list[str] = []
 
     def _reload(self) -> None:
         stamp = self.journal.document_mtime(BUDGETS_FILE)
@@ -311,8 +377,12 @@ class RuntimeBudgets:
             return
         self._stamp = stamp
         self._edits = self._read()
+        self.ignored = self._skipped
+        for problem in self._skipped:
+            log.warning("ignored %s", problem)
 
     def _read(self) -> dict[str, float]:
+        self._skipped = []
         raw = self.journal.read_document(BUDGETS_FILE)
         if raw is None:
             return {}
@@ -325,12 +395,16 @@ class RuntimeBudgets:
         if not isinstance(budgets, dict):
             raise ConfigError(source, "budgets", "must be a table")
         out: dict[str, float] = {}
+        max_usd = self.config.budget_limits.max_monthly_usd
         for dept, amount in budgets.items():
-            if isinstance(amount, bool) or not isinstance(amount, int | float):
-                raise ConfigError(source, f"budgets.{dept}", "must be a number")
-            if not math.isfinite(amount) or amount <= 0:
-                raise ConfigError(source, f"budgets.{dept}", "must be a positive amount")
-            out[dept.lower()] = float(amount)
+            problem = budget_problem(amount, max_usd)
+            if problem is None:
+                out[dept.lower()] = float(amount)
+            elif problem.startswith("too large"):
+                shown = _shown(amount)
+                self._skipped.append(f"{source}: budgets.{dept}: {problem} (got {shown})")
+            else:
+                raise ConfigError(source, f"budgets.{dept}", problem)
         return out
 
     def edits(self) -> dict[str, float]:
@@ -357,16 +431,26 @@ class RuntimeBudgets:
         return sorted(names)
 
     def set(self, department: str, amount: float) -> None:
-        """Persist a run-time budget edit atomically; every process sees it on its next query."""
-        if isinstance(amount, bool) or not isinstance(amount, int | float):
-            raise ValueError(f"budget: expected a number, got {amount!r}")
-        if not math.isfinite(amount) or amount <= 0:
-            raise ValueError(f"budget: must be a positive amount, got {amount!r}")
+        """Persist a run-time budget edit atomically; every process sees it on its next query.
+
+        ValueError naming the field: ``amount`` not a positive number up to
+        ``max_monthly_usd``, a bad ``department`` name, or a new department when
+        ``max_departments`` already have a run-time budget (existing ones can be changed)."""
+        limits = self.config.budget_limits
+        problem = budget_problem(amount, limits.max_monthly_usd)
+        if problem:
+            raise ValueError(f"amount: {problem} (got {_shown(amount)})")
         from core.records import check_name
 
         check_name(department, "department")
+        dept = department.lower()
         with self.journal.lock("budgets"):
             edits = self._read()
-            edits[department.lower()] = float(amount)
+            if dept not in edits and len(edits) >= limits.max_departments:
+                raise ValueError(
+                    f"department: {limits.max_departments} departments already have a budget "
+                    f"in {BUDGETS_FILE} (the most allowed); cannot add {_shown(dept)}"
+                )
+            edits[dept] = float(amount)
             self.journal.write_document(BUDGETS_FILE, tomli_w.dumps({"budgets": edits}))
         self._stamp = None

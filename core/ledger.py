@@ -318,9 +318,10 @@ class CostTracker:
 
     # -------------------------------------------------------------- budgets
     def set_department_budget(self, department: str, amount: float) -> None:
-        """Persist a monthly budget to data/budgets.toml; every process sees it next query."""
-        if isinstance(amount, int) and not isinstance(amount, bool) and amount > 10**300:
-            raise refusal("amount", amount, "budget: must be a finite amount")  # not a float
+        """Persist a monthly budget to data/budgets.toml; every process sees it next query.
+
+        ValueError naming the field (``amount`` over ``[budget_limits] max_monthly_usd``, not
+        positive or not a number; a bad or one-too-many ``department``): nothing is written."""
         self.budgets.set(department, amount)
         self.refresh()
         dept = department.lower()

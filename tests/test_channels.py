@@ -50,6 +50,7 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], EmailMessage]] = []
+        self.logins: list[tuple[bytes, bytes]] = []  # every AUTH the server received
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -57,23 +58,29 @@ class Inbox:
         return "250 OK"
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _free_port()
-
+def _authenticator(inbox: Inbox) -> Any:
     def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth: Any) -> Any:
         ok = isinstance(auth, LoginPassword) and (auth.login, auth.password) == (
             b"werkpilot",
             b"s3cret",
         )
+        if isinstance(auth, LoginPassword):
+            inbox.logins.append((auth.login, auth.password))
         return AuthResult(success=ok)
+
+    return authenticate
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = _free_port()
 
     controller = Controller(
         inbox,
         hostname="127.0.0.1",
         port=port,
-        authenticator=authenticate,
+        authenticator=_authenticator(inbox),
         auth_require_tls=False,
     )
     controller.start()
@@ -94,8 +101,9 @@ def test_critical_alert_reaches_a_real_smtp_server(
 ) -> None:
     inbox, port = smtp_server
     toml = tmp_path / "werkpilot.toml"
-    toml.write_text(
+    toml.write_text(  # a password over cleartext only because it is allowed explicitly
         f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {port}\nusername = "werkpilot"\n'
+        "allow_plaintext_auth = true\n"
     )
     env = {"CEO_EMAIL": CEO, "ALERT_EMAIL_FROM": SENDER, "WERKPILOT_SMTP_PASSWORD": "s3cret"}
     config = load_config(toml, env=env)
@@ -124,6 +132,31 @@ def test_critical_alert_reaches_a_real_smtp_server(
     assert "Budget &lt;exceeded&gt; for sales &amp; more" in page and "<exceeded>" not in page
     assert [(d.channel, d.ok) for d in manager.get_deliveries(alert.id)] == [("email", True)]
     manager.close()
+
+
+def test_password_is_never_sent_over_cleartext_unless_allowed(
+    data_dir: Path, clock: FakeClock, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    env = {"WERKPILOT_SMTP_PASSWORD": "s3cret"}
+    config = _email_config(port, username="werkpilot", retries=2)
+    assert not config.email.allow_plaintext_auth  # the default
+    manager = AlertManager(data_dir, clock=clock, config=config)
+    manager._channels = [EmailChannel(config.email, env=env)]
+    alert = manager.add_alert("critical", "error_rate", "over cleartext", {"agent": "a"})
+    assert alert is not None and manager.flush(10)
+    assert inbox.logins == [] and inbox.messages == []  # not even an AUTH attempt
+    (delivery,) = manager.get_deliveries(alert.id)
+    assert (delivery.channel, delivery.ok) == ("email", False)
+    assert delivery.error is not None
+    assert "unencrypted connection" in delivery.error and "allow_plaintext_auth" in delivery.error
+    assert "starttls" in delivery.error and "(1 attempt)" in delivery.error  # no retries
+    assert manager.get_alert_stats("24h").delivery_failures == 1
+    manager.close()
+    # Without a password nothing secret is sent: plain SMTP still works (a relay on localhost).
+    inbox_ok = EmailChannel(_email_config(port, username="werkpilot").email, env={})
+    inbox_ok.send(alert, "raised")
+    assert len(inbox.messages) == 1 and inbox.logins == []
 
 
 def test_reminder_email_after_an_hour_unacknowledged(
@@ -231,24 +264,30 @@ def test_email_over_starttls_and_ssl_verifies_the_server(
     server_ctx.load_cert_chain(cert, key)
     inbox, port = Inbox(), _free_port()
     tls = {"tls_context": server_ctx, "require_starttls": True}
+    # aiosmtpd only counts STARTTLS as TLS for AUTH; over implicit TLS it must be told.
+    implicit = {"ssl_context": server_ctx, "auth_require_tls": False}
     controller = Controller(
         inbox,
         hostname="127.0.0.1",
         port=port,
-        **(tls if mode == "starttls" else {"ssl_context": server_ctx}),
+        authenticator=_authenticator(inbox),  # AUTH over TLS needs no opt-in
+        **(tls if mode == "starttls" else implicit),
     )
     controller.start()
     # The client verifies the server against the default trust store; trust the test CA.
     default_context = ssl.create_default_context
     monkeypatch.setattr(ssl, "create_default_context", lambda: default_context(cafile=cert))
     try:
-        config = _email_config(port, **{mode: True})
+        config = _email_config(port, username="werkpilot", **{mode: True})
         manager = AlertManager(data_dir, clock=clock, config=config)
+        env = {"WERKPILOT_SMTP_PASSWORD": "s3cret"}
+        manager._channels = [EmailChannel(config.email, env=env)]
         alert = manager.add_alert("critical", "error_rate", f"over {mode}", {"agent": "a"})
         assert manager.flush(10)
         assert [m["Subject"] for _, _, m in inbox.messages] == [
             f"[Werkpilot CRITICAL] error_rate: over {mode}"
         ]
+        assert inbox.logins == [(b"werkpilot", b"s3cret")]
         assert manager.get_deliveries(alert.id)[0].ok
         manager.close()
     finally:

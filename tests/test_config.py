@@ -12,6 +12,7 @@ import pytest
 
 from core.config import (
     DEFAULT_BUDGETS,
+    BudgetLimits,
     Config,
     ConfigError,
     RuntimeBudgets,
@@ -213,7 +214,7 @@ def test_runtime_budget_edit_rejects_bad_amounts_and_writes_nothing(
     tmp_path: Path, amount: object
 ) -> None:
     budgets = RuntimeBudgets(Config(), Journal(tmp_path / "data"))
-    with pytest.raises(ValueError, match="budget"):
+    with pytest.raises(ValueError, match="amount"):
         budgets.set("sales", amount)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="department"):
         budgets.set("bad\nname", 5)
@@ -291,6 +292,85 @@ def test_corrupt_budgets_toml_names_file_and_key(tmp_path: Path) -> None:
         RuntimeBudgets(Config(), journal).budget_for("sales")
 
 
+@pytest.mark.parametrize(
+    ("amount", "problem"),
+    [
+        (1e15, "too large (max $10,000,000)"),
+        (99999999999999999999999, "too large (max $10,000,000)"),
+        pytest.param(10**5000, "too large (max $10,000,000)", id="10**5000"),
+        (float("1e309"), "too large (max $10,000,000)"),
+        (10_000_000.01, "too large"),
+        (float("-inf"), "must be a positive amount"),
+        (0, "must be a positive amount"),
+        (float("nan"), "must be a number of USD"),
+        ("600", "must be a number"),
+    ],
+)
+def test_budget_ceiling_is_enforced_where_budgets_are_stored(
+    tmp_path: Path, amount: object, problem: str
+) -> None:
+    budgets = RuntimeBudgets(Config(), Journal(tmp_path / "data"))
+    with pytest.raises(ValueError) as info:
+        budgets.set("sales", amount)  # type: ignore[arg-type]
+    assert str(info.value).startswith(f"amount: {problem}")
+    assert len(str(info.value)) < 200  # a huge value is not echoed whole
+    assert not (tmp_path / "data" / "budgets.toml").exists()
+    budgets.set("sales", 10_000_000)  # the ceiling itself is allowed
+    assert budgets.budget_for("sales") == 10_000_000
+
+
+def test_budget_ceiling_and_department_cap_are_configurable(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[budget_limits]\nmax_monthly_usd = 1000\nmax_departments = 3\n")
+    cfg = load_config(path, env={})
+    assert cfg.budget_limits == BudgetLimits(max_monthly_usd=1000, max_departments=3)
+    budgets = RuntimeBudgets(cfg, Journal(tmp_path / "data"))
+    with pytest.raises(ValueError, match=r"amount: too large \(max \$1,000\)"):
+        budgets.set("sales", 1000.5)
+    for dept in ("sales", "legal", "hr"):
+        budgets.set(dept, 1000)
+    with pytest.raises(ValueError, match="department: 3 departments already have a budget"):
+        budgets.set("finance", 10)
+    budgets.set("Sales", 20)  # an existing department can still be changed
+    assert budgets.budget_for("sales") == 20 and budgets.budget_for("finance") == 100
+    doc = tomllib.loads((tmp_path / "data" / "budgets.toml").read_text())
+    assert doc == {"budgets": {"sales": 20.0, "legal": 1000.0, "hr": 1000.0}}
+    # Budgets in werkpilot.toml and the environment are held to the same ceiling.
+    over = _write(tmp_path, "[budget_limits]\nmax_monthly_usd = 1000\n[budgets]\nsales = 1001\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(over, env={})
+    assert err.value.key == "budgets.sales" and "too large (max $1,000)" in err.value.problem
+    with pytest.raises(ConfigError, match=r"budgets.sales: too large \(max \$10,000,000\)"):
+        load_config(_write(tmp_path, "", "empty.toml"), env={"SALES_BUDGET": "1e15"})
+    with pytest.raises(ConfigError, match=r"budget_limits\.max_monthly_usd"):
+        load_config(_write(tmp_path, "[budget_limits]\nmax_monthly_usd = inf\n"), env={})
+
+
+def test_budgets_toml_entry_over_the_ceiling_is_reported_and_ignored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal = Journal(tmp_path / "data")
+    journal.write_document(
+        "budgets.toml", "[budgets]\nsales = 1e15\nlegal = 99999999999999999999\nhr = 40\n"
+    )
+    budgets = RuntimeBudgets(Config(), journal)
+    with caplog.at_level("WARNING", logger="core.config"):
+        assert budgets.budget_for("sales") == DEFAULT_BUDGETS["sales"]  # the configured one
+        assert budgets.budget_for("hr") == 40
+        assert budgets.budget_for("legal") == DEFAULT_BUDGETS["default"]
+        assert budgets.budget_for("hr") == 40  # reported once per version of the file
+    assert [p.split(": ", 1)[1] for p in budgets.ignored] == [
+        "budgets.sales: too large (max $10,000,000) (got 1000000000000000.0)",
+        "budgets.legal: too large (max $10,000,000) (got 99999999999999999999)",
+    ]
+    assert budgets.ignored[0].startswith(str(tmp_path / "data" / "budgets.toml"))
+    assert [r.getMessage() for r in caplog.records] == [f"ignored {p}" for p in budgets.ignored]
+    assert "legal" not in budgets.known_departments()  # an ignored entry adds nothing
+    budgets.set("sales", 600)  # the next edit rewrites the file without them
+    doc = tomllib.loads((tmp_path / "data" / "budgets.toml").read_text())
+    assert doc == {"budgets": {"hr": 40.0, "sales": 600.0}}
+    assert budgets.budget_for("sales") == 600 and budgets.ignored == []
+
+
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
@@ -336,3 +416,16 @@ def test_cli_with_a_bad_environment_value_exits_nonzero(tmp_path: Path) -> None:
     )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "SALES_BUDGET" in out.stderr and "not a number" in out.stderr
+
+
+def test_set_department_budget_refuses_amounts_over_the_ceiling(tmp_path: Path) -> None:
+    from core.ledger import CostTracker
+
+    tracker = CostTracker(tmp_path / "data")
+    for amount in (1e15, 99999999999999999999999, float("1e309")):
+        with pytest.raises(ValueError, match=r"^amount: too large \(max \$10,000,000\)"):
+            tracker.set_department_budget("sales", amount)
+    assert not (tmp_path / "data" / "budgets.toml").exists()
+    tracker.set_department_budget("sales", 10_000_000)
+    assert tracker.get_department_cost("sales").budget == 10_000_000
+    tracker.close()

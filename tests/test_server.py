@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.alerts import AlertManager
+from core.config import BudgetLimits, Config
 from werkpilot_tui.api import Components, MetricsService
 from werkpilot_tui.server import MetricsServer
 
@@ -478,7 +480,9 @@ def test_service_cache_follows_the_injected_clock(data_dir: Path, clock: Any) ->
     c.close()
 
 
-def test_connections_over_the_cap_get_503_and_slots_come_back(data_dir: Path) -> None:
+def test_connections_over_the_cap_evict_idle_ones_or_get_503_and_slots_come_back(
+    data_dir: Path,
+) -> None:
     c = Components.open(data_dir)
     service = MetricsService(c, cache_ttl_s=60)
     server = MetricsServer(("127.0.0.1", 0), service, request_timeout_s=5, max_connections=2)
@@ -490,11 +494,24 @@ def test_connections_over_the_cap_get_503_and_slots_come_back(data_dir: Path) ->
         for sock in idle:  # each idle connection holds a slot until it sends or times out
             sock.sendall(b"GET /api/metrics?type=system HTTP/1.1\r\nHost: x\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        # A new client takes the slot of the connection idle longest (it is closed).
+        assert _served(port) == 200
+        assert idle[0].recv(65536) == b""
+        idle[1].close()
+        # Connections in the middle of a request (here: waiting for a body) are not evicted:
+        # over the cap a new one gets 503 at once.
+        busy = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+        for sock in busy:
+            sock.sendall(
+                b"POST /api/budgets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100\r\n\r\n"
+            )
+        _until(lambda: server.connections.counts() == (2, 0), what=server.connections.counts)
         extra = socket.create_connection(("127.0.0.1", port), timeout=10)
         answer = extra.recv(65536)
         assert answer.startswith(b"HTTP/1.1 503") and b'"success": false' in answer
         extra.close()
-        for sock in idle:
+        for sock in busy:
             sock.close()
         deadline = time.monotonic() + 10
         while True:  # the freed slots serve new clients again
@@ -514,3 +531,265 @@ def test_connections_over_the_cap_get_503_and_slots_come_back(data_dir: Path) ->
         server.server_close()
         thread.join(10)
         c.close()
+
+
+@contextmanager
+def _in_process(
+    data_dir: Path, config: Config | None = None, **kwargs: Any
+) -> Iterator[MetricsServer]:
+    """A MetricsServer on a free loopback port in this process (for small limits)."""
+    c = Components.open(data_dir, config)
+    service = MetricsService(c, cache_ttl_s=60)
+    server = MetricsServer(("127.0.0.1", 0), service, **kwargs)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+        c.close()
+
+
+def _post_budget(port: int, doc: Any) -> tuple[int, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        body = json.dumps(doc).encode()
+        conn.request("POST", "/api/budgets", body, {"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_budget_edit_is_bounded_in_amount_departments_and_name_length(data_dir: Path) -> None:
+    from core.ledger import CostTracker
+
+    config = Config(budget_limits=BudgetLimits(max_departments=3))
+    with _in_process(data_dir, config) as server:
+        port = server.server_address[1]
+        for amount in (1e23, 1e15, 99999999999999999999999, 10_000_000.01):
+            status, doc = _post_budget(port, {"department": "sales", "amount": amount})
+            assert (status, doc) == (
+                400,
+                {"success": False, "error": "amount: too large (max $10,000,000)"},
+            ), amount
+        status, doc = _post_budget(port, {"department": "sales", "amount": 0})
+        assert (status, doc["error"]) == (400, "amount: must be a positive amount")
+        for name in ("x" * 201, "y" * 20_000):
+            status, doc = _post_budget(port, {"department": name, "amount": 5})
+            assert status == 400
+            assert doc["error"] == f"department is too long ({len(name)} characters, at most 200)"
+        assert _post_budget(port, {"amount": 5})[1]["error"] == "department is required"
+        assert _post_budget(port, {"department": " ", "amount": 5})[1]["error"] == (
+            "department must not be blank"
+        )
+        # Unknown departments are created (the console does the same), up to the cap.
+        assert _post_budget(port, {"department": "sales", "amount": 10_000_000})[0] == 200
+        assert _post_budget(port, {"department": "legal", "amount": 10})[0] == 200
+        assert _post_budget(port, {"department": "x" * 200, "amount": 10})[0] == 200
+        status, doc = _post_budget(port, {"department": "finance", "amount": 10})
+        assert status == 400 and doc["error"].startswith(
+            "department: 3 departments already have a budget in budgets.toml"
+        )
+        assert _post_budget(port, {"department": "Legal", "amount": 11}) == (
+            200,
+            {"success": True, "department": "legal", "budget": 11.0},
+        )
+    fresh = CostTracker(data_dir)
+    assert fresh.budgets.edits() == {"sales": 10_000_000.0, "legal": 11.0, "x" * 200: 10.0}
+    fresh.close()
+
+
+def _until(condition: Any, timeout: float = 10, what: Any = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"condition not met in time: {what and what()}"
+        time.sleep(0.02)
+
+
+def _answer(sock: socket.socket, timeout: float = 10) -> bytes:
+    """Everything the server sends until it closes (or ``timeout``)."""
+    sock.settimeout(timeout)
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except OSError:
+        pass
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"GET /\r\n", b"400"),
+        (b"GET /api/metrics\r\n", b"400"),
+        (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", b"505"),
+    ],
+)
+def test_http09_and_http2_preface_are_answered_at_once(
+    data_dir: Path, raw: bytes, status: bytes
+) -> None:
+    with _in_process(data_dir, request_timeout_s=5, header_timeout_s=5) as server:
+        port = server.server_address[1]
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        started = time.monotonic()
+        sock.sendall(raw)
+        answer = _answer(sock)
+        sock.close()
+    assert time.monotonic() - started < 2.5  # not the 5 s timeout
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 " + status), answer
+    assert json.loads(body)["success"] is False
+
+
+def test_keep_alive_responses_are_not_delayed(data_dir: Path) -> None:
+    with _in_process(data_dir, request_timeout_s=10) as server:
+        port = server.server_address[1]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/api/metrics?type=system")
+        conn.getresponse().read()  # fills the cache
+        times = []
+        for _ in range(50):
+            started = time.monotonic()
+            conn.request("GET", "/api/metrics?type=system")
+            resp = conn.getresponse()
+            assert resp.status == 200 and resp.read()
+            times.append(time.monotonic() - started)
+        conn.close()
+    # Head and body in separate small sends wait ~40 ms each for the client's delayed ACK.
+    assert sum(times) < 50 * 0.040, times
+    assert sorted(times)[25] < 0.020, sorted(times)
+
+
+def test_a_trickled_request_head_is_cut_off_at_its_deadline(data_dir: Path) -> None:
+    with _in_process(data_dir, request_timeout_s=5, header_timeout_s=1) as server:
+        port = server.server_address[1]
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        started = time.monotonic()
+        sock.sendall(b"GET /api/metrics HTTP/1.1\r\nX-Slow: ")
+        closed_at = None
+        while time.monotonic() - started < 8:
+            if select.select([sock], [], [], 0.2)[0]:
+                _answer(sock, 1)
+                closed_at = time.monotonic() - started
+                break
+            try:
+                sock.sendall(b"x")  # a byte every 0.2 s: the socket timeout (5 s) never trips
+            except OSError:
+                closed_at = time.monotonic() - started
+                break
+        sock.close()
+    assert closed_at is not None and 0.8 < closed_at < 4, closed_at
+
+
+def test_an_oversized_request_head_gets_431(data_dir: Path) -> None:
+    with _in_process(data_dir) as server:
+        port = server.server_address[1]
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        head = b"GET /api/metrics HTTP/1.1\r\n" + b"".join(
+            b"X-Pad-%d: %s\r\n" % (i, b"p" * 8000) for i in range(40)
+        )
+
+        def send() -> None:
+            try:
+                sock.sendall(head)
+            except OSError:
+                pass  # the server answered and closed before reading it all
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        answer = _answer(sock)
+        sender.join(10)
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    assert b"request line and headers over" in answer
+
+
+def _slow_head(port: int, source: str = "127.0.0.1") -> socket.socket:
+    """A connection that has sent half a request head (and sends more now and then)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+    sock.sendall(b"GET /api/metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    return sock
+
+
+def _served(port: int, source: str = "127.0.0.1") -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request("GET", "/api/metrics?type=system")
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_slowloris_on_every_slot_does_not_starve_a_normal_client(data_dir: Path) -> None:
+    # A long head deadline: only the eviction of waiting connections can serve the client.
+    with _in_process(data_dir, request_timeout_s=10, header_timeout_s=60) as server:
+        port = server.server_address[1]
+        slow = [_slow_head(port) for _ in range(64)]
+        stop_trickle = threading.Event()
+
+        def trickle() -> None:  # a header byte every second on each, as slowloris does
+            while not stop_trickle.wait(1.0):
+                for sock in slow:
+                    try:
+                        sock.send(b"x")
+                    except OSError:
+                        pass
+
+        trickler = threading.Thread(target=trickle)
+        trickler.start()
+        try:
+            _until(lambda: server.connections.counts() == (64, 64))  # each holds a slot
+            started = time.monotonic()
+            statuses = [_served(port) for _ in range(10)]
+            elapsed = time.monotonic() - started
+        finally:
+            stop_trickle.set()
+            trickler.join(10)
+        closed = [s for s in slow if select.select([s], [], [], 0)[0]]
+        for sock in slow:
+            sock.close()
+    assert statuses == [200] * 10
+    assert elapsed < 10, elapsed  # each is served at once, not when a slow client leaves
+    assert 1 <= len(closed) <= 10  # only as many evicted as needed
+
+
+def test_eviction_takes_from_the_address_holding_the_most_connections(data_dir: Path) -> None:
+    with _in_process(
+        data_dir, request_timeout_s=10, header_timeout_s=60, max_connections=8
+    ) as server:
+        p = server.server_address[1]
+        keep = http.client.HTTPConnection(
+            "127.0.0.1", p, timeout=10, source_address=("127.0.0.1", 0)
+        )
+        keep.request("GET", "/api/metrics?type=system")
+        assert keep.getresponse().read()  # now idle: the longest-waiting connection
+        time.sleep(0.1)
+        hog = [_slow_head(p, "127.0.0.2") for _ in range(7)]
+        _until(lambda: server.connections.counts() == (8, 8))
+        assert _served(p, "127.0.0.3") == 200
+        # The victim was one of the hog's, not the idle connection of another address.
+        keep.request("GET", "/api/metrics?type=system")
+        assert keep.getresponse().status == 200
+        keep.close()
+        closed = [s for s in hog if select.select([s], [], [], 0.5)[0]]
+        assert len(closed) >= 1
+        for sock in hog:
+            sock.close()
+
+
+def test_pick_victim_prefers_the_busiest_address_then_the_longest_waiting() -> None:
+    from werkpilot_tui.connections import pick_victim
+
+    assert pick_victim({}) is None
+    assert pick_victim({1: ("a", None), 2: ("b", None)}) is None  # all busy: 503
+    # b holds the most connections: its longest-waiting one goes, though a's waited longer.
+    conns = {1: ("a", 1.0), 2: ("b", 5.0), 3: ("b", 3.0), 4: ("b", None)}
+    assert pick_victim(conns) == 3
+    # Among equals, the longest waiting.
+    assert pick_victim({1: ("a", 4.0), 2: ("a", 2.0), 3: ("a", None)}) == 2
+    # An address whose connections are all busy gives none up.
+    assert pick_victim({1: ("a", None), 2: ("a", None), 3: ("b", 9.0)}) == 3

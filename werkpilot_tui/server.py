@@ -3,15 +3,19 @@
 A stdlib ``ThreadingHTTPServer``: a few scrapers and dashboards need no framework. Core
 objects are not thread-safe, so every core call runs under one lock; cached responses are
 served without it. Sockets time out and connections are capped, so slow or numerous
-clients cannot exhaust the threads.
+clients cannot exhaust the threads: a request's head must arrive whole within
+``header_timeout_s`` (a client trickling a byte at a time is cut off), and when every slot
+is taken a new connection evicts one that is only waiting for a request (from the address
+holding the most connections, waiting longest), so a client that sends its request at once
+is served while slow ones hold the rest.
 """
 
 from __future__ import annotations
 
 import hmac
+import io
 import json
 import logging
-import math
 import os
 import signal
 import socket
@@ -25,8 +29,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from core.clock import Clock, system_clock
-from core.config import load_config
+from core.config import budget_problem, load_config
 from werkpilot_tui.api import Components, MetricsService, printable
+from werkpilot_tui.connections import MAX_HEAD_BYTES, ConnectionTable, DeadlineReader, HeadTooLarge
 from werkpilot_tui.exposition import CONTENT_TYPE
 
 log = logging.getLogger("werkpilot_tui.server")
@@ -37,10 +42,14 @@ BUDGETS_PATH = "/api/budgets"
 PROMETHEUS_PATH = "/metrics"
 ALLOWED = {METRICS_PATH: "GET", PROMETHEUS_PATH: "GET", ACK_PATH: "POST", BUDGETS_PATH: "POST"}
 MAX_CONNECTIONS = 64
+#: How long a new connection waits for the slot an eviction frees before it is refused.
+EVICT_WAIT_S = 2.0
 #: An unread request body up to this size is read and dropped after answering, so closing
 #: or reusing the connection does not reset it before the client has read the answer.
 DRAIN_LIMIT = 1 << 20
 JSON_TYPE = "application/json; charset=utf-8"
+#: Longest agent/department name core accepts (core.records.Name).
+MAX_NAME = 200
 
 
 class MetricsServer(ThreadingHTTPServer):
@@ -56,6 +65,7 @@ class MetricsServer(ThreadingHTTPServer):
         token: str | None = None,
         max_body_bytes: int = 65_536,
         request_timeout_s: float = 10.0,
+        header_timeout_s: float = 10.0,
         max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         if ":" in address[0]:
@@ -64,11 +74,15 @@ class MetricsServer(ThreadingHTTPServer):
         self.token = token or None
         self.max_body_bytes = max_body_bytes
         self.request_timeout_s = request_timeout_s
+        self.header_timeout_s = header_timeout_s
         self._slots = threading.BoundedSemaphore(max_connections)
+        self.connections = ConnectionTable()
         super().__init__(address, MetricsHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
+        if not self._slots.acquire(blocking=False) and not (
+            self.connections.evict_one() and self._slots.acquire(timeout=EVICT_WAIT_S)
+        ):
             body = b'{"success": false, "error": "too many connections"}'
             head = (
                 "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
@@ -91,6 +105,7 @@ class MetricsServer(ThreadingHTTPServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
+            self.connections.untrack(id(request))  # tracked exactly while it holds a slot
             self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -100,6 +115,7 @@ class MetricsServer(ThreadingHTTPServer):
 class MetricsHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "werkpilot-tui"
+    disable_nagle_algorithm = True  # each response is one send; no wait for a delayed ACK
     server: MetricsServer
 
     def setup(self) -> None:
@@ -107,6 +123,41 @@ class MetricsHandler(BaseHTTPRequestHandler):
         self._body_left: int | None = 0
         self._responded = False
         super().setup()
+        self._reader = DeadlineReader(self.connection, self.server.request_timeout_s)
+        self.rfile = io.BufferedReader(self._reader)
+        self._key = id(self.request)  # the server untracks it when the slot is released
+        self.server.connections.track(self._key, self._reader, str(self.client_address[0]))
+
+    def handle_one_request(self) -> None:
+        """One request; its line and headers must arrive within ``header_timeout_s`` (from
+        accept, or from the previous response on a kept-alive connection) and
+        ``MAX_HEAD_BYTES``."""
+        self.server.connections.set_waiting(self._key, True)
+        self._reader.deadline = time.monotonic() + self.server.header_timeout_s
+        self._reader.budget = MAX_HEAD_BYTES
+        try:
+            super().handle_one_request()
+        except HeadTooLarge as exc:
+            self._reader.deadline = self._reader.budget = None
+            self.command = None  # type: ignore[assignment]  # not a previous request's
+            self.send_error(431, str(exc))
+        except ConnectionError:  # evicted, or the client reset the connection
+            self.close_connection = True
+        finally:
+            self._reader.deadline = self._reader.budget = None
+
+    def parse_request(self) -> bool:
+        raw: bytes = getattr(self, "raw_requestline", b"")
+        if len(raw.split()) == 2:  # HTTP/0.9 has no headers: the stdlib would wait for them
+            self.command = None  # type: ignore[assignment]  # not a previous request's
+            self.requestline = printable(str(raw, "iso-8859-1").rstrip())
+            self.send_error(400, "HTTP/0.9 requests are not supported; use HTTP/1.x")
+            return False
+        if not super().parse_request():
+            return False
+        self._reader.deadline = self._reader.budget = None  # the head is complete
+        self.server.connections.set_waiting(self._key, False)
+        return True
 
     # ------------------------------------------------------------ responses
     def _send(
@@ -127,9 +178,12 @@ class MetricsHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        # Head and body in one send: two small sends wait ~40 ms for a delayed ACK.
+        parts: list[bytes] = [*getattr(self, "_headers_buffer", []), b"\r\n"]
         if self.command != "HEAD":
-            self.wfile.write(body)
+            parts.append(body)
+        self._headers_buffer: list[bytes] = []
+        self.wfile.write(b"".join(parts))
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload, ensure_ascii=False).encode(), headers=headers)
@@ -140,6 +194,8 @@ class MetricsHandler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Protocol errors found by the stdlib parser, answered in our JSON shape."""
         self.close_connection = True
+        if getattr(self, "request_version", "") in ("HTTP/0.9", ""):  # HTTP/2 too: a status line
+            self.request_version = "HTTP/1.0"
         try:
             self._error(code, message or HTTPStatus(code).phrase)
         except OSError:
@@ -192,16 +248,19 @@ class MetricsHandler(BaseHTTPRequestHandler):
             self._drain()
 
     def _drain(self) -> None:
-        """Read and drop the unread body (bounded in size and by the socket timeout)."""
+        """Read and drop the unread body (bounded in size and by one overall deadline)."""
         left = min(self._body_left or 0, DRAIN_LIMIT)
+        self._reader.deadline = time.monotonic() + self.server.request_timeout_s
         try:
             while left > 0:
                 chunk = self.rfile.read(min(left, 65_536))
                 if not chunk:
                     break
                 left -= len(chunk)
-        except OSError:
+        except OSError:  # also TimeoutError: the deadline passed
             self.close_connection = True
+        finally:
+            self._reader.deadline = None
         self._body_left = 0
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
@@ -296,18 +355,17 @@ class MetricsHandler(BaseHTTPRequestHandler):
         if doc is None:
             return
         department = doc.get("department")
-        if not isinstance(department, str) or not department.strip() or len(department) > 200:
-            self._error(400, "department is required")
+        problem = _department_problem(department)
+        if problem:
+            self._error(400, problem)
             return
         amount = doc.get("amount")
-        if (
-            isinstance(amount, bool)
-            or not isinstance(amount, int | float)
-            or not math.isfinite(amount)
-            or amount <= 0
-        ):
-            self._error(400, "amount must be a positive, finite number of USD")
+        limits = self.server.service.components.config.budget_limits
+        problem = budget_problem(amount, limits.max_monthly_usd)
+        if problem:  # core checks again; this answers without taking the core lock
+            self._error(400, f"amount: {problem}")
             return
+        assert isinstance(department, str) and isinstance(amount, int | float)
         try:
             name, budget = self.server.service.set_budget(department, float(amount))
         except ValueError as exc:
@@ -329,6 +387,19 @@ class MetricsHandler(BaseHTTPRequestHandler):
         self._json(200, {"success": True, "alertId": alert_id})
 
 
+def _department_problem(department: object) -> str | None:
+    """Why ``department`` of a budget edit is unusable (core checks the characters)."""
+    if department is None:
+        return "department is required"
+    if not isinstance(department, str):
+        return "department must be a string"
+    if not department.strip():
+        return "department must not be blank"
+    if len(department) > MAX_NAME:
+        return f"department is too long ({len(department)} characters, at most {MAX_NAME})"
+    return None
+
+
 def make_server(
     components: Components,
     host: str,
@@ -347,6 +418,8 @@ def make_server(
         token=env.get(cfg.token_env) or None,
         max_body_bytes=cfg.max_body_bytes,
         request_timeout_s=cfg.request_timeout_s,
+        header_timeout_s=cfg.header_timeout_s,
+        max_connections=cfg.max_connections,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,22 +11,33 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from core.config import MAX_MONTHLY_BUDGET_USD, Config, budget_problem
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.text import neutralise
 
+#: Longer input is not an amount anyone means (the ceiling has 8 digits).
+MAX_INPUT = 40
 
-def parse_amount(raw: str) -> float:
-    """A positive, finite USD amount from what was typed (``$1,200.50`` is fine)."""
+
+def parse_amount(raw: str, max_usd: float = MAX_MONTHLY_BUDGET_USD) -> float:
+    """A positive USD amount up to ``max_usd`` from what was typed (``$1,200.50`` is fine).
+
+    The bounds are core's (``budget_problem``), so the editor refuses what core would."""
     cleaned = raw.strip().removeprefix("$").replace(",", "").replace("_", "").strip()
     if not cleaned:
         raise ValueError("Enter an amount in USD.")
     try:
         amount = float(cleaned)
     except ValueError:
-        raise ValueError(f"Not a number: {neutralise(raw.strip())!r}.") from None
-    if not math.isfinite(amount) or amount <= 0:
-        raise ValueError("The budget must be a positive amount.")
-    return amount
+        amount = float("nan")
+    problem = budget_problem(amount, max_usd)
+    if problem is None:
+        return amount
+    if problem.startswith("must be a number"):  # also "nan"
+        raise ValueError(f"Not a number: {neutralise(raw.strip()[:MAX_INPUT])!r}.")
+    if problem.startswith("too large"):  # also inf and 1e309
+        raise ValueError(f"Too large (max {problem.partition('max ')[2]}.")
+    raise ValueError(f"The budget {problem}.")
 
 
 class BudgetModal(ModalScreen[float | None]):
@@ -59,7 +69,12 @@ class BudgetModal(ModalScreen[float | None]):
                 ),
                 classes="hint",
             )
-            yield Input(value=f"{self.current:g}", placeholder="USD", id="budget-input")
+            yield Input(
+                value=f"{self.current:g}",
+                placeholder="USD",
+                id="budget-input",
+                max_length=MAX_INPUT,
+            )
             yield Static("", id="budget-error")
             yield Static(Text("Enter saves · Escape cancels"), classes="hint")
 
@@ -69,11 +84,19 @@ class BudgetModal(ModalScreen[float | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         try:
-            amount = parse_amount(event.value)
+            amount = parse_amount(event.value, self.max_usd)
         except ValueError as exc:
             self.query_one("#budget-error", Static).update(Text(f"✖ {exc}"))
             return
         self.dismiss(amount)
+
+    @property
+    def max_usd(self) -> float:
+        """The ceiling of the app's configuration (``[budget_limits] max_monthly_usd``)."""
+        config = getattr(self.app, "config", None)
+        if isinstance(config, Config):
+            return config.budget_limits.max_monthly_usd
+        return MAX_MONTHLY_BUDGET_USD
 
     def action_cancel(self) -> None:
         self.dismiss(None)
