@@ -20,6 +20,30 @@ _FORCE = -(1 << 62)
 _DAY = 24 * MS_PER_HOUR
 
 
+class ErrorRateLimits(Protocol):
+    """What the error-rate rule reads (core's ``Thresholds`` or the console's copy)."""
+
+    @property
+    def error_rate_warning(self) -> float: ...
+    @property
+    def error_rate_critical(self) -> float: ...
+    @property
+    def min_executions(self) -> int: ...
+
+
+def error_rate_level(count: int, errors: int, t: ErrorRateLimits) -> str | None:
+    """The level an error-rate alert would have: judged only above ``min_executions`` runs
+    (a few runs with one error are not an alarm), then against the critical/warning rates."""
+    if count <= t.min_executions or count <= 0:
+        return None
+    rate = errors / count
+    if rate > t.error_rate_critical:
+        return "critical"
+    if rate > t.error_rate_warning:
+        return "warning"
+    return None
+
+
 class AlertSink(Protocol):
     def add_alert(
         self, level: str, type: str, message: str, data: dict[str, Any] | None = None
@@ -53,13 +77,7 @@ class ThresholdWatch:
         t = self.t
         out: list[ThresholdBreach] = []
         count, errors, h_count, h_dur = series.recent_figures(now, _DAY, MS_PER_HOUR)
-        level = None
-        if count > t.min_executions:
-            rate = errors / count
-            if rate > t.error_rate_critical:
-                level = "critical"
-            elif rate > t.error_rate_warning:
-                level = "warning"
+        level = error_rate_level(count, errors, t)
         rate = errors / count if count else 0.0
         limit = t.error_rate_critical if level == "critical" else t.error_rate_warning
         if self._settled("error_rate", agent, level, now):  # raised already: no formatting

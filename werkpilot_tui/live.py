@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config, load_config, resolve_data_dir
+from core.thresholds import error_rate_level
 from werkpilot_tui.view_models import (
     AgentRow,
     AlertRow,
@@ -44,12 +46,15 @@ ALERT_FEED_LENGTH = 100
 
 
 def host_health() -> HostHealth:
-    """Host CPU and memory, measured by ``core.health`` (psutil; never blocks)."""
-    from core.health import sample_health
+    """Host CPU and memory, measured by ``core.health`` (psutil; never blocks). CPU comes from
+    the process's one sampler: the figure covers the time since its previous reading (≥ 1 s)."""
+    from core.health import cpu_sampler, sample_health
 
     h = sample_health()
     return HostHealth(
-        cpu_percent=h.cpu.usage, memory_used=h.memory.used, memory_total=h.memory.total
+        cpu_percent=cpu_sampler().percent(),
+        memory_used=h.memory.used,
+        memory_total=h.memory.total,
     )
 
 
@@ -146,6 +151,7 @@ class CoreSession:
         )
         alerts = tuple(_alert_row(a) for a in self.alerts.get_alerts(limit=ALERT_FEED_LENGTH))
         hour = _window(_get(system.windows, "1h"))
+        open_alerts = Counter(a.level for a in alerts if not a.acknowledged and not a.resolved)
         health = Health(
             executions_per_hour=int(system.executions_per_hour),
             error_rate=hour.error_rate,
@@ -155,7 +161,9 @@ class CoreSession:
             uptime_ms=int(system.uptime),
             total_executions=int(system.total_executions),
             agent_count=int(system.agent_count),
-            unacknowledged=sum(1 for a in alerts if not a.acknowledged and not a.resolved),
+            unacknowledged=sum(open_alerts.values()),
+            open_alerts=dict(open_alerts),
+            error_level=error_rate_level(hour.count, hour.errors, thresholds),
         )
         if self.last_change_ms is None:
             stamps = [a.last_execution_ms for a in agents if a.last_execution_ms]

@@ -112,13 +112,21 @@ class Health:
     total_executions: int = 0
     agent_count: int = 0
     unacknowledged: int = 0
+    #: Open (unacknowledged, unresolved) alerts per level, for the worst level and counts.
+    open_alerts: Mapping[str, int] = field(default_factory=dict)
+    #: The error-rate level by core's alert rule (None below ``min_executions`` runs).
+    error_level: str | None = None
+
+    @property
+    def worst_open_level(self) -> str | None:
+        return next((lv for lv in reversed(LEVELS) if self.open_alerts.get(lv)), None)
 
 
 @dataclass(frozen=True, slots=True)
 class HostHealth:
     """The host the console runs on (injectable so snapshots are stable)."""
 
-    cpu_percent: float = 0.0
+    cpu_percent: float | None = None  # None until the sampler's first interval is complete
     memory_used: int = 0
     memory_total: int = 0
 

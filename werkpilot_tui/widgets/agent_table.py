@@ -9,6 +9,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
+from core.thresholds import error_rate_level
 from werkpilot_tui.view_models import AgentRow, Thresholds
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
@@ -181,17 +182,6 @@ def _matches(agent: AgentRow, needle: str) -> bool:
     )
 
 
-def error_level(figures_count: int, rate: float, t: Thresholds) -> str | None:
-    """The seed's rule: judged only with more than ``min_executions`` runs."""
-    if figures_count <= t.min_executions:
-        return None
-    if rate > t.error_rate_critical:
-        return "critical"
-    if rate > t.error_rate_warning:
-        return "warning"
-    return None
-
-
 def agent_cells(
     a: AgentRow,
     window: str,
@@ -205,7 +195,7 @@ def agent_cells(
     compact = layout.compact
     width = layout.text_width
     w = a.window(window)
-    level = error_level(w.count, w.error_rate, t)
+    level = error_rate_level(w.count, w.errors, t)
     mark = LEVEL_SYMBOL[level] if level else (" " if w.errors else "✔")
     rate = fmt.percent_short(w.error_rate) if compact else fmt.percent(w.error_rate)
     errors = f"{fmt.count(w.errors)} {rate} {mark}" if w.count else "—"
