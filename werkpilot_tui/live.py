@@ -146,9 +146,11 @@ class CoreSession:
         thresholds = self.config.thresholds
         system = self.monitor.get_system_metrics()
         departments = self.monitor.get_agent_departments()
+        month = {c.name: c for c in self.tracker.get_agent_month_costs()}
         agents = tuple(
-            _agent_row(m, departments.get(m.name)) for m in self.monitor.get_all_agent_metrics()
-        )
+            _agent_row(m, departments.get(m.name), month.pop(m.name, None))
+            for m in self.monitor.get_all_agent_metrics()
+        ) + tuple(_ledger_row(c) for c in month.values() if c.total_cost > 0)
         alerts = tuple(_alert_row(a) for a in self.alerts.get_alerts(limit=ALERT_FEED_LENGTH))
         hour = _window(_get(system.windows, "1h"))
         open_alerts = Counter(a.level for a in alerts if not a.acknowledged and not a.resolved)
@@ -375,7 +377,7 @@ def _window(stats: Any) -> WindowFigures:
     )
 
 
-def _agent_row(m: Any, department: str | None) -> AgentRow:
+def _agent_row(m: Any, department: str | None, month: Any = None) -> AgentRow:
     windows = m.windows
     names = windows.keys() if isinstance(windows, dict) else ("1h", "24h", "7d")
     return AgentRow(
@@ -387,6 +389,22 @@ def _agent_row(m: Any, department: str | None) -> AgentRow:
         total_cost=float(m.total_cost),
         last_execution_ms=m.last_execution,
         windows={w: _window(_get(windows, w)) for w in names},
+        month_ledger_cost=float(month.total_cost) if month is not None else 0.0,
+    )
+
+
+def _ledger_row(c: Any) -> AgentRow:
+    """An agent with cost entries this month and no execution (``track_cost`` alone)."""
+    return AgentRow(
+        name=c.name,
+        department=c.department or None,
+        executions=0,
+        errors=0,
+        total_tokens=0,
+        total_cost=0.0,
+        last_execution_ms=None,
+        month_ledger_cost=float(c.total_cost),
+        ledger_only=True,
     )
 
 

@@ -49,9 +49,19 @@ class AgentRow:
     last_execution_ms: int | None
     windows: Mapping[str, WindowFigures] = field(default_factory=dict)
     host: str | None = None  # fleet mode: the host the agent runs on
+    #: The ledger's spend this month (``track_cost`` entries), which may differ from the
+    #: executions' own cost (``total_cost`` and the windows: ``track_execution(cost=...)``).
+    month_ledger_cost: float = 0.0
+    #: Cost entries this month and no execution ever: a row so every spend has one.
+    ledger_only: bool = False
 
     def window(self, name: str) -> WindowFigures:
         return self.windows.get(name) or WindowFigures()
+
+    def cost_in(self, window: str) -> float:
+        """What the Cost column shows: the window's execution cost, or for a ledger-only
+        agent its month's ledger spend (it has no executions to cost)."""
+        return self.month_ledger_cost if self.ledger_only else self.window(window).total_cost
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,11 @@ from werkpilot_tui.widgets.text import Cell, cell, neutralise, safe_text
 
 #: Loads the view for a window ("1h", "24h", "7d").
 DetailLoader = Callable[[str], Awaitable[AgentDetailView]]
+#: Shown when the two cost streams differ, so neither figure looks wrong.
+COST_NOTE = (
+    "cost: what the executions recorded (track_execution); ledger: cost entries (track_cost), "
+    "which the budgets count — {month} this month"
+)
 STATUS_MARK = {"completed": "✔", "error": "✖", "failed": "✖"}
 
 
@@ -172,7 +177,13 @@ def _summary(view: AgentDetailView) -> Text:
         f"last run {fmt.ago(view.last_execution_ms, view.built_at_ms)}",
     ]
     if not fleet:
-        return safe_text(" · ".join(parts))
+        if fmt.money(view.total_cost) == fmt.money(view.ledger_cost):
+            return safe_text(" · ".join(parts))
+        return Text(
+            neutralise(" · ".join(parts))
+            + "\n"
+            + COST_NOTE.format(month=fmt.money(view.month_ledger_cost))
+        )
     note = (
         "Fleet mode: figures from Prometheus. Models, trends and recent executions are in the "
         f"data directory of host {view.fleet_host}: run werkpilot-tui there."

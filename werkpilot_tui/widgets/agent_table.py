@@ -28,7 +28,7 @@ class SortOrder:
 
 
 SORTS: tuple[SortOrder, ...] = (
-    SortOrder("cost", "cost", lambda a, w: a.window(w).total_cost),
+    SortOrder("cost", "cost", lambda a, w: a.cost_in(w)),
     SortOrder("runs", "runs", lambda a, w: a.window(w).count),
     SortOrder("errors", "error rate", lambda a, w: a.window(w).error_rate),
     SortOrder("avg", "avg duration", lambda a, w: a.window(w).avg_duration),
@@ -199,6 +199,8 @@ def agent_cells(
     mark = LEVEL_SYMBOL[level] if level else (" " if w.errors else "✔")
     rate = fmt.percent_short(w.error_rate) if compact else fmt.percent(w.error_rate)
     errors = f"{fmt.count(w.errors)} {rate} {mark}" if w.count else "—"
+    if a.ledger_only:  # no executions: the Cost column holds its month's ledger spend
+        errors = "ledger" if compact else "ledger only"
     slow = w.count > 0 and w.avg_duration > t.response_time_warning_ms
     slow_mark = ("▲" if compact else " ▲") if slow else ""
     avg = fmt.duration_ms(w.avg_duration) + slow_mark if w.count else "—"
@@ -213,7 +215,12 @@ def agent_cells(
         cell(errors, palette.level(level) if level else quiet, w.error_rate, width("errors")),
         cell(avg, palette.warning if slow else quiet, w.avg_duration, width("avg")),
         cell(fmt.count(w.total_tokens), quiet, w.total_tokens, width("tokens")),
-        cell(fmt.money(w.total_cost), quiet, w.total_cost, width("cost")),
+        cell(
+            fmt.money(a.cost_in(window)),
+            "" if a.ledger_only else quiet,
+            a.cost_in(window),
+            width("cost"),
+        ),
         cell(
             fmt.ago(a.last_execution_ms, now_ms).removesuffix(" ago"),
             palette.muted,
