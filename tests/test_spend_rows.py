@@ -38,7 +38,7 @@ async def test_ledger_only_agents_have_a_row_with_their_month_spend(
         agents = app.screen.query_one("#agents", AgentTable)
         assert {"sales-batch", "marketing-batch", "support-batch"} <= set(agents.row_keys)
         row = [c.plain for c in agents.get_row("sales-batch")]
-        assert row[1] == "sales" and row[3] == "ledger only" and row[6] == "$300"
+        assert row[1] == "sales" and row[3] == "ledger/month" and row[6] == "$300"
         assert agents.row_keys[0] == "sales-batch"  # sorted by cost: the biggest spend on top
         agents.focus()
         agents.move_cursor(row=0)

@@ -121,8 +121,9 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
             [(w, _window_cells(w, f, palette, view.thresholds)) for w, f in view.windows]
         )
         series = view.series
-        self._trend("executions", series.executions, f"Executions per bucket ({series.window})")
-        self._trend("duration", series.avg_duration, "Average duration", fmt.duration_ms)
+        # Short titles: the trends column is ~30 cells wide at 80 columns.
+        self._trend("executions", series.executions, f"Runs {series.window}")
+        self._trend("duration", series.avg_duration, "Avg", fmt.duration_ms)
         self._trend("cost", series.cost, "Cost", fmt.money)
         self.query_one("#models", KeyedTable).sync(
             [
@@ -159,7 +160,7 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
         peak = max(values, default=0.0)
         last = values[-1] if values else 0.0
         self.query_one(f"#label-{key}", Label).update(
-            Text(f"{title}: now {unit(last)}, peak {unit(peak)}")
+            Text(f"{title} now {unit(last)} · peak {unit(peak)}")
         )
 
 

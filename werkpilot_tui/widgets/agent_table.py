@@ -117,6 +117,7 @@ class AgentTable(KeyedTable):
     #: DataTable's own (hidden) enter binding would shadow the dashboard's "Detail" key in the
     #: footer; the row it selects opens the agent's detail screen.
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Detail")]
+    pin_top = True  # Enter opens the agent at the top until the operator moves the cursor
     DEFAULT_CSS = """
     AgentTable { height: 1fr; }
     """
@@ -199,8 +200,11 @@ def agent_cells(
     mark = LEVEL_SYMBOL[level] if level else (" " if w.errors else "✔")
     rate = fmt.percent_short(w.error_rate) if compact else fmt.percent(w.error_rate)
     errors = f"{fmt.count(w.errors)} {rate} {mark}" if w.count else "—"
+    runs, tokens, last = fmt.count(w.count), fmt.count(w.total_tokens), a.last_execution_ms
+    ago = fmt.ago(last, now_ms).removesuffix(" ago")
     if a.ledger_only:  # no executions: the Cost column holds its month's ledger spend
-        errors = "ledger" if compact else "ledger only"
+        errors = "ledger/mo" if compact else "ledger/month"
+        runs = tokens = ago = "—"
     slow = w.count > 0 and w.avg_duration > t.response_time_warning_ms
     slow_mark = ("▲" if compact else " ▲") if slow else ""
     avg = fmt.duration_ms(w.avg_duration) + slow_mark if w.count else "—"
@@ -211,22 +215,17 @@ def agent_cells(
     return [
         name,
         cell(a.department or "—", palette.muted, a.department or "", width("dept")),
-        cell(fmt.count(w.count), quiet, w.count, width("runs")),
+        cell(runs, quiet, w.count, width("runs")),
         cell(errors, palette.level(level) if level else quiet, w.error_rate, width("errors")),
         cell(avg, palette.warning if slow else quiet, w.avg_duration, width("avg")),
-        cell(fmt.count(w.total_tokens), quiet, w.total_tokens, width("tokens")),
+        cell(tokens, quiet, w.total_tokens, width("tokens")),
         cell(
             fmt.money(a.cost_in(window)),
             "" if a.ledger_only else quiet,
             a.cost_in(window),
             width("cost"),
         ),
-        cell(
-            fmt.ago(a.last_execution_ms, now_ms).removesuffix(" ago"),
-            palette.muted,
-            a.last_execution_ms or 0,
-            width("last"),
-        ),
+        cell(ago, palette.muted, last or 0, width("last")),
     ] + (
         [cell(a.host or "—", palette.muted, (a.host or "").casefold(), width("host"))]
         if "host" in layout.widths

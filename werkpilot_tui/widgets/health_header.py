@@ -82,7 +82,12 @@ def render_header(d: Dashboard, now_ms: int, palette: Palette, width: int = 0) -
     lines: list[Text] = [Text(), Text()]
 
     def part(
-        line: int, label: str, value: str, style: Style | str = "", level: str | None = None
+        line: int,
+        label: str,
+        value: str,
+        style: Style | str = "",
+        level: str | None = None,
+        fixed: bool = False,
     ) -> None:
         out = lines[line]
         if out.plain:
@@ -90,13 +95,17 @@ def render_header(d: Dashboard, now_ms: int, palette: Palette, width: int = 0) -
         out.append(f"{label} ", palette.muted)
         if level:
             value = f"{LEVEL_SYMBOL[level]} {value}"
+        elif fixed:  # the symbol's room stays: nothing after it moves when it comes and goes
+            value += "  "
         out.append(value, style)
 
     part(0, "exec/h", fmt.count(h.executions_per_hour).ljust(4))
     err_level = h.error_level
-    part(0, "err 1h", fmt.percent(h.error_rate).ljust(5), palette.level(err_level), err_level)
+    err = fmt.percent(h.error_rate).ljust(5)
+    part(0, "err 1h", err, palette.level(err_level), err_level, fixed=True)
     slow = "warning" if h.avg_response_ms > t.response_time_warning_ms else None
-    part(0, "avg", fmt.duration_ms(h.avg_response_ms).ljust(5), palette.level(slow), slow)
+    avg = fmt.duration_ms(h.avg_response_ms).ljust(5)
+    part(0, "avg", avg, palette.level(slow), slow, fixed=True)
     ratio = h.cost_today / h.daily_budget if h.daily_budget else 0.0
     cost_level = "critical" if ratio > 1 else "warning" if ratio >= 0.9 else None
     part(
