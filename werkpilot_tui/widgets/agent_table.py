@@ -220,7 +220,7 @@ def agent_cells(
         cell(avg, palette.warning if slow else quiet, w.avg_duration, width("avg")),
         cell(tokens, quiet, w.total_tokens, width("tokens")),
         cell(
-            fmt.money(a.cost_in(window)),
+            fmt.money(a.cost_in(window), width("cost")),
             "" if a.ledger_only else quiet,
             a.cost_in(window),
             width("cost"),
