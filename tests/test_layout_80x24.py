@@ -78,15 +78,20 @@ async def test_footers_show_q_quit_uncut_and_detail_titles_fit(data_dir: Path, c
     async with app_for(data_dir, clock).run_test(size=SMALL) as pilot:
         app = await loaded(pilot)
         assert _quit_uncut(app)
+        agents = app.screen.query_one("#agents", AgentTable)
+        agents.select_key("ticket-triage")  # 41 s runs, marks in its table: the widest figures
         await pilot.press("enter")
         await wait_for(
             pilot, lambda: isinstance(app.screen, AgentDetailScreen) and app.screen.loads >= 1
         )
         await pilot.pause()
         assert _quit_uncut(app)
-        for label in app.screen.query(".trend-label").results(Label):
+        labels = list(app.screen.query(".trend-label").results(Label))
+        await wait_for(pilot, lambda: all("now" in str(label.render()) for label in labels))
+        room = app.screen.query_one("#trends").content_size.width
+        for label in labels:
             text = str(label.render())
-            assert cell_len(text) <= label.content_size.width, text
+            assert cell_len(text) <= room, text
         await pilot.press("escape", "c")
         await wait_for(pilot, lambda: isinstance(app.screen, CostsScreen))
         await pilot.pause()

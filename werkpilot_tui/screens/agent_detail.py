@@ -34,6 +34,26 @@ COST_NOTE = (
 STATUS_MARK = {"completed": "✔", "error": "✖", "failed": "✖"}
 
 
+class TrendLabel(Label):
+    """A trend's title: the longest of its forms that fits the width the column gives it
+    (about 23 cells at 80 columns), chosen when painted, so a resize picks again."""
+
+    DEFAULT_CSS = "TrendLabel { width: 1fr; }"
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("", id=id, classes=classes)
+        self.forms: tuple[str, ...] = ("",)
+
+    def set_forms(self, *forms: str) -> None:
+        if forms != self.forms:
+            self.forms = forms
+            self.refresh()
+
+    def render(self) -> Text:
+        width = self.size.width
+        return Text(next((f for f in self.forms if not width or len(f) <= width), self.forms[-1]))
+
+
 class AgentDetailScreen(LoadingScreen[AgentDetailView]):
     """One agent in depth; ``w`` changes the trend window, Escape goes back."""
 
@@ -79,7 +99,7 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
             yield KeyedTable(id="windows")
             with Vertical(id="trends"):
                 for key in ("executions", "duration", "cost"):
-                    yield Label("", id=f"label-{key}", classes="trend-label")
+                    yield TrendLabel(id=f"label-{key}", classes="trend-label")
                     yield Sparkline([], id=f"spark-{key}", summary_function=max)
         yield Static("Models", classes="section")
         yield KeyedTable(id="models")
@@ -159,8 +179,8 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
         spark.data = list(values)
         peak = max(values, default=0.0)
         last = values[-1] if values else 0.0
-        self.query_one(f"#label-{key}", Label).update(
-            Text(f"{title} now {unit(last)} · peak {unit(peak)}")
+        self.query_one(f"#label-{key}", TrendLabel).set_forms(
+            f"{title} now {unit(last)} · peak {unit(peak)}", f"{title} now {unit(last)}"
         )
 
 
