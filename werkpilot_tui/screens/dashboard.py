@@ -69,10 +69,10 @@ class DashboardScreen(Screen[None]):
         yield Footer()
 
     def on_resize(self) -> None:
-        """The bottom row (budgets, alerts) takes 2/5 of the room, at least 8 rows (5
-        departments): 10 agent rows at 80x24."""
+        """On short terminals the bottom row (budgets, alerts) takes 2/5 of the room, at
+        least 8 rows (5 departments): 10 agent rows at 80x24; from 33 rows, half."""
         room = self.size.height - 3  # header and footer
-        self.query_one("#bottom").styles.height = max(8, room * 2 // 5)
+        self.query_one("#bottom").styles.height = room // 2 if room >= 30 else max(8, room * 2 // 5)
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
