@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Sparkline, Static
 
+from core.thresholds import error_rate_level
 from werkpilot_tui.detail_models import (
     RECENT_LIMIT,
     AgentDetailView,
@@ -213,13 +214,8 @@ def _summary(view: AgentDetailView) -> Text:
 
 
 def _window_cells(window: str, f: WindowFigures, palette: Palette, t: Thresholds) -> list[Cell]:
-    rate, slow = f.error_rate, t.response_time_warning_ms
-    judged = f.count > t.min_executions
-    level = None
-    if judged and rate > t.error_rate_critical:
-        level = "critical"
-    elif judged and rate > t.error_rate_warning:
-        level = "warning"
+    slow = t.response_time_warning_ms
+    level = error_rate_level(f.count, f.errors, t)  # the alert rule itself (min_executions)
     mark = {"critical": " ✖", "warning": " ▲"}.get(level or "", "")
     slow_mark = " ▲" if f.avg_duration > slow else ""  # the monitor judges the 1h average
     return [
