@@ -170,6 +170,25 @@ def agent_costs(agg: LedgerAggregates) -> list[AgentCost]:
     return out
 
 
+def agent_month_costs(agg: LedgerAggregates, month: Month) -> list[AgentCost]:
+    """Every agent's spend in ``month`` (all its departments), most expensive first.
+
+    Its department is the one it spent most in. Cost entries need no execution, so an agent
+    seen only here (``track_cost`` alone, a nightly batch) still has its month's spend.
+    """
+    per: dict[str, tuple[Cell, dict[str, Cell], dict[str, int]]] = {}
+    for (agent, dept, model), cell in agg.months.get(month, {}).items():
+        if agent not in per:
+            per[agent] = (Cell(), {}, {})
+        total, models, depts = per[agent]
+        total.merge(cell)
+        models.setdefault(model, Cell()).merge(cell)
+        depts[dept] = depts.get(dept, 0) + cell.nanos
+    out = [agent_cost(a, max(sorted(d), key=lambda k: d[k]), t, m) for a, (t, m, d) in per.items()]
+    out.sort(key=lambda a: (-a.total_cost, a.name))
+    return out
+
+
 def daily_report(agg: LedgerAggregates, day: date) -> DailyCostReport:
     t = agg.day_total(day)
     return DailyCostReport(

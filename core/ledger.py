@@ -40,6 +40,7 @@ from core.cost_models import (
 from core.cost_reports import (
     agent_cost,
     agent_costs,
+    agent_month_costs,
     daily_report,
     department_costs,
     departments_of,
@@ -395,6 +396,12 @@ class CostTracker:
         if totals is None:
             return None
         return agent_cost(agent, totals.department, totals.total, totals.models)
+
+    def get_agent_month_costs(self) -> list[AgentCost]:
+        """Every agent's spend this month (UTC) from the ledger, most expensive first; agents
+        with cost entries and no execution included."""
+        self.refresh()
+        return agent_month_costs(self._agg, self._this_month())
 
     def get_cost_optimizations(self) -> list[Optimization]:
         """The seed's two downgrade rules over all-time usage, largest saving first."""

@@ -23,6 +23,35 @@ _FORCE = -(1 << 62)
 _DAY = 24 * MS_PER_HOUR
 
 
+class ErrorRateLimits(Protocol):
+    """What the error-rate rule reads (core's ``Thresholds`` or the console's copy)."""
+
+    @property
+    def error_rate_warning(self) -> float: ...
+    @property
+    def error_rate_critical(self) -> float: ...
+    @property
+    def min_executions(self) -> int: ...
+
+
+def error_rate_level(
+    count: int, errors: int, t: ErrorRateLimits, held: str | None = None, hysteresis: float = 0.0
+) -> str | None:
+    """The level an error-rate alert would have: judged only above ``min_executions`` runs
+    (a few runs with one error are not an alarm), then against the critical/warning rates.
+
+    ``held``: the level a watcher already raised; it then keeps that level (or the warning
+    below it) down to ``hysteresis`` under the threshold, so one boundary value cannot flap."""
+    if count <= t.min_executions or count <= 0:
+        return None
+    rate = errors / count
+    if rate > t.error_rate_critical * (1 - hysteresis if held == "critical" else 1):
+        return "critical"
+    if rate > t.error_rate_warning * (1 - hysteresis if held is not None else 1):
+        return "warning"
+    return None
+
+
 class AlertSink(Protocol):
     def add_alert(
         self, level: str, type: str, message: str, data: dict[str, Any] | None = None
@@ -57,13 +86,7 @@ class ThresholdWatch:
         out: list[ThresholdBreach] = []
         count, errors, h_count, h_dur = series.recent_figures(now, _DAY, MS_PER_HOUR)
         held = self._held("error_rate", agent)
-        level = None
-        if count > t.min_executions:
-            rate = errors / count
-            if rate > self._bar(t.error_rate_critical, held == "critical"):
-                level = "critical"
-            elif rate > self._bar(t.error_rate_warning, held is not None):
-                level = "warning"
+        level = error_rate_level(count, errors, t, held, t.hysteresis)
         rate = errors / count if count else 0.0
         limit = t.error_rate_critical if level == "critical" else t.error_rate_warning
         if self._settled("error_rate", agent, level, now):  # raised already: no formatting

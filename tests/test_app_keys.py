@@ -35,6 +35,8 @@ async def test_dashboard_shows_agents_budgets_alerts_and_header(data_dir: Path, 
             "email-writer",
             "ticket-triage",
             "invoice-bot",
+            # track_cost only (issue 12 item 6): a "ledger only" row with the month's spend
+            *(f"{dept}-batch" for dept in ("sales", "marketing", "support", "operations")),
         }
         email = _row_text(agents, "email-writer")
         assert email[1] == "marketing" and email[2] == "40"
@@ -142,11 +144,18 @@ async def test_s_cycles_the_sort_column(data_dir: Path, clock: Any) -> None:
         agents = app.screen.query_one("#agents", AgentTable)
         agents.focus()
         agents.select_key("ticket-triage")
-        assert agents.row_keys[0] == "invoice-bot"  # by cost: 6 x $0.09
+        runs = [k for k in agents.row_keys if not k.endswith("-batch")]  # not ledger-only
+        assert agents.row_keys[0] == "sales-batch"  # by cost: its month's $300 (ledger only)
+        assert runs[0] == "invoice-bot"  # by cost: 6 x $0.09
         await pilot.press("s")  # by runs
         await pilot.pause()
         assert SORTS[app.screen.sort_index].column == "runs"
-        assert agents.row_keys == ["email-writer", "lead-scorer", "ticket-triage", "invoice-bot"]
+        assert agents.row_keys[:4] == [
+            "email-writer",
+            "lead-scorer",
+            "ticket-triage",
+            "invoice-bot",
+        ]
         await pilot.press("s")  # by error rate
         await pilot.pause()
         assert agents.row_keys[0] == "ticket-triage"
@@ -162,12 +171,13 @@ async def test_slash_filters_agents(data_dir: Path, clock: Any) -> None:
         agents = app.screen.query_one("#agents", AgentTable)
         await pilot.press("slash")
         await pilot.press(*"mark")  # department "marketing"
-        await wait_for(pilot, lambda: agents.row_keys == ["email-writer"])
+        marketing = ["email-writer", "marketing-batch"]  # the batch: ledger only
+        await wait_for(pilot, lambda: sorted(agents.row_keys) == marketing)
         await pilot.press("enter")
         assert app.focused is agents
-        assert agents.row_keys == ["email-writer"]
+        assert sorted(agents.row_keys) == marketing
         await pilot.press("slash", "escape")
-        await wait_for(pilot, lambda: len(agents.row_keys) == 4)
+        await wait_for(pilot, lambda: len(agents.row_keys) == 8)
 
 
 async def test_enter_opens_the_agent_detail(data_dir: Path, clock: Any) -> None:

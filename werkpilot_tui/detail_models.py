@@ -83,6 +83,7 @@ class AgentDetailView:
     total_cost: float = 0.0  # the monitor's stream (executions' cost)
     last_execution_ms: int | None = None
     ledger_cost: float = 0.0  # the ledger's stream (cost entries)
+    month_ledger_cost: float = 0.0  # the ledger's stream this month (what budgets count)
     input_tokens: int = 0
     output_tokens: int = 0
     windows: tuple[tuple[str, WindowFigures], ...] = ()
@@ -175,6 +176,7 @@ def build_agent_detail(
         windows = tuple((w, _figures(_get(metrics.windows, w))) for w in WINDOWS)
     models: list[ModelUsageRow] = []
     ledger_total = float(cost.total_cost) if cost is not None else 0.0
+    month = next((c for c in tracker.get_agent_month_costs() if c.name == name), None)
     if cost is not None:
         for model, usage in cost.model_usage.items():
             c = float(_get(usage, "cost", 0.0))
@@ -212,6 +214,7 @@ def build_agent_detail(
         total_cost=float(metrics.total_cost) if metrics else 0.0,
         last_execution_ms=metrics.last_execution if metrics else None,
         ledger_cost=ledger_total,
+        month_ledger_cost=float(month.total_cost) if month is not None else 0.0,
         input_tokens=int(cost.total_input_tokens) if cost is not None else 0,
         output_tokens=int(cost.total_output_tokens) if cost is not None else 0,
         windows=windows,

@@ -16,6 +16,7 @@ from typing import Any
 
 from core.clock import Clock, system_clock
 from core.config import Config, load_config
+from core.thresholds import error_rate_level
 from werkpilot_tui.fleet import (
     ALL,
     WINDOWS,
@@ -123,7 +124,9 @@ class FleetSession:
                 daily_budget=t.daily_budget,
                 total_executions=round(total.count),
                 agent_count=len({a.agent for a in snap.agents}),
-                unacknowledged=sum(open_alerts.values()),
+                unacknowledged=round(sum(open_alerts.values())),
+                open_alerts={lv: round(n) for lv, n in open_alerts.items() if round(n)},
+                error_level=error_rate_level(round(hour.count), round(hour.errors), t),
             ),
             host=self.health() if self.health else HostHealth(),
             agents=tuple(self._agent_row(a) for a in snap.agents),

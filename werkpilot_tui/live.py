@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config, load_config, resolve_data_dir
+from core.thresholds import error_rate_level
 from werkpilot_tui.view_models import (
     AgentRow,
     AlertRow,
@@ -44,12 +46,15 @@ ALERT_FEED_LENGTH = 100
 
 
 def host_health() -> HostHealth:
-    """Host CPU and memory, measured by ``core.health`` (psutil; never blocks)."""
-    from core.health import sample_health
+    """Host CPU and memory, measured by ``core.health`` (psutil; never blocks). CPU comes from
+    the process's one sampler: the figure covers the time since its previous reading (≥ 1 s)."""
+    from core.health import cpu_sampler, sample_health
 
     h = sample_health()
     return HostHealth(
-        cpu_percent=h.cpu.usage, memory_used=h.memory.used, memory_total=h.memory.total
+        cpu_percent=cpu_sampler().percent(),
+        memory_used=h.memory.used,
+        memory_total=h.memory.total,
     )
 
 
@@ -141,11 +146,14 @@ class CoreSession:
         thresholds = self.config.thresholds
         system = self.monitor.get_system_metrics()
         departments = self.monitor.get_agent_departments()
+        month = {c.name: c for c in self.tracker.get_agent_month_costs()}
         agents = tuple(
-            _agent_row(m, departments.get(m.name)) for m in self.monitor.get_all_agent_metrics()
-        )
+            _agent_row(m, departments.get(m.name), month.pop(m.name, None))
+            for m in self.monitor.get_all_agent_metrics()
+        ) + tuple(_ledger_row(c) for c in month.values() if c.total_cost > 0)
         alerts = tuple(_alert_row(a) for a in self.alerts.get_alerts(limit=ALERT_FEED_LENGTH))
         hour = _window(_get(system.windows, "1h"))
+        open_alerts = Counter(a.level for a in alerts if not a.acknowledged and not a.resolved)
         health = Health(
             executions_per_hour=int(system.executions_per_hour),
             error_rate=hour.error_rate,
@@ -155,7 +163,9 @@ class CoreSession:
             uptime_ms=int(system.uptime),
             total_executions=int(system.total_executions),
             agent_count=int(system.agent_count),
-            unacknowledged=sum(1 for a in alerts if not a.acknowledged and not a.resolved),
+            unacknowledged=sum(open_alerts.values()),
+            open_alerts=dict(open_alerts),
+            error_level=error_rate_level(hour.count, hour.errors, thresholds),
         )
         if self.last_change_ms is None:
             stamps = [a.last_execution_ms for a in agents if a.last_execution_ms]
@@ -390,7 +400,7 @@ def _window(stats: Any) -> WindowFigures:
     )
 
 
-def _agent_row(m: Any, department: str | None) -> AgentRow:
+def _agent_row(m: Any, department: str | None, month: Any = None) -> AgentRow:
     windows = m.windows
     names = windows.keys() if isinstance(windows, dict) else ("1h", "24h", "7d")
     return AgentRow(
@@ -402,6 +412,22 @@ def _agent_row(m: Any, department: str | None) -> AgentRow:
         total_cost=float(m.total_cost),
         last_execution_ms=m.last_execution,
         windows={w: _window(_get(windows, w)) for w in names},
+        month_ledger_cost=float(month.total_cost) if month is not None else 0.0,
+    )
+
+
+def _ledger_row(c: Any) -> AgentRow:
+    """An agent with cost entries this month and no execution (``track_cost`` alone)."""
+    return AgentRow(
+        name=c.name,
+        department=c.department or None,
+        executions=0,
+        errors=0,
+        total_tokens=0,
+        total_cost=0.0,
+        last_execution_ms=None,
+        month_ledger_cost=float(c.total_cost),
+        ledger_only=True,
     )
 
 

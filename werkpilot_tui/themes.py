@@ -8,7 +8,8 @@ them in one notification and carry on with the themes that did load.
 App-specific theme variables are the app's (``widgets/palette.py: VARIABLE_DEFAULTS``, the
 app's ``get_theme_variable_defaults``): ``alert-critical``, ``alert-warning``, ``alert-info``,
 ``status-ok``, ``budget-bar`` (below 75 %), ``budget-info`` (from 75 %), ``budget-warning``
-(from 90 %), ``budget-over`` (from 100 %) and ``data-muted``; theme files may override them.
+(from 90 %), ``budget-over`` (from 100 %) and ``data-muted``, and ``pane-border`` (panes
+without focus; ``widgets/palette.py: CHROME_DEFAULTS``); theme files may override them.
 """
 
 from __future__ import annotations

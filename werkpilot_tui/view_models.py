@@ -49,9 +49,19 @@ class AgentRow:
     last_execution_ms: int | None
     windows: Mapping[str, WindowFigures] = field(default_factory=dict)
     host: str | None = None  # fleet mode: the host the agent runs on
+    #: The ledger's spend this month (``track_cost`` entries), which may differ from the
+    #: executions' own cost (``total_cost`` and the windows: ``track_execution(cost=...)``).
+    month_ledger_cost: float = 0.0
+    #: Cost entries this month and no execution ever: a row so every spend has one.
+    ledger_only: bool = False
 
     def window(self, name: str) -> WindowFigures:
         return self.windows.get(name) or WindowFigures()
+
+    def cost_in(self, window: str) -> float:
+        """What the Cost column shows: the window's execution cost, or for a ledger-only
+        agent its month's ledger spend (it has no executions to cost)."""
+        return self.month_ledger_cost if self.ledger_only else self.window(window).total_cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +130,21 @@ class Health:
     total_executions: int = 0
     agent_count: int = 0
     unacknowledged: int = 0
+    #: Open (unacknowledged, unresolved) alerts per level, for the worst level and counts.
+    open_alerts: Mapping[str, int] = field(default_factory=dict)
+    #: The error-rate level by core's alert rule (None below ``min_executions`` runs).
+    error_level: str | None = None
+
+    @property
+    def worst_open_level(self) -> str | None:
+        return next((lv for lv in reversed(LEVELS) if self.open_alerts.get(lv)), None)
 
 
 @dataclass(frozen=True, slots=True)
 class HostHealth:
     """The host the console runs on (injectable so snapshots are stable)."""
 
-    cpu_percent: float = 0.0
+    cpu_percent: float | None = None  # None until the sampler's first interval is complete
     memory_used: int = 0
     memory_total: int = 0
 

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Sparkline, Static
 
+from core.thresholds import error_rate_level
 from werkpilot_tui.detail_models import (
     RECENT_LIMIT,
     AgentDetailView,
@@ -26,7 +27,32 @@ from werkpilot_tui.widgets.text import Cell, cell, neutralise, safe_text
 
 #: Loads the view for a window ("1h", "24h", "7d").
 DetailLoader = Callable[[str], Awaitable[AgentDetailView]]
+#: Shown when the two cost streams differ, so neither figure looks wrong.
+COST_NOTE = (
+    "cost: what the executions recorded (track_execution); ledger: cost entries (track_cost), "
+    "which the budgets count — {month} this month"
+)
 STATUS_MARK = {"completed": "✔", "error": "✖", "failed": "✖"}
+
+
+class TrendLabel(Label):
+    """A trend's title: the longest of its forms that fits the width the column gives it
+    (about 23 cells at 80 columns), chosen when painted, so a resize picks again."""
+
+    DEFAULT_CSS = "TrendLabel { width: 1fr; }"
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("", id=id, classes=classes)
+        self.forms: tuple[str, ...] = ("",)
+
+    def set_forms(self, *forms: str) -> None:
+        if forms != self.forms:
+            self.forms = forms
+            self.refresh()
+
+    def render(self) -> Text:
+        width = self.size.width
+        return Text(next((f for f in self.forms if not width or len(f) <= width), self.forms[-1]))
 
 
 class AgentDetailScreen(LoadingScreen[AgentDetailView]):
@@ -74,7 +100,7 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
             yield KeyedTable(id="windows")
             with Vertical(id="trends"):
                 for key in ("executions", "duration", "cost"):
-                    yield Label("", id=f"label-{key}", classes="trend-label")
+                    yield TrendLabel(id=f"label-{key}", classes="trend-label")
                     yield Sparkline([], id=f"spark-{key}", summary_function=max)
         yield Static("Models", classes="section")
         yield KeyedTable(id="models")
@@ -116,8 +142,9 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
             [(w, _window_cells(w, f, palette, view.thresholds)) for w, f in view.windows]
         )
         series = view.series
-        self._trend("executions", series.executions, f"Executions per bucket ({series.window})")
-        self._trend("duration", series.avg_duration, "Average duration", fmt.duration_ms)
+        # Short titles: the trends column is ~30 cells wide at 80 columns.
+        self._trend("executions", series.executions, f"Runs {series.window}")
+        self._trend("duration", series.avg_duration, "Avg", fmt.duration_ms)
         self._trend("cost", series.cost, "Cost", fmt.money)
         self.query_one("#models", KeyedTable).sync(
             [
@@ -153,8 +180,8 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
         spark.data = list(values)
         peak = max(values, default=0.0)
         last = values[-1] if values else 0.0
-        self.query_one(f"#label-{key}", Label).update(
-            Text(f"{title}: now {unit(last)}, peak {unit(peak)}")
+        self.query_one(f"#label-{key}", TrendLabel).set_forms(
+            f"{title} now {unit(last)} · peak {unit(peak)}", f"{title} now {unit(last)}"
         )
 
 
@@ -172,7 +199,13 @@ def _summary(view: AgentDetailView) -> Text:
         f"last run {fmt.ago(view.last_execution_ms, view.built_at_ms)}",
     ]
     if not fleet:
-        return safe_text(" · ".join(parts))
+        if fmt.money(view.total_cost) == fmt.money(view.ledger_cost):
+            return safe_text(" · ".join(parts))
+        return Text(
+            neutralise(" · ".join(parts))
+            + "\n"
+            + COST_NOTE.format(month=fmt.money(view.month_ledger_cost))
+        )
     note = (
         "Fleet mode: figures from Prometheus. Models, trends and recent executions are in the "
         f"data directory of host {view.fleet_host}: run werkpilot-tui there."
@@ -181,13 +214,8 @@ def _summary(view: AgentDetailView) -> Text:
 
 
 def _window_cells(window: str, f: WindowFigures, palette: Palette, t: Thresholds) -> list[Cell]:
-    rate, slow = f.error_rate, t.response_time_warning_ms
-    judged = f.count > t.min_executions
-    level = None
-    if judged and rate > t.error_rate_critical:
-        level = "critical"
-    elif judged and rate > t.error_rate_warning:
-        level = "warning"
+    slow = t.response_time_warning_ms
+    level = error_rate_level(f.count, f.errors, t)  # the alert rule itself (min_executions)
     mark = {"critical": " ✖", "warning": " ▲"}.get(level or "", "")
     slow_mark = " ▲" if f.avg_duration > slow else ""  # the monitor judges the 1h average
     return [

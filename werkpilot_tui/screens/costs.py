@@ -43,8 +43,8 @@ class CostsScreen(LoadingScreen[CostsView]):
         Binding("2", "tab('weekly')", "Week tab", show=False),
         Binding("3", "tab('monthly')", "Month tab", show=False),
         Binding("4", "tab('optimizations')", "Optimizations tab", show=False),
-        Binding("left_square_bracket", "step(-1)", "Day before", key_display="["),
-        Binding("right_square_bracket", "step(1)", "Day after", key_display="]"),
+        Binding("left_square_bracket", "step(-1)", "Day -1", key_display="["),
+        Binding("right_square_bracket", "step(1)", "Day +1", key_display="]"),
         Binding("0", "step(0)", "Today", show=False),
         Binding("r", "reload", "Reload", show=False),
     ]

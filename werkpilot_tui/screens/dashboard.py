@@ -34,15 +34,17 @@ if TYPE_CHECKING:
 class DashboardScreen(Screen[None]):
     """The home screen; it renders whatever ``Dashboard`` snapshot the app hands it."""
 
+    #: The footer holds what fits in 80 columns with q Quit uncut; window, sort and filter
+    #: are named in the agents pane's title and listed by ? Help.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "acknowledge", "Ack alert"),
+        Binding("a", "acknowledge", "Ack"),
         Binding("b", "edit_budget", "Budget"),
         Binding("u", "undo", "Undo the last ack (for 10 s)", show=False),
         Binding("A", "snooze", "Snooze alert (15 min … until resolved)", show=False),
         Binding("S", "silence", "Silence the alert's condition", show=False),
-        Binding("w", "cycle_window", "Window"),
-        Binding("s", "cycle_sort", "Sort"),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("w", "cycle_window", "Window", show=False),
+        Binding("s", "cycle_sort", "Sort", show=False),
+        Binding("slash", "filter", "Filter", key_display="/", show=False),
         Binding("enter", "open_detail", "Detail"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
@@ -72,6 +74,12 @@ class DashboardScreen(Screen[None]):
             with Vertical(id="alerts-pane", classes="pane"):
                 yield AlertFeed(id="alerts")
         yield Footer()
+
+    def on_resize(self) -> None:
+        """On short terminals the bottom row (budgets, alerts) takes 2/5 of the room, at
+        least 8 rows (5 departments): 10 agent rows at 80x24; from 33 rows, half."""
+        room = self.size.height - 3  # header and footer
+        self.query_one("#bottom").styles.height = room // 2 if room >= 30 else max(8, room * 2 // 5)
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -129,8 +137,10 @@ class DashboardScreen(Screen[None]):
     def _titles(self) -> None:
         sort = SORTS[self.sort_index]
         agents = self.query_one("#agents-pane")
-        agents.border_title = f"Agents · window {self.window} · sort {sort.label}" + (
-            f" · filter “{neutralise(self.filter_text)}”" if self.filter_text else ""
+        agents.border_title = f"Agents · window {self.window} (w) · sort {sort.label} (s)" + (
+            f" · filter “{neutralise(self.filter_text)}” (/)"
+            if self.filter_text
+            else " · filter (/)"
         )
         self.query_one("#budgets-pane").border_title = "Budgets · this month"
         self.query_one("#alerts-pane").border_title = "Alerts · newest first"

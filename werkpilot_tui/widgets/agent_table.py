@@ -9,6 +9,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
+from core.thresholds import error_rate_level
 from werkpilot_tui.view_models import AgentRow, Thresholds
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
@@ -27,7 +28,7 @@ class SortOrder:
 
 
 SORTS: tuple[SortOrder, ...] = (
-    SortOrder("cost", "cost", lambda a, w: a.window(w).total_cost),
+    SortOrder("cost", "cost", lambda a, w: a.cost_in(w)),
     SortOrder("runs", "runs", lambda a, w: a.window(w).count),
     SortOrder("errors", "error rate", lambda a, w: a.window(w).error_rate),
     SortOrder("avg", "avg duration", lambda a, w: a.window(w).avg_duration),
@@ -116,6 +117,7 @@ class AgentTable(KeyedTable):
     #: DataTable's own (hidden) enter binding would shadow the dashboard's "Detail" key in the
     #: footer; the row it selects opens the agent's detail screen.
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Detail")]
+    pin_top = True  # Enter opens the agent at the top until the operator moves the cursor
     DEFAULT_CSS = """
     AgentTable { height: 1fr; }
     """
@@ -181,17 +183,6 @@ def _matches(agent: AgentRow, needle: str) -> bool:
     )
 
 
-def error_level(figures_count: int, rate: float, t: Thresholds) -> str | None:
-    """The seed's rule: judged only with more than ``min_executions`` runs."""
-    if figures_count <= t.min_executions:
-        return None
-    if rate > t.error_rate_critical:
-        return "critical"
-    if rate > t.error_rate_warning:
-        return "warning"
-    return None
-
-
 def agent_cells(
     a: AgentRow,
     window: str,
@@ -205,10 +196,15 @@ def agent_cells(
     compact = layout.compact
     width = layout.text_width
     w = a.window(window)
-    level = error_level(w.count, w.error_rate, t)
+    level = error_rate_level(w.count, w.errors, t)
     mark = LEVEL_SYMBOL[level] if level else (" " if w.errors else "✔")
     rate = fmt.percent_short(w.error_rate) if compact else fmt.percent(w.error_rate)
     errors = f"{fmt.count(w.errors)} {rate} {mark}" if w.count else "—"
+    runs, tokens, last = fmt.count(w.count), fmt.count(w.total_tokens), a.last_execution_ms
+    ago = fmt.ago(last, now_ms).removesuffix(" ago")
+    if a.ledger_only:  # no executions: the Cost column holds its month's ledger spend
+        errors = "ledger/mo" if compact else "ledger/month"
+        runs = tokens = ago = "—"
     slow = w.count > 0 and w.avg_duration > t.response_time_warning_ms
     slow_mark = ("▲" if compact else " ▲") if slow else ""
     avg = fmt.duration_ms(w.avg_duration) + slow_mark if w.count else "—"
@@ -219,17 +215,17 @@ def agent_cells(
     return [
         name,
         cell(a.department or "—", palette.muted, a.department or "", width("dept")),
-        cell(fmt.count(w.count), quiet, w.count, width("runs")),
+        cell(runs, quiet, w.count, width("runs")),
         cell(errors, palette.level(level) if level else quiet, w.error_rate, width("errors")),
         cell(avg, palette.warning if slow else quiet, w.avg_duration, width("avg")),
-        cell(fmt.count(w.total_tokens), quiet, w.total_tokens, width("tokens")),
-        cell(fmt.money(w.total_cost), quiet, w.total_cost, width("cost")),
+        cell(tokens, quiet, w.total_tokens, width("tokens")),
         cell(
-            fmt.ago(a.last_execution_ms, now_ms).removesuffix(" ago"),
-            palette.muted,
-            a.last_execution_ms or 0,
-            width("last"),
+            fmt.money(a.cost_in(window), width("cost")),
+            "" if a.ledger_only else quiet,
+            a.cost_in(window),
+            width("cost"),
         ),
+        cell(ago, palette.muted, last or 0, width("last")),
     ] + (
         [cell(a.host or "—", palette.muted, (a.host or "").casefold(), width("host"))]
         if "host" in layout.widths

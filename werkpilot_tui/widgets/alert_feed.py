@@ -113,6 +113,16 @@ def alert_cells(a: AlertRow, now_ms: int, palette: Palette, compact: bool = Fals
     return [
         cell(fmt.short_time(a.timestamp_ms, now_ms), palette.muted, a.timestamp_ms),
         cell(level, level_style, a.level),
-        cell(state, level_style if open_ else palette.muted, (a.acknowledged, a.resolved, state)),
+        cell(state, _state_style(a, level_style, palette), (a.acknowledged, a.resolved, state)),
         cell(message, text_style, a.message, width=200),
     ]
+
+
+def _state_style(a: AlertRow, level_style: Style | str, palette: Palette) -> Style | str:
+    """Open in its level's colour; resolved (✓) in the ok colour, acknowledged (✔) muted: the
+    two glyphs alone look alike, and the narrow feed shows only the glyph."""
+    if a.resolved:
+        return palette.ok
+    if a.acknowledged:
+        return palette.muted
+    return level_style

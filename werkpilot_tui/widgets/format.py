@@ -2,26 +2,74 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 
+#: Suffixes for amounts from $10,000 up: the figure is rounded, never cut.
+_UNITS: tuple[tuple[float, str], ...] = ((1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, "T"))
+#: No amount needs more: "$999.9k", "$1.2e15".
+MONEY_SHORT_WIDTH = 7
 
-def money(usd: float) -> str:
-    if usd >= 10_000:
-        return f"${usd / 1000:,.1f}k"
-    if usd >= 100:
-        return f"${usd:,.0f}"
-    if usd >= 0.01 or usd == 0:
-        return f"${usd:,.2f}"
-    return f"${usd:.4f}"
+
+def _scaled(usd: float, decimals: int) -> str:
+    """``usd`` (≥ $1,000) with a k/M/B/T suffix, or as a power of ten beyond $999T."""
+    for scale, unit in _UNITS:
+        value = round(usd / scale, decimals)
+        if value < 1000:
+            return f"${value:.{decimals}f}{unit}"
+    mantissa, exponent = f"{usd:.{decimals}e}".split("e")
+    return f"${mantissa}e{int(exponent)}"
+
+
+def _money_forms(usd: float) -> list[str]:
+    """Ways to write ``usd`` (finite, ≥ 0), the most precise first; each is a rounding of
+    the whole amount (a suffix or exponent scales it), never a cut."""
+    if usd == 0:
+        forms = ["$0.00"]
+    elif round(usd, 2) < 0.01:
+        forms = [f"${usd:.4f}", f"${usd:.3f}", f"${usd:.2f}"]
+    elif round(usd, 2) < 100:
+        forms = [f"${usd:,.2f}"]
+    elif round(usd) < 10_000:
+        forms = [f"${usd:,.0f}"]
+    else:
+        forms = [_scaled(usd, 1)]
+    if 1 <= usd and round(usd, 1) < 100:
+        forms.append(f"${usd:.1f}")
+    if 1 <= usd and round(usd) < 1000:
+        forms.append(f"${usd:.0f}")
+    if round(usd) >= 1000:
+        forms += [_scaled(usd, 1), _scaled(usd, 0)]
+        mantissa, exponent = f"{usd:.0e}".split("e")
+        forms.append(f"${mantissa}e{int(exponent)}")
+    return forms
+
+
+def money(usd: float, width: int = 0) -> str:
+    """Dollars as people read them ($0.0012, $12.34, $1,234, $12.3k, $4.5M); with ``width``
+    (≥ 5) the most precise form that fits: amounts are abbreviated, never cut."""
+    if math.isnan(usd):
+        return "—"
+    if usd < 0:
+        return "-" + money(-usd, max(0, width - 1) if width else 0)
+    if math.isinf(usd):
+        return "$∞"
+    forms = _money_forms(usd)
+    if width:
+        return next((f for f in forms if len(f) <= width), min(forms, key=len))
+    return forms[0]
 
 
 def money_short(usd: float) -> str:
-    """Whole dollars from $10 up (at most six characters below $1M): $86, $1,234, $12.3k."""
-    if usd >= 10_000:
-        return f"${usd / 1000:,.1f}k"
-    if usd >= 10:
+    """Whole dollars from $10 up, at most ``MONEY_SHORT_WIDTH`` characters: $86, $1,234,
+    $12.3k, $4.5M, $1.2e15."""
+    if math.isnan(usd) or math.isinf(usd) or usd < 0:
+        return money(usd, MONEY_SHORT_WIDTH)
+    if round(usd, 2) < 10:
+        return f"${usd:.2f}"
+    if round(usd) < 10_000:
         return f"${usd:,.0f}"
-    return f"${usd:.2f}"
+    return money(usd, MONEY_SHORT_WIDTH)
 
 
 def percent(ratio: float) -> str:

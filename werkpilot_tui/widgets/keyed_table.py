@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
@@ -16,12 +17,60 @@ def _signature(cell: Text) -> tuple[object, ...]:
 
 
 class KeyedTable(DataTable[Text]):
-    """Rows keyed by a stable id; ``sync`` applies a new list of rows in their new order."""
+    """Rows keyed by a stable id; ``sync`` applies a new list of rows in their new order.
+
+    The cursor follows its row as rows move. With ``pin_top`` it stays on the top row
+    instead until the operator moves it (keys, click or ``select_key``): the selected row is
+    then always the one the operator sees highlighted at the top, not whichever row happened
+    to be first in an early snapshot.
+    """
+
+    pin_top = False
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
         self._signatures: dict[str, dict[str, tuple[object, ...]]] = {}
         self.cell_updates = 0  # for tests and benchmarks: cells rewritten by ``sync``
+        self.cursor_moved = False  # by the operator (or ``select_key``)
+
+    def _moved(self) -> None:
+        self.cursor_moved = True
+
+    def action_cursor_up(self) -> None:
+        self._moved()
+        super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        self._moved()
+        super().action_cursor_down()
+
+    def action_page_up(self) -> None:
+        self._moved()
+        super().action_page_up()
+
+    def action_page_down(self) -> None:
+        self._moved()
+        super().action_page_down()
+
+    def action_scroll_top(self) -> None:
+        self._moved()
+        super().action_scroll_top()
+
+    def action_scroll_bottom(self) -> None:
+        self._moved()
+        super().action_scroll_bottom()
+
+    def action_scroll_home(self) -> None:
+        self._moved()
+        super().action_scroll_home()
+
+    def action_scroll_end(self) -> None:
+        self._moved()
+        super().action_scroll_end()
+
+    async def _on_click(self, event: events.Click) -> None:
+        self._moved()
+        await super()._on_click(event)
 
     @property
     def row_keys(self) -> list[str]:
@@ -40,6 +89,10 @@ class KeyedTable(DataTable[Text]):
         return None if key.value is None else str(key.value)
 
     def select_key(self, key: str) -> None:
+        self._moved()
+        self._select(key)
+
+    def _select(self, key: str) -> None:
         try:
             index = self.get_row_index(key)
         except RowDoesNotExist:
@@ -122,8 +175,11 @@ class KeyedTable(DataTable[Text]):
         if added or self.row_keys != order:
             rank = {key: i for i, key in enumerate(order)}
             self.sort(shown[0], key=lambda first: rank[first.row_key])
-        if selected is not None and selected in wanted:
-            self.select_key(selected)
+        if self.pin_top and not self.cursor_moved:
+            if self.row_count and self.cursor_row != 0:
+                self.move_cursor(row=0, animate=False)
+        elif selected is not None and selected in wanted:
+            self._select(selected)
 
 
 def _keyed(cells: Sequence[Cell], key: str) -> list[Cell]:

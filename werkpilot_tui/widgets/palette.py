@@ -21,6 +21,11 @@ VARIABLE_DEFAULTS: dict[str, str] = {
     "budget-bar": "text-success",
     "data-muted": "foreground-muted",
 }
+#: Variables of the console's chrome (app.tcss), not of figures: name -> (default, fallback
+#: where the default is transparent, as in ANSI themes, which have no shades of a colour).
+CHROME_DEFAULTS: dict[str, tuple[str, str]] = {
+    "pane-border": ("panel-lighten-2", "border-blurred"),  # panes without focus
+}
 
 LEVEL_WORD = {"critical": "CRIT", "warning": "WARN", "info": "INFO"}
 LEVEL_SYMBOL = {"critical": "✖", "warning": "▲", "info": "●"}
@@ -28,7 +33,11 @@ LEVEL_SYMBOL = {"critical": "✖", "warning": "▲", "info": "●"}
 
 def theme_defaults(colour_system: Mapping[str, str]) -> dict[str, str]:
     """Defaults for our variables, derived from the theme's own colour system."""
-    return {name: colour_system[source] for name, source in VARIABLE_DEFAULTS.items()}
+    out = {name: colour_system[source] for name, source in VARIABLE_DEFAULTS.items()}
+    for name, (source, fallback) in CHROME_DEFAULTS.items():
+        value = colour_system.get(source, "transparent")
+        out[name] = colour_system.get(fallback, value) if value == "transparent" else value
+    return out
 
 
 @dataclass(frozen=True)
