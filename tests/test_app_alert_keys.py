@@ -230,11 +230,12 @@ async def test_a_filter_matching_no_agent_says_so(data_dir: Path, clock: Any) ->
         app = await loaded(pilot)
         agents = app.screen.query_one("#agents", AgentTable)
         waiting = app.screen.query_one("#waiting", Static)
+        rows = agents.row_count
         await pilot.press("slash", *"zzq[b]")
         await wait_for(pilot, lambda: agents.row_count == 0 and waiting.display)
         assert str(waiting.render()) == "No agent matches “zzq[b]” (Esc clears the filter)"
         await pilot.press("escape")
-        await wait_for(pilot, lambda: agents.row_count == 4 and not waiting.display)
+        await wait_for(pilot, lambda: agents.row_count == rows > 0 and not waiting.display)
 
 
 async def test_help_lists_costs_and_alert_keys_and_every_symbol(data_dir: Path, clock: Any) -> None:
