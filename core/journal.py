@@ -444,10 +444,11 @@ class Journal:
                 raise
             self._skip(path, "document")
             return None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # before fdopen, which refuses directories
+            os.close(fd)
+            self._skip(path, "document")
+            return None
         with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                self._skip(path, "document")
-                return None
             return fh.read()
 
     def document_mtime(self, relpath: str | Path) -> int | None:
