@@ -189,7 +189,9 @@ def test_a_writer_killed_mid_replace_leaves_a_temporary_file_readers_ignore(
     assert tmp.exists()  # young: perhaps still being written
     removed = prune(journal, Config(), TODAY, now=written + timedelta(minutes=61))
     assert removed == [tmp] and not tmp.exists()
-    assert journal.read_document("costs/.checkpoint-ledger.json") == doc
+    # not a sealed checkpoint: the tracker discarded it (and may have saved its own since)
+    after = journal.read_document("costs/.checkpoint-ledger.json")
+    assert after is None or after.startswith(b"werkpilot-checkpoint ledger ")
 
 
 def _temporaries(data_dir: Path, now: float) -> tuple[list[Path], list[Path]]:
