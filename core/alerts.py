@@ -41,7 +41,7 @@ from core.channels import (
     logger,
 )
 from core.clock import Clock, day_of_ms, day_start_ms, parse_day, system_clock, to_ms
-from core.config import Config, load_config, resolve_data_dir
+from core.config import Config, load_config
 from core.journal import Journal
 from core.records import AlertEvent
 
@@ -66,7 +66,7 @@ class AlertManager:
         self.config = load_config(config)
         self.clock = clock or system_clock
         self._own_journal = journal is None
-        self.journal = journal or Journal(resolve_data_dir(data_dir))
+        self.journal = journal or Journal.at(data_dir)
         self._cfg = self.config.alerts
         self._keep_days = self.config.alert_retention_days
         self._book = AlertBook()

@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import stat
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -114,9 +115,19 @@ class Journal:
         # or the data directory cleared) so appends do not vanish into an unlinked inode.
         self.recheck_s = recheck_s
         self._slots: OrderedDict[tuple[str, int], _Slot] = OrderedDict()  # (kind, day number)
+        # The components of one ``core.Core`` share this journal and may append from
+        # different threads (an agent's monitor in one, its ledger in another).
+        self._append_lock = threading.Lock()
         self._problems: list[Problem] = []
         self._problem_keys: set[tuple[Path, int]] = set()
         self.problem_count = 0
+
+    @classmethod
+    def at(cls, data_dir: str | os.PathLike[str] | None = None) -> Journal:
+        """The journal on ``data_dir``, else ``$WERKPILOT_DATA_DIR``, else ``./data``."""
+        from core.config import resolve_data_dir
+
+        return cls(resolve_data_dir(data_dir))
 
     # ------------------------------------------------------------------ paths
     def dir_for(self, kind: str) -> Path:
@@ -208,6 +219,10 @@ class Journal:
 
     def append_line(self, kind: str, timestamp_ms: int, line: bytes) -> tuple[Path, int]:
         """Append a pre-serialised line (ending in a newline) with a single write."""
+        with self._append_lock:
+            return self._append_line(kind, timestamp_ms, line)
+
+    def _append_line(self, kind: str, timestamp_ms: int, line: bytes) -> tuple[Path, int]:
         key = (kind, timestamp_ms // MS_PER_DAY)
         slot = self._slots.get(key)
         if slot is None or time.monotonic() >= slot.next_check:
@@ -293,12 +308,14 @@ class Journal:
                 os.close(slot.fd)
 
     def _close(self, path: Path) -> None:
-        for key in [k for k, slot in self._slots.items() if slot.path == path]:
-            self._drop(key)
+        with self._append_lock:
+            for key in [k for k, slot in self._slots.items() if slot.path == path]:
+                self._drop(key)
 
     def close(self) -> None:
-        for key in list(self._slots):
-            self._drop(key)
+        with self._append_lock:
+            for key in list(self._slots):
+                self._drop(key)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from core import ledger_checkpoint
 from core.budget_alerts import BudgetAlerts
 from core.clock import MS_PER_DAY, Clock, day_of_ms, parse_day, system_clock, to_ms
-from core.config import Config, RuntimeBudgets, load_config, resolve_data_dir
+from core.config import Config, RuntimeBudgets, load_config
 from core.cost_aggregates import Cell, Key, LedgerAggregates, Month, fold_days
 from core.cost_models import (
     AgentCost,
@@ -91,7 +91,7 @@ class CostTracker:
         self.config = load_config(config)
         self.clock: Clock = clock or system_clock
         self._own_journal = journal is None
-        self.journal = journal or Journal(resolve_data_dir(data_dir))
+        self.journal = journal or Journal.at(data_dir)
         self.prices = PriceTable(self.config.pricing)
         self.budgets = RuntimeBudgets(self.config, self.journal)
         self._alerts = alert_manager
@@ -116,9 +116,8 @@ class CostTracker:
         if self._alerts is None:
             from core.alerts import AlertManager
 
-            self._alerts = AlertManager(
-                self.journal.root, config=self.config, clock=self.clock, journal=self.journal
-            )
+            # As ``core.Core`` builds it: on this journal, configuration and clock.
+            self._alerts = AlertManager(config=self.config, clock=self.clock, journal=self.journal)
         return self._alerts
 
     def _start(self) -> None:

@@ -25,7 +25,7 @@ import orjson
 
 from core import checkpoint, rebuild
 from core.clock import Clock, now_ms, system_clock
-from core.config import Config, load_config, resolve_data_dir
+from core.config import Config, load_config
 from core.execution_reader import ExecutionReader, as_dict, as_execution
 from core.health import HealthCache
 from core.journal import Journal
@@ -92,7 +92,7 @@ class PerformanceMonitor:
         self.config = load_config(config)
         self.clock = clock or system_clock
         self._own_journal = journal is None
-        self.journal = journal or Journal(resolve_data_dir(data_dir))
+        self.journal = journal or Journal.at(data_dir)
         self._alert_manager = alert_manager
         self._started = now_ms(self.clock)
         self._health = HealthCache(self.clock)
@@ -133,6 +133,7 @@ class PerformanceMonitor:
         if self._alert_manager is None:
             from core.alerts import AlertManager
 
+            # As ``core.Core`` builds it: on this journal, configuration and clock.
             self._alert_manager = AlertManager(
                 config=self.config, clock=self.clock, journal=self.journal
             )

@@ -95,17 +95,11 @@ class CoreSession:
         """Build the components (reads checkpoints and catches up on the journal)."""
         if self.monitor is not None:
             return
-        from core.alerts import AlertManager
-        from core.journal import Journal
-        from core.ledger import CostTracker
-        from core.monitor import PerformanceMonitor
+        import core
 
-        kw: dict[str, Any] = {"config": self.config, "clock": self.clock}
-        self.journal = Journal(self.data_dir)
-        self.alerts = AlertManager(self.data_dir, journal=self.journal, **kw)
-        shared = {"alert_manager": self.alerts, "journal": self.journal, **kw}
-        self.monitor = PerformanceMonitor(self.data_dir, **shared)
-        self.tracker = CostTracker(self.data_dir, **shared)
+        opened = core.open(self.data_dir, self.config, self.clock)
+        self.journal, self.alerts = opened.journal, opened.alerts
+        self.monitor, self.tracker = opened.monitor, opened.tracker
 
     def close(self) -> None:
         for component in (self.monitor, self.tracker, self.alerts):

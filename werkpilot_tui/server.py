@@ -28,9 +28,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import core
 from core.clock import Clock, system_clock
+from core.components import Core
 from core.config import budget_problem, load_config
-from werkpilot_tui.api import Components, MetricsService, printable
+from werkpilot_tui.api import MetricsService, printable
 from werkpilot_tui.connections import MAX_HEAD_BYTES, ConnectionTable, DeadlineReader, HeadTooLarge
 from werkpilot_tui.exposition import CONTENT_TYPE
 
@@ -401,7 +403,7 @@ def _department_problem(department: object) -> str | None:
 
 
 def make_server(
-    components: Components,
+    components: Core,
     host: str,
     port: int,
     *,
@@ -428,7 +430,7 @@ def run_server(args: Namespace) -> int:
     config = load_config(getattr(args, "config", None))
     host = args.host or config.server.host
     port = config.server.port if args.port is None else args.port
-    components = Components.open(getattr(args, "data_dir", None), config, system_clock)
+    components = core.open(getattr(args, "data_dir", None), config, system_clock)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     try:
