@@ -70,7 +70,9 @@ def configure(
 def _core() -> Core:
     with _lock:
         if not _shared:
-            _shared.append(open(_settings["data_dir"], _settings["config"], lazy=True))
+            from core.components import open as open_core
+
+            _shared.append(open_core(_settings["data_dir"], _settings["config"], lazy=True))
         return _shared[0]
 
 

@@ -99,7 +99,10 @@ class AlertManager:
 
     def refresh(self) -> int:
         """Fold in events other processes appended; returns how many were new."""
-        n = self._book.apply_all(self._reader.poll())
+        n = 0
+        if self._reader.changed():  # a few stat calls when nothing is new
+            with self._reader.catching_up():
+                n = self._book.apply_all(self._reader.poll())
         today = day_of_ms(self._now())
         if today != self._day:  # a long-running process forgets what fell out of retention
             self._day = today
@@ -125,9 +128,7 @@ class AlertManager:
         """Append an event and fold it in (reading it back when others appended meanwhile)."""
         line = event.to_json_line()
         path, end = self.journal.append_line("alerts", event.timestamp, line)
-        tail = self._reader.tails.get(path)
-        if tail is not None and tail.offset == end - len(line):
-            tail.offset, tail.lines = end, tail.lines + 1
+        if self._reader.claim(path, end, len(line)):
             self._book.apply(event)
             self._unsaved += 1
         elif self._reader.since is not None and day_of_ms(event.timestamp) < self._reader.since:

@@ -146,28 +146,23 @@ class CostTracker:
         return n
 
     def _refresh(self) -> int:
+        reader = self._reader
+        if self._caught_up and not reader.changed():
+            return 0  # a few stat calls: nothing appended, no file created
         n = 0
-        if not self._caught_up:
-            days: dict[int, dict[Key, Cell]] = {}
-            for batch in self._reader.poll_batches():  # bounded memory on a cold start
-                n += fold_days(batch, days)
-            for day, cells in days.items():
-                for key, cell in cells.items():
-                    self._agg.add_cell(day, key, cell)
-            self._caught_up = True
-            return n
-        tails = self._reader.tails
-        for _, path in self.journal.day_files("ledger"):
-            tail = tails.get(path)
-            if tail is not None:
-                # One stat per known file: past days rarely change (backfills only).
-                try:
-                    st = os.stat(path)
-                except FileNotFoundError:
-                    continue
-                if st.st_size == tail.offset and st.st_ino == tail.ino:
-                    continue
-            n += self._agg.add_all(self._reader.poll_file(path))
+        with reader.catching_up():
+            if not self._caught_up:
+                days: dict[int, dict[Key, Cell]] = {}
+                for batch in reader.poll_batches():  # bounded memory on a cold start
+                    n += fold_days(batch, days)
+                for day, cells in days.items():
+                    for key, cell in cells.items():
+                        self._agg.add_cell(day, key, cell)
+                self._caught_up = True
+                return n
+            for _, path in self.journal.day_files("ledger"):
+                if reader.unread(path):  # one stat per known file: past days rarely change
+                    n += self._agg.add_all(reader.poll_file(path))
         return n
 
     def _load_month(self, month: Month) -> None:
@@ -296,11 +291,7 @@ class CostTracker:
         self._poll_day(now_ms)
         line = entry.to_json_line()
         path, end = self.journal.append_line("ledger", ts, line)
-        tail = self._reader.tails.get(path)
-        if tail is not None and end - len(line) == tail.offset:
-            # Nobody appended since we last read this file: count our line without reading it.
-            tail.offset = end
-            tail.lines += 1
+        if self._reader.claim(path, end, len(line)):
             self._agg.add(entry)
         else:
             self._agg.add_all(self._reader.poll_file(path))

@@ -9,12 +9,10 @@ without reading its own line back, unless someone else wrote in between.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket
 import threading
-import time
 from collections.abc import Mapping
 from datetime import datetime
 from itertools import pairwise
@@ -62,7 +60,6 @@ __all__ = ["AgentMetrics", "AgentSeries", "PerformanceMonitor", "SystemMetrics",
 log = logging.getLogger("core.monitor")
 _HOST = socket.gethostname()
 _RECENT = 50
-_MTIME_TICK_NS = 50_000_000  # coarser than any file system's timestamp granularity
 _CHECKPOINT_MIN_NEW = 1_000  # fewer new records are cheaper to tail than to checkpoint
 _HORIZON_MS = 8 * MS_PER_DAY  # per-record detail kept for the 7d window plus a margin
 _TOKEN_PARTS = (
@@ -113,10 +110,6 @@ class PerformanceMonitor:
         self._windows = RollingWindows()
         self._recent = Newest(_RECENT)
         self._reader = ExecutionReader(self.journal)
-        self._dir_stamp: tuple[int, int] | None = None
-        self._stamp_safe = False
-        self._sizes: dict[Path, int] = {}
-        self._last_tail: tuple[Path | None, Any] = (None, None)
         self._unsaved = 0
         found = checkpoint.load(self.journal, _RECENT)
         if found is not None:
@@ -140,53 +133,11 @@ class PerformanceMonitor:
         return self._alert_manager
 
     # ------------------------------------------------------------- catching up
-    def _stamps(self) -> tuple[tuple[int, int] | None, dict[Path, int]]:
-        try:
-            st = os.stat(self.journal.dir_for("executions"))
-        except FileNotFoundError:
-            return None, {}
-        sizes = {}
-        for path in self._reader.tails:
-            try:
-                sizes[path] = os.stat(path).st_size
-            except FileNotFoundError:
-                sizes[path] = -1
-        return (st.st_mtime_ns, st.st_ino), sizes
-
-    def _changed(self) -> bool:
-        stamp, sizes = self._stamps()
-        if stamp != self._dir_stamp or sizes.keys() != self._sizes.keys():
-            return True
-        tails = self._reader.tails
-        for path, size in sizes.items():
-            # unchanged: the size seen before the last poll, or exactly what was consumed
-            # (track_execution advances the offset over its own lines)
-            if size != self._sizes[path] and size != tails[path].offset:
-                return True
-        # A file created in the same timestamp tick as the last poll's stat may not have
-        # moved the directory's mtime: such a stamp proves nothing.
-        return not self._stamp_safe
-
     def _catch_up(self, force: bool = False) -> int:
-        if not force and not self._changed():
+        if not force and not self._reader.changed():
             return 0
-        taken = time.time_ns()
-        stamp, sizes = self._stamps()  # before reading: a later append shows as a change
-        self._last_tail = (None, None)
-        # Parsing makes millions of short-lived acyclic dicts; the cyclic collector would
-        # rescan every long-lived object again and again (seconds on a 1M-line cold start).
-        gc_was_on = gc.isenabled()
-        gc.disable()
-        try:
-            # Parsed in cache-sized chunks, aggregated ~8k records at a time; on two cores
-            # when there is a lot to read (a cold start without a checkpoint).
+        with self._reader.catching_up():
             n = rebuild.catch_up(self._reader, self._windows, self._recent, self._parallel_bytes)
-        finally:
-            if gc_was_on:
-                gc.enable()
-        self._dir_stamp = stamp
-        self._stamp_safe = stamp is None or taken - stamp[0] >= _MTIME_TICK_NS
-        self._sizes = {p: sizes.get(p, t.offset) for p, t in self._reader.tails.items()}
         self._unsaved += n
         return n
 
@@ -243,12 +194,7 @@ class PerformanceMonitor:
         record = Execution.model_validate(data)
         line = record.to_json_line()
         path, end = self.journal.append_line("executions", ts, line)
-        cached, tail = self._last_tail
-        if cached is not path:  # the journal hands out one Path object per day
-            tail = self._reader.tails.get(path)
-            self._last_tail = (path, tail)
-        if tail is not None and tail.offset == end - len(line):
-            tail.offset, tail.lines = end, tail.lines + 1  # nobody wrote in between
+        if self._reader.claim(path, end, len(line)):  # nobody wrote in between
             self._apply(record)
         else:
             self._catch_up(force=True)

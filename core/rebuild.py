@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import os
 import pickle
 import selectors
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from core.execution_reader import ExecutionReader
-from core.journal import Problem
+from core.journal import Journal, Problem
 from core.recent import Newest
 from core.windows import Batch, RollingWindows
 
@@ -120,35 +121,29 @@ def _chunk_end(fd: int, offset: int) -> int:
     return offset + k + 1 if k >= 0 else 0
 
 
-def _group_ends(path: Path, origin: int, every: int) -> tuple[list[int], int] | None:
+def _group_ends(
+    journal: Journal, path: Path, origin: int, every: int
+) -> tuple[list[int], int] | None:
     """Group boundaries of ``path`` read from ``origin``, about ``every`` bytes apart, and
     the file's inode (None: it is gone).
 
     Only chunks that lie whole inside the file as it is now count: appends cannot move them.
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
+    with journal.open_for_scan(path) as opened:
+        if opened is None:
+            return None
+        fd, size, ino = opened
         ends: list[int] = []
         offset, chunks, last = origin, 0, origin
-        while offset + CHUNK <= st.st_size:
+        while offset + CHUNK <= size:
             end = _chunk_end(fd, offset)
             if end == 0:
                 break  # a line longer than a chunk: the reader reads on to its end
             offset, chunks = end, chunks + 1
-            if (
-                chunks % GROUP == 0
-                and offset - last >= every
-                and 2 * (st.st_size - offset) >= every
-            ):
+            if chunks % GROUP == 0 and offset - last >= every and 2 * (size - offset) >= every:
                 ends.append(offset)
                 last = offset
-        return ends, st.st_ino
-    finally:
-        os.close(fd)
+        return ends, ino
 
 
 def plan(
@@ -158,23 +153,23 @@ def plan(
     todo: list[tuple[Path, int, int]] = []  # path, origin, origin lines
     unread = 0
     for path in files:
-        try:
-            st = os.stat(path)
-        except OSError:
+        ident = reader.journal.identity(path)
+        if ident is None:
             return None
+        size, ino = ident
         t = reader.tails.get(path)
-        if t is None or t.ino != st.st_ino or st.st_size < t.offset:
+        if t is None or t.ino != ino or size < t.offset:
             todo.append((path, 0, 0))  # new or replaced: read from the start
-            unread += st.st_size
+            unread += size
         else:
             todo.append((path, t.offset, t.lines))
-            unread += st.st_size - t.offset
+            unread += size - t.offset
     if unread < threshold or not files:
         return None
     every = max(unread // (pieces or PIECES), 1)
     out: list[Piece] = []
     for path, origin, lines in todo:
-        found = _group_ends(path, origin, every)
+        found = _group_ends(reader.journal, path, origin, every)
         if found is None:
             return None
         ends, ino = found
@@ -224,8 +219,8 @@ def read_piece(reader: ExecutionReader, piece: Piece, recent_size: int) -> tuple
     """
     problems: list[Problem] = []
     reader.journal.report = problems.append  # type: ignore[method-assign,assignment]
-    st = os.stat(piece.path)
-    if st.st_ino != piece.ino or st.st_size < (piece.end or piece.start):
+    found = reader.journal.identity(piece.path)
+    if found is None or found[1] != piece.ino or found[0] < (piece.end or piece.start):
         raise OSError(f"{piece.path} changed")
     lines = piece.lines or 0
     reader.restore({piece.path.name: {"offset": piece.start, "lines": lines, "ino": piece.ino}})
@@ -329,6 +324,20 @@ def catch_up(
 
     Returns how many records were read. ``threshold`` (bytes) of 0 or less never forks.
     """
+    # Parsing makes millions of short-lived acyclic dicts; the cyclic collector would
+    # rescan every long-lived object again and again (seconds on a 1M-line cold start).
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        return _catch_up(reader, windows, recent, threshold)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _catch_up(
+    reader: ExecutionReader, windows: RollingWindows, recent: Newest, threshold: int
+) -> int:
     files = reader.files()
     pieces = plan(reader, files, threshold) if threshold > 0 and hasattr(os, "fork") else None
     if pieces is None:

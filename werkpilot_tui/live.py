@@ -356,18 +356,9 @@ class LiveFeed:
 
 
 def _stamp(root: Path, day: date) -> tuple[tuple[int, int] | None, ...]:
-    from core.journal import KINDS
+    from core.journal import day_stamp
 
-    paths = [root / sub / f"{prefix}-{day.isoformat()}.jsonl" for sub, prefix in KINDS.values()]
-    out: list[tuple[int, int] | None] = []
-    for path in [*paths, root / "budgets.toml"]:
-        try:
-            st = os.stat(path)
-        except OSError:
-            out.append(None)
-        else:
-            out.append((st.st_size, st.st_mtime_ns))
-    return tuple(out)
+    return day_stamp(root, day)
 
 
 def _existing_ancestor(path: Path) -> Path:
