@@ -22,9 +22,9 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from core.alert_state import Alert
+from core.alert_state import Alert, Reason
 from core.config import Config, EmailConfig, WebhookConfig
 
 if TYPE_CHECKING:  # the mail and HTTP modules load on the first send, not in every agent
@@ -32,9 +32,6 @@ if TYPE_CHECKING:  # the mail and HTTP modules load on the first send, not in ev
 
 logger = logging.getLogger("werkpilot.alerts")
 
-#: Why an alert is being sent: newly raised, a critical still unacknowledged after the
-#: escalation delay (the e-mail to the CEO), or resolved.
-Reason = Literal["raised", "reminder", "resolved"]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LOG_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.CRITICAL}
 _SLACK_COLOURS = {"info": "#439fe0", "warning": "#daa038", "critical": "#d00000"}

@@ -57,6 +57,13 @@ _MTIME_TICK_NS = 50_000_000  # coarser than any file system's timestamp granular
 T = TypeVar("T")
 
 
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """``data_dir`` if given, else ``$WERKPILOT_DATA_DIR``, else ``./data``."""
+    if data_dir is not None:
+        return Path(data_dir)
+    return Path(os.environ.get("WERKPILOT_DATA_DIR") or "data")
+
+
 class DataDirError(ValueError):
     """The data directory cannot be used (not a directory, no permission)."""
 
@@ -126,8 +133,6 @@ class Journal:
     @classmethod
     def at(cls, data_dir: str | os.PathLike[str] | None = None) -> Journal:
         """The journal on ``data_dir``, else ``$WERKPILOT_DATA_DIR``, else ``./data``."""
-        from core.config import resolve_data_dir
-
         return cls(resolve_data_dir(data_dir))
 
     # ------------------------------------------------------------------ paths
