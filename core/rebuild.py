@@ -7,10 +7,10 @@ be cut at any group boundary. When a catch-up has much to read (a cold start on 
 history without a checkpoint), :func:`catch_up` cuts it into ``PIECES`` runs of whole groups
 (:func:`plan`) and forks one worker. This process takes pieces from the front and reads them
 straight into its aggregates; the worker takes pieces from the back, each into a partial
-(:class:`~core.windows.Part` series: values, no prefix sums). Each piece is claimed by reading
+(:class:`Part` series: values, no prefix sums). Each piece is claimed by reading
 one byte of a pipe filled with one byte per piece, so the two meet wherever their speeds put
 them (the two cores of a shared machine rarely run at the same speed). Then this process appends
-the worker's partials in file order (:meth:`RollingWindows.absorb`, :meth:`Newest.absorb`), with
+the worker's partials in file order (:func:`absorb`, :meth:`Newest.absorb`), with
 their reader offsets and malformed lines (reported after its own, as a sequential read would).
 
 The result is exactly a sequential rebuild's: the same batches are aggregated in the same
@@ -31,6 +31,7 @@ import selectors
 import signal
 import time
 import warnings
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,7 @@ import numpy as np
 from core.execution_reader import ExecutionReader
 from core.journal import Journal, Problem
 from core.recent import Newest
-from core.windows import Batch, RollingWindows
+from core.windows import Batch, Ints, RollingWindows, Series, Totals, append_ints
 
 CHUNK = 1 << 18  # ~800 lines parsed at a time: stays in the CPU cache
 GROUP = 10  # chunks aggregated at a time (~8k records): per-agent work is per batch
@@ -180,6 +181,103 @@ def plan(
     return out if len(out) > 1 else None
 
 
+# ------------------------------------------------------------------------- partials
+class Part(Series):
+    """A series as a rebuild worker builds it: the values themselves, not prefix sums.
+
+    Appending is a plain copy; :func:`absorb_series` turns them into the prefix sums that
+    continue the series they are appended to. Not for queries.
+    """
+
+    __slots__ = ("cost", "dur", "err", "log", "tok")
+
+    def __init__(self) -> None:
+        self.ts = array("q")
+        self.err, self.dur, self.cost, self.tok = array("q"), array("q"), array("q"), array("q")
+        self.pending = []
+        self.log: list[int] = []  # per batch, in order: n stored, or -n pending
+
+    def add(self, ts: int, err: int, dur: int, cost: int, tok: int) -> None:
+        self.extend((ts,), (err,), (dur,), (cost,), (tok,), True)
+
+    def extend(
+        self,
+        ts: Ints,
+        err: Ints,
+        dur: Ints,
+        cost: Ints,
+        tok: Ints,
+        in_order: bool | None = None,
+    ) -> None:
+        stored = len(self.ts)
+        super().extend(ts, err, dur, cost, tok, in_order)
+        if len(ts):
+            self.log.append(len(self.ts) - stored or -len(ts))
+
+    def append_sorted(self, ts: Ints, err: Ints, dur: Ints, cost: Ints, tok: Ints) -> None:
+        for column, values in (
+            (self.ts, ts),
+            (self.err, err),
+            (self.dur, dur),
+            (self.cost, cost),
+            (self.tok, tok),
+        ):
+            append_ints(column, values)
+
+
+def part_windows() -> RollingWindows:
+    """Aggregates as a worker builds them: series of :class:`Part`, appended by :func:`absorb`."""
+    return RollingWindows(series_type=Part)
+
+
+def absorb_series(series: Series, part: Part) -> None:
+    """Append ``part``: records read alone (by a rebuild worker) after ``series``' own.
+
+    Exactly as if ``part``'s batches had been added to ``series`` one after the other. Its
+    first batch was stored there (it started empty); when that batch is not older than the
+    series' newest record it is stored here too, and every later decision is then the same:
+    the values are appended as they are. Otherwise (a backfilled record at the very start of
+    ``part``) its batches are replayed from its log.
+    """
+    if part.ts and (not series.ts or part.ts[0] >= series.ts[-1]):
+        series.append_sorted(part.ts, part.err, part.dur, part.cost, part.tok)
+        series.pending.extend(part.pending)
+        return
+    stored = waiting = 0
+    for n in part.log:
+        cols: list[Ints]
+        if n > 0:
+            cut = slice(stored, stored + n)
+            cols = [part.ts[cut], part.err[cut], part.dur[cut], part.cost[cut], part.tok[cut]]
+            stored += n
+        else:
+            cols = [list(c) for c in zip(*part.pending[waiting : waiting - n], strict=True)]
+            waiting -= n
+        ts, err, dur, cost, tok = cols
+        series.extend(ts, err, dur, cost, tok, in_order=True)
+
+
+def absorb_totals(totals: Totals, other: Totals) -> None:
+    """Add the figures of executions read after ``totals``' (newest department wins)."""
+    totals.merge(other)
+    if other.department is not None and other.department_ts >= totals.department_ts:
+        totals.department, totals.department_ts = other.department, other.department_ts
+
+
+def absorb(windows: RollingWindows, other: RollingWindows) -> None:
+    """Append a part (:func:`part_windows`) built alone from later executions."""
+    for agent, part in other.series.items():
+        mine = windows.series.get(agent)
+        if mine is None:
+            mine = windows.series[agent] = Series()
+            windows.totals[agent] = Totals()
+        absorb_series(mine, part)  # type: ignore[arg-type]
+        absorb_totals(windows.totals[agent], other.totals[agent])
+    day_cost = windows.day_cost
+    for day, cost in other.day_cost.items():
+        day_cost[day] = day_cost.get(day, 0) + cost
+
+
 # ------------------------------------------------------------------------------- the worker
 @dataclass(slots=True)
 class Partial:
@@ -224,7 +322,7 @@ def read_piece(reader: ExecutionReader, piece: Piece, recent_size: int) -> tuple
         raise OSError(f"{piece.path} changed")
     lines = piece.lines or 0
     reader.restore({piece.path.name: {"offset": piece.start, "lines": lines, "ino": piece.ino}})
-    windows, recent = RollingWindows(part=True), Newest(recent_size)
+    windows, recent = part_windows(), Newest(recent_size)
     stop = (piece.path, piece.end) if piece.end is not None else None
     n = ingest_files(reader, windows, recent, [piece.path], stop)
     tail = reader.tails[piece.path]
@@ -401,7 +499,7 @@ def _catch_up(
             before = reader.tails[piece.path].lines
             tail.lines += before
             problems = [Problem(p.path, p.line + before, p.error) for p in problems]
-        windows.absorb(part.windows)
+        absorb(windows, part.windows)
         reader.tails[piece.path] = tail
         for problem in problems:
             reader.journal.report(problem)

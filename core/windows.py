@@ -157,10 +157,11 @@ class Series:
         if self.ts and ts[0] < self.ts[-1]:
             self.pending.extend(zip(*map(_py, (ts, err, dur, cost, tok)), strict=True))
             return
-        self._append_sorted(ts, err, dur, cost, tok)
+        self.append_sorted(ts, err, dur, cost, tok)
 
-    def _append_sorted(self, ts: Ints, err: Ints, dur: Ints, cost: Ints, tok: Ints) -> None:
-        _append(self.ts, ts)
+    def append_sorted(self, ts: Ints, err: Ints, dur: Ints, cost: Ints, tok: Ints) -> None:
+        """Append records in order and not older than the newest stored (no checks)."""
+        append_ints(self.ts, ts)
         for name, values in (
             ("pre_err", err),
             ("pre_dur", dur),
@@ -196,33 +197,7 @@ class Series:
         for pre in (self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok):
             del pre[i + 1 :]
         cols = list(zip(*tail, strict=True))
-        self._append_sorted(*cols)
-
-    def absorb(self, part: Part) -> None:
-        """Append ``part``: records read alone (by a rebuild worker) after this series' own.
-
-        Exactly as if ``part``'s batches had been added here one after the other. Its first
-        batch was stored there (it started empty); when that batch is not older than this
-        series' newest record it is stored here too, and every later decision is then the
-        same: the values are appended as they are. Otherwise (a backfilled record at the
-        very start of ``part``) its batches are replayed from its log.
-        """
-        if part.ts and (not self.ts or part.ts[0] >= self.ts[-1]):
-            self._append_sorted(part.ts, part.err, part.dur, part.cost, part.tok)
-            self.pending.extend(part.pending)
-            return
-        stored = waiting = 0
-        for n in part.log:
-            cols: list[Ints]
-            if n > 0:
-                cut = slice(stored, stored + n)
-                cols = [part.ts[cut], part.err[cut], part.dur[cut], part.cost[cut], part.tok[cut]]
-                stored += n
-            else:
-                cols = [list(c) for c in zip(*part.pending[waiting : waiting - n], strict=True)]
-                waiting -= n
-            ts, err, dur, cost, tok = cols
-            self.extend(ts, err, dur, cost, tok, in_order=True)
+        self.append_sorted(*cols)
 
     def sums(self, lo: int, hi: int) -> Sums:
         """Records with ``lo < timestamp <= hi``."""
@@ -279,49 +254,6 @@ class Series:
         return s
 
 
-class Part(Series):
-    """A series as a rebuild worker builds it: the values themselves, not prefix sums.
-
-    Appending is a plain copy; :meth:`Series.absorb` turns them into the prefix sums that
-    continue the series they are appended to. Not for queries.
-    """
-
-    __slots__ = ("cost", "dur", "err", "log", "tok")
-
-    def __init__(self) -> None:
-        self.ts = array("q")
-        self.err, self.dur, self.cost, self.tok = array("q"), array("q"), array("q"), array("q")
-        self.pending = []
-        self.log: list[int] = []  # per batch, in order: n stored, or -n pending
-
-    def add(self, ts: int, err: int, dur: int, cost: int, tok: int) -> None:
-        self.extend((ts,), (err,), (dur,), (cost,), (tok,), True)
-
-    def extend(
-        self,
-        ts: Ints,
-        err: Ints,
-        dur: Ints,
-        cost: Ints,
-        tok: Ints,
-        in_order: bool | None = None,
-    ) -> None:
-        stored = len(self.ts)
-        super().extend(ts, err, dur, cost, tok, in_order)
-        if len(ts):
-            self.log.append(len(self.ts) - stored or -len(ts))
-
-    def _append_sorted(self, ts: Ints, err: Ints, dur: Ints, cost: Ints, tok: Ints) -> None:
-        for column, values in (
-            (self.ts, ts),
-            (self.err, err),
-            (self.dur, dur),
-            (self.cost, cost),
-            (self.tok, tok),
-        ):
-            _append(column, values)
-
-
 @dataclass(slots=True)
 class Totals:
     """One agent's figures since the beginning (integer units, see module doc)."""
@@ -370,12 +302,6 @@ class Totals:
         if other.last_ts is not None and (self.last_ts is None or other.last_ts > self.last_ts):
             self.last_ts = other.last_ts
 
-    def absorb(self, other: Totals) -> None:
-        """Add the figures of executions read after this one's (newest department wins)."""
-        self.merge(other)
-        if other.department is not None and other.department_ts >= self.department_ts:
-            self.department, self.department_ts = other.department, other.department_ts
-
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
 
@@ -422,12 +348,12 @@ _LIST_COLUMNS = frozenset({"agent", "dept", "payload"})
 class RollingWindows:
     """Per-agent series and totals, system-wide figures as their sum, and cost per UTC day."""
 
-    def __init__(self, *, part: bool = False) -> None:
+    def __init__(self, *, series_type: type[Series] | None = None) -> None:
         self.series: dict[str, Series] = {}
         self.totals: dict[str, Totals] = {}
         self.day_cost: dict[int, int] = {}  # UTC day number -> nano-dollars, every agent
-        # A rebuild worker's part keeps values, not prefix sums: see absorb().
-        self._new_series: type[Series] = Part if part else Series
+        # ``series_type``: a rebuild worker's series (core.rebuild.Part) keeps plain values.
+        self._new_series: type[Series] = series_type or Series
 
     # ----------------------------------------------------------------- input
     def add(
@@ -534,19 +460,6 @@ class RollingWindows:
                 day = t // MS_PER_DAY
                 day_cost[day] = day_cost.get(day, 0) + c
 
-    def absorb(self, other: RollingWindows) -> None:
-        """Append a part (``RollingWindows(part=True)``) built alone from later executions."""
-        for agent, part in other.series.items():
-            mine = self.series.get(agent)
-            if mine is None:
-                mine = self.series[agent] = Series()
-                self.totals[agent] = Totals()
-            mine.absorb(part)  # type: ignore[arg-type]
-            self.totals[agent].absorb(other.totals[agent])
-        day_cost = self.day_cost
-        for day, cost in other.day_cost.items():
-            day_cost[day] = day_cost.get(day, 0) + cost
-
     # --------------------------------------------------------------- queries
     def agents(self) -> list[str]:
         return sorted(self.series)
@@ -597,7 +510,7 @@ def _py(values: Ints) -> Sequence[int]:
     return values.tolist() if isinstance(values, np.ndarray) else values  # type: ignore[no-any-return]
 
 
-def _append(column: array[int], values: Ints) -> None:
+def append_ints(column: array[int], values: Ints) -> None:
     """``column.extend(values)`` at C speed from an int64 array, an array or a list."""
     if isinstance(values, np.ndarray):
         column.frombytes(values.astype(np.int64, copy=False).tobytes())
