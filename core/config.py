@@ -51,7 +51,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class Thresholds(_Section):
+class ThresholdsConfig(_Section):
     error_rate_warning: float = Field(0.10, ge=0, le=1)
     error_rate_critical: float = Field(0.25, ge=0, le=1)
     min_executions: int = Field(10, ge=0)  # error rate is judged only above this many runs
@@ -183,7 +183,7 @@ def _shown(value: object) -> str:
 class Config(_Section):
     """The whole configuration; every number of the seed is a field here."""
 
-    thresholds: Thresholds = Thresholds()
+    thresholds: ThresholdsConfig = ThresholdsConfig()
     budgets: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict
     )

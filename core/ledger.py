@@ -24,7 +24,7 @@ from core import ledger_checkpoint
 from core.budget_alerts import BudgetAlerts
 from core.clock import MS_PER_DAY, Clock, day_of_ms, parse_day, system_clock, to_ms
 from core.config import Config, RuntimeBudgets, load_config
-from core.cost_aggregates import Cell, Key, LedgerAggregates, Month, fold_days
+from core.cost_aggregates import CostCell, Key, LedgerAggregates, Month, fold_days
 from core.cost_models import (
     AgentCost,
     AllCosts,
@@ -152,7 +152,7 @@ class CostTracker:
         n = 0
         with reader.catching_up():
             if not self._caught_up:
-                days: dict[int, dict[Key, Cell]] = {}
+                days: dict[int, dict[Key, CostCell]] = {}
                 for batch in reader.poll_batches():  # bounded memory on a cold start
                     n += fold_days(batch, days)
                 for day, cells in days.items():

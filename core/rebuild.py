@@ -42,7 +42,7 @@ import numpy as np
 from core.execution_reader import ExecutionReader
 from core.journal import Journal, Problem
 from core.recent import Newest
-from core.windows import Batch, Ints, RollingWindows, Series, Totals, append_ints
+from core.windows import Batch, ExecutionTotals, Ints, PrefixSeries, RollingWindows, append_ints
 
 CHUNK = 1 << 18  # ~800 lines parsed at a time: stays in the CPU cache
 GROUP = 10  # chunks aggregated at a time (~8k records): per-agent work is per batch
@@ -182,7 +182,7 @@ def plan(
 
 
 # ------------------------------------------------------------------------- partials
-class Part(Series):
+class Part(PrefixSeries):
     """A series as a rebuild worker builds it: the values themselves, not prefix sums.
 
     Appending is a plain copy; :func:`absorb_series` turns them into the prefix sums that
@@ -230,7 +230,7 @@ def part_windows() -> RollingWindows:
     return RollingWindows(series_type=Part)
 
 
-def absorb_series(series: Series, part: Part) -> None:
+def absorb_series(series: PrefixSeries, part: Part) -> None:
     """Append ``part``: records read alone (by a rebuild worker) after ``series``' own.
 
     Exactly as if ``part``'s batches had been added to ``series`` one after the other. Its
@@ -257,7 +257,7 @@ def absorb_series(series: Series, part: Part) -> None:
         series.extend(ts, err, dur, cost, tok, in_order=True)
 
 
-def absorb_totals(totals: Totals, other: Totals) -> None:
+def absorb_totals(totals: ExecutionTotals, other: ExecutionTotals) -> None:
     """Add the figures of executions read after ``totals``' (newest department wins)."""
     totals.merge(other)
     if other.department is not None and other.department_ts >= totals.department_ts:
@@ -269,8 +269,8 @@ def absorb(windows: RollingWindows, other: RollingWindows) -> None:
     for agent, part in other.series.items():
         mine = windows.series.get(agent)
         if mine is None:
-            mine = windows.series[agent] = Series()
-            windows.totals[agent] = Totals()
+            mine = windows.series[agent] = PrefixSeries()
+            windows.totals[agent] = ExecutionTotals()
         absorb_series(mine, part)  # type: ignore[arg-type]
         absorb_totals(windows.totals[agent], other.totals[agent])
     day_cost = windows.day_cost

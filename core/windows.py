@@ -89,7 +89,7 @@ class Sums(NamedTuple):
 EMPTY = Sums()
 
 
-class Series:
+class PrefixSeries:
     """One key's timestamps, sorted, with prefix sums of errors, duration, cost and tokens.
 
     ``pre_*[i]`` is the sum over the first ``i`` stored records (offset by whatever was
@@ -245,7 +245,7 @@ class Series:
         return [self.ts, self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok]
 
     @classmethod
-    def from_arrays(cls, arrays: Sequence[array[int]]) -> Series:
+    def from_arrays(cls, arrays: Sequence[array[int]]) -> PrefixSeries:
         ts, err, dur, cost, tok = arrays
         if not (len(err) == len(dur) == len(cost) == len(tok) == len(ts) + 1):
             raise ValueError("series arrays of inconsistent lengths")
@@ -255,7 +255,7 @@ class Series:
 
 
 @dataclass(slots=True)
-class Totals:
+class ExecutionTotals:
     """One agent's figures since the beginning (integer units, see module doc)."""
 
     executions: int = 0
@@ -290,7 +290,7 @@ class Totals:
         self.memory += memory
         self.api_calls += api_calls
 
-    def merge(self, other: Totals) -> None:
+    def merge(self, other: ExecutionTotals) -> None:
         self.executions += other.executions
         self.errors += other.errors
         self.duration_us += other.duration_us
@@ -348,12 +348,12 @@ _LIST_COLUMNS = frozenset({"agent", "dept", "payload"})
 class RollingWindows:
     """Per-agent series and totals, system-wide figures as their sum, and cost per UTC day."""
 
-    def __init__(self, *, series_type: type[Series] | None = None) -> None:
-        self.series: dict[str, Series] = {}
-        self.totals: dict[str, Totals] = {}
+    def __init__(self, *, series_type: type[PrefixSeries] | None = None) -> None:
+        self.series: dict[str, PrefixSeries] = {}
+        self.totals: dict[str, ExecutionTotals] = {}
         self.day_cost: dict[int, int] = {}  # UTC day number -> nano-dollars, every agent
         # ``series_type``: a rebuild worker's series (core.rebuild.Part) keeps plain values.
-        self._new_series: type[Series] = series_type or Series
+        self._new_series: type[PrefixSeries] = series_type or PrefixSeries
 
     # ----------------------------------------------------------------- input
     def add(
@@ -373,7 +373,7 @@ class RollingWindows:
         s = self.series.get(agent)
         if s is None:
             s = self.series[agent] = self._new_series()
-            self.totals[agent] = Totals()
+            self.totals[agent] = ExecutionTotals()
         s.add(ts, err, dur, cost, tok)
         t = self.totals[agent]
         t.add(1, err, dur, cost, tok, cpu, mem, api)
@@ -415,7 +415,7 @@ class RollingWindows:
             s = series.get(agent)
             if s is None:
                 s = series[agent] = self._new_series()
-                totals[agent] = Totals()
+                totals[agent] = ExecutionTotals()
             s.extend(ts_g, err[lo:hi], dur[lo:hi], cost[lo:hi], tok[lo:hi], in_order)
             t = totals[agent]
             group = [col[g] for col in sums]  # errors, duration_us, cost_nano, tokens, ...
@@ -437,7 +437,7 @@ class RollingWindows:
 
     @staticmethod
     def _department(
-        t: Totals, ts: Ints, dept: Sequence[str | None], idx: list[int], in_order: bool
+        t: ExecutionTotals, ts: Ints, dept: Sequence[str | None], idx: list[int], in_order: bool
     ) -> None:
         """The department of the newest execution naming one (usually the last one)."""
         if in_order:
@@ -481,8 +481,8 @@ class RollingWindows:
             tok += w.tokens
         return Sums(count, errors, dur, cost, tok)
 
-    def system_totals(self) -> Totals:
-        out = Totals()
+    def system_totals(self) -> ExecutionTotals:
+        out = ExecutionTotals()
         for t in self.totals.values():
             out.merge(t)
         return out

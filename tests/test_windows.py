@@ -12,8 +12,8 @@ from core.windows import (
     MS_PER_DAY,
     WINDOWS,
     Batch,
+    PrefixSeries,
     RollingWindows,
-    Series,
     Sums,
     to_micro,
     to_nano,
@@ -130,7 +130,7 @@ def test_half_nano_ties_round_to_even() -> None:
 
 
 def test_window_boundary_is_open_below_and_closed_above() -> None:
-    s = Series()
+    s = PrefixSeries()
     for ts in (100, 200, 300):
         s.add(ts, 0, 0, 0, 1)
     assert s.sums(100, 300).count == 2  # 200 and 300: 100 is not after 100
@@ -150,7 +150,7 @@ def test_trim_keeps_windows_after_the_horizon_and_totals() -> None:
 
 
 def test_out_of_order_records_are_merged_on_query() -> None:
-    s = Series()
+    s = PrefixSeries()
     for ts in (10, 20, 30, 40):
         s.add(ts, 0, 1, 1, 1)
     s.add(15, 1, 1, 1, 1)

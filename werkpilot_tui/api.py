@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -92,14 +91,6 @@ def build_metrics(c: Core, part: str | None = None) -> dict[str, Any]:
 def open_alerts(alerts: AlertManager, history: int = 500) -> list[Any]:
     """Alerts neither acknowledged nor resolved, newest first (within the kept history)."""
     return alerts.get_alerts(limit=history, acknowledged=False, resolved=False)
-
-
-def printable(text: str) -> str:
-    """Text from data made safe for a terminal: control characters shown escaped."""
-    return "".join(
-        ch if unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode()
-        for ch in text
-    )
 
 
 class MetricsService:

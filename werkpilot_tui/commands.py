@@ -18,7 +18,8 @@ import core
 from core.clock import parse_day, system_clock
 from core.components import Core
 from core.journal import Journal
-from werkpilot_tui.api import build_metrics, open_alerts, printable, to_jsonable
+from core.text import printable
+from werkpilot_tui.api import build_metrics, open_alerts, to_jsonable
 
 #: How long ``check`` waits for e-mail/webhook deliveries before exiting.
 FLUSH_TIMEOUT_S = 10.0

@@ -32,7 +32,8 @@ import core
 from core.clock import Clock, system_clock
 from core.components import Core
 from core.config import budget_problem, load_config
-from werkpilot_tui.api import MetricsService, printable
+from core.text import printable
+from werkpilot_tui.api import MetricsService
 from werkpilot_tui.connections import MAX_HEAD_BYTES, ConnectionTable, DeadlineReader, HeadTooLarge
 from werkpilot_tui.exposition import CONTENT_TYPE
 
