@@ -126,6 +126,7 @@ async def _open_alert(app: WerkpilotApp, pilot: Any) -> Callable[[], bool]:
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(app.screen, AlertDetailScreen))
     screen = app.screen
+    await wait_for(pilot, lambda: bool(screen.query("#fields")))
     fields = screen.query_one("#fields", DataTable)
     await wait_for(pilot, lambda: fields.row_count > 0)
     assert "Repeated" not in _table_text(fields)

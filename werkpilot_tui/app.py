@@ -18,6 +18,7 @@ from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
+from textual.css.query import NoMatches
 
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config
@@ -132,15 +133,24 @@ class WerkpilotApp(App[None]):
         self.latest = message.dashboard
         self._built_at = time.monotonic()
         self.dashboard_screen.show(message.dashboard)
-        if self.screen is not self.dashboard_screen:
-            self.screen.post_message(DataChanged(message.dashboard))
+        for screen in self.screen_stack:  # detail screens reload from the same snapshot
+            if screen is not self.dashboard_screen:
+                screen.post_message(DataChanged(message.dashboard))
 
     def refresh_data(self) -> None:
         """Ask for a new snapshot (coalesced with any pending one)."""
         self.feed.changed()
 
     def _tick(self) -> None:
-        self.dashboard_screen.tick()
+        others = [s for s in self.screen_stack if s is not self.dashboard_screen]
+        for screen in (self.dashboard_screen, *others):
+            tick = getattr(screen, "tick", None)
+            if tick is None or not screen.is_attached:
+                continue
+            try:
+                tick()
+            except NoMatches:  # a screen being torn down (closed, or the app quitting)
+                pass
         self.feed.check_sizes()
         if time.monotonic() - self._built_at >= self.rebuild_s:
             # Windows slide and host figures move without writes; also the fallback when

@@ -7,8 +7,13 @@ from textual.message import Message
 from werkpilot_tui.view_models import Dashboard
 
 
-class DataChanged(Message):
-    """A new dashboard view model was built (posted from the live feed)."""
+class DataChanged(Message, bubble=False):
+    """A new dashboard view model was built (posted from the live feed).
+
+    The app hands each snapshot on to every open screen; it must not bubble from a screen
+    back to the app, which would hand it on again (a loop that spun a core and, by
+    restarting every screen's load, kept the screen from ever showing new data).
+    """
 
     def __init__(self, dashboard: Dashboard) -> None:
         super().__init__()

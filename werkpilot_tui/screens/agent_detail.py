@@ -57,7 +57,7 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
         loader: DetailLoader | None = None,
         *,
         window: str = "24h",
-        refresh_s: float | None = 2.0,
+        refresh_s: float | None = None,
     ) -> None:
         self.agent = agent if isinstance(agent, str) else agent.name
         self.window = window
@@ -111,7 +111,7 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
         if not view.found:
             summary.update(safe_text(f"No executions recorded for {view.name} yet."))
             return
-        summary.update(_summary(view))
+        summary.update(_summary(view, self._now_ms(view)))
         self.query_one("#windows", KeyedTable).sync(
             [(w, _window_cells(w, f, palette, view.thresholds)) for w, f in view.windows]
         )
@@ -142,6 +142,14 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
             rows.append((f"{base}:{seen[base]}", _execution_cells(r, view.built_at_ms, palette)))
         self.query_one("#recent", KeyedTable).sync(rows)
 
+    def show_clock(self, view: AgentDetailView) -> None:
+        if view.found:
+            self.query_one("#summary", Static).update(_summary(view, self._now_ms(view)))
+
+    def _now_ms(self, view: AgentDetailView) -> int:
+        now = getattr(self.app, "now_ms", None)  # the console's clock; a bare host has none
+        return int(now()) if callable(now) else view.built_at_ms
+
     def _trend(
         self,
         key: str,
@@ -158,7 +166,7 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
         )
 
 
-def _summary(view: AgentDetailView) -> Text:
+def _summary(view: AgentDetailView, now_ms: int) -> Text:
     error_rate = view.errors / view.executions if view.executions else 0.0
     fleet = view.fleet_host is not None
     parts = [
@@ -169,7 +177,7 @@ def _summary(view: AgentDetailView) -> Text:
         f"{fmt.count(view.total_tokens)} tokens",
         f"cost {fmt.money(view.total_cost)}",
         *([] if fleet else [f"ledger {fmt.money(view.ledger_cost)}"]),
-        f"last run {fmt.ago(view.last_execution_ms, view.built_at_ms)}",
+        f"last run {fmt.ago(view.last_execution_ms, max(now_ms, view.built_at_ms))}",
     ]
     if not fleet:
         return safe_text(" · ".join(parts))

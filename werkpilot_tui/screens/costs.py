@@ -55,7 +55,7 @@ class CostsScreen(LoadingScreen[CostsView]):
     CostsScreen #optimizations, CostsScreen #departments { height: 1fr; max-height: 100%; }
     """
 
-    def __init__(self, loader: DayLoader | None = None, *, refresh_s: float | None = 5.0) -> None:
+    def __init__(self, loader: DayLoader | None = None, *, refresh_s: float | None = None) -> None:
         self.day: date | None = None  # None: today (follows midnight)
         self._load_day = loader or self._from_app
         super().__init__(lambda: self._load_day(self.day), refresh_s=refresh_s)
