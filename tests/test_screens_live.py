@@ -88,9 +88,7 @@ def _text(screen: Any, selector: str) -> str:
 
 
 def _table_text(table: DataTable[Any]) -> str:
-    return "\n".join(
-        " ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)
-    )
+    return "\n".join(" ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count))
 
 
 def _runs(summary: str) -> int:
@@ -105,8 +103,9 @@ async def _open_agent(app: WerkpilotApp, pilot: Any) -> Callable[[], bool]:
     assert isinstance(screen, AgentDetailScreen)
     await wait_for(pilot, lambda: _runs(_text(screen, "#summary")) > 0)
     runs = _runs(_text(screen, "#summary"))
-    return lambda: _runs(_text(screen, "#summary")) == runs + 1 and "Boom: later" in _table_text(
-        screen.query_one("#recent", DataTable)
+    return lambda: (
+        _runs(_text(screen, "#summary")) == runs + 1
+        and "Boom: later" in _table_text(screen.query_one("#recent", DataTable))
     )
 
 
