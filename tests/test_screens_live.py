@@ -210,3 +210,81 @@ async def test_an_open_idle_screen_costs_about_what_the_dashboard_costs(
         bound = max(3 * dashboard, 0.25)
         assert screen < bound, f"{name}: {screen:.2f} s CPU idle vs dashboard {dashboard:.2f} s"
         assert app.feed.builds - builds <= 3  # no snapshot storm
+
+
+# ------------------------------------------------------------ alert detail values
+def test_alert_detail_values_are_rounded_for_people_and_exact_on_demand() -> None:
+    from werkpilot_tui.screens.alert_detail import alert_fields, rounded
+    from werkpilot_tui.view_models import AlertRow, alert_details
+
+    assert rounded("0.7272727272727273") == "0.7273"
+    assert rounded("41000.0") == "41,000"
+    assert rounded("270.104") == "270.1"
+    assert rounded("90.03466666666667") == "90.03"
+    assert rounded("0.25") == "0.25" and rounded("1.0") == "1"
+    for kept in ("130", "lead-scorer", "claude-3.5", "1.2.3", "inf", "—", "True", " 0.5"):
+        assert rounded(kept) == kept
+    details = alert_details({"value": 0.7272727272727273, "agent": "a.b", "executions": 11})
+    alert = AlertRow(
+        id="x1",
+        timestamp_ms=0,
+        level="critical",
+        type="error_rate",
+        message="m",
+        acknowledged=False,
+        escalated=False,
+        escalated_from=None,
+        count=1,
+        resolved=False,
+        details=details,
+    )
+    shown = dict(alert_fields(alert, 0))
+    assert shown["value"] == "0.7273" and shown["agent"] == "a.b" and shown["executions"] == "11"
+    assert dict(alert_fields(alert, 0, exact=True))["value"] == "0.7272727272727273"
+
+
+async def test_x_on_the_alert_detail_toggles_exact_values(data_dir: Path, clock: Any) -> None:
+    from core.alerts import AlertManager
+
+    alerts = AlertManager(data_dir, clock=clock, channels=[])
+    alerts.add_alert(level="warning", type="custom", message="m", data={"ratio": 2 / 3})
+    alerts.close()
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        alert = next(a for a in app.latest.alerts if a.type == "custom")  # type: ignore[union-attr]
+        app.push_screen(AlertDetailScreen(alert, app.now_ms(), app.palette))
+        await wait_for(pilot, lambda: bool(app.screen.query("#fields")))
+        fields = app.screen.query_one("#fields", DataTable)
+        await wait_for(pilot, lambda: "0.6667" in _table_text(fields))
+        assert "x exact values" in str(app.screen.query_one("#keys").render())
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "0.6666666666666666" in _table_text(fields))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "0.6667" in _table_text(fields))
+
+
+# ------------------------------------------------------------------ teardown
+async def test_ticks_while_screens_open_close_and_the_app_quits_raise_nothing(
+    data_dir: Path, clock: Any
+) -> None:
+    """The clock tick reaches every open screen; one being torn down is skipped."""
+    seed(data_dir, clock)
+    app = app_for(data_dir, clock, tick_s=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        for key in ("c", "question_mark", "t"):
+            for pause in (0, 0.03):
+                await pilot.press(key)
+                await pilot.pause(pause)
+                await pilot.press("escape")
+        app.open_agent_detail("lead-scorer")
+        await pilot.pause(0.02)
+        app.pop_screen()
+        app.open_agent_detail("lead-scorer")
+        await pilot.press("question_mark")
+        await pilot.pause(0.05)
+        await pilot.press("q")  # help closes
+        await pilot.press("escape")  # the detail closes
+        await pilot.press("q")  # quit while ticks are due
+    assert app.return_code in (0, None)
