@@ -11,7 +11,7 @@ import contextlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -41,6 +41,18 @@ HealthProvider = Callable[[], HostHealth]
 #: Sub-directories and files whose changes can change the dashboard.
 WATCHED_DIRS = frozenset({"metrics", "costs", "alerts"})
 ALERT_FEED_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class StartupStep:
+    """What the console is doing before its first complete snapshot (the start-up screen)."""
+
+    text: str
+    fraction: float | None = None  # 0..1 when the amount of work is known
+
+
+#: Work before the data is complete (the demo's backfill): a step, or None once done.
+Preparing = Callable[[], StartupStep | None]
 
 
 def host_health() -> HostHealth:
@@ -85,6 +97,8 @@ class CoreSession:
         self.journal: Journal | None = None
         self.last_change_ms: int | None = None
         self._last_good: Dashboard | None = None
+        #: Written by the core thread, read by the start-up screen (one attribute: atomic).
+        self.status = StartupStep(f"Reading {self.data_dir}")
 
     def open(self) -> None:
         """Build the components (reads checkpoints and catches up on the journal)."""
@@ -97,10 +111,22 @@ class CoreSession:
 
         kw: dict[str, Any] = {"config": self.config, "clock": self.clock}
         self.journal = Journal(self.data_dir)
+        self.status = StartupStep(f"Reading alerts in {self.data_dir}")
         self.alerts = AlertManager(self.data_dir, journal=self.journal, **kw)
         shared = {"alert_manager": self.alerts, "journal": self.journal, **kw}
-        self.monitor = PerformanceMonitor(self.data_dir, **shared)
+        self.status = StartupStep(f"Reading executions in {self.data_dir}")
+        self.monitor = PerformanceMonitor(self.data_dir, progress=self._reading, **shared)
+        self.status = StartupStep(f"Reading costs in {self.data_dir}")
         self.tracker = CostTracker(self.data_dir, **shared)
+        self.status = StartupStep("Building the dashboard")
+
+    def _reading(self, done: int, total: int) -> None:
+        if total >= 1_000_000:  # a small catch-up needs no figures
+            self.status = StartupStep(
+                f"Reading executions in {self.data_dir}: "
+                f"{done / 1e6:,.0f} of {total / 1e6:,.0f} MB",
+                done / total,
+            )
 
     def close(self) -> None:
         for component in (self.monitor, self.tracker, self.alerts):
@@ -226,10 +252,13 @@ class LiveFeed:
         session: CoreSession,
         publish: Callable[[Dashboard], None],
         min_interval_s: float = 0.25,
+        preparing: Preparing | None = None,
     ) -> None:
         self.session = session
         self.publish = publish
         self.min_interval_s = min_interval_s
+        #: Until it answers None no snapshot is built: one built meanwhile would be partial.
+        self.preparing = preparing
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="werkpilot-core")
         self._dirty = asyncio.Event()
         self._data_changed = False
@@ -274,6 +303,11 @@ class LiveFeed:
         """Build a snapshot whenever something changed, coalescing bursts."""
         loop = asyncio.get_running_loop()
         streak = 0  # data builds in a row after which more writes were already waiting
+        while self.preparing is not None and self.preparing() is not None:
+            await asyncio.sleep(0.1)  # every snapshot published is built from complete data
+            if self._stop.is_set():
+                return
+        self.preparing = None
         while not self._stop.is_set():
             await self._dirty.wait()
             if self._stop.is_set():
