@@ -179,7 +179,16 @@ def run_console(data_dir: str, mode: str, seconds: float, screen: str = "dashboa
         return lag
 
     async def main() -> None:
-        app = BenchApp(data_dir=data_dir)
+        if mode == "demo":  # the demo's start: backfill in the background, then final
+            from werkpilot_tui.demo import demo_fleet
+
+            with demo_fleet() as fleet:
+                app = BenchApp(data_dir=fleet.data_dir, preparing=fleet.preparing)
+                await run(app)
+        else:
+            await run(BenchApp(data_dir=data_dir))
+
+    async def run(app: BenchApp) -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             emit(event="started")
             if screen != "dashboard":
@@ -188,12 +197,12 @@ def run_console(data_dir: str, mode: str, seconds: float, screen: str = "dashboa
                 await open_screen(app, pilot)
             end = time.monotonic() + seconds
             lags: list[float] = []
-            while time.monotonic() < end or (mode == "startup" and not app.painted):
+            while time.monotonic() < end or (mode in ("startup", "demo") and not app.painted):
                 if mode == "load":
                     lags.append(await key_latency(app, pilot))
                     await asyncio.sleep(0.5)
                 else:
-                    await asyncio.sleep(0.05 if mode == "startup" else 0.5)
+                    await asyncio.sleep(0.05 if mode in ("startup", "demo") else 0.5)
             if lags:
                 emit(event="keys", p50=statistics.median(lags), max=max(lags), n=len(lags))
             emit(event="builds", n=app.feed.builds)
@@ -486,12 +495,15 @@ def _painted_after(data_dir: Path, mode: str) -> float:
     return float(painted["t"] - console.started_at)
 
 
-def bench_startup(base: Path) -> dict[str, float]:
-    """Process start -> first dashboard painted with agent rows, 1M executions in the dir."""
-    data_dir = Path(tempfile.gettempdir()) / "werkpilot-bench-1m" / "data"
+def bench_startup(base: Path, total: int = 1_000_000) -> dict[str, float]:
+    """Process start -> first *final* dashboard painted (the start-up screen gone, built from
+    complete data): on the demo, and with ``total`` executions in the dir."""
+    name = "werkpilot-bench-1m" if total == 1_000_000 else f"werkpilot-bench-{total}"
+    data_dir = Path(tempfile.gettempdir()) / name / "data"
     t = time.time()
-    make_million(data_dir)
+    make_million(data_dir, total)
     out = {"generate_s": time.time() - t, "bare_textual_s": _painted_after(data_dir, "bare")}
+    out["demo_s"] = _painted_after(data_dir, "demo")  # its own temporary dir
     for checkpoint in data_dir.glob("*/.checkpoint*"):
         checkpoint.unlink()  # the monitor rebuilds (and rewrites) it from the journal
     out["no_checkpoint_s"] = _painted_after(data_dir, "startup")
@@ -505,6 +517,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--screens", default=",".join(SCREENS), help="screens to measure on")
     parser.add_argument("--writes", type=int, default=100, help="probe writes per screen")
+    parser.add_argument(
+        "--executions", type=int, default=1_000_000, help="history for the start-up figure"
+    )
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     screens = tuple(s for s in args.screens.split(",") if s)
@@ -524,8 +539,12 @@ def main() -> None:
             results["load"] = bench_load(base, args.seconds)
             print("load (200 writes/s from 4 processes)", results["load"], flush=True)
         if "startup" in wanted:
-            results["startup"] = bench_startup(base)
-            print("startup (1M executions)", results["startup"], flush=True)
+            results["startup"] = bench_startup(base, args.executions)
+            print(
+                f"startup to the first final dashboard (demo; {args.executions:,} executions)",
+                _rounded(results["startup"]),
+                flush=True,
+            )
     print("\nfigure                              measured   target")
     latency, idle = results.get("latency", {}), results.get("idle", {})
     checks = [
@@ -538,9 +557,15 @@ def main() -> None:
             for s in screens
         ),
         ("loaded CPU (% of a core)", results.get("load", {}).get("cpu_pct"), "load_cpu_pct"),
+        ("start-up, demo (s)", results.get("startup", {}).get("demo_s"), "startup_s"),
         (
-            "start-up, 1M, checkpoint (s)",
+            "start-up, history, checkpoint (s)",
             results.get("startup", {}).get("with_checkpoint_s"),
+            "startup_s",
+        ),
+        (
+            "start-up, history, no checkpoint (s)",
+            results.get("startup", {}).get("no_checkpoint_s"),
             "startup_s",
         ),
     ]

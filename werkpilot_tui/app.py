@@ -92,6 +92,9 @@ class WerkpilotApp(App[None]):
         return theme_defaults(self.current_theme.to_color_system().generate())
 
     def on_mount(self) -> None:
+        from werkpilot_tui import splash
+
+        splash.taken_over()  # Textual draws from here on (and restores the terminal)
         self._install_themes()
         self.palette = Palette.from_variables(self.theme_variables)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -339,6 +342,9 @@ def run_console(args: argparse.Namespace) -> int:
         try:
             session = FleetSession(args.prometheus, args.config, health=host_health)
         except ValueError as exc:  # not an http(s) URL
+            from werkpilot_tui import splash
+
+            splash.hide()
             print(f"werkpilot-tui: --prometheus: {exc}", file=sys.stderr)
             return 2
         fleet = make_app(config=args.config, theme=args.theme, watch=False, session=session)
