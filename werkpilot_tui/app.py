@@ -164,7 +164,10 @@ class WerkpilotApp(App[None]):
         """What the start-up screen says: the preparation's step, else the session's."""
         preparing = self.feed.preparing
         step = preparing() if preparing is not None else None
-        return step or getattr(self.session, "status", None) or StartupStep("Reading the data")
+        if step is not None:
+            return step
+        status = getattr(self.session, "status", None)  # another session's may be anything
+        return status if isinstance(status, StartupStep) else StartupStep("Reading the data")
 
     def _leave_startup(self) -> None:
         """The first complete snapshot: the dashboard replaces the start-up screen (and
