@@ -356,6 +356,7 @@ def _read_here(
     windows: RollingWindows,
     recent: Newest,
     piece: Piece,
+    *,
     meter: _Meter | None = None,
 ) -> int:
     stop = (piece.path, piece.end) if piece.end is not None else None
@@ -403,7 +404,7 @@ def catch_up(
         on_cut = True
         while on_cut and _claim(tokens):
             piece = pieces[mine]
-            n += _read_here(reader, windows, recent, piece, meter)
+            n += _read_here(reader, windows, recent, piece, meter=meter)
             mine += 1
             if piece.end is not None:
                 t = reader.tails.get(piece.path)
