@@ -158,7 +158,7 @@ class WerkpilotApp(App[None]):
         return now_ms(self.clock)
 
     def _publish(self, dashboard: Dashboard) -> None:
-        self.post_message(DataChanged(dashboard))
+        self.post_message(DataChanged(dashboard, self.feed.views))
 
     def startup_status(self) -> StartupStep:
         """What the start-up screen says: the preparation's step, else the session's."""
@@ -186,7 +186,7 @@ class WerkpilotApp(App[None]):
         self.dashboard_screen.show(message.dashboard)
         for screen in self.screen_stack:  # detail screens reload from the same snapshot
             if screen is not self.dashboard_screen:
-                screen.post_message(DataChanged(message.dashboard))
+                screen.post_message(DataChanged(message.dashboard, message.views))
 
     def refresh_data(self) -> None:
         """Ask for a new snapshot (coalesced with any pending one)."""

@@ -259,6 +259,10 @@ class LiveFeed:
         self.min_interval_s = min_interval_s
         #: Until it answers None no snapshot is built: one built meanwhile would be partial.
         self.preparing = preparing
+        #: Builders of open screens' views, run on the core thread right after each snapshot.
+        self.followers: dict[object, Callable[[], object]] = {}
+        #: The views built with the newest snapshot (a builder's exception in its place).
+        self.views: dict[object, object] = {}
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="werkpilot-core")
         self._dirty = asyncio.Event()
         self._data_changed = False
@@ -275,6 +279,26 @@ class LiveFeed:
         if not periodic:
             self._data_changed = True
         self._dirty.set()
+
+    def follow(self, key: object, build: Callable[[], object]) -> None:
+        """Build ``build()`` with every snapshot, in the same core-thread pass (an open
+        screen's view: it then shows with the dashboard, not one trip later)."""
+        self.followers[key] = build
+
+    def unfollow(self, key: object) -> None:
+        self.followers.pop(key, None)
+
+    def _build_all(
+        self, followers: dict[object, Callable[[], object]]
+    ) -> tuple[Dashboard, dict[object, object]]:
+        dashboard = self.session.build()
+        views: dict[object, object] = {}
+        for key, build in followers.items():
+            try:
+                views[key] = build()
+            except Exception as exc:  # the screen shows it; the snapshot stands
+                views[key] = exc
+        return dashboard, views
 
     def check_sizes(self) -> None:
         """A cheap safety net for watchers that miss appends (polling on network mounts
@@ -316,7 +340,7 @@ class LiveFeed:
             data, self._data_changed = self._data_changed, False
             self._stamp = self._sizes()  # what this build will see; the size check skips it
             started = loop.time()
-            dashboard = await self.call(self.session.build)
+            dashboard, self.views = await self.call(self._build_all, dict(self.followers))
             self.builds += 1
             self.publish(dashboard)
             # Leading edge at once; while writes keep coming, one build per interval, and

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.message import Message
 
 from werkpilot_tui.view_models import Dashboard
@@ -15,9 +17,12 @@ class DataChanged(Message, bubble=False):
     restarting every screen's load, kept the screen from ever showing new data).
     """
 
-    def __init__(self, dashboard: Dashboard) -> None:
+    def __init__(self, dashboard: Dashboard, views: Mapping[object, object] | None = None) -> None:
         super().__init__()
         self.dashboard = dashboard
+        #: Views built on the core thread in the same pass as ``dashboard``, keyed by the
+        #: screen that asked for them (``LiveFeed.follow``): shown without another trip.
+        self.views: Mapping[object, object] = views or {}
 
     def can_replace(self, message: Message) -> bool:
         # An unprocessed older snapshot is worthless once a newer one exists.

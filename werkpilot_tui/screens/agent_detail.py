@@ -17,7 +17,7 @@ from werkpilot_tui.detail_models import (
     ExecutionRow,
     build_agent_detail,
 )
-from werkpilot_tui.screens.loading import LoadingScreen, call_core
+from werkpilot_tui.screens.loading import LoadingScreen, call_core, on_core
 from werkpilot_tui.view_models import WINDOWS, AgentRow, Thresholds, WindowFigures
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
@@ -62,7 +62,15 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
         self.agent = agent if isinstance(agent, str) else agent.name
         self.window = window
         self._load_window = loader or self._from_app
-        super().__init__(lambda: self._load_window(self.window), refresh_s=refresh_s)
+        super().__init__(
+            lambda: self._load_window(self.window),
+            refresh_s=refresh_s,
+            # without a loader: built on the core thread with each snapshot too
+            builder=None if loader else self._build_here,
+        )
+
+    def _build_here(self) -> AgentDetailView:
+        return on_core(self.app, build_agent_detail, self.agent, self.window)
 
     async def _from_app(self, window: str) -> AgentDetailView:
         return await call_core(self.app, build_agent_detail, self.agent, window)

@@ -27,17 +27,24 @@ async def call_core(app: Any, build: Callable[..., V], *args: Any) -> V:
     Core objects are not thread-safe; the app's live feed owns the one thread that may
     touch them, so screens borrow it instead of building their own components.
     """
+    _session(app)  # fails here, on the event loop, when there is nothing to build from
+    return await app.feed.call(on_core, app, build, *args)
+
+
+def on_core(app: Any, build: Callable[..., V], *args: Any) -> V:
+    """``build(monitor, tracker, *args)``, called on the core thread."""
+    session = _session(app)
+    session.open()
+    return build(session.monitor, session.tracker, *args)
+
+
+def _session(app: Any) -> Any:
     session = app.session
     if not hasattr(session, "monitor") or not hasattr(session, "tracker"):
         raise ViewUnavailable(
             "This view reads a local data directory; it is not available in fleet mode."
         )
-
-    def run() -> V:
-        session.open()
-        return build(session.monitor, session.tracker, *args)
-
-    return await app.feed.call(run)
+    return session
 
 
 class LoadingScreen(Screen[None], Generic[V]):
@@ -56,11 +63,16 @@ class LoadingScreen(Screen[None], Generic[V]):
         loader: Loader[V],
         *,
         refresh_s: float | None = None,
+        builder: Callable[[], V] | None = None,
         name: str | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id)
         self.loader = loader
+        #: The view built on the core thread (no awaiting): given to the app's live feed, it
+        #: is built in the same pass as each snapshot and arrives with its DataChanged.
+        self.builder = builder
+        self._asked = 0  # reloads asked for: a view built before the latest one is stale
         self.refresh_s = refresh_s
         self.view: V | None = None
         self.loads = 0
@@ -72,9 +84,24 @@ class LoadingScreen(Screen[None], Generic[V]):
         self._start_load()
         if self.refresh_s:
             self._timer = self.set_interval(self.refresh_s, self.reload)
+        follow = getattr(getattr(self.app, "feed", None), "follow", None)
+        if self.builder is not None and follow is not None:
+            build = self.builder
+            follow(self, lambda: (self._asked, build()))
 
-    def on_data_changed(self, _message: DataChanged) -> None:
-        self.reload()
+    def on_unmount(self) -> None:
+        unfollow = getattr(getattr(self.app, "feed", None), "unfollow", None)
+        if unfollow is not None:
+            unfollow(self)
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        built = message.views.get(self)
+        if not isinstance(built, tuple) or built[0] != self._asked or self._loading:
+            self.reload()  # not built with the snapshot, failed, stale or a load is running
+        elif self.is_mounted and self.is_open:
+            self.loads += 1
+            self.view = built[1]
+            self.show(built[1])
 
     @property
     def is_open(self) -> bool:
@@ -89,6 +116,7 @@ class LoadingScreen(Screen[None], Generic[V]):
         """
         if not (self.is_mounted and self.is_open):
             return
+        self._asked += 1
         if self._loading:
             self._again = True  # the running load goes round once more
         else:
