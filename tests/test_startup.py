@@ -18,7 +18,7 @@ from app_support import app_for, loaded, seed, wait_for
 from core.journal import Journal
 from core.monitor import PerformanceMonitor
 from werkpilot_tui.app import WerkpilotApp
-from werkpilot_tui.demo import FLEET, demo_fleet
+from werkpilot_tui.demo import FLEET, DemoFleet, demo_fleet
 from werkpilot_tui.live import StartupStep
 from werkpilot_tui.screens.startup import StartupScreen
 from werkpilot_tui.view_models import Dashboard
@@ -182,3 +182,27 @@ def test_demo_removes_its_data_dir_on_a_signal(sig: str, tmp_path: Path) -> None
         assert _demo_dirs(tmp) == []
     finally:
         subprocess.run(["tmux", "-S", str(sock), "kill-server"], capture_output=True)
+
+
+def test_the_demo_says_how_much_history_it_has_written(data_dir: Path) -> None:
+    fleet = DemoFleet(data_dir, seed=9, rate=0.01, backfill_days=1, quiet=True)
+    steps: list[StartupStep | None] = []
+    original = fleet._run_once
+
+    def run_once(agent: Any, ts: int) -> None:
+        original(agent, ts)
+        if len(steps) < 50:
+            steps.append(fleet.preparing())
+
+    fleet._run_once = run_once  # type: ignore[method-assign]
+    fleet.start(background=True)
+    deadline = time.monotonic() + 60
+    while fleet.preparing() is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    fleet.stop()
+    assert fleet.preparing() is None
+    counted = [s for s in steps if s is not None and "executions" in s.text]
+    assert counted, steps
+    fractions = [s.fraction for s in counted]
+    assert fractions == sorted(fractions) and any(0 < f < 1 for f in fractions if f is not None)
+    assert " of " in counted[-1].text

@@ -242,11 +242,10 @@ class DemoFleet:
 
         A console opened on the demo builds nothing before this answers None: a dashboard of
         half a week's history would show every agent and budget too low."""
-        if self._pending_backfill.is_set():
-            return StartupStep("Writing a week of demo history")
         state = self.backfilling
         if state is None:
-            return None
+            pending = self._pending_backfill.is_set()  # about to begin, or just finished
+            return StartupStep("Writing a week of demo history") if pending else None
         done, planned = state
         return StartupStep(
             f"Writing a week of demo history: {done:,} of {planned:,} executions",
