@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from core.channels import Channel
     from core.ledger import CostTracker
     from core.monitor import PerformanceMonitor
+    from core.rebuild import Progress
 
 __all__ = ["Core", "open"]
 
@@ -69,6 +70,11 @@ class Core:
 
     @property
     def monitor(self) -> PerformanceMonitor:
+        return self.build_monitor()
+
+    def build_monitor(self, progress: Progress | None = None) -> PerformanceMonitor:
+        """The monitor, built now if it was not yet; ``progress(done, total)`` hears of the
+        bytes of journal read while it is built (a start-up screen)."""
         with self._lock:
             if self._monitor is None:
                 from core.monitor import PerformanceMonitor
@@ -78,6 +84,7 @@ class Core:
                     clock=self.clock,
                     journal=self.journal,
                     alert_manager=self.alerts,
+                    progress=progress,
                 )
             return self._monitor
 
