@@ -129,6 +129,14 @@ class ServerConfig(_Section):
     max_connections: int = Field(64, gt=0, le=4096)  # one thread each
 
 
+class IngestConfig(_Section):
+    """OTLP/HTTP ingestion by ``serve`` (``POST /v1/traces``)."""
+
+    max_body_bytes: int = Field(4 << 20, gt=0)  # per request, before gzip is inflated
+    #: OpenTelemetry ``service.name`` -> department, for senders that do not state one.
+    departments: dict[str, str] = Field(default_factory=dict)
+
+
 class AlertmanagerConfig(_Section):
     """Prometheus Alertmanager (v2 API) receiving raised and resolved alerts."""
 
@@ -193,6 +201,7 @@ class Config(_Section):
     ui: UiConfig = UiConfig()
     retention: RetentionConfig = RetentionConfig()
     server: ServerConfig = ServerConfig()
+    ingest: IngestConfig = IngestConfig()
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     budget_limits: BudgetLimits = BudgetLimits()
     source: str = Field("built-in defaults", exclude=True)

@@ -33,6 +33,7 @@ from core.config import budget_problem, load_config
 from werkpilot_tui.api import Components, MetricsService, printable
 from werkpilot_tui.connections import MAX_HEAD_BYTES, ConnectionTable, DeadlineReader, HeadTooLarge
 from werkpilot_tui.exposition import CONTENT_TYPE
+from werkpilot_tui.otlp_http import TRACES_PATH, OtlpReceiver
 
 log = logging.getLogger("werkpilot_tui.server")
 
@@ -40,7 +41,13 @@ METRICS_PATH = "/api/metrics"
 ACK_PATH = "/api/metrics/acknowledge"
 BUDGETS_PATH = "/api/budgets"
 PROMETHEUS_PATH = "/metrics"
-ALLOWED = {METRICS_PATH: "GET", PROMETHEUS_PATH: "GET", ACK_PATH: "POST", BUDGETS_PATH: "POST"}
+ALLOWED = {
+    METRICS_PATH: "GET",
+    PROMETHEUS_PATH: "GET",
+    ACK_PATH: "POST",
+    BUDGETS_PATH: "POST",
+    TRACES_PATH: "POST",
+}
 MAX_CONNECTIONS = 64
 #: How long a new connection waits for the slot an eviction frees before it is refused.
 EVICT_WAIT_S = 2.0
@@ -67,10 +74,12 @@ class MetricsServer(ThreadingHTTPServer):
         request_timeout_s: float = 10.0,
         header_timeout_s: float = 10.0,
         max_connections: int = MAX_CONNECTIONS,
+        otlp: OtlpReceiver | None = None,
     ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.service = service
+        self.otlp = otlp or OtlpReceiver(service)
         self.token = token or None
         self.max_body_bytes = max_body_bytes
         self.request_timeout_s = request_timeout_s
@@ -233,6 +242,8 @@ class MetricsHandler(BaseHTTPRequestHandler):
                 self._send(200, self.server.service.prometheus_text(), CONTENT_TYPE)
             elif path == BUDGETS_PATH:
                 self._post_budget()
+            elif path == TRACES_PATH:
+                self._post_otlp(path)
             else:
                 self._post_acknowledge()
         except (ConnectionError, TimeoutError):
@@ -291,8 +302,9 @@ class MetricsHandler(BaseHTTPRequestHandler):
             given.strip().encode(), token.encode()
         )
 
-    def _read_body(self) -> bytes | None:
+    def _read_body(self, limit: int | None = None) -> bytes | None:
         """The request body, or None after answering 411/413/400 for an unusable one."""
+        limit = self.server.max_body_bytes if limit is None else limit
         if "Transfer-Encoding" in self.headers:
             self._error(411, "a Content-Length is required (no chunked bodies)")
             return None
@@ -307,8 +319,8 @@ class MetricsHandler(BaseHTTPRequestHandler):
         except ValueError:
             self._error(400, f"bad Content-Length {raw!r}")
             return None
-        if length > self.server.max_body_bytes:
-            self._error(413, f"request body over {self.server.max_body_bytes} bytes")
+        if length > limit:
+            self._error(413, f"request body over {limit} bytes")
             return None
         # One overall deadline, so a client trickling bytes cannot hold the thread for long.
         deadline = time.monotonic() + self.server.request_timeout_s
@@ -349,6 +361,23 @@ class MetricsHandler(BaseHTTPRequestHandler):
             self._error(400, "body must be a JSON object")
             return None
         return doc
+
+    def _post_otlp(self, path: str) -> None:
+        """OTLP/HTTP export (werkpilot_tui/otlp_http.py), behind the write token."""
+        if not self._authorised():
+            self._error(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+            return
+        otlp = self.server.otlp
+        body = self._read_body(otlp.max_body_bytes)
+        if body is None:
+            return
+        reply = otlp.export(
+            path,
+            body,
+            self.headers.get("Content-Type", ""),
+            self.headers.get("Content-Encoding", ""),
+        )
+        self._send(reply.status, reply.body, reply.content_type, reply.headers)
 
     def _post_budget(self) -> None:
         doc = self._json_body()
@@ -412,6 +441,10 @@ def make_server(
     cfg = components.config.server
     env = dict(os.environ) if env is None else env
     service = MetricsService(components, cache_ttl_s=cfg.cache_ttl_s, clock=clock)
+    ingest = components.config.ingest
+    otlp = OtlpReceiver(
+        service, departments=ingest.departments, max_body_bytes=ingest.max_body_bytes
+    )
     return MetricsServer(
         (host, port),
         service,
@@ -420,6 +453,7 @@ def make_server(
         request_timeout_s=cfg.request_timeout_s,
         header_timeout_s=cfg.header_timeout_s,
         max_connections=cfg.max_connections,
+        otlp=otlp,
     )
 
 

@@ -1,0 +1,323 @@
+"""OTLP/HTTP for ``serve``: ``POST /v1/traces`` in protobuf or JSON, gzip or not.
+
+Decoding turns a request into ``core.otlp_ingest.SpanIn`` values; core records them. The
+answers follow the OTLP/HTTP specification: 200 with an ``Export…ServiceResponse`` (its
+``partial_success`` counts and explains refused spans), 400 for a body that cannot be
+decoded, 415 for a content type or encoding not understood (protobuf needs the
+``werkpilot-tui[otlp]`` extra), 503 with ``Retry-After`` while the write path is busy.
+Error bodies are a ``google.rpc.Status`` in the request's encoding.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from core.otlp_ingest import Ingestor, IngestResult, SpanIn
+
+if TYPE_CHECKING:
+    from werkpilot_tui.api import MetricsService
+
+TRACES_PATH = "/v1/traces"
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+#: A gzip body may inflate to at most this many times the body limit.
+INFLATE_FACTOR = 8
+#: Requests allowed to wait for the core lock at once; more are told to retry later.
+MAX_WAITING = 4
+WAIT_S = 5.0
+RETRY_AFTER_S = 2
+_CODE_INVALID_ARGUMENT = 3
+_CODE_UNAVAILABLE = 14
+
+
+class DecodeError(ValueError):
+    """The body is not an OTLP request of the kind expected (answered 400)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def protobuf_available() -> bool:
+    try:
+        import opentelemetry.proto.collector.trace.v1.trace_service_pb2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ decoding: JSON
+def _json_value(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return None
+    for key, item in value.items():
+        if key == "stringValue" or key == "boolValue":
+            return item
+        if key == "intValue":
+            try:
+                return int(item)
+            except (TypeError, ValueError):
+                raise DecodeError(f"intValue {item!r} is not an integer") from None
+        if key == "doubleValue":
+            try:
+                return float(item)
+            except (TypeError, ValueError):
+                raise DecodeError(f"doubleValue {item!r} is not a number") from None
+        if key == "arrayValue" and isinstance(item, dict):
+            return [_json_value(v) for v in item.get("values") or []]
+        if key == "kvlistValue" and isinstance(item, dict):
+            return _json_attributes(item.get("values"))
+    return None
+
+
+def _json_attributes(items: Any) -> dict[str, Any]:
+    if items is None:
+        return {}
+    if not isinstance(items, list):
+        raise DecodeError("attributes must be a list")
+    out: dict[str, Any] = {}
+    for kv in items:
+        if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
+            raise DecodeError("an attribute needs a string key")
+        out[kv["key"]] = _json_value(kv.get("value"))
+    return out
+
+
+def _json_int(value: Any, what: str) -> int:
+    if value is None:
+        return 0
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise DecodeError(f"{what} {value!r} is not an integer") from None
+
+
+def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
+    value = doc.get(key) or []
+    if not isinstance(value, list):
+        raise DecodeError(f"{key} must be a list")
+    return value
+
+
+def decode_traces_json(body: bytes) -> list[SpanIn]:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"body is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise DecodeError("body must be a JSON object (ExportTraceServiceRequest)")
+    spans: list[SpanIn] = []
+    for rs in _list(doc, "resourceSpans"):
+        if not isinstance(rs, dict):
+            raise DecodeError("resourceSpans items must be objects")
+        resource = _json_attributes((rs.get("resource") or {}).get("attributes"))
+        for ss in _list(rs, "scopeSpans"):
+            if not isinstance(ss, dict):
+                raise DecodeError("scopeSpans items must be objects")
+            for s in _list(ss, "spans"):
+                if not isinstance(s, dict):
+                    raise DecodeError("spans must be objects")
+                status = s.get("status") or {}
+                spans.append(
+                    SpanIn(
+                        trace_id=str(s.get("traceId") or "").lower(),
+                        span_id=str(s.get("spanId") or "").lower(),
+                        name=str(s.get("name") or ""),
+                        start_ns=_json_int(s.get("startTimeUnixNano"), "startTimeUnixNano"),
+                        end_ns=_json_int(s.get("endTimeUnixNano"), "endTimeUnixNano"),
+                        status_code=_status_code(status.get("code")),
+                        status_message=str(status.get("message") or ""),
+                        attributes=_json_attributes(s.get("attributes")),
+                        resource=resource,
+                    )
+                )
+    return spans
+
+
+def _status_code(code: Any) -> int:
+    if code in ("STATUS_CODE_ERROR", 2, "2"):
+        return 2
+    if code in ("STATUS_CODE_OK", 1, "1"):
+        return 1
+    return 0
+
+
+# -------------------------------------------------------------- decoding: protobuf
+def _pb_value(v: Any) -> Any:
+    kind = v.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [_pb_value(x) for x in v.array_value.values]
+    if kind == "kvlist_value":
+        return _pb_attributes(v.kvlist_value.values)
+    return getattr(v, kind)
+
+
+def _pb_attributes(items: Any) -> dict[str, Any]:
+    return {kv.key: _pb_value(kv.value) for kv in items}
+
+
+def decode_traces_protobuf(body: bytes) -> list[SpanIn]:
+    from google.protobuf.message import DecodeError as PbDecodeError
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except (PbDecodeError, RuntimeError, ValueError) as exc:
+        raise DecodeError(f"body is not an ExportTraceServiceRequest: {exc}") from None
+    spans: list[SpanIn] = []
+    for rs in request.resource_spans:
+        resource = _pb_attributes(rs.resource.attributes)
+        for ss in rs.scope_spans:
+            for s in ss.spans:
+                spans.append(
+                    SpanIn(
+                        trace_id=s.trace_id.hex(),
+                        span_id=s.span_id.hex(),
+                        name=s.name,
+                        start_ns=s.start_time_unix_nano,
+                        end_ns=s.end_time_unix_nano,
+                        status_code=int(s.status.code),
+                        status_message=s.status.message,
+                        attributes=_pb_attributes(s.attributes),
+                        resource=resource,
+                    )
+                )
+    return spans
+
+
+# --------------------------------------------------------------------- responses
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _status(code: int, message: str, content_type: str) -> bytes:
+    """A ``google.rpc.Status`` (code and message) in the request's encoding."""
+    if content_type == PROTOBUF:
+        text = message.encode()
+        return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text
+    return json.dumps({"code": code, "message": message}).encode()
+
+
+def _traces_response(result: IngestResult, content_type: str) -> bytes:
+    if content_type == PROTOBUF:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceResponse,
+        )
+
+        response = ExportTraceServiceResponse()
+        if result.rejected:
+            response.partial_success.rejected_spans = result.rejected
+            response.partial_success.error_message = result.error_message
+        return bytes(response.SerializeToString())
+    doc: dict[str, Any] = {}
+    if result.rejected:
+        doc["partialSuccess"] = {
+            "rejectedSpans": str(result.rejected),
+            "errorMessage": result.error_message,
+        }
+    return json.dumps(doc).encode()
+
+
+def inflate(body: bytes, limit: int) -> bytes:
+    """A gzip body inflated, refused (DecodeError) when corrupt or larger than ``limit``."""
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise DecodeError(f"body is not valid gzip: {exc}") from None
+    if len(out) > limit:
+        raise DecodeError(f"the inflated body is over {limit} bytes")
+    if not inflater.eof:
+        raise DecodeError("the gzip body is truncated")
+    return out
+
+
+class OtlpReceiver:
+    """Decodes OTLP requests and records them through the service's core objects."""
+
+    def __init__(
+        self,
+        service: MetricsService,
+        *,
+        departments: Mapping[str, str] | None = None,
+        max_body_bytes: int = 4 << 20,
+    ) -> None:
+        c = service.components
+        self.service = service
+        self.max_body_bytes = max_body_bytes
+        self.ingestor = Ingestor(c.monitor, c.tracker, departments=departments)
+        self._waiting = threading.BoundedSemaphore(MAX_WAITING)
+
+    def export(self, path: str, body: bytes, content_type: str, encoding: str) -> Reply:
+        """The reply to ``POST path`` with ``body`` (already bounded by the body limit)."""
+        ctype = content_type.split(";")[0].strip().lower()
+        reply_type = PROTOBUF if ctype == PROTOBUF else JSON
+        if ctype not in (PROTOBUF, JSON):
+            return self._error(415, "Content-Type must be application/x-protobuf or JSON", JSON)
+        if ctype == PROTOBUF and not protobuf_available():
+            return self._error(
+                415,
+                "OTLP protobuf needs the opentelemetry-proto package "
+                "(pip install 'werkpilot-tui[otlp]'); send application/json instead",
+                JSON,
+            )
+        encoding = encoding.strip().lower()
+        try:
+            if encoding == "gzip":
+                body = inflate(body, self.max_body_bytes * INFLATE_FACTOR)
+            elif encoding not in ("", "identity"):
+                return self._error(415, f"Content-Encoding {encoding!r} is not supported", ctype)
+            spans = decode_traces_protobuf(body) if ctype == PROTOBUF else decode_traces_json(body)
+        except DecodeError as exc:
+            return self._error(400, str(exc), reply_type)
+        result = self.ingest(spans)
+        if result is None:
+            return self._error(
+                503, "the write path is busy; retry later", reply_type, retry=RETRY_AFTER_S
+            )
+        return Reply(200, _traces_response(result, reply_type), reply_type)
+
+    def ingest(self, spans: list[SpanIn]) -> IngestResult | None:
+        """Record ``spans`` under the core lock; None when too many requests already wait."""
+        if not self._waiting.acquire(blocking=False):
+            return None
+        try:
+            lock = self.service.core_lock
+            if not lock.acquire(timeout=WAIT_S):
+                return None
+            try:
+                result = self.ingestor.ingest_spans(spans)
+            finally:
+                lock.release()
+        finally:
+            self._waiting.release()
+        if result.accepted:
+            self.service.invalidate()
+        return result
+
+    @staticmethod
+    def _error(status: int, message: str, ctype: str, retry: int | None = None) -> Reply:
+        code = _CODE_UNAVAILABLE if status == 503 else _CODE_INVALID_ARGUMENT
+        headers = {"Retry-After": str(retry)} if retry is not None else {}
+        return Reply(status, _status(code, message, ctype), ctype, headers)
