@@ -21,25 +21,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceResponse,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+    InMemorySpanExporter,
+)
+from opentelemetry.trace import Status, StatusCode
 
 from core.config import Config
 from core.monitor import PerformanceMonitor
 from core.otlp_ingest import SpanIn, map_span
 from werkpilot_tui.api import Components
-
-pytest.importorskip("opentelemetry.sdk.trace")
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans  # noqa: E402
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: E402
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
-    ExportTraceServiceResponse,
-)
-from opentelemetry.sdk.resources import Resource  # noqa: E402
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
-    InMemorySpanExporter,
-)
-from opentelemetry.trace import Status, StatusCode  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """
@@ -50,6 +48,7 @@ request_timeout_s = 5
 max_body_bytes = 1048576
 departments = {{ "support-bot" = "support" }}
 """
+SERVE = [sys.executable, "-m", "werkpilot_tui", "serve"]
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 #: claude-sonnet-4-5: 300 input (1500 incl. 1000 cache read + 200 cache write), 400 output;
 #: claude-haiku-4-5: 2000 in, 1000 out; gpt-x: unpriced, cost reported as $0.50.
@@ -63,8 +62,7 @@ class Serve:
         self.log = data_dir.parent / "serve.log"
         base = {k: v for k, v in os.environ.items() if k != "WERKPILOT_API_TOKEN"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "werkpilot_tui", "serve", "--data-dir", str(data_dir)]
-            + ["--config", str(cfg), "--port", "0"],
+            [*SERVE, "--data-dir", str(data_dir), "--config", str(cfg), "--port", "0"],
             stdout=subprocess.PIPE,
             stderr=self.log.open("a"),
             text=True,
@@ -329,7 +327,7 @@ def test_otlp_json_is_accepted_too(tmp_path: Path) -> None:
     body = json.dumps(doc).encode()
     with serving(data_dir) as served:
         for _ in range(2):
-            status, headers, data = served.post(body, {"Content-Type": "application/json"})
+            status, _, data = served.post(body, {"Content-Type": "application/json"})
             assert status == 200 and json.loads(data) == {}
     components = Components.open(data_dir, Config())
     try:
@@ -398,3 +396,33 @@ def test_the_write_token_guards_otlp(tmp_path: Path) -> None:
             endpoint=served.url, headers={"Authorization": "Bearer s3cret"}, timeout=10
         )
         assert allowed.export(spans) is SpanExportResult.SUCCESS
+
+
+def test_without_opentelemetry_proto_serve_starts_and_protobuf_gets_415(tmp_path: Path) -> None:
+    shadow = tmp_path / "shadow"
+    (shadow / "opentelemetry").mkdir(parents=True)
+    (shadow / "opentelemetry" / "__init__.py").write_text("")  # hides the installed package
+    with serving(tmp_path / "data", PYTHONPATH=f"{shadow}{os.pathsep}{ROOT}") as served:
+        status, _, data = served.post(_batch(), PROTOBUF)
+        assert status == 415 and b"werkpilot-tui[otlp]" in data
+        status, _, data = served.post(b"{}", {"Content-Type": "application/json"})
+        assert status == 200 and json.loads(data) == {}
+
+
+def test_a_saturated_write_path_answers_503_with_retry_after(tmp_path: Path) -> None:
+    from werkpilot_tui.api import MetricsService
+    from werkpilot_tui.otlp_http import OtlpReceiver
+
+    components = Components.open(tmp_path / "data", Config())
+    service = MetricsService(components, cache_ttl_s=0)
+    receiver = OtlpReceiver(service, wait_s=0.05)
+    try:
+        with service.core_lock:  # another request holds the write path
+            reply = receiver.export("/v1/traces", _batch(), "application/x-protobuf", "")
+        assert reply.status == 503 and reply.headers["Retry-After"] == "2"
+        reply = receiver.export("/v1/traces", _batch(), "application/x-protobuf", "")
+        assert reply.status == 200
+        assert len(components.monitor.get_recent_executions("triage")) == 4
+    finally:
+        service.close()
+        components.close()

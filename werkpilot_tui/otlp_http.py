@@ -262,8 +262,10 @@ class OtlpReceiver:
         *,
         departments: Mapping[str, str] | None = None,
         max_body_bytes: int = 4 << 20,
+        wait_s: float = WAIT_S,
     ) -> None:
         c = service.components
+        self.wait_s = wait_s
         self.service = service
         self.max_body_bytes = max_body_bytes
         self.ingestor = Ingestor(c.monitor, c.tracker, departments=departments)
@@ -304,7 +306,7 @@ class OtlpReceiver:
             return None
         try:
             lock = self.service.core_lock
-            if not lock.acquire(timeout=WAIT_S):
+            if not lock.acquire(timeout=self.wait_s):
                 return None
             try:
                 result = self.ingestor.ingest_spans(spans)
