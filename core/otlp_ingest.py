@@ -13,11 +13,13 @@ delivery repeated after a restart is still recognised. The journal stays the tru
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -86,8 +88,8 @@ class IngestResult:
 
 
 @dataclass(frozen=True, slots=True)
-class SpanRecord:
-    """The execution (and, for a model call, cost entry) one span maps to."""
+class CallRecord:
+    """The execution (and, for a model call, cost entry) one span or log event maps to."""
 
     agent: str
     department: str
@@ -106,11 +108,27 @@ class SpanRecord:
     source_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class LogIn:
+    """One decoded log record (an OpenTelemetry event) with its resource's attributes."""
+
+    time_ns: int
+    observed_ns: int = 0
+    event_name: str = ""
+    body: Any = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    resource: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: Claude Code's event for one model request (its ``event.name``, or the record's name).
+API_REQUEST_EVENTS = frozenset({"api_request", "claude_code.api_request"})
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def map_span(span: SpanIn, departments: Mapping[str, str]) -> SpanRecord | None:
+def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
     """The record of a GenAI span; None for a span without ``gen_ai.operation.name``.
 
     Raises ValueError naming what is wrong with a GenAI span that cannot be recorded."""
@@ -155,7 +173,7 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> SpanRecord | None:
     error = None
     if failed:
         error = ": ".join(p for p in (error_type, span.status_message) if p) or "span status ERROR"
-    return SpanRecord(
+    return CallRecord(
         agent=agent,
         department=department,
         model=model,
@@ -171,6 +189,93 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> SpanRecord | None:
         model_call=model_call,
         host=_text(span.resource.get("host.name")),
         source_id=f"otlp:{span.trace_id}:{span.span_id}",
+    )
+
+
+def _int(attrs: Mapping[str, Any], key: str) -> int:
+    """A count sent as a number or a numeric string (exporters differ)."""
+    value = attrs.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key}: expected a non-negative integer, got {value!r}")
+    return value
+
+
+def _float(attrs: Mapping[str, Any], key: str) -> float | None:
+    value = attrs.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError(f"{key}: expected a number, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{key}: expected a finite number, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{key}: must not be negative, got {value!r}")
+    return float(value)
+
+
+def log_source_id(rec: LogIn) -> str:
+    """A log record has no id: the digest of everything it says identifies a redelivery."""
+    text = json.dumps(
+        [rec.time_ns, rec.observed_ns, rec.event_name, rec.body, rec.attributes, rec.resource],
+        sort_keys=True,
+        default=repr,
+    )
+    return "otlp-log:" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def map_log(rec: LogIn, departments: Mapping[str, str]) -> CallRecord | None:
+    """The record of a Claude Code ``api_request`` event; None for any other log record.
+
+    Claude Code counts input tokens without the cache ones (the Anthropic form) and states
+    the request's cost (``cost_usd``: pricing ``reported``)."""
+    attrs = rec.attributes
+    name = rec.event_name or _text(attrs.get("event.name")) or _text(rec.body) or ""
+    if name not in API_REQUEST_EVENTS:
+        return None
+    service = _text(rec.resource.get("service.name"))
+    agent = service or "claude-code"
+    department = (
+        _text(rec.resource.get("werkpilot.department"))
+        or (departments.get(service) if service else None)
+        or "default"
+    )
+    model = _text(attrs.get("model"))
+    check_name(agent, "agent")
+    check_name(department, "department")
+    if model is not None:
+        check_name(model, "model")
+    end_ns = rec.time_ns or rec.observed_ns
+    if not 0 < end_ns <= MAX_END_NS:
+        raise ValueError(f"timestamp: {end_ns} ns is not a plausible time")
+    duration = _float(attrs, "duration_ms") or 0.0
+    cost = _float(attrs, "cost_usd")
+    if cost is not None and cost > MAX_EXECUTION_COST:
+        raise ValueError(f"cost_usd: must be from 0 to {MAX_EXECUTION_COST:g} USD")
+    return CallRecord(
+        agent=agent,
+        department=department,
+        model=model,
+        timestamp=end_ns // 1_000_000,
+        duration=duration,
+        status="completed",
+        error=None,
+        input_tokens=_int(attrs, "input_tokens"),
+        output_tokens=_int(attrs, "output_tokens"),
+        cache_read_tokens=_int(attrs, "cache_read_tokens"),
+        cache_write_tokens=_int(attrs, "cache_creation_tokens"),
+        reported_cost=cost,
+        model_call=True,
+        host=_text(rec.resource.get("host.name")),
+        source_id=log_source_id(rec),
     )
 
 
@@ -213,11 +318,27 @@ class Ingestor:
         self.seen = SeenIndex(monitor.journal)
 
     def ingest_spans(self, spans: Iterable[SpanIn]) -> IngestResult:
+        return self._ingest(
+            ((f"span {s.span_id or '?'}", s) for s in spans),
+            map_span,
+            "span(s)",
+        )
+
+    def ingest_logs(self, logs: Iterable[LogIn]) -> IngestResult:
+        return self._ingest(
+            ((f"log record {i}", r) for i, r in enumerate(logs)), map_log, "log record(s)"
+        )
+
+    def _ingest(
+        self,
+        items: Iterable[tuple[str, Any]],
+        mapper: Callable[[Any, Mapping[str, str]], CallRecord | None],
+        kind: str,
+    ) -> IngestResult:
         result = IngestResult()
-        for span in spans:
-            what = f"span {span.span_id or '?'}"
+        for what, item in items:
             try:
-                record = map_span(span, self.departments)
+                record = mapper(item, self.departments)
                 if record is None:
                     result.ignored += 1
                     continue
@@ -228,10 +349,10 @@ class Ingestor:
             except ValueError as exc:  # pydantic's ValidationError is one
                 result.reject(what, _one_line(exc))
         if result.rejected:
-            log.warning("OTLP: %d span(s) refused: %s", result.rejected, result.error_message)
+            log.warning("OTLP: %d %s refused: %s", result.rejected, kind, result.error_message)
         return result
 
-    def _record(self, r: SpanRecord) -> bool:
+    def _record(self, r: CallRecord) -> bool:
         """Write what is not yet in the journal; False when both records already were."""
         executions = self.seen.ids("executions", r.timestamp)
         ledger = self.seen.ids("ledger", r.timestamp)
@@ -293,7 +414,7 @@ class Ingestor:
         return True
 
 
-def _usage(r: SpanRecord) -> Any:
+def _usage(r: CallRecord) -> Any:
     from core.pricing import Usage
 
     return Usage(r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens)
@@ -304,4 +425,14 @@ def _one_line(exc: Exception) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-__all__ = ["IngestResult", "Ingestor", "SeenIndex", "SpanIn", "SpanRecord", "map_span"]
+__all__ = [
+    "CallRecord",
+    "IngestResult",
+    "Ingestor",
+    "LogIn",
+    "SeenIndex",
+    "SpanIn",
+    "log_source_id",
+    "map_log",
+    "map_span",
+]

@@ -76,9 +76,14 @@ class Serve:
         self.url = f"http://127.0.0.1:{self.port}/v1/traces"
 
     def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        return self.request("/v1/traces", body, headers)
+
+    def request(
+        self, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            conn.request("POST", "/v1/traces", body=body, headers=headers)
+            conn.request("POST", path, body=body, headers=headers)
             resp = conn.getresponse()
             return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
         finally:
@@ -426,3 +431,91 @@ def test_a_saturated_write_path_answers_503_with_retry_after(tmp_path: Path) -> 
     finally:
         service.close()
         components.close()
+
+
+# ------------------------------------------------------------- Claude Code's events (logs)
+def _claude_code_logs() -> Any:
+    """Claude Code's OTLP log export as documented: one ``claude_code.api_request`` event per
+    model request (its numbers as strings, as Claude Code sends them), besides other events."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    def kv(key: str, value: str) -> KeyValue:
+        return KeyValue(key=key, value=AnyValue(string_value=value))
+
+    request = ExportLogsServiceRequest()
+    rl = request.resource_logs.add()
+    rl.resource.attributes.extend(
+        [
+            kv("service.name", "claude-code"),
+            kv("service.version", "2.0.14"),
+            kv("host.name", "laptop-3"),
+            kv("werkpilot.department", "engineering"),  # OTEL_RESOURCE_ATTRIBUTES
+        ]
+    )
+    sl = rl.scope_logs.add()
+    sl.scope.name = "com.anthropic.claude_code.events"
+    now = time.time_ns()
+    calls = [
+        ("claude-sonnet-4-5-20250929", "0.012345", "2300", "1200", "340", "5000", "100"),
+        ("claude-haiku-4-5-20251001", "0.1", "800", "90", "12", "0", "0"),
+        ("claude-opus-4-1-20250805", "0.05", "15000.5", "10", "4000", "0", "2000"),
+    ]
+    for i, (model, cost, ms, inp, out, read, write) in enumerate(calls):
+        r = sl.log_records.add()
+        r.time_unix_nano = r.observed_time_unix_nano = now + i * 1_000_000
+        r.body.string_value = "claude_code.api_request"
+        r.attributes.extend(
+            [
+                kv("event.name", "api_request"),
+                kv("event.timestamp", "2026-12-03T12:00:00.000Z"),
+                kv("session.id", "5d7c1c3e"),
+                kv("model", model),
+                kv("cost_usd", cost),
+                kv("duration_ms", ms),
+                kv("input_tokens", inp),
+                kv("output_tokens", out),
+                kv("cache_read_tokens", read),
+                kv("cache_creation_tokens", write),
+            ]
+        )
+    for event in ("user_prompt", "tool_result"):
+        r = sl.log_records.add()
+        r.time_unix_nano = now
+        r.body.string_value = f"claude_code.{event}"
+        r.attributes.extend([kv("event.name", event), kv("session.id", "5d7c1c3e")])
+    return request
+
+
+def test_claude_code_api_request_events_are_counted_to_the_cent_once(tmp_path: Path) -> None:
+    from google.protobuf.json_format import MessageToJson
+
+    request = _claude_code_logs()
+    data_dir = tmp_path / "data"
+    with serving(data_dir) as served:
+        for _ in range(2):
+            status, _, data = served.request("/v1/logs", request.SerializeToString(), PROTOBUF)
+            assert status == 200 and data == b""  # an empty ExportLogsServiceResponse
+    with serving(data_dir) as served:  # after a restart, and as OTLP/JSON: still once
+        status, _, data = served.request(
+            "/v1/logs", MessageToJson(request).encode(), {"Content-Type": "application/json"}
+        )
+        assert status == 200 and json.loads(data) == {}
+    components = Components.open(data_dir, Config())
+    try:
+        executions = components.monitor.get_recent_executions("claude-code")
+        assert len(executions) == 3
+        assert {e.department for e in executions} == {"engineering"}
+        assert {e.host for e in executions} == {"laptop-3"}
+        assert sum(e.duration for e in executions) == 2300 + 800 + 15000.5
+        agent = components.tracker.get_agent_cost("claude-code")
+        assert agent is not None and agent.executions == 3
+        assert round(agent.total_cost, 2) == 0.16 and agent.total_cost == pytest.approx(0.162345)
+        assert agent.total_input_tokens == 1300
+        assert agent.total_output_tokens == 4352
+        assert sum(e.cache_read_tokens for e in executions) == 5000
+        assert sum(e.cache_write_tokens for e in executions) == 2100
+    finally:
+        components.close()
+    ledger = b"".join(p.read_bytes() for p in (data_dir / "costs").glob("ledger-*.jsonl"))
+    assert ledger.count(b'"pricing":"reported"') == 3

@@ -1,4 +1,4 @@
-"""OTLP/HTTP for ``serve``: ``POST /v1/traces`` in protobuf or JSON, gzip or not.
+"""OTLP/HTTP for ``serve``: ``POST /v1/traces`` and ``/v1/logs``, protobuf or JSON, gzip or not.
 
 Decoding turns a request into ``core.otlp_ingest.SpanIn`` values; core records them. The
 answers follow the OTLP/HTTP specification: 200 with an ``Export…ServiceResponse`` (its
@@ -13,18 +13,19 @@ from __future__ import annotations
 import json
 import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core.otlp_ingest import Ingestor, IngestResult, SpanIn
+from core.otlp_ingest import Ingestor, IngestResult, LogIn, SpanIn
 
 if TYPE_CHECKING:
     from werkpilot_tui.api import MetricsService
 
 TRACES_PATH = "/v1/traces"
+LOGS_PATH = "/v1/logs"
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 #: A gzip body may inflate to at most this many times the body limit.
@@ -153,6 +154,39 @@ def _status_code(code: Any) -> int:
     return 0
 
 
+def decode_logs_json(body: bytes) -> list[LogIn]:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"body is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise DecodeError("body must be a JSON object (ExportLogsServiceRequest)")
+    logs: list[LogIn] = []
+    for rl in _list(doc, "resourceLogs"):
+        if not isinstance(rl, dict):
+            raise DecodeError("resourceLogs items must be objects")
+        resource = _json_attributes((rl.get("resource") or {}).get("attributes"))
+        for sl in _list(rl, "scopeLogs"):
+            if not isinstance(sl, dict):
+                raise DecodeError("scopeLogs items must be objects")
+            for r in _list(sl, "logRecords"):
+                if not isinstance(r, dict):
+                    raise DecodeError("logRecords must be objects")
+                logs.append(
+                    LogIn(
+                        time_ns=_json_int(r.get("timeUnixNano"), "timeUnixNano"),
+                        observed_ns=_json_int(
+                            r.get("observedTimeUnixNano"), "observedTimeUnixNano"
+                        ),
+                        event_name=str(r.get("eventName") or ""),
+                        body=_json_value(r.get("body")),
+                        attributes=_json_attributes(r.get("attributes")),
+                        resource=resource,
+                    )
+                )
+    return logs
+
+
 # -------------------------------------------------------------- decoding: protobuf
 def _pb_value(v: Any) -> Any:
     kind = v.WhichOneof("value")
@@ -201,6 +235,33 @@ def decode_traces_protobuf(body: bytes) -> list[SpanIn]:
     return spans
 
 
+def decode_logs_protobuf(body: bytes) -> list[LogIn]:
+    from google.protobuf.message import DecodeError as PbDecodeError
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    request = ExportLogsServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except (PbDecodeError, RuntimeError, ValueError) as exc:
+        raise DecodeError(f"body is not an ExportLogsServiceRequest: {exc}") from None
+    logs: list[LogIn] = []
+    for rl in request.resource_logs:
+        resource = _pb_attributes(rl.resource.attributes)
+        for sl in rl.scope_logs:
+            for r in sl.log_records:
+                logs.append(
+                    LogIn(
+                        time_ns=r.time_unix_nano,
+                        observed_ns=r.observed_time_unix_nano,
+                        event_name=r.event_name,
+                        body=_pb_value(r.body) if r.HasField("body") else None,
+                        attributes=_pb_attributes(r.attributes),
+                        resource=resource,
+                    )
+                )
+    return logs
+
+
 # --------------------------------------------------------------------- responses
 def _varint(n: int) -> bytes:
     out = bytearray()
@@ -219,21 +280,38 @@ def _status(code: int, message: str, content_type: str) -> bytes:
     return json.dumps({"code": code, "message": message}).encode()
 
 
-def _traces_response(result: IngestResult, content_type: str) -> bytes:
-    if content_type == PROTOBUF:
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-            ExportTraceServiceResponse,
-        )
+#: Per signal: the protobuf response class and its partial-success count field.
+_RESPONSES = {
+    TRACES_PATH: (
+        "opentelemetry.proto.collector.trace.v1.trace_service_pb2",
+        "ExportTraceServiceResponse",
+        "rejected_spans",
+        "rejectedSpans",
+    ),
+    LOGS_PATH: (
+        "opentelemetry.proto.collector.logs.v1.logs_service_pb2",
+        "ExportLogsServiceResponse",
+        "rejected_log_records",
+        "rejectedLogRecords",
+    ),
+}
 
-        response = ExportTraceServiceResponse()
+
+def _response(path: str, result: IngestResult, content_type: str) -> bytes:
+    """The ``Export…ServiceResponse``: empty, or a partial success naming what was refused."""
+    module, name, pb_field, json_field = _RESPONSES[path]
+    if content_type == PROTOBUF:
+        import importlib
+
+        response = getattr(importlib.import_module(module), name)()
         if result.rejected:
-            response.partial_success.rejected_spans = result.rejected
+            setattr(response.partial_success, pb_field, result.rejected)
             response.partial_success.error_message = result.error_message
         return bytes(response.SerializeToString())
     doc: dict[str, Any] = {}
     if result.rejected:
         doc["partialSuccess"] = {
-            "rejectedSpans": str(result.rejected),
+            json_field: str(result.rejected),
             "errorMessage": result.error_message,
         }
     return json.dumps(doc).encode()
@@ -290,18 +368,25 @@ class OtlpReceiver:
                 body = inflate(body, self.max_body_bytes * INFLATE_FACTOR)
             elif encoding not in ("", "identity"):
                 return self._error(415, f"Content-Encoding {encoding!r} is not supported", ctype)
-            spans = decode_traces_protobuf(body) if ctype == PROTOBUF else decode_traces_json(body)
+            if path == LOGS_PATH:
+                logs = decode_logs_protobuf(body) if ctype == PROTOBUF else decode_logs_json(body)
+                work: Callable[[], IngestResult] = lambda: self.ingestor.ingest_logs(logs)  # noqa: E731
+            else:
+                spans = (
+                    decode_traces_protobuf(body) if ctype == PROTOBUF else decode_traces_json(body)
+                )
+                work = lambda: self.ingestor.ingest_spans(spans)  # noqa: E731
         except DecodeError as exc:
             return self._error(400, str(exc), reply_type)
-        result = self.ingest(spans)
+        result = self.ingest(work)
         if result is None:
             return self._error(
                 503, "the write path is busy; retry later", reply_type, retry=RETRY_AFTER_S
             )
-        return Reply(200, _traces_response(result, reply_type), reply_type)
+        return Reply(200, _response(path, result, reply_type), reply_type)
 
-    def ingest(self, spans: list[SpanIn]) -> IngestResult | None:
-        """Record ``spans`` under the core lock; None when too many requests already wait."""
+    def ingest(self, work: Callable[[], IngestResult]) -> IngestResult | None:
+        """Run ``work`` under the core lock; None when too many requests already wait."""
         if not self._waiting.acquire(blocking=False):
             return None
         try:
@@ -309,7 +394,7 @@ class OtlpReceiver:
             if not lock.acquire(timeout=self.wait_s):
                 return None
             try:
-                result = self.ingestor.ingest_spans(spans)
+                result = work()
             finally:
                 lock.release()
         finally:

@@ -33,7 +33,7 @@ from core.config import budget_problem, load_config
 from werkpilot_tui.api import Components, MetricsService, printable
 from werkpilot_tui.connections import MAX_HEAD_BYTES, ConnectionTable, DeadlineReader, HeadTooLarge
 from werkpilot_tui.exposition import CONTENT_TYPE
-from werkpilot_tui.otlp_http import TRACES_PATH, OtlpReceiver
+from werkpilot_tui.otlp_http import LOGS_PATH, TRACES_PATH, OtlpReceiver
 
 log = logging.getLogger("werkpilot_tui.server")
 
@@ -47,6 +47,7 @@ ALLOWED = {
     ACK_PATH: "POST",
     BUDGETS_PATH: "POST",
     TRACES_PATH: "POST",
+    LOGS_PATH: "POST",
 }
 MAX_CONNECTIONS = 64
 #: How long a new connection waits for the slot an eviction frees before it is refused.
@@ -242,7 +243,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
                 self._send(200, self.server.service.prometheus_text(), CONTENT_TYPE)
             elif path == BUDGETS_PATH:
                 self._post_budget()
-            elif path == TRACES_PATH:
+            elif path in (TRACES_PATH, LOGS_PATH):
                 self._post_otlp(path)
             else:
                 self._post_acknowledge()
