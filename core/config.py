@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_origin
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -135,6 +135,11 @@ class IngestConfig(_Section):
     max_body_bytes: int = Field(4 << 20, gt=0)  # per request, before gzip is inflated
     #: OpenTelemetry ``service.name`` -> department, for senders that do not state one.
     departments: dict[str, str] = Field(default_factory=dict)
+    #: Claude Code sends each request as an ``api_request`` event and in its counters:
+    #: counted from one of them only.
+    claude_code: Literal["logs", "metrics"] = "logs"
+    #: Record ``gen_ai.client.*`` histograms (for apps that send metrics but no spans).
+    gen_ai_metrics: bool = False
 
 
 class AlertmanagerConfig(_Section):

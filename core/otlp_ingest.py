@@ -106,6 +106,10 @@ class CallRecord:
     model_call: bool
     host: str | None
     source_id: str
+    #: Metrics: a counter point is a cost entry without an execution; a duration
+    #: histogram point is an execution of ``api_calls`` calls without a cost entry.
+    execution: bool = True
+    api_calls: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +315,9 @@ class Ingestor:
         tracker: CostTracker,
         *,
         departments: Mapping[str, str] | None = None,
+        logs: bool = True,
     ) -> None:
+        self.logs = logs  # Claude Code's events (off when its metrics are the source)
         self.monitor = monitor
         self.tracker = tracker
         self.departments = dict(departments or {})
@@ -325,9 +331,15 @@ class Ingestor:
         )
 
     def ingest_logs(self, logs: Iterable[LogIn]) -> IngestResult:
+        if not self.logs:
+            return IngestResult(ignored=sum(1 for _ in logs))
         return self._ingest(
             ((f"log record {i}", r) for i, r in enumerate(logs)), map_log, "log record(s)"
         )
+
+    def ingest_records(self, records: Iterable[tuple[str, CallRecord]]) -> IngestResult:
+        """Records mapped elsewhere (metric points: core/otlp_metrics.py)."""
+        return self._ingest(records, lambda r, _: r, "metric point(s)")
 
     def _ingest(
         self,
@@ -356,7 +368,7 @@ class Ingestor:
         """Write what is not yet in the journal; False when both records already were."""
         executions = self.seen.ids("executions", r.timestamp)
         ledger = self.seen.ids("ledger", r.timestamp)
-        need_execution = r.source_id not in executions
+        need_execution = r.execution and r.source_id not in executions
         need_cost = r.model_call and r.source_id not in ledger
         if not (need_execution or need_cost):
             return False
@@ -374,7 +386,7 @@ class Ingestor:
             "model": r.model,
             "department": r.department,
             "cost": cost,
-            "api_calls": 1 if r.model_call else 0,
+            "api_calls": r.api_calls if r.api_calls is not None else int(r.model_call),
             "error": r.error,
             "source_id": r.source_id,
         }

@@ -56,9 +56,9 @@ EXPECTED_COST = (300 * 3 + 400 * 15 + 1000 * 0.3 + 200 * 3.75) / 1e6 + 7000 / 1e
 
 
 class Serve:
-    def __init__(self, data_dir: Path, **env: str) -> None:
+    def __init__(self, data_dir: Path, extra_config: str = "", **env: str) -> None:
         cfg = data_dir.parent / "werkpilot.toml"
-        cfg.write_text(CONFIG.format())
+        cfg.write_text(CONFIG.format() + extra_config)
         self.log = data_dir.parent / "serve.log"
         base = {k: v for k, v in os.environ.items() if k != "WERKPILOT_API_TOKEN"}
         self.proc = subprocess.Popen(
@@ -109,8 +109,8 @@ class Serve:
 
 
 @contextmanager
-def serving(data_dir: Path, **env: str) -> Iterator[Serve]:
-    served = Serve(data_dir, **env)
+def serving(data_dir: Path, extra_config: str = "", **env: str) -> Iterator[Serve]:
+    served = Serve(data_dir, extra_config, **env)
     try:
         yield served
     finally:
@@ -519,3 +519,116 @@ def test_claude_code_api_request_events_are_counted_to_the_cent_once(tmp_path: P
         components.close()
     ledger = b"".join(p.read_bytes() for p in (data_dir / "costs").glob("ledger-*.jsonl"))
     assert ledger.count(b'"pricing":"reported"') == 3
+
+
+# ------------------------------------------------------------------------------ metrics
+def _claude_code_metrics(points: list[tuple[str, str, str, int, int, float, int]]) -> bytes:
+    """Claude Code's counters as documented: (metric, model, token type, start, time,
+    value, temporality) per data point."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    def kv(key: str, value: str) -> KeyValue:
+        return KeyValue(key=key, value=AnyValue(string_value=value))
+
+    request = ExportMetricsServiceRequest()
+    rm = request.resource_metrics.add()
+    rm.resource.attributes.extend([kv("service.name", "claude-code"), kv("host.name", "mac-1")])
+    sm = rm.scope_metrics.add()
+    for name, model, kind, start, end, value, temporality in points:
+        m = sm.metrics.add()
+        m.name, m.unit = name, "USD" if name.endswith("cost.usage") else "tokens"
+        m.sum.is_monotonic = True
+        m.sum.aggregation_temporality = temporality
+        dp = m.sum.data_points.add()
+        dp.start_time_unix_nano, dp.time_unix_nano, dp.as_double = start, end, value
+        dp.attributes.extend([kv("model", model), kv("session.id", "s-1")])
+        if kind:
+            dp.attributes.append(kv("type", kind))
+    return bytes(request.SerializeToString())
+
+
+def test_claude_code_counters_cumulative_and_delta_counted_to_the_cent(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    extra = '\nclaude_code = "metrics"\n'
+    now = time.time_ns()
+    s1, s2 = now - 10**12, now - 10**9
+    cost, tokens = "claude_code.cost.usage", "claude_code.token.usage"
+    sonnet, haiku = "claude-sonnet-4-5", "claude-haiku-4-5"
+    first = _claude_code_metrics(
+        [
+            (cost, sonnet, "", s1, now - 3 * 10**9, 0.10, 2),  # cumulative
+            (tokens, sonnet, "input", s1, now - 3 * 10**9, 1000, 2),
+            (tokens, sonnet, "output", s1, now - 3 * 10**9, 200, 2),
+            (cost, haiku, "", s1, now - 3 * 10**9, 0.02, 1),  # delta
+        ]
+    )
+    second = _claude_code_metrics(
+        [
+            (cost, sonnet, "", s1, now - 2 * 10**9, 0.25, 2),
+            (tokens, sonnet, "input", s1, now - 2 * 10**9, 1500, 2),
+            (tokens, sonnet, "output", s1, now - 2 * 10**9, 300, 2),
+            (cost, haiku, "", now - 3 * 10**9, now - 2 * 10**9, 0.03, 1),
+        ]
+    )
+    restarted = _claude_code_metrics(  # Claude Code restarted: a new start, a lower value
+        [(cost, sonnet, "", s2, now - 10**9, 0.05, 2)]
+    )
+    with serving(data_dir, extra) as served:
+        for body in (first, second, second):
+            status, _, data = served.request("/v1/metrics", body, PROTOBUF)
+            assert status == 200 and data == b""
+    with serving(data_dir, extra) as served:  # the series' last values survive a restart
+        for body in (second, restarted, restarted):
+            assert served.request("/v1/metrics", body, PROTOBUF)[0] == 200
+        # Claude Code's api_request events are not counted again when metrics are the source.
+        logs = _claude_code_logs().SerializeToString()
+        assert served.request("/v1/logs", logs, PROTOBUF)[0] == 200
+    components = Components.open(data_dir, Config())
+    try:
+        agent = components.tracker.get_agent_cost("claude-code")
+        assert agent is not None
+        assert round(agent.total_cost, 2) == 0.35
+        assert agent.total_cost == pytest.approx(0.25 + 0.05 + 0.02 + 0.03)
+        assert (agent.total_input_tokens, agent.total_output_tokens) == (1500, 300)
+        assert components.monitor.get_recent_executions("claude-code") == []
+    finally:
+        components.close()
+
+
+def test_python_sdk_gen_ai_histograms_become_cost_and_executions(tmp_path: Path) -> None:
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    data_dir = tmp_path / "data"
+    with serving(data_dir, "\ngen_ai_metrics = true\n") as served:
+        exporter = OTLPMetricExporter(endpoint=f"http://127.0.0.1:{served.port}/v1/metrics")
+        reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
+        provider = MeterProvider(
+            metric_readers=[reader], resource=Resource.create({"service.name": "rag-app"})
+        )
+        meter = provider.get_meter("test")
+        usage = meter.create_histogram("gen_ai.client.token.usage", unit="{token}")
+        duration = meter.create_histogram("gen_ai.client.operation.duration", unit="s")
+        call = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "claude-haiku-4-5"}
+        usage.record(1000, {**call, "gen_ai.token.type": "input"})
+        usage.record(200, {**call, "gen_ai.token.type": "output"})
+        duration.record(1.5, call)
+        assert provider.force_flush()
+        assert provider.force_flush()  # cumulative again, nothing new: counted once
+        usage.record(500, {**call, "gen_ai.token.type": "input"})
+        duration.record(0.5, call)
+        provider.shutdown()
+    components = Components.open(data_dir, Config())
+    try:
+        agent = components.tracker.get_agent_cost("rag-app")
+        assert agent is not None
+        assert agent.total_cost == pytest.approx((1500 * 1 + 200 * 5) / 1e6)
+        executions = components.monitor.get_recent_executions("rag-app")
+        assert sum(e.api_calls for e in executions) == 2
+        assert sum(e.duration for e in executions) == pytest.approx(2000)
+    finally:
+        components.close()

@@ -1,6 +1,7 @@
-"""OTLP/HTTP for ``serve``: ``POST /v1/traces`` and ``/v1/logs``, protobuf or JSON, gzip or not.
+"""OTLP/HTTP for ``serve``: ``POST /v1/traces``, ``/v1/metrics`` and ``/v1/logs``.
 
-Decoding turns a request into ``core.otlp_ingest.SpanIn`` values; core records them. The
+Protobuf or JSON, gzip or not. Decoding turns a request into ``SpanIn``/``LogIn``/``PointIn``
+values; core records them (core/otlp_ingest.py, core/otlp_metrics.py). The
 answers follow the OTLP/HTTP specification: 200 with an ``Export…ServiceResponse`` (its
 ``partial_success`` counts and explains refused spans), 400 for a body that cannot be
 decoded, 415 for a content type or encoding not understood (protobuf needs the
@@ -20,12 +21,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from core.otlp_ingest import Ingestor, IngestResult, LogIn, SpanIn
+from core.otlp_metrics import MetricsMapper, PointIn
 
 if TYPE_CHECKING:
     from werkpilot_tui.api import MetricsService
 
 TRACES_PATH = "/v1/traces"
 LOGS_PATH = "/v1/logs"
+METRICS_PATH = "/v1/metrics"
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 #: A gzip body may inflate to at most this many times the body limit.
@@ -187,6 +190,73 @@ def decode_logs_json(body: bytes) -> list[LogIn]:
     return logs
 
 
+_JSON_KINDS = ("sum", "histogram", "gauge")
+
+
+def decode_metrics_json(body: bytes) -> list[PointIn]:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"body is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise DecodeError("body must be a JSON object (ExportMetricsServiceRequest)")
+    points: list[PointIn] = []
+    for rm in _list(doc, "resourceMetrics"):
+        if not isinstance(rm, dict):
+            raise DecodeError("resourceMetrics items must be objects")
+        resource = _json_attributes((rm.get("resource") or {}).get("attributes"))
+        for sm in _list(rm, "scopeMetrics"):
+            if not isinstance(sm, dict):
+                raise DecodeError("scopeMetrics items must be objects")
+            for m in _list(sm, "metrics"):
+                if not isinstance(m, dict):
+                    raise DecodeError("metrics must be objects")
+                for kind in _JSON_KINDS:
+                    data = m.get(kind)
+                    if not isinstance(data, dict):
+                        continue
+                    temporality = _temporality(data.get("aggregationTemporality"))
+                    for dp in _list(data, "dataPoints"):
+                        if not isinstance(dp, dict):
+                            raise DecodeError("dataPoints must be objects")
+                        if kind == "histogram":
+                            value = _json_float(dp.get("sum"))
+                            count = _json_int(dp.get("count"), "count")
+                        else:
+                            raw = dp.get("asDouble", dp.get("asInt"))
+                            value, count = _json_float(raw), 0
+                        points.append(
+                            PointIn(
+                                metric=str(m.get("name") or ""),
+                                temporality=temporality if kind != "gauge" else 0,
+                                start_ns=_json_int(dp.get("startTimeUnixNano"), "start"),
+                                time_ns=_json_int(dp.get("timeUnixNano"), "timeUnixNano"),
+                                value=value,
+                                count=count,
+                                attributes=_json_attributes(dp.get("attributes")),
+                                resource=resource,
+                            )
+                        )
+    return points
+
+
+def _json_float(value: Any) -> float:
+    if value is None:
+        return 0.0
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise DecodeError(f"{value!r} is not a number") from None
+
+
+def _temporality(value: Any) -> int:
+    if value in (1, "1", "AGGREGATION_TEMPORALITY_DELTA"):
+        return 1
+    if value in (2, "2", "AGGREGATION_TEMPORALITY_CUMULATIVE"):
+        return 2
+    return 0
+
+
 # -------------------------------------------------------------- decoding: protobuf
 def _pb_value(v: Any) -> Any:
     kind = v.WhichOneof("value")
@@ -262,6 +332,48 @@ def decode_logs_protobuf(body: bytes) -> list[LogIn]:
     return logs
 
 
+def decode_metrics_protobuf(body: bytes) -> list[PointIn]:
+    from google.protobuf.message import DecodeError as PbDecodeError
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+
+    request = ExportMetricsServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except (PbDecodeError, RuntimeError, ValueError) as exc:
+        raise DecodeError(f"body is not an ExportMetricsServiceRequest: {exc}") from None
+    points: list[PointIn] = []
+    for rm in request.resource_metrics:
+        resource = _pb_attributes(rm.resource.attributes)
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                kind = m.WhichOneof("data")
+                if kind not in _JSON_KINDS:
+                    continue
+                data = getattr(m, kind)
+                temporality = 0 if kind == "gauge" else int(data.aggregation_temporality)
+                for dp in data.data_points:
+                    if kind == "histogram":
+                        value, count = float(dp.sum), int(dp.count)
+                    else:
+                        which = dp.WhichOneof("value")
+                        value, count = float(getattr(dp, which)) if which else 0.0, 0
+                    points.append(
+                        PointIn(
+                            metric=m.name,
+                            temporality=temporality,
+                            start_ns=dp.start_time_unix_nano,
+                            time_ns=dp.time_unix_nano,
+                            value=value,
+                            count=count,
+                            attributes=_pb_attributes(dp.attributes),
+                            resource=resource,
+                        )
+                    )
+    return points
+
+
 # --------------------------------------------------------------------- responses
 def _varint(n: int) -> bytes:
     out = bytearray()
@@ -287,6 +399,12 @@ _RESPONSES = {
         "ExportTraceServiceResponse",
         "rejected_spans",
         "rejectedSpans",
+    ),
+    METRICS_PATH: (
+        "opentelemetry.proto.collector.metrics.v1.metrics_service_pb2",
+        "ExportMetricsServiceResponse",
+        "rejected_data_points",
+        "rejectedDataPoints",
     ),
     LOGS_PATH: (
         "opentelemetry.proto.collector.logs.v1.logs_service_pb2",
@@ -341,12 +459,22 @@ class OtlpReceiver:
         departments: Mapping[str, str] | None = None,
         max_body_bytes: int = 4 << 20,
         wait_s: float = WAIT_S,
+        claude_code: str = "logs",
+        gen_ai_metrics: bool = False,
     ) -> None:
         c = service.components
         self.wait_s = wait_s
+        self.metrics = MetricsMapper(
+            c.journal,
+            claude_code=claude_code,
+            gen_ai_metrics=gen_ai_metrics,
+            departments=departments,
+        )
         self.service = service
         self.max_body_bytes = max_body_bytes
-        self.ingestor = Ingestor(c.monitor, c.tracker, departments=departments)
+        self.ingestor = Ingestor(
+            c.monitor, c.tracker, departments=departments, logs=claude_code == "logs"
+        )
         self._waiting = threading.BoundedSemaphore(MAX_WAITING)
 
     def export(self, path: str, body: bytes, content_type: str, encoding: str) -> Reply:
@@ -368,9 +496,16 @@ class OtlpReceiver:
                 body = inflate(body, self.max_body_bytes * INFLATE_FACTOR)
             elif encoding not in ("", "identity"):
                 return self._error(415, f"Content-Encoding {encoding!r} is not supported", ctype)
-            if path == LOGS_PATH:
+            if path == METRICS_PATH:
+                points = (
+                    decode_metrics_protobuf(body)
+                    if ctype == PROTOBUF
+                    else decode_metrics_json(body)
+                )
+                work: Callable[[], IngestResult] = lambda: self._metrics(points)  # noqa: E731
+            elif path == LOGS_PATH:
                 logs = decode_logs_protobuf(body) if ctype == PROTOBUF else decode_logs_json(body)
-                work: Callable[[], IngestResult] = lambda: self.ingestor.ingest_logs(logs)  # noqa: E731
+                work = lambda: self.ingestor.ingest_logs(logs)  # noqa: E731
             else:
                 spans = (
                     decode_traces_protobuf(body) if ctype == PROTOBUF else decode_traces_json(body)
@@ -401,6 +536,13 @@ class OtlpReceiver:
             self._waiting.release()
         if result.accepted:
             self.service.invalidate()
+        return result
+
+    def _metrics(self, points: list[PointIn]) -> IngestResult:
+        records, problems = self.metrics.map(points)
+        result = self.ingestor.ingest_records(records)
+        for problem in problems:
+            result.reject("metric", problem)
         return result
 
     @staticmethod

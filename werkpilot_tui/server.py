@@ -34,6 +34,7 @@ from werkpilot_tui.api import Components, MetricsService, printable
 from werkpilot_tui.connections import MAX_HEAD_BYTES, ConnectionTable, DeadlineReader, HeadTooLarge
 from werkpilot_tui.exposition import CONTENT_TYPE
 from werkpilot_tui.otlp_http import LOGS_PATH, TRACES_PATH, OtlpReceiver
+from werkpilot_tui.otlp_http import METRICS_PATH as OTLP_METRICS_PATH
 
 log = logging.getLogger("werkpilot_tui.server")
 
@@ -48,6 +49,7 @@ ALLOWED = {
     BUDGETS_PATH: "POST",
     TRACES_PATH: "POST",
     LOGS_PATH: "POST",
+    OTLP_METRICS_PATH: "POST",
 }
 MAX_CONNECTIONS = 64
 #: How long a new connection waits for the slot an eviction frees before it is refused.
@@ -243,7 +245,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
                 self._send(200, self.server.service.prometheus_text(), CONTENT_TYPE)
             elif path == BUDGETS_PATH:
                 self._post_budget()
-            elif path in (TRACES_PATH, LOGS_PATH):
+            elif path in (TRACES_PATH, LOGS_PATH, OTLP_METRICS_PATH):
                 self._post_otlp(path)
             else:
                 self._post_acknowledge()
@@ -444,7 +446,11 @@ def make_server(
     service = MetricsService(components, cache_ttl_s=cfg.cache_ttl_s, clock=clock)
     ingest = components.config.ingest
     otlp = OtlpReceiver(
-        service, departments=ingest.departments, max_body_bytes=ingest.max_body_bytes
+        service,
+        departments=ingest.departments,
+        max_body_bytes=ingest.max_body_bytes,
+        claude_code=ingest.claude_code,
+        gen_ai_metrics=ingest.gen_ai_metrics,
     )
     return MetricsServer(
         (host, port),
