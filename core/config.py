@@ -142,6 +142,16 @@ class IngestConfig(_Section):
     gen_ai_metrics: bool = False
 
 
+class OtlpConfig(_Section):
+    """Core's executions also sent as OpenTelemetry metrics (core/otlp_emit.py; the
+    ``werkpilot-tui[otel]`` extra). Off unless an endpoint is set here or in
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
+
+    endpoint: str | None = None  # e.g. http://collector:4318 (/v1/metrics is appended)
+    interval_s: float = Field(10, gt=0)
+    queue_size: int = Field(10_000, gt=0)
+
+
 class AlertmanagerConfig(_Section):
     """Prometheus Alertmanager (v2 API) receiving raised and resolved alerts."""
 
@@ -207,6 +217,7 @@ class Config(_Section):
     retention: RetentionConfig = RetentionConfig()
     server: ServerConfig = ServerConfig()
     ingest: IngestConfig = IngestConfig()
+    otlp: OtlpConfig = OtlpConfig()
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     budget_limits: BudgetLimits = BudgetLimits()
     source: str = Field("built-in defaults", exclude=True)

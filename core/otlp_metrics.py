@@ -2,9 +2,10 @@
 
 Recorded: Claude Code's ``claude_code.cost.usage`` (USD) and ``claude_code.token.usage``
 counters, and the GenAI ``gen_ai.client.token.usage`` / ``gen_ai.client.operation.duration``
-histograms. The same calls usually also arrive as events or spans, so each family is
-recorded from one source only (``[ingest] claude_code`` = ``logs`` or ``metrics``;
-``[ingest] gen_ai_metrics`` for apps that send no spans): nothing is counted twice.
+histograms, and core's own ``werkpilot.cost`` counter (core/otlp_emit.py). The same calls
+usually also arrive as events or spans, so each family is recorded from one source only
+(``[ingest] claude_code`` = ``logs`` or ``metrics``; ``[ingest] gen_ai_metrics`` for apps
+that send no spans): nothing is counted twice.
 
 Temporality: a delta point is its own amount. A cumulative series is turned into deltas
 against its last value, which is kept in ``ingest/otlp-series.json`` (saved before the
@@ -22,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core.otlp_emit import EMITTER_ATTRIBUTE
 from core.otlp_ingest import MAX_END_NS, CallRecord
 
 if TYPE_CHECKING:
@@ -91,6 +93,7 @@ class MetricsMapper:
                 "claude_code.token.usage",
             )
         return self.gen_ai and metric in (
+            "werkpilot.cost",
             "gen_ai.client.token.usage",
             "gen_ai.client.operation.duration",
         )
@@ -161,7 +164,7 @@ class MetricsMapper:
         execution = False
         duration = 0.0
         model_call = True
-        if p.metric == "claude_code.cost.usage":
+        if p.metric in ("claude_code.cost.usage", "werkpilot.cost"):
             cost = amount
         elif p.metric == "claude_code.token.usage":
             kind = _CLAUDE_TOKEN_TYPES.get(str(attrs.get("type")))
@@ -173,7 +176,9 @@ class MetricsMapper:
             kind = _GEN_AI_TOKEN_TYPES.get(str(attrs.get("gen_ai.token.type")))
             if kind is None:
                 raise ValueError(f"unknown gen_ai.token.type {attrs.get('gen_ai.token.type')!r}")
-            tokens[kind] = round(amount)  # priced by core's table
+            tokens[kind] = round(amount)  # priced by core's table, unless
+            if resource.get(EMITTER_ATTRIBUTE):  # werkpilot.cost carries the cost
+                cost = 0.0
         else:  # gen_ai.client.operation.duration, in seconds
             execution, model_call = True, False
             duration = amount * 1000
