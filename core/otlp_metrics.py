@@ -148,7 +148,8 @@ class MetricsMapper:
         service = _text(resource.get("service.name"))
         agent = _text(attrs.get("gen_ai.agent.name")) or service or "unknown_service"
         department = (
-            _text(resource.get("werkpilot.department"))
+            _text(attrs.get("werkpilot.department"))
+            or _text(resource.get("werkpilot.department"))
             or (self.departments.get(service) if service else None)
             or "default"
         )
