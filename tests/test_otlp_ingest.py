@@ -632,3 +632,31 @@ def test_python_sdk_gen_ai_histograms_become_cost_and_executions(tmp_path: Path)
         assert sum(e.duration for e in executions) == pytest.approx(2000)
     finally:
         components.close()
+
+
+def test_chunked_bodies_are_read_within_the_limit(tmp_path: Path) -> None:
+    body = _batch()
+    with serving(tmp_path / "data") as served:
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
+        try:
+            pieces = [body[i : i + 100] for i in range(0, len(body), 100)]
+            conn.request(
+                "POST", "/v1/traces", body=iter(pieces), headers=PROTOBUF, encode_chunked=True
+            )
+            resp = conn.getresponse()
+            assert resp.status == 200, resp.read()
+            resp.read()
+        finally:
+            conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
+        try:
+            big = (b"\0" * 65536 for _ in range(32))  # 2 MiB, over the 1 MiB limit
+            conn.request("POST", "/v1/traces", body=big, headers=PROTOBUF, encode_chunked=True)
+            resp = conn.getresponse()
+            assert resp.status == 413
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may close before the client has sent everything
+        finally:
+            conn.close()
+    count, _, _, _ = _totals(tmp_path / "data")
+    assert count == 4

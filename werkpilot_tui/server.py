@@ -343,6 +343,43 @@ class MetricsHandler(BaseHTTPRequestHandler):
         self._body_left = 0
         return b"".join(chunks)
 
+    def _read_chunked(self, limit: int) -> bytes | None:
+        """A chunked request body of at most ``limit`` bytes, read within one deadline;
+        None after answering 400/408/413 (the connection is then closed)."""
+        self._body_left = None  # whatever is not read cannot be skipped
+        self._reader.deadline = time.monotonic() + self.server.request_timeout_s
+        chunks: list[bytes] = []
+        got = 0
+        try:
+            while True:
+                line = self.rfile.readline(1026)
+                size_text = line.split(b";")[0].strip()
+                try:
+                    size = int(size_text, 16)
+                except ValueError:
+                    self._error(400, "bad chunk size in a chunked body")
+                    return None
+                if size == 0:
+                    while self.rfile.readline(1026) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    break
+                got += size
+                if got > limit:
+                    self._error(413, f"request body over {limit} bytes")
+                    return None
+                data = self.rfile.read(size)
+                if len(data) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                    self.close_connection = True
+                    return None
+                chunks.append(data)
+        except TimeoutError:
+            self._error(408, "request body too slow")
+            return None
+        finally:
+            self._reader.deadline = None
+        self._body_left = 0
+        return b"".join(chunks)
+
     def _json_body(self) -> Any:
         """The authorised request's JSON document, or None after answering 401/400/41x."""
         if not self._authorised():
@@ -371,7 +408,10 @@ class MetricsHandler(BaseHTTPRequestHandler):
             self._error(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
             return
         otlp = self.server.otlp
-        body = self._read_body(otlp.max_body_bytes)
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = self._read_chunked(otlp.max_body_bytes)  # the JavaScript SDK sends these
+        else:
+            body = self._read_body(otlp.max_body_bytes)
         if body is None:
             return
         reply = otlp.export(
