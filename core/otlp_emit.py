@@ -140,7 +140,7 @@ class Emitter:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(5)
-            self.provider.shutdown()
+            self.provider.shutdown(timeout_millis=3000)  # do not hold up the exit for long
 
 
 _emitters: dict[tuple[str, float, int], Emitter | None] = {}

@@ -96,3 +96,30 @@ def test_round_trip_core_on_host_a_emits_to_serve_on_host_b(tmp_path: Path) -> N
     assert cost_a > 0 and tokens_a > 0
     assert cost_b == pytest.approx(cost_a, abs=1e-9)
     assert tokens_b == tokens_a
+
+
+def test_the_emitter_never_makes_the_agent_wait(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    from core.otlp_emit import Emitter
+    from core.records import Execution
+
+    with socket.socket() as sock:  # a port nobody answers on: every export fails
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    emitter = Emitter(f"http://127.0.0.1:{port}", interval_s=0.05, queue_size=10)
+    record = Execution(timestamp=1_764_000_000_000, agent="a", duration=5.0, cost=0.01)
+    try:
+        t0 = time.perf_counter()
+        for _ in range(20_000):
+            emitter(record)
+        elapsed = time.perf_counter() - t0
+        assert elapsed < 5.0  # a queue put each: microseconds, however the exporter fares
+        assert emitter.dropped > 0  # the bounded queue dropped and counted the overflow
+        ingested = record.model_copy(update={"source_id": "otlp:x"})
+        before = emitter.dropped
+        emitter(ingested)  # ingested records are not sent back out
+        assert emitter.dropped == before
+    finally:
+        emitter.close()
