@@ -157,7 +157,11 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
     if span.end_ns < span.start_ns:
         raise ValueError("duration: the span ends before it starts")
     model_call = operation not in NOT_MODEL_CALLS
-    usage = {k: v for k, v in attrs.items() if k.startswith("gen_ai.usage.") and "token" in k}
+    usage = {  # a JSON sender may send a count as a double (1500.0)
+        k: int(v) if isinstance(v, float) and v.is_integer() else v
+        for k, v in attrs.items()
+        if k.startswith("gen_ai.usage.") and "token" in k
+    }
     inp = out = read = write = 0
     if model_call and usage:
         inp, out, read, write = normalise_usage(usage, input_includes_cache=True)
