@@ -660,3 +660,34 @@ def test_chunked_bodies_are_read_within_the_limit(tmp_path: Path) -> None:
             conn.close()
     count, _, _, _ = _totals(tmp_path / "data")
     assert count == 4
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        [],
+        {"resourceSpans": {}},
+        {"resourceSpans": [{"resource": "x"}]},
+        {"resourceSpans": [{"scopeSpans": [{"spans": [{"attributes": {"a": 1}}]}]}]},
+        {"resourceSpans": [{"scopeSpans": [{"spans": [{"status": "bad"}]}]}]},
+        {"resourceSpans": [{"scopeSpans": [{"spans": [{"endTimeUnixNano": "soon"}]}]}]},
+        {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"attributes": [{"key": 1}]}]}]}]},
+        {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"sum": {"dataPoints": [1]}}]}]}]},
+    ],
+)
+def test_malformed_otlp_json_gets_400_never_500(tmp_path: Path, doc: Any) -> None:
+    from werkpilot_tui.api import MetricsService
+    from werkpilot_tui.otlp_http import OtlpReceiver
+
+    components = Components.open(tmp_path / "data", Config())
+    service = MetricsService(components, cache_ttl_s=0)
+    try:
+        receiver = OtlpReceiver(service, gen_ai_metrics=True)
+        for path in ("/v1/traces", "/v1/logs", "/v1/metrics"):
+            reply = receiver.export(path, json.dumps(doc).encode(), "application/json", "")
+            assert reply.status in (200, 400), (path, reply)
+            if reply.status == 400:
+                assert json.loads(reply.body)["code"] == 3
+    finally:
+        service.close()
+        components.close()

@@ -513,6 +513,9 @@ class OtlpReceiver:
                 work = lambda: self.ingestor.ingest_spans(spans)  # noqa: E731
         except DecodeError as exc:
             return self._error(400, str(exc), reply_type)
+        except (AttributeError, TypeError, KeyError, RecursionError) as exc:
+            kind = "ExportServiceRequest" if ctype == PROTOBUF else "OTLP/JSON request"
+            return self._error(400, f"body is not a well-formed {kind}: {exc}", reply_type)
         result = self.ingest(work)
         if result is None:
             return self._error(
