@@ -410,13 +410,25 @@ async def test_theme_given_on_the_command_line_or_palette_is_remembered(
 
 
 async def test_views_say_why_they_cannot_load_without_local_core_components() -> None:
+    """The loading screen's "unavailable" branch, with the real fleet session (which has
+    no costs view: it raises ``NotAvailableHere`` on the core thread)."""
+    from core.config import load_config
+    from werkpilot_tui.fleet_view import FleetSession
+    from werkpilot_tui.live import LiveFeed
+
     app = Host(lambda: CostsScreen(refresh_s=None))
-    app.session = object()  # fleet mode's session has no monitor or tracker
-    async with app.run_test(size=SIZE) as pilot:
-        await _until(pilot, lambda: bool(app._notifications))
-        (note,) = list(app._notifications)
-        assert "not available in fleet mode" in note.message and note.severity == "error"
-        assert isinstance(app.screen, CostsScreen)  # still there; Escape goes back
+    app.session = FleetSession("http://127.0.0.1:9", config=load_config(None, env={}))
+    app.feed = LiveFeed(app.session, lambda _d: None)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _until(pilot, lambda: bool(app._notifications))
+            (note,) = list(app._notifications)
+            assert "not available in fleet mode" in note.message and note.severity == "error"
+            assert note.title == "Could not load"
+            assert isinstance(app.screen, CostsScreen)  # still there; Escape goes back
+    finally:
+        app.feed.executor.shutdown(wait=False)
+        app.session.close()
 
 
 # ------------------------------------------------------------------ snapshots

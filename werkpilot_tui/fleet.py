@@ -24,6 +24,7 @@ from typing import Any
 from core.clock import Clock, system_clock
 from werkpilot_tui import promql
 from werkpilot_tui.promql import PromError, PrometheusClient, PrometheusUnavailable, Sample
+from werkpilot_tui.session import NotAvailableHere
 
 WINDOWS = promql.WINDOWS
 FAST_WINDOWS = ("1h",)
@@ -139,8 +140,9 @@ class FleetSnapshot:
         return out
 
 
-class FleetActionError(RuntimeError):
-    """A data-changing key cannot act on the owning host; the message says why."""
+class FleetActionError(NotAvailableHere):
+    """A data-changing key cannot act on the owning host; the message says why (the
+    console handles it as any session's ``NotAvailableHere``)."""
 
 
 def _host_of(labels: Mapping[str, str]) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """The console's session in fleet mode (``werkpilot-tui --prometheus URL``).
 
-``FleetSession`` has the interface of the local ``CoreSession`` (``build``, ``acknowledge``,
-``set_budget``, ``check``, ``close``) so the app and its live feed run unchanged: figures
+``FleetSession`` implements the console's ``Session`` protocol (``session.py``), as the local
+``CoreSession`` does, so the app and its live feed run unchanged: figures
 come from Prometheus through ``FleetSource``; the alert feed, acknowledgements and budget
 edits go to each host's own ``werkpilot-tui serve`` endpoint (the address Prometheus scrapes).
 """
@@ -12,11 +12,14 @@ import json
 import os
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
 from typing import Any
 
-from core.clock import Clock, system_clock
+from core.clock import Clock, now_ms, system_clock
 from core.config import Config, load_config
 from core.thresholds import error_rate_level
+from werkpilot_tui.detail_models import AgentDetailView, CostsView, agent_detail_from_row
 from werkpilot_tui.fleet import (
     ALL,
     WINDOWS,
@@ -28,6 +31,7 @@ from werkpilot_tui.fleet import (
     Stats,
     month_projection,
 )
+from werkpilot_tui.session import Capability, NotAvailableHere, Session
 from werkpilot_tui.view_models import (
     AgentRow,
     AlertRow,
@@ -78,12 +82,22 @@ class FleetSession:
         self.clock = clock or system_clock
         self._own_source = source is None
         self.source = source or FleetSource(prometheus_url, clock=self.clock)
-        self.data_dir = f"Prometheus at {self.source.client.url}"
+        self.label = f"Prometheus at {self.source.client.url}"
+        self._last: Dashboard | None = None  # the last snapshot built (for agent details)
         self.health = health
         # The bearer token the hosts' endpoints expect ($WERKPILOT_API_TOKEN, as for serve).
         self.token = token or os.environ.get(self.config.server.token_env) or None
         self._alert_hosts: dict[str, str] = {}  # alert id -> owning host
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fleet-hosts")
+
+    #: Alerts are acknowledged and budgets set through each host's endpoint; the rest
+    #: acts on (or reads) one host's data directory.
+    capabilities: frozenset[Capability] = frozenset(("acknowledge", "set_budget", "agent_detail"))
+
+    @property
+    def data_dir(self) -> Path | None:
+        """No local data directory: nothing to watch or stat."""
+        return None
 
     def open(self) -> None:
         """Nothing to open: every refresh asks Prometheus."""
@@ -106,7 +120,8 @@ class FleetSession:
         if known is None:
             hosts = [h for h in snap.hosts if h.up]
             pending = [(h, self._pool.submit(self._fetch_alerts, h)) for h in hosts]
-        return self.dashboard(snap, self._alert_rows([(h, f.result()) for h, f in pending]))
+        self._last = self.dashboard(snap, self._alert_rows([(h, f.result()) for h, f in pending]))
+        return self._last
 
     def dashboard(self, snap: FleetSnapshot, alerts: tuple[AlertRow, ...] = ()) -> Dashboard:
         t = self.config.thresholds
@@ -114,7 +129,7 @@ class FleetSession:
         total = snap.total(ALL)
         open_alerts = snap.alerts_open
         return Dashboard(
-            data_dir=self.data_dir,
+            data_dir=self.label,
             built_at_ms=snap.at_ms,
             health=Health(
                 executions_per_hour=round(hour.count),
@@ -216,6 +231,23 @@ class FleetSession:
             return []
 
     # ---------------------------------------------------------------- actions
+    def agent_detail(self, name: str, window: str) -> AgentDetailView:
+        """What the last snapshot's row of Prometheus figures holds (``agent_detail_from_row``)."""
+        last = self._last or Dashboard(data_dir=self.label, built_at_ms=0)
+        return agent_detail_from_row(last.agent(name), name, last.thresholds, now_ms(self.clock))
+
+    def costs(self, day: date | None) -> CostsView:
+        raise NotAvailableHere(_ONE_HOST)
+
+    def unacknowledge(self, alert_id: str) -> bool:
+        raise NotAvailableHere(_ONLY_ACKNOWLEDGE)
+
+    def snooze(self, alert_id: str, seconds: float | None) -> bool:
+        raise NotAvailableHere(_ONLY_ACKNOWLEDGE)
+
+    def silence(self, fingerprint: str, seconds: float) -> None:
+        raise NotAvailableHere(_ONLY_ACKNOWLEDGE)
+
     def acknowledge(self, alert_id: str) -> bool:
         """Acknowledge on the owning host; raises FleetActionError saying why when it cannot."""
         host = self._alert_hosts.get(alert_id)
@@ -244,20 +276,23 @@ class FleetSession:
             return f"budget for {department!r} cannot be edited: every host is down: {names}"
         return None
 
-    #: No local data directory: the console builds detail views from the Prometheus rows.
-    fleet = True
-
-    @property
-    def monitor(self) -> Any:
-        raise FleetActionError(
-            "this view reads one host's data directory: in fleet mode open it with "
-            "`werkpilot-tui --data-dir DIR` on the host that runs the agent"
-        )
-
-    tracker = monitor
-
     def check(self) -> None:
         """Thresholds and escalations are each host's own (its console or cron ``check``)."""
+
+
+_ONE_HOST = (
+    "This view reads a local data directory; it is not available in fleet mode: open it "
+    "with `werkpilot-tui --data-dir DIR` on the host that runs the agent."
+)
+_ONLY_ACKNOWLEDGE = (
+    "Fleet mode can only acknowledge: snooze, silence and undo act on a host's "
+    "data directory (`werkpilot-tui --data-dir DIR` on that host)."
+)
+
+
+def _conforms(session: FleetSession) -> Session:
+    """mypy checks here that ``FleetSession`` implements the ``Session`` protocol."""
+    return session
 
 
 def _alert_row(item: dict[str, Any], host: str) -> AlertRow:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config, load_config, resolve_data_dir
 from core.thresholds import error_rate_level
+from werkpilot_tui.session import ALL_CAPABILITIES, Capability, Session
 from werkpilot_tui.view_models import (
     AgentRow,
     AlertRow,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from core.journal import Journal
     from core.ledger import CostTracker
     from core.monitor import PerformanceMonitor
+    from werkpilot_tui.detail_models import AgentDetailView, CostsView
 
 T = TypeVar("T")
 HealthProvider = Callable[[], HostHealth]
@@ -67,7 +69,10 @@ def is_watched(path: str | Path, root: Path) -> bool:
 
 
 class CoreSession:
-    """The console's core components on one data directory. Use from one thread only."""
+    """The console's ``Session`` on one data directory: its core components. Use from one
+    thread only (the live feed's core thread)."""
+
+    capabilities: frozenset[Capability] = ALL_CAPABILITIES
 
     def __init__(
         self,
@@ -90,6 +95,10 @@ class CoreSession:
         self.journal: Journal | None = None
         self.last_change_ms: int | None = None
         self._last_good: Dashboard | None = None
+
+    @property
+    def label(self) -> str:
+        return str(self.data_dir)
 
     def open(self) -> None:
         """Build the components (reads checkpoints and catches up on the journal)."""
@@ -195,6 +204,20 @@ class CoreSession:
         assert self.monitor
         return float(self.monitor.get_cost_today())
 
+    def agent_detail(self, name: str, window: str) -> AgentDetailView:
+        from werkpilot_tui.detail_models import build_agent_detail
+
+        self.open()
+        assert self.monitor and self.tracker
+        return build_agent_detail(self.monitor, self.tracker, name, window)
+
+    def costs(self, day: date | None) -> CostsView:
+        from werkpilot_tui.detail_models import build_costs
+
+        self.open()
+        assert self.tracker
+        return build_costs(self.tracker, day)
+
     # ---------------------------------------------------------------- actions
     def acknowledge(self, alert_id: str) -> bool:
         self.open()
@@ -224,6 +247,9 @@ class CoreSession:
         self.open()
         assert self.tracker
         self.tracker.set_department_budget(department, amount)
+
+    def cannot_edit_budget(self, department: str) -> str | None:
+        return None  # a local ledger always takes a budget
 
     def check(self) -> None:
         """Threshold and escalation checks a long-running process owes (every few minutes)."""
@@ -256,7 +282,7 @@ class LiveFeed:
 
     def __init__(
         self,
-        session: CoreSession,
+        session: Session,
         publish: Callable[[Dashboard], None],
         min_interval_s: float = 0.25,
     ) -> None:
@@ -290,10 +316,10 @@ class LiveFeed:
             self.changed(periodic=True)  # a missed write: no burst rate limit either
 
     def _sizes(self) -> tuple[tuple[int, int] | None, ...]:
-        data_dir = getattr(self.session, "data_dir", None)
-        if data_dir is None:  # not a data directory (fleet mode)
+        data_dir = self.session.data_dir
+        if data_dir is None:  # not a data directory (fleet mode): nothing to stat
             return ()
-        return _stamp(Path(data_dir), self.session.clock().date())
+        return _stamp(data_dir, self.session.clock().date())
 
     def stop(self) -> None:
         """Stop watching; close the core components on their own thread, after any refresh."""
@@ -333,6 +359,8 @@ class LiveFeed:
         from watchfiles import awatch
 
         root = self.session.data_dir
+        if root is None:  # fleet mode: no files to watch
+            return
 
         def ours(_change: object, path: str) -> bool:
             return is_watched(path, root)
@@ -374,6 +402,11 @@ def _stamp(root: Path, day: date) -> tuple[tuple[int, int] | None, ...]:
         else:
             out.append((st.st_size, st.st_mtime_ns))
     return tuple(out)
+
+
+def _conforms(session: CoreSession) -> Session:
+    """mypy checks here that ``CoreSession`` implements the ``Session`` protocol."""
+    return session
 
 
 def _existing_ancestor(path: Path) -> Path:

@@ -16,9 +16,8 @@ from werkpilot_tui.detail_models import (
     RECENT_LIMIT,
     AgentDetailView,
     ExecutionRow,
-    build_agent_detail,
 )
-from werkpilot_tui.screens.loading import LoadingScreen, call_core
+from werkpilot_tui.screens.loading import LoadingScreen, call_session
 from werkpilot_tui.view_models import WINDOWS, AgentRow, Thresholds, WindowFigures
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
@@ -91,7 +90,8 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
         super().__init__(lambda: self._load_window(self.window), refresh_s=refresh_s)
 
     async def _from_app(self, window: str) -> AgentDetailView:
-        return await call_core(self.app, build_agent_detail, self.agent, window)
+        agent = self.agent
+        return await call_session(self.app, lambda s: s.agent_detail(agent, window))
 
     def compose(self) -> ComposeResult:
         yield Static(safe_text(f"Agent {self.agent}"), id="title")

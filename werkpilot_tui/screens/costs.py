@@ -11,15 +11,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from werkpilot_tui.detail_models import CostsView, DepartmentMonth, build_costs
-from werkpilot_tui.screens.loading import LoadingScreen, call_core
+from werkpilot_tui.detail_models import CostsView, DepartmentMonth
+from werkpilot_tui.screens.loading import LoadingScreen, call_session
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import Palette
 from werkpilot_tui.widgets.text import Cell, cell, safe_text
 
 if TYPE_CHECKING:
-    from core.ledger import CostTracker
+    pass
 
 #: Builds the view for a day (None: today).
 DayLoader = Callable[[date | None], Awaitable[CostsView]]
@@ -61,7 +61,7 @@ class CostsScreen(LoadingScreen[CostsView]):
         super().__init__(lambda: self._load_day(self.day), refresh_s=refresh_s)
 
     async def _from_app(self, day: date | None) -> CostsView:
-        return await call_core(self.app, _build_costs, day)
+        return await call_session(self.app, lambda s: s.costs(day))
 
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="daily"):
@@ -178,10 +178,6 @@ class CostsScreen(LoadingScreen[CostsView]):
 
     def _sync(self, table_id: str, rows: list[tuple[str, list[Cell]]]) -> None:
         self.query_one(f"#{table_id}", KeyedTable).sync(rows)
-
-
-def _build_costs(_monitor: object, tracker: CostTracker, day: date | None) -> CostsView:
-    return build_costs(tracker, day)
 
 
 def _named(name: str, cost: float) -> list[Cell]:

@@ -10,6 +10,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from werkpilot_tui.messages import DataChanged
+from werkpilot_tui.session import NotAvailableHere, Session
 from werkpilot_tui.widgets.palette import Palette
 
 V = TypeVar("V")
@@ -17,27 +18,16 @@ V = TypeVar("V")
 Loader = Callable[[], Awaitable[V]]
 
 
-class ViewUnavailable(RuntimeError):
-    """The app has no local core components to build this view from."""
-
-
-async def call_core(app: Any, build: Callable[..., V], *args: Any) -> V:
-    """``build(monitor, tracker, *args)`` on the console's core thread (``app.feed.call``).
+async def call_session(app: Any, ask: Callable[[Session], V]) -> V:
+    """``ask(app.session)`` on the console's core thread (``app.feed.call``).
 
     Core objects are not thread-safe; the app's live feed owns the one thread that may
-    touch them, so screens borrow it instead of building their own components.
+    touch them, so screens borrow it instead of building their own components. A view the
+    session does not offer raises ``NotAvailableHere``, which the screen shows.
     """
-    session = app.session
-    if not hasattr(session, "monitor") or not hasattr(session, "tracker"):
-        raise ViewUnavailable(
-            "This view reads a local data directory; it is not available in fleet mode."
-        )
-
-    def run() -> V:
-        session.open()
-        return build(session.monitor, session.tracker, *args)
-
-    return await app.feed.call(run)
+    session: Session = app.session
+    result: V = await app.feed.call(ask, session)
+    return result
 
 
 class LoadingScreen(Screen[None], Generic[V]):
@@ -107,7 +97,7 @@ class LoadingScreen(Screen[None], Generic[V]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.group == "view":
             error = event.worker.error
-            if isinstance(error, ViewUnavailable):
+            if isinstance(error, NotAvailableHere):
                 self.show_error(str(error))
             else:
                 self.show_error(f"{type(error).__name__}: {error}")
