@@ -88,7 +88,10 @@ class PerformanceMonitor:
         checkpoint_interval_s: float = 300.0,
         alert_repeat_s: float = 60.0,
         parallel_rebuild_bytes: int = rebuild.PARALLEL_BYTES,
+        progress: rebuild.Progress | None = None,
     ) -> None:
+        """``progress(done, total)``: bytes of the journal read while this constructor
+        catches up (a console's start-up screen shows it); never called afterwards."""
         self.config = load_config(config)
         self.clock = clock or system_clock
         self._own_journal = journal is None
@@ -106,10 +109,10 @@ class PerformanceMonitor:
             self.journal, self.config.retention.snapshots, self._started
         )
         self._checkpoint_writer: threading.Thread | None = None
-        self._load()
+        self._load(progress)
 
     # --------------------------------------------------------------- loading
-    def _load(self) -> None:
+    def _load(self, progress: rebuild.Progress | None = None) -> None:
         self._windows = RollingWindows()
         self._recent = Newest(_RECENT)
         self._reader = ExecutionReader(self.journal)
@@ -124,7 +127,7 @@ class PerformanceMonitor:
             checkpoint.report_problems(self.journal, header)
             self._reader.restore({k: v.model_dump() for k, v in header.offsets.items()})
         self._saved_at = now_ms(self.clock)
-        n = self._catch_up(force=True)
+        n = self._catch_up(force=True, progress=progress)
         if (found is None and self._windows.series) or n > 100_000:
             self.save_checkpoint(wait=False)
 
@@ -166,7 +169,7 @@ class PerformanceMonitor:
         # moved the directory's mtime: such a stamp proves nothing.
         return not self._stamp_safe
 
-    def _catch_up(self, force: bool = False) -> int:
+    def _catch_up(self, force: bool = False, progress: rebuild.Progress | None = None) -> int:
         if not force and not self._changed():
             return 0
         taken = time.time_ns()
@@ -179,7 +182,9 @@ class PerformanceMonitor:
         try:
             # Parsed in cache-sized chunks, aggregated ~8k records at a time; on two cores
             # when there is a lot to read (a cold start without a checkpoint).
-            n = rebuild.catch_up(self._reader, self._windows, self._recent, self._parallel_bytes)
+            n = rebuild.catch_up(
+                self._reader, self._windows, self._recent, self._parallel_bytes, progress
+            )
         finally:
             if gc_was_on:
                 gc.enable()

@@ -74,22 +74,57 @@ def _aggregate(windows: RollingWindows, recent: Newest, parts: list[Batch]) -> i
     return len(batch)
 
 
+#: Told how many of the bytes to read were read so far: ``progress(done, total)``.
+Progress = Callable[[int, int], None]
+
+
+class _Meter:
+    """Counts bytes read (reader offsets moved) against the total unread at the start."""
+
+    def __init__(self, reader: ExecutionReader, files: list[Path], report: Progress) -> None:
+        self.reader, self.report, self.done = reader, report, 0
+        self.total = sum(max(0, _size(p) - _offset(reader, p)) for p in files)
+        self.report(0, self.total)
+
+    def read(self, path: Path, before: int) -> int:
+        """Count what was read of ``path`` since its offset was ``before``; the new offset."""
+        now = _offset(self.reader, path)
+        self.done += max(0, now - before)
+        self.report(min(self.done, self.total), self.total)
+        return now
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _offset(reader: ExecutionReader, path: Path) -> int:
+    tail = reader.tails.get(path)
+    return tail.offset if tail is not None else 0
+
+
 def ingest_files(
     reader: ExecutionReader,
     windows: RollingWindows,
     recent: Newest,
     files: list[Path],
     stop: tuple[Path, int] | None = None,
+    meter: _Meter | None = None,
 ) -> int:
     """Read new lines of ``files`` in order into the aggregates; returns how many records.
 
     With ``stop=(path, offset)``, reading ends once ``path`` has been read up to ``offset``
-    (a group boundary found by :func:`plan`); later files are not read.
+    (a group boundary found by :func:`plan`); later files are not read. ``meter`` is told
+    the bytes read after each group (a start-up screen's progress).
     """
     n = 0
     for path in files:
         parts: list[Batch] = []
         chunks = 0
+        at = _offset(reader, path)
         reading: Iterator[list[Batch]] = reader.read_file(path, CHUNK)
         try:
             for batches in reading:
@@ -98,12 +133,16 @@ def ingest_files(
                 if chunks == GROUP:
                     n += _aggregate(windows, recent, parts)
                     parts, chunks = [], 0
+                    if meter is not None:
+                        at = meter.read(path, at)
                     if stop is not None and path == stop[0]:
                         if reader.tails[path].offset >= stop[1]:
                             break
         finally:
             reading.close()  # type: ignore[attr-defined]
         n += _aggregate(windows, recent, parts)
+        if meter is not None:
+            meter.read(path, at)
         if stop is not None and path == stop[0]:
             break
     return n
@@ -313,10 +352,15 @@ def _fork() -> int:
 
 
 def _read_here(
-    reader: ExecutionReader, windows: RollingWindows, recent: Newest, piece: Piece
+    reader: ExecutionReader,
+    windows: RollingWindows,
+    recent: Newest,
+    piece: Piece,
+    *,
+    meter: _Meter | None = None,
 ) -> int:
     stop = (piece.path, piece.end) if piece.end is not None else None
-    return ingest_files(reader, windows, recent, [piece.path], stop)
+    return ingest_files(reader, windows, recent, [piece.path], stop, meter)
 
 
 def catch_up(
@@ -324,15 +368,19 @@ def catch_up(
     windows: RollingWindows,
     recent: Newest,
     threshold: int = PARALLEL_BYTES,
+    progress: Progress | None = None,
 ) -> int:
     """Read every new line into the aggregates; on two cores when there is much to read.
 
     Returns how many records were read. ``threshold`` (bytes) of 0 or less never forks.
+    ``progress(done, total)`` hears of the bytes read after every group (in a parallel
+    rebuild only this process's pieces count until the worker's arrive at the end).
     """
     files = reader.files()
+    meter = _Meter(reader, files, progress) if progress is not None else None
     pieces = plan(reader, files, threshold) if threshold > 0 and hasattr(os, "fork") else None
     if pieces is None:
-        return ingest_files(reader, windows, recent, files)
+        return ingest_files(reader, windows, recent, files, meter=meter)
     tokens, fill = os.pipe()
     os.write(fill, b"x" * len(pieces))  # one byte per piece: far less than a pipe holds
     os.close(fill)  # once they are read, a read finds the end: no piece is left
@@ -356,7 +404,7 @@ def catch_up(
         on_cut = True
         while on_cut and _claim(tokens):
             piece = pieces[mine]
-            n += _read_here(reader, windows, recent, piece)
+            n += _read_here(reader, windows, recent, piece, meter=meter)
             mine += 1
             if piece.end is not None:
                 t = reader.tails.get(piece.path)
@@ -384,7 +432,7 @@ def catch_up(
             return n
         # The worker failed or a file moved: read the rest here, from where this process is.
         rest = files[files.index(pieces[mine].path) :]
-        return n + ingest_files(reader, windows, recent, rest)
+        return n + ingest_files(reader, windows, recent, rest, meter=meter)
     for piece, part in zip(pieces[mine:], result.parts, strict=True):
         tail = part.tail
         problems = part.problems
@@ -398,4 +446,6 @@ def catch_up(
             reader.journal.report(problem)
         n += part.count
     recent.absorb(result.recent)
+    if meter is not None:
+        meter.report(meter.total, meter.total)
     return n

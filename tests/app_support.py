@@ -102,5 +102,6 @@ async def wait_for(pilot: Any, condition: Callable[[], bool], tries: int = 750) 
 async def loaded(pilot: Any) -> WerkpilotApp:
     app: WerkpilotApp = pilot.app
     await wait_for(pilot, lambda: app.latest is not None and bool(app.latest.agents))
+    await wait_for(pilot, lambda: app.screen is app.dashboard_screen)  # start-up screen gone
     await pilot.pause()
     return app

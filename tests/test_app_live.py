@@ -57,9 +57,9 @@ async def test_missing_data_dir_waits_then_shows_data(tmp_path: Path, clock: Any
     data_dir = tmp_path / "not" / "yet" / "data"
     async with app_for(data_dir, clock, watch=True).run_test(size=SIZE) as pilot:
         app = pilot.app
-        waiting = app.screen.query_one("#waiting")
         await wait_for(pilot, lambda: app.latest is not None)
         await pilot.pause()
+        waiting = app.screen.query_one("#waiting")  # the dashboard, after the start-up screen
         assert waiting.display
         assert f"No executions yet — waiting for {data_dir}…" in str(waiting.render())
         assert not data_dir.exists()  # watching does not create anything

@@ -173,9 +173,9 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
         seen["absorbed"].append(sum(len(s.ts) + len(s.pending) for s in other.series.values()))
         absorb(self, other)
 
-    def reading_here(*args: Any) -> int:
+    def reading_here(*args: Any, **kwargs: Any) -> int:
         seen["here"].append(args[-1])
-        n = read_here(*args)
+        n = read_here(*args, **kwargs)
         time.sleep(0.02)  # this process only: the worker is not slowed
         return n
 

@@ -7,7 +7,10 @@ so the CLI and the tests build the same app through ``make_app``.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -18,10 +21,12 @@ from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
+from textual.css.query import NoMatches
+from textual.screen import Screen
 
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config
-from werkpilot_tui.live import CoreSession, HealthProvider, LiveFeed
+from werkpilot_tui.live import CoreSession, HealthProvider, LiveFeed, Preparing, StartupStep
 from werkpilot_tui.messages import DataChanged
 from werkpilot_tui.palette_commands import WerkpilotCommands
 from werkpilot_tui.screens.dashboard import DashboardScreen
@@ -57,6 +62,7 @@ class WerkpilotApp(App[None]):
         rebuild_s: float = 10.0,
         check_interval_s: float | None = None,
         session: Session | None = None,
+        preparing: Preparing | None = None,
     ) -> None:
         # ``session``: another source than the local data directory (fleet mode's FleetSession).
         self.session: Session = session or CoreSession(data_dir, config, clock, health)
@@ -69,12 +75,17 @@ class WerkpilotApp(App[None]):
         self.rebuild_s = rebuild_s
         self.check_interval_s = check_interval_s or self.config.alerts.check_interval_s
         interval = (refresh_ms or self.config.ui.refresh_ms) / 1000
-        self.feed = LiveFeed(self.session, self._publish, min_interval_s=interval)
+        # ``preparing``: work that must finish before the data is complete (the demo's
+        # backfill); no snapshot is built until it has.
+        self.feed = LiveFeed(
+            self.session, self._publish, min_interval_s=interval, preparing=preparing
+        )
         # Start reading checkpoints and journals now, overlapping Textual's own start-up.
         self.feed.executor.submit(self.session.open)
         self.latest: Dashboard | None = None
         self.palette = Palette()
         self.dashboard_screen = DashboardScreen()
+        self.startup_screen: Screen[None] | None = None  # until the first snapshot
         self._built_at = 0.0  # monotonic time of the last snapshot shown
 
     # ------------------------------------------------------------- lifecycle
@@ -82,10 +93,18 @@ class WerkpilotApp(App[None]):
         return theme_defaults(self.current_theme.to_color_system().generate())
 
     def on_mount(self) -> None:
+        from werkpilot_tui import splash
+
+        splash.taken_over()  # Textual draws from here on (and restores the terminal)
         self._install_themes()
         self.palette = Palette.from_variables(self.theme_variables)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.push_screen(self.dashboard_screen)
+        from werkpilot_tui.screens.startup import StartupScreen
+
+        # What is being read, from the first frame until the first complete snapshot.
+        self.push_screen(self.dashboard_screen)  # composed beneath, shown when complete
+        self.startup_screen = StartupScreen(self.startup_status)
+        self.push_screen(self.startup_screen)
         if self.watch_files:
             self.run_worker(self.feed.run_watcher(), name="watcher", group="watch", exclusive=True)
         self.run_worker(
@@ -93,10 +112,23 @@ class WerkpilotApp(App[None]):
         )
         self.feed.changed()
         self.set_interval(self.tick_s, self._tick)
+        self._exit_on_signals()
         self.set_interval(self.check_interval_s, self.run_checks)
 
     def on_unmount(self) -> None:
         self.feed.stop()
+
+    def _exit_on_signals(self) -> None:
+        """SIGTERM and SIGHUP (terminal closed) end the console like ``q``: the terminal is
+        restored, core closes its files and ``--demo`` removes its data directory."""
+        if self.is_headless:  # tests: the test runner's signals stay its own
+            return
+        loop = asyncio.get_running_loop()
+        for name in ("SIGTERM", "SIGHUP"):
+            sig = getattr(signal, name, None)
+            if sig is not None:
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.add_signal_handler(sig, self.exit, None, 128 + int(sig))
 
     def _install_themes(self) -> None:
         from werkpilot_tui import settings, themes
@@ -127,21 +159,49 @@ class WerkpilotApp(App[None]):
         return now_ms(self.clock)
 
     def _publish(self, dashboard: Dashboard) -> None:
-        self.post_message(DataChanged(dashboard))
+        self.post_message(DataChanged(dashboard, self.feed.views))
+
+    def startup_status(self) -> StartupStep:
+        """What the start-up screen says: the preparation's step, else the session's."""
+        preparing = self.feed.preparing
+        step = preparing() if preparing is not None else None
+        if step is not None:
+            return step
+        return self.session.startup_step
+
+    def _leave_startup(self) -> None:
+        """The first complete snapshot: the dashboard replaces the start-up screen (and
+        anything opened over it meanwhile)."""
+        startup, self.startup_screen = self.startup_screen, None
+        if startup is None or startup not in self.screen_stack:
+            return
+        while self.screen is not self.dashboard_screen:
+            self.pop_screen()
 
     def on_data_changed(self, message: DataChanged) -> None:
         self.latest = message.dashboard
         self._built_at = time.monotonic()
+        if self.startup_screen is not None:
+            self._leave_startup()
         self.dashboard_screen.show(message.dashboard)
-        if self.screen is not self.dashboard_screen:
-            self.screen.post_message(DataChanged(message.dashboard))
+        for screen in self.screen_stack:  # detail screens reload from the same snapshot
+            if screen is not self.dashboard_screen:
+                screen.post_message(DataChanged(message.dashboard, message.views))
 
     def refresh_data(self) -> None:
         """Ask for a new snapshot (coalesced with any pending one)."""
         self.feed.changed()
 
     def _tick(self) -> None:
-        self.dashboard_screen.tick()
+        others = [s for s in self.screen_stack if s is not self.dashboard_screen]
+        for screen in (self.dashboard_screen, *others):
+            tick = getattr(screen, "tick", None)
+            if tick is None or not screen.is_attached:
+                continue
+            try:
+                tick()
+            except NoMatches:  # a screen being torn down (closed, or the app quitting)
+                pass
         self.feed.check_sizes()
         if time.monotonic() - self._built_at >= self.rebuild_s:
             # Windows slide and host figures move without writes; also the fallback when
@@ -297,6 +357,9 @@ def run_console(args: argparse.Namespace) -> int:
         try:
             session = FleetSession(args.prometheus, args.config, health=host_health)
         except ValueError as exc:  # not an http(s) URL
+            from werkpilot_tui import splash
+
+            splash.hide()
             print(f"werkpilot-tui: --prometheus: {exc}", file=sys.stderr)
             return 2
         fleet = make_app(config=args.config, theme=args.theme, watch=False, session=session)
@@ -311,8 +374,13 @@ def run_console(args: argparse.Namespace) -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     from werkpilot_tui import demo
 
-    with demo.running_fleet(config=args.config) as data_dir:
-        app = make_app(data_dir=data_dir, config=args.config, theme=args.theme)
+    with demo.demo_fleet(config=args.config) as fleet:
+        app = make_app(
+            data_dir=fleet.data_dir,
+            config=args.config,
+            theme=args.theme,
+            preparing=fleet.preparing,  # no dashboard of half-written history
+        )
         app.run()
     return int(app.return_code or 0)
 

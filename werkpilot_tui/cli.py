@@ -109,6 +109,22 @@ def describe_os_error(exc: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command is None:
+        from werkpilot_tui import splash  # the first frame, before the heavy imports
+
+        splash.show(
+            splash.what_opens(
+                args.data_dir, getattr(args, "demo", False), getattr(args, "prometheus", None)
+            )
+        )
+        try:
+            return _run(args)
+        finally:
+            splash.hide()  # only if Textual never took over (a config error, Ctrl-C)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from core.config import ConfigError
     from core.journal import DataDirError
 
@@ -126,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return getattr(commands, f"cmd_{args.command}")(args)
     except (ConfigError, DataDirError) as exc:
+        from werkpilot_tui import splash
+
+        splash.hide()  # the message goes to the normal screen, where it stays readable
         print(f"werkpilot-tui: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # permission denied, disk full, read-only file system, ...

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.clock import Clock, system_clock, to_ms
+from werkpilot_tui.live import StartupStep
 
 if TYPE_CHECKING:
     from core.alerts import AlertManager
@@ -128,8 +129,11 @@ class DemoFleet:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._progress = threading.Condition()
+        self._pending_backfill = threading.Event()  # a background backfill not yet begun
         self._core: tuple[PerformanceMonitor, CostTracker, AlertManager] | None = None
         self.error: BaseException | None = None  # what stopped the thread, if anything
+        #: (written, planned) while a backfill runs; None before and after it.
+        self.backfilling: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ core
     def _components(self) -> tuple[PerformanceMonitor, CostTracker, AlertManager]:
@@ -220,13 +224,33 @@ class DemoFleet:
                     at = hour_start + timedelta(seconds=self.rng.uniform(0, 3600))
                     events.append((to_ms(min(at, now)), agent))
         events.sort(key=lambda e: e[0])
-        with _quiet_alert_log(self.quiet):
-            for ts, agent in events:
-                if self._stop.is_set():  # stopped while backfilling in the background
-                    return 0
-                self._run_once(agent, ts)
-            self._backfill_batches(now)
+        self.backfilling = (0, len(events))
+        try:
+            with _quiet_alert_log(self.quiet):
+                for i, (ts, agent) in enumerate(events):
+                    if self._stop.is_set():  # stopped while backfilling in the background
+                        return 0
+                    self._run_once(agent, ts)
+                    self.backfilling = (i + 1, len(events))
+                self._backfill_batches(now)
+        finally:
+            self.backfilling = None
         return len(events)
+
+    def preparing(self) -> StartupStep | None:
+        """The console's start-up step while the history is being written, else None.
+
+        A console opened on the demo builds nothing before this answers None: a dashboard of
+        half a week's history would show every agent and budget too low."""
+        state = self.backfilling
+        if state is None:
+            pending = self._pending_backfill.is_set()  # about to begin, or just finished
+            return StartupStep("Writing a week of demo history") if pending else None
+        done, planned = state
+        return StartupStep(
+            f"Writing a week of demo history: {done:,} of {planned:,} executions",
+            done / planned if planned else None,
+        )
 
     def _backfill_batches(self, now: datetime) -> None:
         """Nightly batch jobs on each past day of this month, sized to the budget targets."""
@@ -275,6 +299,8 @@ class DemoFleet:
             backfill = not monitor.list_agents()
         if backfill and not background:
             self.backfill()
+        elif backfill:
+            self._pending_backfill.set()  # until the thread has begun it
         self._thread = threading.Thread(
             target=self._loop, args=(backfill and background,), name="werkpilot-demo", daemon=True
         )
@@ -284,7 +310,10 @@ class DemoFleet:
     def _loop(self, backfill: bool = False) -> None:
         try:
             if backfill:
-                self.backfill()
+                try:
+                    self.backfill()
+                finally:
+                    self._pending_backfill.clear()
             while not self._stop.wait(self.rng.expovariate(self.rate)):
                 self.step()
         except BaseException as exc:  # reported by stop(); the console keeps running
@@ -335,13 +364,25 @@ def running_fleet(
     config: Config | str | os.PathLike[str] | None = None, **kwargs: Any
 ) -> Iterator[Path]:
     """A fleet writing into a fresh temporary data dir (removed afterwards); yields the dir."""
+    with demo_fleet(config, **kwargs) as fleet:
+        yield fleet.data_dir
+
+
+@contextlib.contextmanager
+def demo_fleet(
+    config: Config | str | os.PathLike[str] | None = None, **kwargs: Any
+) -> Iterator[DemoFleet]:
+    """``running_fleet``, yielding the fleet itself (the console asks it ``preparing()``).
+
+    The directory is removed however the block ends; the console turns SIGTERM and SIGHUP
+    into a normal exit so that this cleanup runs then too."""
     tmp = Path(tempfile.mkdtemp(prefix="werkpilot-demo-"))
     data_dir = tmp / "data"
     kwargs.setdefault("quiet", True)
     fleet: DemoFleet | None = None
     try:
         fleet = DemoFleet(data_dir, config=config, **kwargs).start(background=True)
-        yield data_dir
+        yield fleet
     finally:
         if fleet is not None:
             fleet.stop()

@@ -31,6 +31,7 @@ from werkpilot_tui.fleet import (
     Stats,
     month_projection,
 )
+from werkpilot_tui.live import StartupStep
 from werkpilot_tui.session import Capability, NotAvailableHere, Session
 from werkpilot_tui.view_models import (
     AgentRow,
@@ -93,6 +94,9 @@ class FleetSession:
     #: Alerts are acknowledged and budgets set through each host's endpoint; the rest
     #: acts on (or reads) one host's data directory.
     capabilities: frozenset[Capability] = frozenset(("acknowledge", "set_budget", "agent_detail"))
+
+    #: What the start-up screen says until Prometheus first answers.
+    startup_step = StartupStep("Reading the data")
 
     @property
     def data_dir(self) -> Path | None:

@@ -12,7 +12,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -45,6 +45,18 @@ HealthProvider = Callable[[], HostHealth]
 #: Sub-directories and files whose changes can change the dashboard.
 WATCHED_DIRS = frozenset({"metrics", "costs", "alerts"})
 ALERT_FEED_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class StartupStep:
+    """What the console is doing before its first complete snapshot (the start-up screen)."""
+
+    text: str
+    fraction: float | None = None  # 0..1 when the amount of work is known
+
+
+#: Work before the data is complete (the demo's backfill): a step, or None once done.
+Preparing = Callable[[], StartupStep | None]
 
 
 def host_health() -> HostHealth:
@@ -95,10 +107,16 @@ class CoreSession:
         self.journal: Journal | None = None
         self.last_change_ms: int | None = None
         self._last_good: Dashboard | None = None
+        #: Written by the core thread, read by the start-up screen (one attribute: atomic).
+        self.status = StartupStep(f"Reading {self.data_dir}")
 
     @property
     def label(self) -> str:
         return str(self.data_dir)
+
+    @property
+    def startup_step(self) -> StartupStep:
+        return self.status
 
     def open(self) -> None:
         """Build the components (reads checkpoints and catches up on the journal)."""
@@ -111,10 +129,22 @@ class CoreSession:
 
         kw: dict[str, Any] = {"config": self.config, "clock": self.clock}
         self.journal = Journal(self.data_dir)
+        self.status = StartupStep(f"Reading alerts in {self.data_dir}")
         self.alerts = AlertManager(self.data_dir, journal=self.journal, **kw)
         shared = {"alert_manager": self.alerts, "journal": self.journal, **kw}
-        self.monitor = PerformanceMonitor(self.data_dir, **shared)
+        self.status = StartupStep(f"Reading executions in {self.data_dir}")
+        self.monitor = PerformanceMonitor(self.data_dir, progress=self._reading, **shared)
+        self.status = StartupStep(f"Reading costs in {self.data_dir}")
         self.tracker = CostTracker(self.data_dir, **shared)
+        self.status = StartupStep("Building the dashboard")
+
+    def _reading(self, done: int, total: int) -> None:
+        if total >= 1_000_000:  # a small catch-up needs no figures
+            self.status = StartupStep(
+                f"Reading executions in {self.data_dir}: "
+                f"{done / 1e6:,.0f} of {total / 1e6:,.0f} MB",
+                done / total,
+            )
 
     def close(self) -> None:
         for component in (self.monitor, self.tracker, self.alerts):
@@ -285,10 +315,17 @@ class LiveFeed:
         session: Session,
         publish: Callable[[Dashboard], None],
         min_interval_s: float = 0.25,
+        preparing: Preparing | None = None,
     ) -> None:
         self.session = session
         self.publish = publish
         self.min_interval_s = min_interval_s
+        #: Until it answers None no snapshot is built: one built meanwhile would be partial.
+        self.preparing = preparing
+        #: Builders of open screens' views, run on the core thread right after each snapshot.
+        self.followers: dict[object, Callable[[], object]] = {}
+        #: The views built with the newest snapshot (a builder's exception in its place).
+        self.views: dict[object, object] = {}
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="werkpilot-core")
         self._dirty = asyncio.Event()
         self._data_changed = False
@@ -305,6 +342,26 @@ class LiveFeed:
         if not periodic:
             self._data_changed = True
         self._dirty.set()
+
+    def follow(self, key: object, build: Callable[[], object]) -> None:
+        """Build ``build()`` with every snapshot, in the same core-thread pass (an open
+        screen's view: it then shows with the dashboard, not one trip later)."""
+        self.followers[key] = build
+
+    def unfollow(self, key: object) -> None:
+        self.followers.pop(key, None)
+
+    def _build_all(
+        self, followers: dict[object, Callable[[], object]]
+    ) -> tuple[Dashboard, dict[object, object]]:
+        dashboard = self.session.build()
+        views: dict[object, object] = {}
+        for key, build in followers.items():
+            try:
+                views[key] = build()
+            except Exception as exc:  # the screen shows it; the snapshot stands
+                views[key] = exc
+        return dashboard, views
 
     def check_sizes(self) -> None:
         """A cheap safety net for watchers that miss appends (polling on network mounts
@@ -333,6 +390,11 @@ class LiveFeed:
         """Build a snapshot whenever something changed, coalescing bursts."""
         loop = asyncio.get_running_loop()
         streak = 0  # data builds in a row after which more writes were already waiting
+        while self.preparing is not None and self.preparing() is not None:
+            await asyncio.sleep(0.1)  # every snapshot published is built from complete data
+            if self._stop.is_set():
+                return
+        self.preparing = None
         while not self._stop.is_set():
             await self._dirty.wait()
             if self._stop.is_set():
@@ -341,7 +403,7 @@ class LiveFeed:
             data, self._data_changed = self._data_changed, False
             self._stamp = self._sizes()  # what this build will see; the size check skips it
             started = loop.time()
-            dashboard = await self.call(self.session.build)
+            dashboard, self.views = await self.call(self._build_all, dict(self.followers))
             self.builds += 1
             self.publish(dashboard)
             # Leading edge at once; while writes keep coming, one build per interval, and

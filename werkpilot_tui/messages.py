@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.message import Message
 
 from werkpilot_tui.view_models import Dashboard
 
 
-class DataChanged(Message):
-    """A new dashboard view model was built (posted from the live feed)."""
+class DataChanged(Message, bubble=False):
+    """A new dashboard view model was built (posted from the live feed).
 
-    def __init__(self, dashboard: Dashboard) -> None:
+    The app hands each snapshot on to every open screen; it must not bubble from a screen
+    back to the app, which would hand it on again (a loop that spun a core and, by
+    restarting every screen's load, kept the screen from ever showing new data).
+    """
+
+    def __init__(self, dashboard: Dashboard, views: Mapping[object, object] | None = None) -> None:
         super().__init__()
         self.dashboard = dashboard
+        #: Views built on the core thread in the same pass as ``dashboard``, keyed by the
+        #: screen that asked for them (``LiveFeed.follow``): shown without another trip.
+        self.views: Mapping[object, object] = views or {}
 
     def can_replace(self, message: Message) -> bool:
         # An unprocessed older snapshot is worthless once a newer one exists.

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from core.clock import Clock
     from core.config import Config
     from werkpilot_tui.detail_models import AgentDetailView, CostsView
+    from werkpilot_tui.live import StartupStep
     from werkpilot_tui.view_models import Dashboard
 
 #: Actions and views a session may or may not offer (``Session.capabilities``).
@@ -64,6 +65,11 @@ class Session(Protocol):
 
     @property
     def capabilities(self) -> frozenset[Capability]: ...
+
+    @property
+    def startup_step(self) -> StartupStep:
+        """What the start-up screen says while ``open`` and the first ``build`` run."""
+        ...
 
     def open(self) -> None:
         """Read checkpoints and catch up (may be slow; called early, on the core thread)."""

@@ -17,7 +17,7 @@ from werkpilot_tui.detail_models import (
     AgentDetailView,
     ExecutionRow,
 )
-from werkpilot_tui.screens.loading import LoadingScreen, call_session
+from werkpilot_tui.screens.loading import LoadingScreen, call_session, session_of
 from werkpilot_tui.view_models import WINDOWS, AgentRow, Thresholds, WindowFigures
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
@@ -82,12 +82,20 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
         loader: DetailLoader | None = None,
         *,
         window: str = "24h",
-        refresh_s: float | None = 2.0,
+        refresh_s: float | None = None,
     ) -> None:
         self.agent = agent if isinstance(agent, str) else agent.name
         self.window = window
         self._load_window = loader or self._from_app
-        super().__init__(lambda: self._load_window(self.window), refresh_s=refresh_s)
+        super().__init__(
+            lambda: self._load_window(self.window),
+            refresh_s=refresh_s,
+            # without a loader: built on the core thread with each snapshot too
+            builder=None if loader else self._build_here,
+        )
+
+    def _build_here(self) -> AgentDetailView:
+        return session_of(self.app).agent_detail(self.agent, self.window)
 
     async def _from_app(self, window: str) -> AgentDetailView:
         agent = self.agent
@@ -137,7 +145,7 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
         if not view.found:
             summary.update(safe_text(f"No executions recorded for {view.name} yet."))
             return
-        summary.update(_summary(view))
+        summary.update(_summary(view, self._now_ms(view)))
         self.query_one("#windows", KeyedTable).sync(
             [(w, _window_cells(w, f, palette, view.thresholds)) for w, f in view.windows]
         )
@@ -169,6 +177,14 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
             rows.append((f"{base}:{seen[base]}", _execution_cells(r, view.built_at_ms, palette)))
         self.query_one("#recent", KeyedTable).sync(rows)
 
+    def show_clock(self, view: AgentDetailView) -> None:
+        if view.found:
+            self.query_one("#summary", Static).update(_summary(view, self._now_ms(view)))
+
+    def _now_ms(self, view: AgentDetailView) -> int:
+        now = getattr(self.app, "now_ms", None)  # the console's clock; a bare host has none
+        return int(now()) if callable(now) else view.built_at_ms
+
     def _trend(
         self,
         key: str,
@@ -185,7 +201,7 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
         )
 
 
-def _summary(view: AgentDetailView) -> Text:
+def _summary(view: AgentDetailView, now_ms: int) -> Text:
     error_rate = view.errors / view.executions if view.executions else 0.0
     fleet = view.fleet_host is not None
     parts = [
@@ -196,7 +212,7 @@ def _summary(view: AgentDetailView) -> Text:
         f"{fmt.count(view.total_tokens)} tokens",
         f"cost {fmt.money(view.total_cost)}",
         *([] if fleet else [f"ledger {fmt.money(view.ledger_cost)}"]),
-        f"last run {fmt.ago(view.last_execution_ms, view.built_at_ms)}",
+        f"last run {fmt.ago(view.last_execution_ms, max(now_ms, view.built_at_ms))}",
     ]
     if not fleet:
         if fmt.money(view.total_cost) == fmt.money(view.ledger_cost):

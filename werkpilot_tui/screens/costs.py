@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from werkpilot_tui.detail_models import CostsView, DepartmentMonth
-from werkpilot_tui.screens.loading import LoadingScreen, call_session
+from werkpilot_tui.screens.loading import LoadingScreen, call_session, session_of
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import Palette
@@ -55,10 +55,18 @@ class CostsScreen(LoadingScreen[CostsView]):
     CostsScreen #optimizations, CostsScreen #departments { height: 1fr; max-height: 100%; }
     """
 
-    def __init__(self, loader: DayLoader | None = None, *, refresh_s: float | None = 5.0) -> None:
+    def __init__(self, loader: DayLoader | None = None, *, refresh_s: float | None = None) -> None:
         self.day: date | None = None  # None: today (follows midnight)
         self._load_day = loader or self._from_app
-        super().__init__(lambda: self._load_day(self.day), refresh_s=refresh_s)
+        super().__init__(
+            lambda: self._load_day(self.day),
+            refresh_s=refresh_s,
+            # without a loader: built on the core thread with each snapshot too
+            builder=None if loader else self._build_here,
+        )
+
+    def _build_here(self) -> CostsView:
+        return session_of(self.app).costs(self.day)
 
     async def _from_app(self, day: date | None) -> CostsView:
         return await call_session(self.app, lambda s: s.costs(day))

@@ -25,40 +25,71 @@ async def call_session(app: Any, ask: Callable[[Session], V]) -> V:
     touch them, so screens borrow it instead of building their own components. A view the
     session does not offer raises ``NotAvailableHere``, which the screen shows.
     """
-    session: Session = app.session
-    result: V = await app.feed.call(ask, session)
+    result: V = await app.feed.call(ask, session_of(app))
     return result
 
 
-class LoadingScreen(Screen[None], Generic[V]):
-    """Loads its view with ``loader`` on mount, on ``DataChanged`` and every ``refresh_s``.
+def session_of(app: Any) -> Session:
+    """The app's session (screens are given the bare ``App``, whose type does not say)."""
+    session: Session = app.session
+    return session
 
-    Reloads are coalesced: a new one replaces a pending one (exclusive worker group), so a
-    burst of writes costs one build.
+
+class LoadingScreen(Screen[None], Generic[V]):
+    """Loads its view with ``loader`` on mount and on every ``DataChanged`` the app hands on.
+
+    The app sends a snapshot after every write and every few seconds anyway (windows slide),
+    so a screen needs no timer of its own (``refresh_s``: one more, for callers without the
+    app's feed). Reloads are coalesced without cancelling: a reload asked for while one
+    runs makes that load go round once more when it is done. (Cancelling the running load
+    instead never stops the work on the core thread, and under a steady stream of writes it
+    cancelled every load before it could show anything.)
     """
 
     def __init__(
         self,
         loader: Loader[V],
         *,
-        refresh_s: float | None = 2.0,
+        refresh_s: float | None = None,
+        builder: Callable[[], V] | None = None,
         name: str | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id)
         self.loader = loader
+        #: The view built on the core thread (no awaiting): given to the app's live feed, it
+        #: is built in the same pass as each snapshot and arrives with its DataChanged.
+        self.builder = builder
+        self._asked = 0  # reloads asked for: a view built before the latest one is stale
         self.refresh_s = refresh_s
         self.view: V | None = None
         self.loads = 0
         self._timer: Timer | None = None
+        self._loading = False
+        self._again = False
 
     def on_mount(self) -> None:
         self._start_load()
         if self.refresh_s:
             self._timer = self.set_interval(self.refresh_s, self.reload)
+        follow = getattr(getattr(self.app, "feed", None), "follow", None)
+        if self.builder is not None and follow is not None:
+            build = self.builder
+            follow(self, lambda: (self._asked, build()))
 
-    def on_data_changed(self, _message: DataChanged) -> None:
-        self.reload()
+    def on_unmount(self) -> None:
+        unfollow = getattr(getattr(self.app, "feed", None), "unfollow", None)
+        if unfollow is not None:
+            unfollow(self)
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        built = message.views.get(self)
+        if not isinstance(built, tuple) or built[0] != self._asked or self._loading:
+            self.reload()  # not built with the snapshot, failed, stale or a load is running
+        elif self.is_mounted and self.is_open:
+            self.loads += 1
+            self.view = built[1]
+            self.show(built[1])
 
     @property
     def is_open(self) -> bool:
@@ -71,13 +102,27 @@ class LoadingScreen(Screen[None], Generic[V]):
         Ignored before the screen is mounted (mounting loads it) and once it is closing (a
         timer tick or a DataChanged that raced with the close).
         """
-        if self.is_mounted and self.is_open:
+        if not (self.is_mounted and self.is_open):
+            return
+        self._asked += 1
+        if self._loading:
+            self._again = True  # the running load goes round once more
+        else:
             self._start_load()
+
+    def tick(self) -> None:
+        """Clock-driven text (\"3 s ago\") from the view already built; no core call."""
+        if self.view is not None and self.is_mounted and self.is_open:
+            self.show_clock(self.view)
+
+    def show_clock(self, view: V) -> None:
+        """Redraw what depends only on the clock (nothing by default)."""
 
     def _start_load(self) -> None:
         # The worker gets the coroutine *function*: it creates the coroutine only when it
-        # runs, so a worker cancelled before it starts (a newer reload replaced it, or the
-        # screen closed) leaves no coroutine behind that was never awaited.
+        # runs, so a worker cancelled before it starts (the screen closed) leaves no
+        # coroutine behind that was never awaited.
+        self._loading = True
         self.run_worker(
             self._load,  # type: ignore[arg-type]  # Textual's stubs expect Never for generics
             exclusive=True,
@@ -86,13 +131,19 @@ class LoadingScreen(Screen[None], Generic[V]):
         )
 
     async def _load(self) -> V | None:
-        view = await self.loader()
-        if not self.is_open:
-            return None  # closed while the view was being built: nothing to show it in
-        self.loads += 1
-        self.view = view
-        self.show(view)
-        return view
+        try:
+            while True:
+                self._again = False
+                view = await self.loader()
+                if not self.is_open:
+                    return None  # closed while the view was being built: nowhere to show it
+                self.loads += 1
+                self.view = view
+                self.show(view)
+                if not self._again:
+                    return view
+        finally:
+            self._loading = False
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.group == "view":
