@@ -10,7 +10,6 @@ and the snapshot says so.
 
 from __future__ import annotations
 
-import calendar
 import json
 import urllib.error
 import urllib.request
@@ -18,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
 from typing import Any
 
 from core.clock import Clock, system_clock
@@ -443,18 +442,3 @@ def _departments(samples: list[Sample]) -> tuple[FleetDepartment, ...]:
         (spend if s.labels.get("part") == "spend" else budget)[dept] = s.value
     names = sorted(set(spend) | set(budget))
     return tuple(FleetDepartment(n, spend.get(n, 0.0), budget.get(n, 0.0)) for n in names if n)
-
-
-def month_projection(spent: float, budget: float, now: datetime) -> tuple[float, date | None]:
-    """Month-end spend at this month's run rate, and the day it reaches the budget (if it does)."""
-    days = calendar.monthrange(now.year, now.month)[1]
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    elapsed_days = max((now - start).total_seconds() / 86400, 1 / 24)
-    rate = spent / elapsed_days
-    projected = rate * days
-    if budget <= 0 or rate <= 0 or projected < budget:
-        return projected, None
-    if spent >= budget:
-        return projected, now.date()
-    run_out = start + timedelta(days=budget / rate)
-    return projected, run_out.date()

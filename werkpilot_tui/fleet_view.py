@@ -18,7 +18,8 @@ from typing import Any
 
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config, load_config
-from core.thresholds import error_rate_level
+from core.thresholds import ErrorRateLimits
+from werkpilot_tui.conversions import budget_row_of_spend, figures, levelled, thresholds_view
 from werkpilot_tui.detail_models import AgentDetailView, CostsView, agent_detail_from_row
 from werkpilot_tui.fleet import (
     ALL,
@@ -29,7 +30,6 @@ from werkpilot_tui.fleet import (
     FleetSnapshot,
     FleetSource,
     Stats,
-    month_projection,
 )
 from werkpilot_tui.live import StartupStep
 from werkpilot_tui.session import Capability, NotAvailableHere, Session
@@ -40,7 +40,6 @@ from werkpilot_tui.view_models import (
     Dashboard,
     Health,
     HostHealth,
-    Thresholds,
     WindowFigures,
     alert_details,
 )
@@ -48,22 +47,16 @@ from werkpilot_tui.view_models import (
 ALERTS_PER_HOST = 50
 
 
-def _figures(s: Stats) -> WindowFigures:
-    return WindowFigures(
+def _figures(s: Stats, limits: ErrorRateLimits) -> WindowFigures:
+    return figures(
         count=round(s.count),
         errors=round(s.errors),
         error_rate=s.error_rate,
         avg_duration=s.avg_duration_ms,
         total_cost=s.cost,
         total_tokens=round(s.tokens),
+        limits=limits,
     )
-
-
-def _level(used: float, levels: tuple[float, float, float]) -> str | None:
-    for name, bound in zip(("critical", "warning", "info"), reversed(levels), strict=True):
-        if used >= bound:
-            return name
-    return None
 
 
 class FleetSession:
@@ -130,34 +123,32 @@ class FleetSession:
     def dashboard(self, snap: FleetSnapshot, alerts: tuple[AlertRow, ...] = ()) -> Dashboard:
         t = self.config.thresholds
         hour = snap.total("1h")
+        hour_figures = _figures(hour, t)
         total = snap.total(ALL)
         open_alerts = snap.alerts_open
         return Dashboard(
             data_dir=self.label,
             built_at_ms=snap.at_ms,
-            health=Health(
-                executions_per_hour=round(hour.count),
-                error_rate=hour.error_rate,
-                avg_response_ms=hour.avg_duration_ms,
-                cost_today=snap.cost_today,
-                daily_budget=t.daily_budget,
-                total_executions=round(total.count),
-                agent_count=len({a.agent for a in snap.agents}),
-                unacknowledged=round(sum(open_alerts.values())),
-                open_alerts={lv: round(n) for lv, n in open_alerts.items() if round(n)},
-                error_level=error_rate_level(round(hour.count), round(hour.errors), t),
+            health=levelled(
+                Health(
+                    executions_per_hour=round(hour.count),
+                    error_rate=hour.error_rate,
+                    avg_response_ms=hour.avg_duration_ms,
+                    cost_today=snap.cost_today,
+                    daily_budget=t.daily_budget,
+                    total_executions=round(total.count),
+                    agent_count=len({a.agent for a in snap.agents}),
+                    unacknowledged=round(sum(open_alerts.values())),
+                    open_alerts={lv: round(n) for lv, n in open_alerts.items() if round(n)},
+                ),
+                hour_figures,
+                t,
             ),
             host=self.health() if self.health else HostHealth(),
-            agents=tuple(self._agent_row(a) for a in snap.agents),
+            agents=tuple(self._agent_row(a, t) for a in snap.agents),
             budgets=self._budgets(snap),
             alerts=alerts,
-            thresholds=Thresholds(
-                t.error_rate_warning,
-                t.error_rate_critical,
-                t.min_executions,
-                t.response_time_warning_ms,
-                t.daily_budget,
-            ),
+            thresholds=thresholds_view(t),
             last_change_ms=snap.at_ms if snap.prometheus_up else None,
             error=self.status(snap),
         )
@@ -176,7 +167,7 @@ class FleetSession:
         return None
 
     @staticmethod
-    def _agent_row(a: Any) -> AgentRow:
+    def _agent_row(a: Any, limits: ErrorRateLimits) -> AgentRow:
         total = a.span(ALL)
         return AgentRow(
             name=f"{a.agent}@{a.host}",  # unique across the fleet: the table's row key
@@ -186,29 +177,16 @@ class FleetSession:
             total_tokens=round(total.tokens),
             total_cost=total.cost,
             last_execution_ms=None,  # counters do not carry it
-            windows={w: _figures(a.span(w)) for w in WINDOWS},
+            windows={w: _figures(a.span(w), limits) for w in WINDOWS},
             host=a.host,
         )
 
     def _budgets(self, snap: FleetSnapshot) -> tuple[BudgetRow, ...]:
-        now = self.clock()
-        rows = []
-        for d in snap.departments:
-            projected, run_out = month_projection(d.spent, d.budget, now)
-            used = d.spent / d.budget if d.budget > 0 else 0.0
-            rows.append(
-                BudgetRow(
-                    department=d.name,
-                    spent=d.spent,
-                    budget=d.budget,
-                    used_pct=100 * used,
-                    projected=projected,
-                    projected_pct=100 * projected / d.budget if d.budget > 0 else 0.0,
-                    run_out_date=run_out,
-                    level=_level(used, self.config.thresholds.budget_levels),
-                )
-            )
-        return tuple(rows)
+        """Each department's month by core's forecast, as the local console shows it."""
+        now, levels = self.clock(), self.config.thresholds.budget_levels
+        return tuple(
+            budget_row_of_spend(d.name, d.spent, d.budget, now, levels) for d in snap.departments
+        )
 
     def _alert_rows(
         self, found: list[tuple[FleetHost, list[dict[str, Any]]]]

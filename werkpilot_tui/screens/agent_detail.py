@@ -11,7 +11,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Sparkline, Static
 
-from core.thresholds import error_rate_level
 from werkpilot_tui.detail_models import (
     RECENT_LIMIT,
     AgentDetailView,
@@ -231,7 +230,7 @@ def _summary(view: AgentDetailView, now_ms: int) -> Text:
 
 def _window_cells(window: str, f: WindowFigures, palette: Palette, t: Thresholds) -> list[Cell]:
     slow = t.response_time_warning_ms
-    level = error_rate_level(f.count, f.errors, t)  # the alert rule itself (min_executions)
+    level = f.error_level  # the alert rule itself (min_executions), computed in core
     mark = {"critical": " ✖", "warning": " ▲"}.get(level or "", "")
     slow_mark = " ▲" if f.avg_duration > slow else ""  # the monitor judges the 1h average
     return [

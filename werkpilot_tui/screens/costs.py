@@ -155,7 +155,8 @@ class CostsScreen(LoadingScreen[CostsView]):
             )
         )
         self._sync(
-            "departments", [(d.name, _department_cells(d, palette)) for d in view.departments]
+            "departments",
+            [(d.department, _department_cells(d, palette)) for d in view.departments],
         )
         self.query_one("#opt-summary", Static).update(
             Text(
@@ -223,7 +224,7 @@ def _department_cells(d: DepartmentMonth, palette: Palette) -> list[Cell]:
     mark = f" {LEVEL_MARK[d.level]} {LEVEL_WORD[d.level]}" if d.level else ""
     projected_over = d.projected_pct >= 100
     return [
-        cell(d.name, width=24),
+        cell(d.department, width=24),
         cell(fmt.money(d.spent), style, d.spent),
         cell(fmt.money(d.budget), sort_value=d.budget),
         cell(f"{d.used_pct:.0f}%{mark}", style, d.used_pct),

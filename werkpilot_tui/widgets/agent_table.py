@@ -9,7 +9,6 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from core.thresholds import error_rate_level
 from werkpilot_tui.view_models import AgentRow, Thresholds
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
@@ -196,7 +195,7 @@ def agent_cells(
     compact = layout.compact
     width = layout.text_width
     w = a.window(window)
-    level = error_rate_level(w.count, w.errors, t)
+    level = w.error_level  # core's alert rule, computed when the row was built
     mark = LEVEL_SYMBOL[level] if level else (" " if w.errors else "✔")
     rate = fmt.percent_short(w.error_rate) if compact else fmt.percent(w.error_rate)
     errors = f"{fmt.count(w.errors)} {rate} {mark}" if w.count else "—"
