@@ -56,3 +56,24 @@ def test_core_source_names_no_console_package() -> None:
                 if top in (*FORBIDDEN, "werkpilot_tui"):
                     offenders.append(f"{path.relative_to(REPO)}:{lineno}: {line.strip()}")
     assert offenders == []
+
+
+def test_widgets_import_no_core_module() -> None:
+    """Widgets render view models only: levels are computed in core and carried by the rows
+    (``werkpilot_tui/conversions.py``), so no widget imports ``core``, even lazily."""
+    import ast
+
+    offenders = []
+    for path in sorted((REPO / "werkpilot_tui" / "widgets").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            offenders += [
+                f"{path.relative_to(REPO)}:{node.lineno}: {n}"
+                for n in names
+                if n.split(".")[0] == "core"
+            ]
+    assert offenders == []
