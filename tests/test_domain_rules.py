@@ -8,6 +8,7 @@ budget levels and for configured ones; the widgets only map the carried level to
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ from werkpilot_tui.widgets.budget_bars import LEVEL_MARK, forecast_text
 
 EARLY = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)  # five hours into the month
 MID = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("now", [EARLY, MID])
@@ -71,3 +73,31 @@ def test_header_levels_come_from_core_rules_and_honour_min_executions() -> None:
     assert (h.error_level, h.cost_level, h.slow_level) == (None, "warning", "warning")
     assert daily_budget_level(101.0, 100.0) == "critical"
     assert levelled(Health(), WindowFigures(), t).cost_level is None
+
+
+def test_one_usd_to_nano_rounding() -> None:
+    """The ledger, the monitor's windows and the exposition share core.pricing.usd_to_nanos:
+    exact half-to-even of the decimal the float prints as, for small and huge amounts."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    from core import windows
+
+    assert windows.to_nano is usd_to_nanos
+    for cost in (
+        0.0,
+        1e-9,
+        5e-10,
+        1.5e-9,
+        2.5e-9,
+        0.1,
+        0.3,
+        1234.5678901235,
+        2e6 + 0.0000000005,
+        9_999_999.999999999,
+        1e15,
+        -0.25,
+    ):
+        exact = int(Decimal(repr(cost)).scaleb(9).to_integral_value(ROUND_HALF_EVEN))
+        assert usd_to_nanos(cost) == exact, cost
+    exposition = (REPO / "werkpilot_tui" / "exposition.py").read_text(encoding="utf-8")
+    assert "usd_to_nanos(" in exposition and "* _NANO)" not in exposition
