@@ -26,6 +26,7 @@ from textual.screen import Screen
 
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config
+from werkpilot_tui.app_api import ConsoleApp
 from werkpilot_tui.live import CoreSession, HealthProvider, LiveFeed, Preparing, StartupStep
 from werkpilot_tui.messages import DataChanged
 from werkpilot_tui.palette_commands import WerkpilotCommands
@@ -383,6 +384,11 @@ def _run_demo(args: argparse.Namespace) -> int:
         )
         app.run()
     return int(app.return_code or 0)
+
+
+def _conforms(app: WerkpilotApp) -> ConsoleApp:
+    """mypy checks here that the app is what its screens and palette ask of it."""
+    return app
 
 
 __all__ = ["WerkpilotApp", "make_app", "run_console"]

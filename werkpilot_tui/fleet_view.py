@@ -31,8 +31,7 @@ from werkpilot_tui.fleet import (
     FleetSource,
     Stats,
 )
-from werkpilot_tui.live import StartupStep
-from werkpilot_tui.session import Capability, NotAvailableHere, Session
+from werkpilot_tui.session import Capability, NotAvailableHere, Session, StartupStep
 from werkpilot_tui.view_models import (
     AgentRow,
     AlertRow,

@@ -12,7 +12,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config, load_config, resolve_data_dir
 from werkpilot_tui.conversions import budget_row, levelled, thresholds_view, window_figures
-from werkpilot_tui.session import ALL_CAPABILITIES, Capability, Session
+from werkpilot_tui.session import ALL_CAPABILITIES, Capability, Session, StartupStep
 from werkpilot_tui.view_models import (
     AgentRow,
     AlertRow,
@@ -45,14 +45,6 @@ HealthProvider = Callable[[], HostHealth]
 #: Sub-directories and files whose changes can change the dashboard.
 WATCHED_DIRS = frozenset({"metrics", "costs", "alerts"})
 ALERT_FEED_LENGTH = 100
-
-
-@dataclass(frozen=True, slots=True)
-class StartupStep:
-    """What the console is doing before its first complete snapshot (the start-up screen)."""
-
-    text: str
-    fraction: float | None = None  # 0..1 when the amount of work is known
 
 
 #: Work before the data is complete (the demo's backfill): a step, or None once done.

@@ -11,7 +11,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from werkpilot_tui.view_models import WINDOWS
 
 if TYPE_CHECKING:
-    from werkpilot_tui.app import WerkpilotApp
+    from werkpilot_tui.app_api import ConsoleApp
 
 Command = tuple[str, Callable[[], object], str]
 
@@ -20,7 +20,7 @@ class WerkpilotCommands(Provider):
     """Every key's action, plus one entry per theme, window and sort order."""
 
     def _commands(self) -> list[Command]:
-        app = cast("WerkpilotApp", self.app)
+        app = cast("ConsoleApp", self.app)
         from werkpilot_tui.widgets.agent_table import SORTS
 
         def dash(action: str) -> Callable[[], object]:

@@ -12,6 +12,7 @@ thread (``LiveFeed.call``): core objects are not thread-safe.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from core.clock import Clock
     from core.config import Config
     from werkpilot_tui.detail_models import AgentDetailView, CostsView
-    from werkpilot_tui.live import StartupStep
     from werkpilot_tui.view_models import Dashboard
 
 #: Actions and views a session may or may not offer (``Session.capabilities``).
@@ -31,6 +31,14 @@ Capability = Literal[
 ALL_CAPABILITIES: frozenset[Capability] = frozenset(
     ("acknowledge", "unacknowledge", "snooze", "silence", "set_budget", "costs", "agent_detail")
 )
+
+
+@dataclass(frozen=True, slots=True)
+class StartupStep:
+    """What the console is doing before its first complete snapshot (the start-up screen)."""
+
+    text: str
+    fraction: float | None = None  # 0..1 when the amount of work is known
 
 
 class NotAvailableHere(RuntimeError):
@@ -104,4 +112,11 @@ class Session(Protocol):
         ...
 
 
-__all__ = ["ALL_CAPABILITIES", "BudgetOutcome", "Capability", "NotAvailableHere", "Session"]
+__all__ = [
+    "ALL_CAPABILITIES",
+    "BudgetOutcome",
+    "Capability",
+    "NotAvailableHere",
+    "Session",
+    "StartupStep",
+]

@@ -28,7 +28,7 @@ from werkpilot_tui.widgets.palette import Palette
 from werkpilot_tui.widgets.text import neutralise
 
 if TYPE_CHECKING:
-    from werkpilot_tui.app import WerkpilotApp
+    from werkpilot_tui.app_api import ConsoleApp
 
 
 class DashboardScreen(Screen[None]):
@@ -59,8 +59,8 @@ class DashboardScreen(Screen[None]):
         self._undo: tuple[AlertRow, float] | None = None  # last ack and its undo deadline
 
     @property
-    def wp(self) -> WerkpilotApp:
-        return cast("WerkpilotApp", self.app)
+    def wp(self) -> ConsoleApp:
+        return cast("ConsoleApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield HealthHeader(id="health")
