@@ -23,14 +23,14 @@ from core.thresholds import (
     error_rate_level,
     response_time_level,
 )
-from werkpilot_tui.view_models import BudgetRow, Health, Thresholds, WindowFigures
+from werkpilot_tui.view_models import BudgetRow, Health, ThresholdsView, WindowFigures
 
 
-def thresholds_view(t: core_config.Thresholds | None) -> Thresholds:
+def thresholds_view(t: core_config.Thresholds | None) -> ThresholdsView:
     """The limits the console colours against (the defaults when there is no config)."""
     if t is None:
-        return Thresholds()
-    return Thresholds(
+        return ThresholdsView()
+    return ThresholdsView(
         error_rate_warning=t.error_rate_warning,
         error_rate_critical=t.error_rate_critical,
         min_executions=t.min_executions,

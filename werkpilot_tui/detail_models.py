@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from core.clock import Clock, now_ms, system_clock
 from core.forecast import budget_level, projected_level
 from werkpilot_tui.conversions import thresholds_view, window_figures
-from werkpilot_tui.view_models import WINDOWS, AgentRow, BudgetRow, Thresholds, WindowFigures
+from werkpilot_tui.view_models import WINDOWS, AgentRow, BudgetRow, ThresholdsView, WindowFigures
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -64,7 +64,7 @@ class ExecutionRow:
 
 
 @dataclass(frozen=True, slots=True)
-class Series:
+class SeriesView:
     """One agent's trends over a window, oldest point first."""
 
     window: str
@@ -94,8 +94,8 @@ class AgentDetailView:
     windows: tuple[tuple[str, WindowFigures], ...] = ()
     models: tuple[ModelUsageRow, ...] = ()
     recent: tuple[ExecutionRow, ...] = ()
-    series: Series = Series("24h")
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    series: SeriesView = SeriesView("24h")
+    thresholds: ThresholdsView = field(default_factory=ThresholdsView)
     #: Fleet mode: the host whose data directory holds what Prometheus does not carry.
     fleet_host: str | None = None
 
@@ -108,7 +108,7 @@ def _agent_cost(tracker: CostTracker, name: str) -> Any:
 
 
 def agent_detail_from_row(
-    row: AgentRow | None, name: str, thresholds: Thresholds, built_at_ms: int
+    row: AgentRow | None, name: str, thresholds: ThresholdsView, built_at_ms: int
 ) -> AgentDetailView:
     """Fleet mode: what the dashboard row of Prometheus figures holds (totals and windows).
 
@@ -176,7 +176,7 @@ def build_agent_detail(
         for e in monitor.get_recent_executions(name, RECENT_LIMIT)
     )
     raw = monitor.get_agent_series(name, window, points or SERIES_POINTS.get(window, 24))
-    series = Series(
+    series = SeriesView(
         window=window,
         executions=tuple(float(v) for v in raw.executions),
         avg_duration=tuple(float(v) for v in raw.avg_duration),

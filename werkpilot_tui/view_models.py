@@ -14,7 +14,7 @@ LEVELS: tuple[str, ...] = ("info", "warning", "critical")
 
 
 @dataclass(frozen=True, slots=True)
-class Thresholds:
+class ThresholdsView:
     """The limits the dashboard colours against (from the configuration)."""
 
     error_rate_warning: float = 0.10
@@ -168,7 +168,7 @@ class Dashboard:
     agents: tuple[AgentRow, ...] = ()
     budgets: tuple[BudgetRow, ...] = ()
     alerts: tuple[AlertRow, ...] = ()
-    thresholds: Thresholds = Thresholds()
+    thresholds: ThresholdsView = ThresholdsView()
     last_change_ms: int | None = None
     problem_count: int = 0
     error: str | None = None  # why the last refresh failed, if it did

@@ -17,11 +17,11 @@ from werkpilot_tui.detail_models import (
     ExecutionRow,
 )
 from werkpilot_tui.screens.loading import LoadingScreen, call_session, session_of
-from werkpilot_tui.view_models import WINDOWS, AgentRow, Thresholds, WindowFigures
+from werkpilot_tui.view_models import WINDOWS, AgentRow, ThresholdsView, WindowFigures
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import Palette
-from werkpilot_tui.widgets.text import Cell, cell, neutralise, safe_text
+from werkpilot_tui.widgets.text import TextCell, cell, neutralise, safe_text
 
 #: Loads the view for a window ("1h", "24h", "7d").
 DetailLoader = Callable[[str], Awaitable[AgentDetailView]]
@@ -228,7 +228,9 @@ def _summary(view: AgentDetailView, now_ms: int) -> Text:
     return Text(neutralise(" · ".join(parts)) + "\n" + neutralise(note))  # wrapped, literal
 
 
-def _window_cells(window: str, f: WindowFigures, palette: Palette, t: Thresholds) -> list[Cell]:
+def _window_cells(
+    window: str, f: WindowFigures, palette: Palette, t: ThresholdsView
+) -> list[TextCell]:
     slow = t.response_time_warning_ms
     level = f.error_level  # the alert rule itself (min_executions), computed in core
     mark = {"critical": " ✖", "warning": " ▲"}.get(level or "", "")
@@ -248,7 +250,7 @@ def _window_cells(window: str, f: WindowFigures, palette: Palette, t: Thresholds
     ]
 
 
-def _execution_cells(r: ExecutionRow, now_ms: int, palette: Palette) -> list[Cell]:
+def _execution_cells(r: ExecutionRow, now_ms: int, palette: Palette) -> list[TextCell]:
     status_style = palette.critical if r.is_error else palette.ok
     return [
         cell(fmt.clock_time(r.timestamp_ms, now_ms), sort_value=r.timestamp_ms),

@@ -16,7 +16,7 @@ from werkpilot_tui.screens.loading import LoadingScreen, call_session, session_o
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import Palette
-from werkpilot_tui.widgets.text import Cell, cell, safe_text
+from werkpilot_tui.widgets.text import TextCell, cell, safe_text
 
 if TYPE_CHECKING:
     pass
@@ -185,11 +185,11 @@ class CostsScreen(LoadingScreen[CostsView]):
             ],
         )
 
-    def _sync(self, table_id: str, rows: list[tuple[str, list[Cell]]]) -> None:
+    def _sync(self, table_id: str, rows: list[tuple[str, list[TextCell]]]) -> None:
         self.query_one(f"#{table_id}", KeyedTable).sync(rows)
 
 
-def _named(name: str, cost: float) -> list[Cell]:
+def _named(name: str, cost: float) -> list[TextCell]:
     return [cell(name, width=40), cell(fmt.money(cost), sort_value=cost)]
 
 
@@ -219,7 +219,7 @@ def _day_note(day: date, view: CostsView) -> str:
     return " (shown)" if day == view.day else ""
 
 
-def _department_cells(d: DepartmentMonth, palette: Palette) -> list[Cell]:
+def _department_cells(d: DepartmentMonth, palette: Palette) -> list[TextCell]:
     style = palette.budget(d.level)
     mark = f" {LEVEL_MARK[d.level]} {LEVEL_WORD[d.level]}" if d.level else ""
     projected_over = d.projected_pct >= 100

@@ -9,11 +9,11 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from werkpilot_tui.view_models import AgentRow, Thresholds
+from werkpilot_tui.view_models import AgentRow, ThresholdsView
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import LEVEL_SYMBOL, Palette
-from werkpilot_tui.widgets.text import Cell, cell
+from werkpilot_tui.widgets.text import TextCell, cell
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class AgentTable(KeyedTable):
         self,
         agents: Sequence[AgentRow],
         window: str,
-        thresholds: Thresholds,
+        thresholds: ThresholdsView,
         now_ms: int,
         palette: Palette,
         sort: SortOrder = SORTS[0],
@@ -185,11 +185,11 @@ def _matches(agent: AgentRow, needle: str) -> bool:
 def agent_cells(
     a: AgentRow,
     window: str,
-    t: Thresholds,
+    t: ThresholdsView,
     now_ms: int,
     palette: Palette,
     layout: AgentLayout | None = None,
-) -> list[Cell]:
+) -> list[TextCell]:
     """One agent's cells, clipped to ``layout`` (compact figures when it is compact)."""
     layout = layout or agent_layout(0)
     compact = layout.compact
@@ -210,7 +210,7 @@ def agent_cells(
     quiet = palette.muted if not w.count else ""
     name = cell(a.name, quiet, a.name.casefold(), width("agent"))
     if compact:  # the margin to the border that padding gives wide tables
-        name = Cell(f" {name.plain}", name.style, name.sort_value)
+        name = TextCell(f" {name.plain}", name.style, name.sort_value)
     return [
         name,
         cell(a.department or "—", palette.muted, a.department or "", width("dept")),

@@ -11,7 +11,7 @@ from werkpilot_tui.view_models import BudgetRow
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import Palette
-from werkpilot_tui.widgets.text import Cell, cell
+from werkpilot_tui.widgets.text import TextCell, cell
 
 BAR_WIDTH = 8
 #: A mark per level (computed in core, carried by the row) so it reads without colour.
@@ -120,7 +120,9 @@ class BudgetBars(KeyedTable):
         )
 
 
-def budget_cells(b: BudgetRow, palette: Palette, layout: BudgetLayout | None = None) -> list[Cell]:
+def budget_cells(
+    b: BudgetRow, palette: Palette, layout: BudgetLayout | None = None
+) -> list[TextCell]:
     layout = layout or budget_layout(0, (b,))
     projected_level = b.projected_level
     return [
