@@ -43,10 +43,10 @@ class WerkpilotApp(App[None]):
     TITLE = "werkpilot"
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {WerkpilotCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "costs", "Costs"),
-        Binding("t", "choose_theme", "Theme"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
+        Binding("c", "costs", "Costs", id="app.costs"),
+        Binding("t", "choose_theme", "Theme", id="app.theme"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
     def __init__(
@@ -97,6 +97,7 @@ class WerkpilotApp(App[None]):
         from werkpilot_tui import splash
 
         splash.taken_over()  # Textual draws from here on (and restores the terminal)
+        self._install_keymap()
         self._install_themes()
         self.palette = Palette.from_variables(self.theme_variables)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -130,6 +131,28 @@ class WerkpilotApp(App[None]):
             if sig is not None:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(sig, self.exit, None, 128 + int(sig))
+
+    def _install_keymap(self) -> None:
+        """``[keys]``: binding id -> key(s), e.g. ``"dashboard.acknowledge" = "k"``."""
+        from werkpilot_tui.palette_commands import binding_ids
+
+        keys = dict(self.config.keys)
+        unknown = sorted(set(keys) - binding_ids(self))
+        if unknown:
+            self.notify(
+                f"[keys] in {self.config.source}: unknown binding ids {', '.join(unknown)} "
+                "(see ? Help or README for the ids)",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
+        self.set_keymap({k: v for k, v in keys.items() if k not in unknown})
+
+    def key_for(self, binding: Binding) -> str:
+        """The key a binding answers to now ([keys] may have remapped it), for hints."""
+        if binding.id and binding.id in self.config.keys:
+            return self.config.keys[binding.id]
+        return binding.key_display or binding.key
 
     def _install_themes(self) -> None:
         from werkpilot_tui import settings, themes

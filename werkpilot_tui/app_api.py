@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from textual.binding import Binding
+
     from werkpilot_tui.session import Capability
     from werkpilot_tui.view_models import Dashboard
     from werkpilot_tui.widgets.palette import Palette
@@ -29,6 +31,8 @@ class ConsoleApp(Protocol):
     def available_themes(self) -> Mapping[str, Any]: ...
 
     def now_ms(self) -> int: ...
+
+    def key_for(self, binding: Binding) -> str: ...
 
     # -------------------------------------------------------- session actions
     async def acknowledge(self, alert_id: str) -> bool: ...
