@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_origin
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -129,6 +129,29 @@ class ServerConfig(_Section):
     max_connections: int = Field(64, gt=0, le=4096)  # one thread each
 
 
+class IngestConfig(_Section):
+    """OTLP/HTTP ingestion by ``serve`` (``POST /v1/traces``)."""
+
+    max_body_bytes: int = Field(4 << 20, gt=0)  # per request, before gzip is inflated
+    #: OpenTelemetry ``service.name`` -> department, for senders that do not state one.
+    departments: dict[str, str] = Field(default_factory=dict)
+    #: Claude Code sends each request as an ``api_request`` event and in its counters:
+    #: counted from one of them only.
+    claude_code: Literal["logs", "metrics"] = "logs"
+    #: Record ``gen_ai.client.*`` histograms (for apps that send metrics but no spans).
+    gen_ai_metrics: bool = False
+
+
+class OtlpConfig(_Section):
+    """Core's executions also sent as OpenTelemetry metrics (core/otlp_emit.py; the
+    ``werkpilot-tui[otel]`` extra). Off unless an endpoint is set here or in
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
+
+    endpoint: str | None = None  # e.g. http://collector:4318 (/v1/metrics is appended)
+    interval_s: float = Field(10, gt=0)
+    queue_size: int = Field(10_000, gt=0)
+
+
 class AlertmanagerConfig(_Section):
     """Prometheus Alertmanager (v2 API) receiving raised and resolved alerts."""
 
@@ -193,6 +216,8 @@ class Config(_Section):
     ui: UiConfig = UiConfig()
     retention: RetentionConfig = RetentionConfig()
     server: ServerConfig = ServerConfig()
+    ingest: IngestConfig = IngestConfig()
+    otlp: OtlpConfig = OtlpConfig()
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     budget_limits: BudgetLimits = BudgetLimits()
     #: The console's keys: binding id -> key(s) (Textual keymap), e.g. "dashboard.acknowledge"

@@ -255,6 +255,9 @@ class CostTracker:
         cost: float | None = None,
         timestamp: int | datetime | None = None,
         allow_history: bool = False,
+        host: str | None = None,
+        source_id: str | None = None,
+        reported: bool = False,
     ) -> CostResult:
         """Price and append one cost entry, then check the department's budget.
 
@@ -262,6 +265,9 @@ class CostTracker:
         "inputTokens": 500, "outputTokens": 300})`` (camelCase or snake_case keys).
         ``timestamp`` as for ``PerformanceMonitor.track_execution`` (``allow_history``
         too). Invalid input raises a ValidationError naming the field and writes nothing.
+        Ingestion (core/otlp_ingest.py) names the sender's ``host``, the ``source_id`` that
+        makes a retried delivery count once, and ``reported=True`` for a cost the sender
+        stated (pricing ``reported`` rather than ``caller``).
         """
         if usage is not None:
             kwargs = usage_kwargs(usage)
@@ -277,6 +283,8 @@ class CostTracker:
             input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
         )
         amount, pricing = self._price(model, tokens, cost)
+        if reported and pricing == "caller":
+            pricing = "reported"
         entry = CostEntry(
             timestamp=ts,
             agent=agent,
@@ -288,8 +296,9 @@ class CostTracker:
             cache_write_tokens=tokens.cache_write,
             cost=amount,
             pricing=pricing,
-            host=self._host,
+            host=self._host if host is None else host,
             pid=os.getpid(),
+            source_id=source_id,
         )
         month = (now.year, now.month)
         self._load_month(month)

@@ -36,6 +36,7 @@ from core.monitor_models import (
     ThresholdBreach,
     WindowStats,
 )
+from core.otlp_emit import emitter_for
 from core.recent import Newest
 from core.records import (
     ERROR_STATUSES,
@@ -109,6 +110,7 @@ class PerformanceMonitor:
             self.journal, self.config.retention.snapshots, self._started
         )
         self._checkpoint_writer: threading.Thread | None = None
+        self._emit = emitter_for(self.config)  # None unless [otlp] is configured
         self._load(progress)
 
     # --------------------------------------------------------------- loading
@@ -256,6 +258,8 @@ class PerformanceMonitor:
             self._apply(record)
         else:
             self._catch_up(force=True)
+        if self._emit is not None:
+            self._emit(record)
         self._watch.check_agent(self._windows, agent, now)
         self._watch.check_budget(self._windows, now)
         if self._snapshots.due(now):

@@ -25,6 +25,7 @@ from core.records import (
     MAX_EXECUTION_TOKENS,
     MAX_MEMORY_DELTA,
     MAX_PID,
+    MAX_SOURCE_ID,
     CostEntry,
     check_host,
     check_name,
@@ -60,6 +61,7 @@ class ExecutionRow(msgspec.Struct, rename="camel", forbid_unknown_fields=True, g
     error: str | None = None  # msgspec refuses a lone surrogate, as the model does
     host: _Host = ""
     pid: _Pid = 0
+    source_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SOURCE_ID)] | None = None
 
 
 class CostRow(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=False):
@@ -74,9 +76,10 @@ class CostRow(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=Fal
     cache_read_tokens: _Tokens = 0
     cache_write_tokens: _Tokens = 0
     cost: _Usd = 0.0
-    pricing: Literal["exact", "family", "caller", "unpriced"] = "exact"
+    pricing: Literal["exact", "family", "caller", "reported", "unpriced"] = "exact"
     host: _Host = ""
     pid: _Pid = 0
+    source_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SOURCE_ID)] | None = None
 
 
 #: A cost entry as the aggregates see it: validated either way, the same attributes.

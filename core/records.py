@@ -219,10 +219,14 @@ MemoryDelta = Annotated[
     float, Field(ge=-MAX_MEMORY_DELTA, le=MAX_MEMORY_DELTA, allow_inf_nan=False)
 ]
 EpochMs = Annotated[int, Field(ge=0, le=253_402_300_799_999)]  # up to year 9999
+#: Where an ingested record came from (``otlp:<trace id>:<span id>``): the key that makes a
+#: retried delivery count once. Absent (and not written) for records agents track directly.
+MAX_SOURCE_ID = 120
+SourceId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE_ID)]
 
 Status = Literal["completed", "error", "failed"]
 Level = Literal["info", "warning", "critical"]
-Pricing = Literal["exact", "family", "caller", "unpriced"]
+Pricing = Literal["exact", "family", "caller", "reported", "unpriced"]
 ERROR_STATUSES = frozenset({"error", "failed"})
 
 
@@ -264,6 +268,12 @@ class Execution(Record):
     error: Text | None = None
     host: Host = ""
     pid: Pid = 0
+    source_id: SourceId | None = None
+
+    def to_json_line(self) -> bytes:
+        """One JSON line; ``sourceId`` only when the record has one."""
+        exclude = None if self.source_id is not None else {"source_id"}
+        return self.__pydantic_serializer__.to_json(self, by_alias=True, exclude=exclude) + b"\n"
 
     @property
     def is_error(self) -> bool:
@@ -285,6 +295,12 @@ class CostEntry(Record):
     pricing: Pricing = "exact"
     host: Host = ""
     pid: Pid = 0
+    source_id: SourceId | None = None
+
+    def to_json_line(self) -> bytes:
+        """One JSON line; ``sourceId`` only when the record has one."""
+        exclude = None if self.source_id is not None else {"source_id"}
+        return self.__pydantic_serializer__.to_json(self, by_alias=True, exclude=exclude) + b"\n"
 
     @property
     def total_tokens(self) -> int:

@@ -201,6 +201,11 @@ class MetricsService:
             name = department.lower()
             return name, float(tracker.budgets.budget_for(name))
 
+    @property
+    def core_lock(self) -> threading.Lock:
+        """The lock every core call of the server runs under (OTLP ingestion takes it too)."""
+        return self._core_lock
+
     def invalidate(self) -> None:
         with self._cache_lock:
             self._cache.clear()

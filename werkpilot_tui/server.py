@@ -33,6 +33,8 @@ from core.config import budget_problem, load_config
 from werkpilot_tui.api import Components, MetricsService, printable
 from werkpilot_tui.connections import MAX_HEAD_BYTES, ConnectionTable, DeadlineReader, HeadTooLarge
 from werkpilot_tui.exposition import CONTENT_TYPE
+from werkpilot_tui.otlp_http import LOGS_PATH, TRACES_PATH, OtlpReceiver
+from werkpilot_tui.otlp_http import METRICS_PATH as OTLP_METRICS_PATH
 
 log = logging.getLogger("werkpilot_tui.server")
 
@@ -40,7 +42,15 @@ METRICS_PATH = "/api/metrics"
 ACK_PATH = "/api/metrics/acknowledge"
 BUDGETS_PATH = "/api/budgets"
 PROMETHEUS_PATH = "/metrics"
-ALLOWED = {METRICS_PATH: "GET", PROMETHEUS_PATH: "GET", ACK_PATH: "POST", BUDGETS_PATH: "POST"}
+ALLOWED = {
+    METRICS_PATH: "GET",
+    PROMETHEUS_PATH: "GET",
+    ACK_PATH: "POST",
+    BUDGETS_PATH: "POST",
+    TRACES_PATH: "POST",
+    LOGS_PATH: "POST",
+    OTLP_METRICS_PATH: "POST",
+}
 MAX_CONNECTIONS = 64
 #: How long a new connection waits for the slot an eviction frees before it is refused.
 EVICT_WAIT_S = 2.0
@@ -67,10 +77,12 @@ class MetricsServer(ThreadingHTTPServer):
         request_timeout_s: float = 10.0,
         header_timeout_s: float = 10.0,
         max_connections: int = MAX_CONNECTIONS,
+        otlp: OtlpReceiver | None = None,
     ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.service = service
+        self.otlp = otlp or OtlpReceiver(service)
         self.token = token or None
         self.max_body_bytes = max_body_bytes
         self.request_timeout_s = request_timeout_s
@@ -233,6 +245,8 @@ class MetricsHandler(BaseHTTPRequestHandler):
                 self._send(200, self.server.service.prometheus_text(), CONTENT_TYPE)
             elif path == BUDGETS_PATH:
                 self._post_budget()
+            elif path in (TRACES_PATH, LOGS_PATH, OTLP_METRICS_PATH):
+                self._post_otlp(path)
             else:
                 self._post_acknowledge()
         except (ConnectionError, TimeoutError):
@@ -291,8 +305,9 @@ class MetricsHandler(BaseHTTPRequestHandler):
             given.strip().encode(), token.encode()
         )
 
-    def _read_body(self) -> bytes | None:
+    def _read_body(self, limit: int | None = None) -> bytes | None:
         """The request body, or None after answering 411/413/400 for an unusable one."""
+        limit = self.server.max_body_bytes if limit is None else limit
         if "Transfer-Encoding" in self.headers:
             self._error(411, "a Content-Length is required (no chunked bodies)")
             return None
@@ -307,8 +322,8 @@ class MetricsHandler(BaseHTTPRequestHandler):
         except ValueError:
             self._error(400, f"bad Content-Length {raw!r}")
             return None
-        if length > self.server.max_body_bytes:
-            self._error(413, f"request body over {self.server.max_body_bytes} bytes")
+        if length > limit:
+            self._error(413, f"request body over {limit} bytes")
             return None
         # One overall deadline, so a client trickling bytes cannot hold the thread for long.
         deadline = time.monotonic() + self.server.request_timeout_s
@@ -325,6 +340,43 @@ class MetricsHandler(BaseHTTPRequestHandler):
                 self._body_left = None
                 self._error(408, "request body too slow")
                 return None
+        self._body_left = 0
+        return b"".join(chunks)
+
+    def _read_chunked(self, limit: int) -> bytes | None:
+        """A chunked request body of at most ``limit`` bytes, read within one deadline;
+        None after answering 400/408/413 (the connection is then closed)."""
+        self._body_left = None  # whatever is not read cannot be skipped
+        self._reader.deadline = time.monotonic() + self.server.request_timeout_s
+        chunks: list[bytes] = []
+        got = 0
+        try:
+            while True:
+                line = self.rfile.readline(1026)
+                size_text = line.split(b";")[0].strip()
+                try:
+                    size = int(size_text, 16)
+                except ValueError:
+                    self._error(400, "bad chunk size in a chunked body")
+                    return None
+                if size == 0:
+                    while self.rfile.readline(1026) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    break
+                got += size
+                if got > limit:
+                    self._error(413, f"request body over {limit} bytes")
+                    return None
+                data = self.rfile.read(size)
+                if len(data) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                    self.close_connection = True
+                    return None
+                chunks.append(data)
+        except TimeoutError:
+            self._error(408, "request body too slow")
+            return None
+        finally:
+            self._reader.deadline = None
         self._body_left = 0
         return b"".join(chunks)
 
@@ -349,6 +401,26 @@ class MetricsHandler(BaseHTTPRequestHandler):
             self._error(400, "body must be a JSON object")
             return None
         return doc
+
+    def _post_otlp(self, path: str) -> None:
+        """OTLP/HTTP export (werkpilot_tui/otlp_http.py), behind the write token."""
+        if not self._authorised():
+            self._error(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+            return
+        otlp = self.server.otlp
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = self._read_chunked(otlp.max_body_bytes)  # the JavaScript SDK sends these
+        else:
+            body = self._read_body(otlp.max_body_bytes)
+        if body is None:
+            return
+        reply = otlp.export(
+            path,
+            body,
+            self.headers.get("Content-Type", ""),
+            self.headers.get("Content-Encoding", ""),
+        )
+        self._send(reply.status, reply.body, reply.content_type, reply.headers)
 
     def _post_budget(self) -> None:
         doc = self._json_body()
@@ -412,6 +484,14 @@ def make_server(
     cfg = components.config.server
     env = dict(os.environ) if env is None else env
     service = MetricsService(components, cache_ttl_s=cfg.cache_ttl_s, clock=clock)
+    ingest = components.config.ingest
+    otlp = OtlpReceiver(
+        service,
+        departments=ingest.departments,
+        max_body_bytes=ingest.max_body_bytes,
+        claude_code=ingest.claude_code,
+        gen_ai_metrics=ingest.gen_ai_metrics,
+    )
     return MetricsServer(
         (host, port),
         service,
@@ -420,6 +500,7 @@ def make_server(
         request_timeout_s=cfg.request_timeout_s,
         header_timeout_s=cfg.header_timeout_s,
         max_connections=cfg.max_connections,
+        otlp=otlp,
     )
 
 
