@@ -145,14 +145,17 @@ def cost_nanos(row: PriceRow, usage: Usage) -> int:
 
 
 def usd_to_nanos(cost: float) -> int:
-    """A recorded USD float as integer nano-dollars.
+    """USD as integer nano-dollars: ``round(Decimal(repr(cost)) * 10**9)``, half to even.
 
-    ``round(cost * 1e9)`` is exact for costs below $1M given to at most nine decimals (the
-    float error stays far below half a nano-dollar); larger amounts go through Decimal.
+    The one USD -> nano-dollar rounding (the ledger, the monitor's windows and the
+    Prometheus exposition all sum these). A float multiply answers the same except within
+    float error of a half-nano tie or for huge amounts; those take the Decimal path.
     """
-    if cost < 1_000_000:
-        return round(cost * NANOS_PER_USD)
-    return int((Decimal(repr(cost)) * _NANO).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    x = cost * 1e9
+    n = round(x)
+    if x < 1e12 and abs(abs(x - n) - 0.5) > 1e-3:
+        return n
+    return int(Decimal(repr(float(cost))).scaleb(9).to_integral_value(ROUND_HALF_EVEN))
 
 
 def nanos_to_usd(nanos: int) -> float:
