@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -324,6 +324,101 @@ class CostTracker:
             total_cost_this_month=nanos_to_usd(self._agg.month_total(month).nanos),
             department_cost=nanos_to_usd(spent),
             department_budget=budget,
+        )
+
+    def track_costs(
+        self, entries: Iterable[Mapping[str, Any]], *, allow_history: bool = False
+    ) -> list[CostEntry | ValueError]:
+        """Price and append many cost entries at once; per entry, the CostEntry written or
+        the ValidationError that refused it (a refused entry is not written).
+
+        Each mapping holds ``agent``, ``department`` and the keywords of :meth:`track_cost`
+        (``model``, token counts, ``cost``, ``timestamp``, ``host``, ``source_id``,
+        ``reported``): the same checks and pricing. All lines of a UTC day go out in one
+        append; other processes' lines are read and each department's budget is checked
+        once per batch.
+        """
+        now = self.clock().astimezone(UTC)
+        now_ms = to_ms(now)
+        pid = os.getpid()
+        out: list[CostEntry | ValueError] = []
+        days: dict[int, list[CostEntry]] = {}
+        for item in entries:
+            try:
+                entry = self._entry(item, now_ms, allow_history, pid)
+            except ValueError as exc:  # pydantic's ValidationError is one
+                out.append(exc)
+                continue
+            out.append(entry)
+            days.setdefault(entry.timestamp // MS_PER_DAY, []).append(entry)
+        if not days:
+            return out
+        month = (now.year, now.month)
+        self._load_month(month)
+        self._poll_day(now_ms)
+        for day_entries in days.values():
+            lines = [e.to_json_line() for e in day_entries]
+            size = sum(map(len, lines))
+            try:
+                path, end = self.journal.append_lines("ledger", day_entries[0].timestamp, lines)
+            except OSError:
+                for day in days:  # fold what did reach the files, then report
+                    self._agg.add_all(self._reader.poll_file(self._path_of_day(day)))
+                raise
+            if self._reader.claim_lines(path, end, size, len(lines)):
+                self._agg.add_all(day_entries)
+            else:
+                self._agg.add_all(self._reader.poll_file(path))
+        for dept in dict.fromkeys(e.department.lower() for es in days.values() for e in es):
+            spent = self._agg.department_month_nanos(dept, month)
+            self._budget_alerts.check(dept, spent, self.budgets.budget_for(dept))
+        return out
+
+    def _path_of_day(self, day: int) -> Path:
+        return self.journal.path_for("ledger", day_of_ms(day * MS_PER_DAY))
+
+    def _entry(
+        self, item: Mapping[str, Any], now_ms: int, allow_history: bool, pid: int
+    ) -> CostEntry:
+        """``track_cost``'s checks and pricing of one entry of a batch."""
+        known = {"agent", "department", "model", "input_tokens", "output_tokens", "tokens_used",
+                 "cache_read_tokens", "cache_write_tokens", "cost", "timestamp", "host",
+                 "source_id", "reported"}  # fmt: skip
+        unknown = set(item) - known
+        if unknown:
+            name = sorted(unknown)[0]
+            raise refusal(name, item[name], "not a field of a cost entry")
+        model = item.get("model")
+        if model is None:
+            raise refusal("model", None, "required (the model id or family the call used)")
+        given = item.get("timestamp")
+        ts = now_ms if given is None else api_timestamp(given, now_ms, allow_history)
+        refuse_bad_name(model, "model")
+        tokens = make_usage(
+            item.get("input_tokens", 0),
+            item.get("output_tokens", 0),
+            item.get("tokens_used"),
+            item.get("cache_read_tokens", 0),
+            item.get("cache_write_tokens", 0),
+        )
+        amount, pricing = self._price(model, tokens, item.get("cost"))
+        if item.get("reported") and pricing == "caller":
+            pricing = "reported"
+        host = item.get("host")
+        return CostEntry(
+            timestamp=ts,
+            agent=item.get("agent"),
+            department=item.get("department"),
+            model=model,
+            input_tokens=tokens.input,
+            output_tokens=tokens.output,
+            cache_read_tokens=tokens.cache_read,
+            cache_write_tokens=tokens.cache_write,
+            cost=amount,
+            pricing=pricing,
+            host=self._host if host is None else host,
+            pid=pid,
+            source_id=item.get("source_id"),
         )
 
     # -------------------------------------------------------------- budgets
