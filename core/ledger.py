@@ -17,6 +17,7 @@ import os
 import socket
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,7 @@ from core.cost_reports import (
     usage_kwargs,
     weekly_report,
 )
-from core.forecast import forecast
+from core.forecast import LEVELS, budget_nanos, forecast
 from core.journal import Journal, JournalReader
 from core.pricing import PriceTable, Usage, nanos_to_usd
 from core.record_rows import CostRecord, parse_cost_lines
@@ -73,6 +74,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("core.ledger")
 _warned_unpriced: set[str] = set()
+#: The keys of one entry of ``CostTracker.track_costs`` (``track_cost``'s arguments).
+_ENTRY_KEYS = frozenset(
+    ("agent", "department", "model", "input_tokens", "output_tokens", "tokens_used",
+     "cache_read_tokens", "cache_write_tokens", "cost", "timestamp", "host", "source_id",
+     "reported")
+)  # fmt: skip
 
 
 class CostTracker:
@@ -356,6 +363,7 @@ class CostTracker:
         month = (now.year, now.month)
         self._load_month(month)
         self._poll_day(now_ms)
+        levels = _LevelSteps(self, month)
         for day_entries in days.values():
             lines = [e.to_json_line() for e in day_entries]
             size = sum(map(len, lines))
@@ -365,10 +373,13 @@ class CostTracker:
                 for day in days:  # fold what did reach the files, then report
                     self._agg.add_all(self._reader.poll_file(self._path_of_day(day)))
                 raise
-            if self._reader.claim_lines(path, end, size, len(lines)):
-                self._agg.add_all(day_entries)
-            else:
-                self._agg.add_all(self._reader.poll_file(path))
+            claimed = self._reader.claim_lines(path, end, size, len(lines))
+            # Others wrote in between (or the file is new to us): read them and ours back.
+            for e in day_entries if claimed else self._reader.poll_file(path):
+                dept = e.department.lower()
+                levels.prime(dept)
+                self._agg.add(e)
+                levels.crossed(dept)
         for dept in dict.fromkeys(e.department.lower() for es in days.values() for e in es):
             spent = self._agg.department_month_nanos(dept, month)
             self._budget_alerts.check(dept, spent, self.budgets.budget_for(dept))
@@ -381,10 +392,7 @@ class CostTracker:
         self, item: Mapping[str, Any], now_ms: int, allow_history: bool, pid: int
     ) -> CostEntry:
         """``track_cost``'s checks and pricing of one entry of a batch."""
-        known = {"agent", "department", "model", "input_tokens", "output_tokens", "tokens_used",
-                 "cache_read_tokens", "cache_write_tokens", "cost", "timestamp", "host",
-                 "source_id", "reported"}  # fmt: skip
-        unknown = set(item) - known
+        unknown = item.keys() - _ENTRY_KEYS
         if unknown:
             name = sorted(unknown)[0]
             raise refusal(name, item[name], "not a field of a cost entry")
@@ -554,3 +562,39 @@ def reset_unpriced_warnings() -> None:
 
 
 __all__ = ["CostTracker", "reset_unpriced_warnings"]
+
+
+class _LevelSteps:
+    """Budget levels a batch reaches entry by entry: each level reached on the way is raised
+    as ``track_cost`` would have raised it, without a budget check per entry."""
+
+    def __init__(self, tracker: CostTracker, month: Month) -> None:
+        self.tracker, self.month = tracker, month
+        self._bars: dict[str, tuple[float, list[Decimal], int]] = {}
+
+    def prime(self, dept: str) -> None:
+        """Note ``dept``'s level before its first entry of the batch is added."""
+        if dept not in self._bars:
+            t = self.tracker
+            budget = t.budgets.budget_for(dept)
+            whole = budget_nanos(budget)
+            bars = [whole * Decimal(repr(float(x))) for x in t._levels[: len(LEVELS)]]
+            spent = t._agg.department_month_nanos(dept, self.month)
+            self._bars[dept] = (budget, bars, _level(spent, bars))
+
+    def crossed(self, dept: str) -> None:
+        """After an entry of ``dept`` was added: raise the level it reached, if new."""
+        t = self.tracker
+        spent = t._agg.department_month_nanos(dept, self.month)
+        budget, bars, idx = self._bars[dept]
+        now = _level(spent, bars)
+        if now != idx:
+            self._bars[dept] = (budget, bars, now)
+            t._budget_alerts.check(dept, spent, budget)
+
+
+def _level(spent: int, bars: list[Decimal]) -> int:
+    for i in range(len(bars) - 1, -1, -1):
+        if spent >= bars[i]:
+            return i
+    return -1

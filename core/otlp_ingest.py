@@ -23,11 +23,10 @@ import socket
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.clock import day_of_ms
+from core.clock import MS_PER_DAY, day_of_ms
 from core.records import MAX_EXECUTION_COST, Execution, check_name
 from core.tracking import UNKNOWN_MODEL, normalise_usage
 
@@ -130,6 +129,19 @@ class LogIn:
 API_REQUEST_EVENTS = frozenset({"api_request", "claude_code.api_request"})
 
 
+#: Names already checked (agents, departments and models repeat in every batch).
+_CHECKED: dict[str, None] = {}
+
+
+def _check_name(value: str, what: str) -> None:
+    """``check_name``, remembered for names that passed (a bounded set)."""
+    if value in _CHECKED:
+        return
+    check_name(value, what)
+    if len(_CHECKED) < 4096:
+        _CHECKED[value] = None
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -150,10 +162,10 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
         or "default"
     )
     model = _text(attrs.get("gen_ai.response.model")) or _text(attrs.get("gen_ai.request.model"))
-    check_name(agent, "agent")
-    check_name(department, "department")
+    _check_name(agent, "agent")
+    _check_name(department, "department")
     if model is not None:
-        check_name(model, "model")
+        _check_name(model, "model")
     if not 0 < span.end_ns <= MAX_END_NS:
         raise ValueError(f"timestamp: the span's end {span.end_ns} ns is not a plausible time")
     if span.end_ns < span.start_ns:
@@ -259,10 +271,10 @@ def map_log(rec: LogIn, departments: Mapping[str, str]) -> CallRecord | None:
         or "default"
     )
     model = _text(attrs.get("model"))
-    check_name(agent, "agent")
-    check_name(department, "department")
+    _check_name(agent, "agent")
+    _check_name(department, "department")
     if model is not None:
-        check_name(model, "model")
+        _check_name(model, "model")
     end_ns = rec.time_ns or rec.observed_ns
     if not 0 < end_ns <= MAX_END_NS:
         raise ValueError(f"timestamp: {end_ns} ns is not a plausible time")
@@ -295,19 +307,19 @@ class SeenIndex:
     def __init__(self, journal: Journal, max_days: int = MAX_INDEXED_DAYS) -> None:
         self.journal = journal
         self.max_days = max_days
-        self._days: OrderedDict[tuple[str, date], set[str]] = OrderedDict()
+        self._days: OrderedDict[tuple[str, int], set[str]] = OrderedDict()  # (kind, day no.)
 
     def ids(self, kind: str, timestamp_ms: int) -> set[str]:
-        key = (kind, day_of_ms(timestamp_ms))
+        key = (kind, timestamp_ms // MS_PER_DAY)
         ids = self._days.get(key)
         if ids is None:
-            path = self.journal.path_for(kind, key[1])
+            path = self.journal.path_for(kind, day_of_ms(timestamp_ms))
             data = self.journal.read_document(Path(path).relative_to(self.journal.root))
             ids = {m.decode() for m in _SOURCE_RE.findall(data)} if data else set()
             self._days[key] = ids
             while len(self._days) > self.max_days:
                 self._days.popitem(last=False)
-        else:
+        elif len(self._days) > 1:
             self._days.move_to_end(key)
         return ids
 
