@@ -415,8 +415,8 @@ class CostTracker:
         host = item.get("host")
         return CostEntry(
             timestamp=ts,
-            agent=item.get("agent"),
-            department=item.get("department"),
+            agent=item.get("agent"),  # type: ignore[arg-type]  # the model checks it
+            department=item.get("department"),  # type: ignore[arg-type]
             model=model,
             input_tokens=tokens.input,
             output_tokens=tokens.output,

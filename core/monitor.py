@@ -305,9 +305,9 @@ class PerformanceMonitor:
             else:
                 self._catch_up(force=True)
         if self._emit is not None:
-            for r in out:
-                if isinstance(r, Execution):
-                    self._emit(r)
+            for done in out:
+                if isinstance(done, Execution):
+                    self._emit(done)
         for agent in dict.fromkeys(r.agent for rs in days.values() for r in rs):
             self._watch.check_agent(self._windows, agent, now)
         if days:

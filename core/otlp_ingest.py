@@ -484,7 +484,7 @@ class Ingestor:
                     self.seen.ids("ledger", r.timestamp).add(r.source_id)
         executions = [t for t in todo if t[2] is not None and id(t[1]) not in refused]
         if executions:
-            recorded = self.monitor.track_executions(e for _, _, e, _ in executions)
+            recorded = self.monitor.track_executions([e for _, _, e, _ in executions if e])
             for (what, r, _, _), done in zip(executions, recorded, strict=True):
                 if isinstance(done, ValueError):
                     refused.add(id(r))
