@@ -570,7 +570,7 @@ class _LevelSteps:
 
     def __init__(self, tracker: CostTracker, month: Month) -> None:
         self.tracker, self.month = tracker, month
-        self._bars: dict[str, tuple[float, list[Decimal], int]] = {}
+        self._bars: dict[str, tuple[float, list[int], int]] = {}
 
     def prime(self, dept: str) -> None:
         """Note ``dept``'s level before its first entry of the batch is added."""
@@ -578,7 +578,8 @@ class _LevelSteps:
             t = self.tracker
             budget = t.budgets.budget_for(dept)
             whole = budget_nanos(budget)
-            bars = [whole * Decimal(repr(float(x))) for x in t._levels[: len(LEVELS)]]
+            # Spend is whole nano-dollars: ``spent >= bar`` exactly when ``spent >= ceil(bar)``.
+            bars = [math.ceil(whole * Decimal(repr(float(x)))) for x in t._levels[: len(LEVELS)]]
             spent = t._agg.department_month_nanos(dept, self.month)
             self._bars[dept] = (budget, bars, _level(spent, bars))
 
@@ -593,7 +594,7 @@ class _LevelSteps:
             t._budget_alerts.check(dept, spent, budget)
 
 
-def _level(spent: int, bars: list[Decimal]) -> int:
+def _level(spent: int, bars: list[int]) -> int:
     for i in range(len(bars) - 1, -1, -1):
         if spent >= bars[i]:
             return i
