@@ -1,9 +1,11 @@
 """OpenTelemetry GenAI spans as executions and cost entries (no HTTP, no protobuf here).
 
 ``serve`` decodes OTLP (werkpilot_tui/otlp_http.py) into ``SpanIn`` values; ``Ingestor``
-records each span with ``gen_ai.operation.name`` through ``PerformanceMonitor.track_execution``
-and ``CostTracker.track_cost`` like any agent, so the records obey the same bounds: a span
-they refuse is counted as rejected and reported, and nothing of it is written.
+records the spans with ``gen_ai.operation.name`` of a request through
+``CostTracker.track_costs`` and ``PerformanceMonitor.track_executions`` (the batch forms of
+``track_cost`` / ``track_execution``: one append per day file, checks once per batch), so the
+records obey the same bounds: a span they refuse is counted as rejected and reported, and
+nothing of it is written.
 
 Exactly once: every record carries ``sourceId = otlp:<trace id>:<span id>``. A retried span
 has the same end time, so it lands in the same day file; the set of source ids of a day is
