@@ -44,6 +44,9 @@ _DAY_FILE = re.compile(r"^(?P<prefix>[a-z]+)-(?P<day>\d{4}-\d{2}-\d{2})\.jsonl$"
 _TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]+\.tmp")
 _MAX_OPEN = 16
 _MAX_PROBLEMS = 1000
+#: Most bytes one ``append_lines`` write carries (split only between lines): bounds the
+#: copy and any short write, however large the batch.
+MAX_WRITE = 1 << 20
 #: Written alone by a writer that found its file ending mid-line, to learn whether the line
 #: is torn (see ``_settle_tail``); a line may therefore start with spaces (JSON whitespace).
 _PROBE = b" "
@@ -227,6 +230,28 @@ class Journal:
             raise JournalWriteError(f"short write to {slot.path}: {written} of {len(line)} bytes")
         slot.torn = False
         return slot.path, os.lseek(slot.fd, 0, os.SEEK_CUR)
+
+    def append_lines(self, kind: str, timestamp_ms: int, lines: list[bytes]) -> tuple[Path, int]:
+        """Append whole lines of one UTC day (each ending in a newline) in as few writes as
+        possible: one ``O_APPEND`` write per up to ``MAX_WRITE`` bytes, cut only between
+        lines, so concurrent appenders never tear or interleave a line.
+
+        Returns the file and the offset just after the last line; when nobody else appended
+        in between, that is the offset before them plus their total length. A failed or short
+        write raises JournalWriteError: the lines of earlier writes are in the file (a reader
+        folds them), nothing of the failed write counts.
+        """
+        if not lines:
+            raise ValueError("append_lines needs at least one line")
+        chunk: list[bytes] = []
+        size = 0
+        for line in lines:
+            if size and size + len(line) > MAX_WRITE:
+                self.append_line(kind, timestamp_ms, b"".join(chunk))
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line)
+        return self.append_line(kind, timestamp_ms, b"".join(chunk))
 
     def _settle_tail(self, slot: _Slot) -> bool:
         """Whether the file ends in a torn line, so the next record must start a fresh one.
@@ -686,6 +711,15 @@ class JournalReader(Generic[T]):
             self.journal.report(Problem(path, lineno, "torn record before a valid one"))
             return
         self.journal.report(Problem(path, lineno, _short_error(exc)))
+
+    def claim_lines(self, path: Path, end: int, size: int, count: int) -> bool:
+        """Count ``count`` lines of ``size`` bytes we appended ending at ``end`` as read, if
+        nobody appended before or among them since we last read ``path``; False: poll."""
+        tail = self.tails.get(path)
+        if tail is None or tail.offset != end - size:
+            return False
+        tail.offset, tail.lines = end, tail.lines + count
+        return True
 
     def state(self) -> dict[str, Any]:
         """Offsets to store in a checkpoint (keyed by file name)."""

@@ -172,6 +172,9 @@ class PriceTable:
                 price.input, price.output, price.cache_read, price.cache_write
             )
         self._cache: dict[str, tuple[PriceRow | None, Resolution]] = {}
+        # The last few calls priced: ingestion prices a call for its execution and again for
+        # its cost entry (exact Decimal arithmetic is the costly part).
+        self._costs: dict[tuple[str, Usage], int] = {}
 
     def resolve(self, model: str) -> tuple[PriceRow | None, Resolution]:
         """The row for ``model`` and how it was found: exact id, family, or unpriced."""
@@ -192,13 +195,21 @@ class PriceTable:
 
     def cost_nanos(self, model: str, usage: Usage) -> int:
         """Exact cost in nano-dollars; ValueError naming the model when it has no price."""
+        key = (model, usage)
+        nanos = self._costs.get(key)
+        if nanos is not None:
+            return nanos
         row, _ = self.resolve(model)
         if row is None:
             raise ValueError(
                 f"model {model!r} has no price: add [pricing.{model}] to werkpilot.toml "
                 "or pass cost="
             )
-        return cost_nanos(row, usage)
+        nanos = cost_nanos(row, usage)
+        if len(self._costs) >= 4096:
+            self._costs.clear()
+        self._costs[key] = nanos
+        return nanos
 
 
 __all__ = [
