@@ -221,6 +221,9 @@ class Config(_Section):
     otlp: OtlpConfig = OtlpConfig()
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     budget_limits: BudgetLimits = BudgetLimits()
+    #: The console's keys: binding id -> key(s) (Textual keymap), e.g. "dashboard.acknowledge"
+    #: = "k"; ids are listed in the README (``werkpilot_tui.palette_commands.binding_ids``).
+    keys: dict[str, str] = Field(default_factory=dict)
     source: str = Field("built-in defaults", exclude=True)
 
     @field_validator("budgets")

@@ -24,6 +24,8 @@ LEVELS: tuple[tuple[BudgetLevel, str], ...] = (
     ("critical", "budget_exceeded"),
 )
 MIN_ELAPSED_MS = 86_400_000  # one day
+#: ``[thresholds] budget_levels``' default: info, warning and critical at 75/90/100 % of budget.
+DEFAULT_LEVELS: tuple[float, float, float] = (0.75, 0.90, 1.00)
 
 
 def month_bounds_ms(now: datetime) -> tuple[int, int]:
@@ -47,6 +49,29 @@ def level_index(spent_nanos: int, budget: float, levels: Sequence[float]) -> int
     return -1
 
 
+def _bound(level: float) -> float:
+    """A level as a percentage, without float noise (0.9 x 100 is 90.00000000000001)."""
+    return round(float(level) * 100, 9)
+
+
+def budget_level(used_pct: float, levels: Sequence[float] = DEFAULT_LEVELS) -> BudgetLevel | None:
+    """The level a month's spend has reached, from its percentage of the budget (the figure
+    a view has; ``forecast`` compares exact nano-dollars where it has them)."""
+    for i in range(min(len(levels), len(LEVELS)) - 1, -1, -1):
+        if used_pct >= _bound(levels[i]):
+            return LEVELS[i][0]
+    return None
+
+
+def projected_level(
+    projected_pct: float, levels: Sequence[float] = DEFAULT_LEVELS
+) -> BudgetLevel | None:
+    """The month-end projection's level: critical at the budget level, warning at the warning
+    level; never info (a projection is not spend yet, and a mild one is not news)."""
+    level = budget_level(projected_pct, levels)
+    return None if level == "info" else level
+
+
 def percent(spent_nanos: int, budget: float) -> float:
     return spent_nanos / NANOS_PER_USD / budget * 100 if budget > 0 else 0.0
 
@@ -56,7 +81,7 @@ def forecast(
     spent_nanos: int,
     budget: float,
     now: datetime,
-    levels: Sequence[float] = (0.75, 0.90, 1.00),
+    levels: Sequence[float] = DEFAULT_LEVELS,
 ) -> BudgetForecast:
     """One department's month so far and where its run rate takes it by month end."""
     start_ms, end_ms = month_bounds_ms(now)
@@ -88,4 +113,14 @@ def forecast(
     )
 
 
-__all__ = ["LEVELS", "budget_nanos", "forecast", "level_index", "month_bounds_ms", "percent"]
+__all__ = [
+    "DEFAULT_LEVELS",
+    "LEVELS",
+    "budget_level",
+    "budget_nanos",
+    "forecast",
+    "level_index",
+    "month_bounds_ms",
+    "percent",
+    "projected_level",
+]

@@ -45,6 +45,9 @@ _DAY_FILE = re.compile(r"^(?P<prefix>[a-z]+)-(?P<day>\d{4}-\d{2}-\d{2})\.jsonl$"
 _TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]+\.tmp")
 _MAX_OPEN = 16
 _MAX_PROBLEMS = 1000
+#: Most bytes one ``append_lines`` write carries (split only between lines): bounds the
+#: copy and any short write, however large the batch.
+MAX_WRITE = 1 << 20
 #: Written alone by a writer that found its file ending mid-line, to learn whether the line
 #: is torn (see ``_settle_tail``); a line may therefore start with spaces (JSON whitespace).
 _PROBE = b" "
@@ -248,6 +251,28 @@ class Journal:
             raise JournalWriteError(f"short write to {slot.path}: {written} of {len(line)} bytes")
         slot.torn = False
         return slot.path, os.lseek(slot.fd, 0, os.SEEK_CUR)
+
+    def append_lines(self, kind: str, timestamp_ms: int, lines: list[bytes]) -> tuple[Path, int]:
+        """Append whole lines of one UTC day (each ending in a newline) in as few writes as
+        possible: one ``O_APPEND`` write per up to ``MAX_WRITE`` bytes, cut only between
+        lines, so concurrent appenders never tear or interleave a line.
+
+        Returns the file and the offset just after the last line; when nobody else appended
+        in between, that is the offset before them plus their total length. A failed or short
+        write raises JournalWriteError: the lines of earlier writes are in the file (a reader
+        folds them), nothing of the failed write counts.
+        """
+        if not lines:
+            raise ValueError("append_lines needs at least one line")
+        chunk: list[bytes] = []
+        size = 0
+        for line in lines:
+            if size and size + len(line) > MAX_WRITE:
+                self.append_line(kind, timestamp_ms, b"".join(chunk))
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line)
+        return self.append_line(kind, timestamp_ms, b"".join(chunk))
 
     def _settle_tail(self, slot: _Slot) -> bool:
         """Whether the file ends in a torn line, so the next record must start a fresh one.
@@ -704,18 +729,19 @@ class JournalReader(Generic[T]):
         for path in self.files():
             yield from self._read_file(path, chunk_bytes)
 
-    def claim(self, path: Path, end: int, size: int) -> bool:
-        """Count our own appended line as read, if nobody appended before it since we read.
+    def claim(self, path: Path, end: int, size: int, count: int = 1) -> bool:
+        """Count our own appended line(s) as read, if nobody appended before or among them
+        since we read ``path``.
 
-        ``path`` and ``end`` are what ``Journal.append_line`` returned for a line of ``size``
-        bytes. True: the tail moved past it, so the caller folds in its own record without
-        reading it back. False: others wrote in between (or the file is not followed yet),
-        and the caller must poll.
+        ``path`` and ``end`` are what ``Journal.append_line``/``append_lines`` returned for
+        ``count`` lines of ``size`` bytes in all. True: the tail moved past them, so the caller
+        folds in its own records without reading them back. False: others wrote in between
+        (or the file is not followed yet), and the caller must poll.
         """
         tail = self.tails.get(path)
         if tail is None or tail.offset != end - size:
             return False
-        tail.offset, tail.lines = end, tail.lines + 1
+        tail.offset, tail.lines = end, tail.lines + count
         return True
 
     def poll_file(self, path: Path) -> list[T]:
@@ -814,6 +840,10 @@ class JournalReader(Generic[T]):
             self.journal.report(Problem(path, lineno, "torn record before a valid one"))
             return
         self.journal.report(Problem(path, lineno, _short_error(exc)))
+
+    def claim_lines(self, path: Path, end: int, size: int, count: int) -> bool:
+        """``claim`` for a batch of ``count`` lines (``Journal.append_lines``)."""
+        return self.claim(path, end, size, count)
 
     def state(self) -> dict[str, Any]:
         """Offsets to store in a checkpoint (keyed by file name)."""

@@ -15,8 +15,9 @@ import logging
 import math
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,7 @@ from core.cost_reports import (
     usage_kwargs,
     weekly_report,
 )
-from core.forecast import forecast
+from core.forecast import LEVELS, budget_nanos, forecast
 from core.journal import Journal, JournalReader
 from core.pricing import PriceTable, Usage, nanos_to_usd
 from core.record_rows import CostRecord, parse_cost_lines
@@ -73,6 +74,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("core.ledger")
 _warned_unpriced: set[str] = set()
+#: The keys of one entry of ``CostTracker.track_costs`` (``track_cost``'s arguments).
+_ENTRY_KEYS = frozenset(
+    ("agent", "department", "model", "input_tokens", "output_tokens", "tokens_used",
+     "cache_read_tokens", "cache_write_tokens", "cost", "timestamp", "host", "source_id",
+     "reported")
+)  # fmt: skip
 
 
 class CostTracker:
@@ -316,6 +323,102 @@ class CostTracker:
             department_budget=budget,
         )
 
+    def track_costs(
+        self, entries: Iterable[Mapping[str, Any]], *, allow_history: bool = False
+    ) -> list[CostEntry | ValueError]:
+        """Price and append many cost entries at once; per entry, the CostEntry written or
+        the ValidationError that refused it (a refused entry is not written).
+
+        Each mapping holds ``agent``, ``department`` and the keywords of :meth:`track_cost`
+        (``model``, token counts, ``cost``, ``timestamp``, ``host``, ``source_id``,
+        ``reported``): the same checks and pricing. All lines of a UTC day go out in one
+        append; other processes' lines are read and each department's budget is checked
+        once per batch.
+        """
+        now = self.clock().astimezone(UTC)
+        now_ms = to_ms(now)
+        pid = os.getpid()
+        out: list[CostEntry | ValueError] = []
+        days: dict[int, list[CostEntry]] = {}
+        for item in entries:
+            try:
+                entry = self._entry(item, now_ms, allow_history, pid)
+            except ValueError as exc:  # pydantic's ValidationError is one
+                out.append(exc)
+                continue
+            out.append(entry)
+            days.setdefault(entry.timestamp // MS_PER_DAY, []).append(entry)
+        if not days:
+            return out
+        month = (now.year, now.month)
+        self._load_month(month)
+        self._poll_day(now_ms)
+        levels = _LevelSteps(self, month)
+        for day_entries in days.values():
+            lines = [e.to_json_line() for e in day_entries]
+            size = sum(map(len, lines))
+            try:
+                path, end = self.journal.append_lines("ledger", day_entries[0].timestamp, lines)
+            except OSError:
+                for day in days:  # fold what did reach the files, then report
+                    self._agg.add_all(self._reader.poll_file(self._path_of_day(day)))
+                raise
+            claimed = self._reader.claim_lines(path, end, size, len(lines))
+            # Others wrote in between (or the file is new to us): read them and ours back.
+            for e in day_entries if claimed else self._reader.poll_file(path):
+                dept = e.department.lower()
+                levels.prime(dept)
+                self._agg.add(e)
+                levels.crossed(dept)
+        for dept in dict.fromkeys(e.department.lower() for es in days.values() for e in es):
+            spent = self._agg.department_month_nanos(dept, month)
+            self._budget_alerts.check(dept, spent, self.budgets.budget_for(dept))
+        return out
+
+    def _path_of_day(self, day: int) -> Path:
+        return self.journal.path_for("ledger", day_of_ms(day * MS_PER_DAY))
+
+    def _entry(
+        self, item: Mapping[str, Any], now_ms: int, allow_history: bool, pid: int
+    ) -> CostEntry:
+        """``track_cost``'s checks and pricing of one entry of a batch."""
+        unknown = item.keys() - _ENTRY_KEYS
+        if unknown:
+            name = sorted(unknown)[0]
+            raise refusal(name, item[name], "not a field of a cost entry")
+        model = item.get("model")
+        if model is None:
+            raise refusal("model", None, "required (the model id or family the call used)")
+        given = item.get("timestamp")
+        ts = now_ms if given is None else api_timestamp(given, now_ms, allow_history)
+        refuse_bad_name(model, "model")
+        tokens = make_usage(
+            item.get("input_tokens", 0),
+            item.get("output_tokens", 0),
+            item.get("tokens_used"),
+            item.get("cache_read_tokens", 0),
+            item.get("cache_write_tokens", 0),
+        )
+        amount, pricing = self._price(model, tokens, item.get("cost"))
+        if item.get("reported") and pricing == "caller":
+            pricing = "reported"
+        host = item.get("host")
+        return CostEntry(
+            timestamp=ts,
+            agent=item.get("agent"),  # type: ignore[arg-type]  # the model checks it
+            department=item.get("department"),  # type: ignore[arg-type]
+            model=model,
+            input_tokens=tokens.input,
+            output_tokens=tokens.output,
+            cache_read_tokens=tokens.cache_read,
+            cache_write_tokens=tokens.cache_write,
+            cost=amount,
+            pricing=pricing,
+            host=self._host if host is None else host,
+            pid=pid,
+            source_id=item.get("source_id"),
+        )
+
     # -------------------------------------------------------------- budgets
     def set_department_budget(self, department: str, amount: float) -> None:
         """Persist a monthly budget to data/budgets.toml; every process sees it next query.
@@ -449,3 +552,40 @@ def reset_unpriced_warnings() -> None:
 
 
 __all__ = ["CostTracker", "reset_unpriced_warnings"]
+
+
+class _LevelSteps:
+    """Budget levels a batch reaches entry by entry: each level reached on the way is raised
+    as ``track_cost`` would have raised it, without a budget check per entry."""
+
+    def __init__(self, tracker: CostTracker, month: Month) -> None:
+        self.tracker, self.month = tracker, month
+        self._bars: dict[str, tuple[float, list[int], int]] = {}
+
+    def prime(self, dept: str) -> None:
+        """Note ``dept``'s level before its first entry of the batch is added."""
+        if dept not in self._bars:
+            t = self.tracker
+            budget = t.budgets.budget_for(dept)
+            whole = budget_nanos(budget)
+            # Spend is whole nano-dollars: ``spent >= bar`` exactly when ``spent >= ceil(bar)``.
+            bars = [math.ceil(whole * Decimal(repr(float(x)))) for x in t._levels[: len(LEVELS)]]
+            spent = t._agg.department_month_nanos(dept, self.month)
+            self._bars[dept] = (budget, bars, _level(spent, bars))
+
+    def crossed(self, dept: str) -> None:
+        """After an entry of ``dept`` was added: raise the level it reached, if new."""
+        t = self.tracker
+        spent = t._agg.department_month_nanos(dept, self.month)
+        budget, bars, idx = self._bars[dept]
+        now = _level(spent, bars)
+        if now != idx:
+            self._bars[dept] = (budget, bars, now)
+            t._budget_alerts.check(dept, spent, budget)
+
+
+def _level(spent: int, bars: list[int]) -> int:
+    for i in range(len(bars) - 1, -1, -1):
+        if spent >= bars[i]:
+            return i
+    return -1

@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -212,6 +212,87 @@ class PerformanceMonitor:
         if self._snapshots.due(now):
             self.maybe_save_snapshot()
         return record
+
+    def track_executions(
+        self, records: Iterable[Execution | Mapping[str, Any]], *, allow_history: bool = False
+    ) -> list[Execution | ValueError]:
+        """Record many executions at once; per record, the Execution written or the
+        ValidationError that refused it (a refused record is not written).
+
+        Each mapping holds ``agent`` and the fields of :meth:`track_execution` (same models
+        and bounds); an ``Execution`` is taken as built (its ``host``/``pid`` as they are)
+        after the same timestamp check. All lines of a UTC day go out in one append
+        (``Journal.append_lines``); thresholds, the budget and snapshots are checked once
+        per batch, for the agents it touched (so a condition that came and went inside one
+        batch raises nothing).
+        """
+        now = now_ms(self.clock)
+        out: list[Execution | ValueError] = []
+        days: dict[int, list[Execution]] = {}
+        for item in records:
+            try:
+                if isinstance(item, Execution):
+                    api_timestamp(item.timestamp, now, allow_history)
+                    record = item
+                else:
+                    data = dict(item)
+                    agent = data.pop("agent", None)
+                    record = self._validated(agent, data, now, allow_history)
+            except ValueError as exc:  # pydantic's ValidationError is one
+                out.append(exc)
+                continue
+            out.append(record)
+            days.setdefault(record.timestamp // MS_PER_DAY, []).append(record)
+        for day_records in days.values():
+            lines = [r.to_json_line() for r in day_records]
+            size = sum(map(len, lines))
+            try:
+                path, end = self.journal.append_lines("executions", day_records[0].timestamp, lines)
+            except OSError:
+                self._catch_up(force=True)  # fold what did reach the file, then report
+                raise
+            if self._reader.claim_lines(path, end, size, len(lines)):
+                for r in day_records:
+                    self._apply(r)
+            else:
+                self._catch_up(force=True)
+        if self._emit is not None:
+            for done in out:
+                if isinstance(done, Execution):
+                    self._emit(done)
+        for agent in dict.fromkeys(r.agent for rs in days.values() for r in rs):
+            self._watch.check_agent(self._windows, agent, now)
+        if days:
+            self._watch.check_budget(self._windows, now)
+            if self._snapshots.due(now):
+                self.maybe_save_snapshot()
+        return out
+
+    def _validated(
+        self, agent: object, data: dict[str, Any], now: int, allow_history: bool
+    ) -> Execution:
+        """``track_execution``'s checks of one record (``data`` is consumed)."""
+        given = data.pop("timestamp", None)
+        ts = now if given is None else api_timestamp(given, now, allow_history)
+        if (
+            "tokens_used" not in data
+            and "tokensUsed" not in data
+            and not _PART_KEYS.isdisjoint(data)
+        ):
+            parts = [data.get(a) or data.get(b) or 0 for a, b in _TOKEN_PARTS]
+            if all(type(p) is int for p in parts):
+                total = data["tokens_used"] = sum(parts)
+                if total > MAX_EXECUTION_TOKENS:
+                    raise refusal(
+                        "tokens_used",
+                        total,
+                        "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens "
+                        f"= {total} exceeds {MAX_EXECUTION_TOKENS:,}",
+                    )
+        data["timestamp"], data["agent"] = ts, agent
+        data.setdefault("host", _HOST)
+        data.setdefault("pid", self._pid)
+        return Execution.model_validate(data)
 
     def _apply(self, r: Execution) -> None:
         self._windows.add(

@@ -1,9 +1,11 @@
 """OpenTelemetry GenAI spans as executions and cost entries (no HTTP, no protobuf here).
 
 ``serve`` decodes OTLP (werkpilot_tui/otlp_http.py) into ``SpanIn`` values; ``Ingestor``
-records each span with ``gen_ai.operation.name`` through ``PerformanceMonitor.track_execution``
-and ``CostTracker.track_cost`` like any agent, so the records obey the same bounds: a span
-they refuse is counted as rejected and reported, and nothing of it is written.
+records the spans with ``gen_ai.operation.name`` of a request through
+``CostTracker.track_costs`` and ``PerformanceMonitor.track_executions`` (the batch forms of
+``track_cost`` / ``track_execution``: one append per day file, checks once per batch), so the
+records obey the same bounds: a span they refuse is counted as rejected and reported, and
+nothing of it is written.
 
 Exactly once: every record carries ``sourceId = otlp:<trace id>:<span id>``. A retried span
 has the same end time, so it lands in the same day file; the set of source ids of a day is
@@ -17,15 +19,16 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
+import socket
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.clock import day_of_ms
+from core.clock import MS_PER_DAY, day_of_ms
 from core.records import MAX_EXECUTION_COST, Execution, check_name
 from core.tracking import UNKNOWN_MODEL, normalise_usage
 
@@ -128,6 +131,19 @@ class LogIn:
 API_REQUEST_EVENTS = frozenset({"api_request", "claude_code.api_request"})
 
 
+#: Names already checked (agents, departments and models repeat in every batch).
+_CHECKED: dict[str, None] = {}
+
+
+def _check_name(value: str, what: str) -> None:
+    """``check_name``, remembered for names that passed (a bounded set)."""
+    if value in _CHECKED:
+        return
+    check_name(value, what)
+    if len(_CHECKED) < 4096:
+        _CHECKED[value] = None
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -148,10 +164,10 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
         or "default"
     )
     model = _text(attrs.get("gen_ai.response.model")) or _text(attrs.get("gen_ai.request.model"))
-    check_name(agent, "agent")
-    check_name(department, "department")
+    _check_name(agent, "agent")
+    _check_name(department, "department")
     if model is not None:
-        check_name(model, "model")
+        _check_name(model, "model")
     if not 0 < span.end_ns <= MAX_END_NS:
         raise ValueError(f"timestamp: the span's end {span.end_ns} ns is not a plausible time")
     if span.end_ns < span.start_ns:
@@ -257,10 +273,10 @@ def map_log(rec: LogIn, departments: Mapping[str, str]) -> CallRecord | None:
         or "default"
     )
     model = _text(attrs.get("model"))
-    check_name(agent, "agent")
-    check_name(department, "department")
+    _check_name(agent, "agent")
+    _check_name(department, "department")
     if model is not None:
-        check_name(model, "model")
+        _check_name(model, "model")
     end_ns = rec.time_ns or rec.observed_ns
     if not 0 < end_ns <= MAX_END_NS:
         raise ValueError(f"timestamp: {end_ns} ns is not a plausible time")
@@ -293,21 +309,25 @@ class SeenIndex:
     def __init__(self, journal: Journal, max_days: int = MAX_INDEXED_DAYS) -> None:
         self.journal = journal
         self.max_days = max_days
-        self._days: OrderedDict[tuple[str, date], set[str]] = OrderedDict()
+        self._days: OrderedDict[tuple[str, int], set[str]] = OrderedDict()  # (kind, day no.)
 
     def ids(self, kind: str, timestamp_ms: int) -> set[str]:
-        key = (kind, day_of_ms(timestamp_ms))
+        key = (kind, timestamp_ms // MS_PER_DAY)
         ids = self._days.get(key)
         if ids is None:
-            path = self.journal.path_for(kind, key[1])
+            path = self.journal.path_for(kind, day_of_ms(timestamp_ms))
             data = self.journal.read_document(Path(path).relative_to(self.journal.root))
             ids = {m.decode() for m in _SOURCE_RE.findall(data)} if data else set()
             self._days[key] = ids
             while len(self._days) > self.max_days:
                 self._days.popitem(last=False)
-        else:
+        elif len(self._days) > 1:
             self._days.move_to_end(key)
         return ids
+
+    def forget(self) -> None:
+        """Drop every cached day (after a failed write: the journal is read again)."""
+        self._days.clear()
 
 
 class Ingestor:
@@ -326,6 +346,7 @@ class Ingestor:
         self.tracker = tracker
         self.departments = dict(departments or {})
         self.seen = SeenIndex(monitor.journal)
+        self._host = socket.gethostname()  # what track_execution writes when none is given
 
     def ingest_spans(self, spans: Iterable[SpanIn]) -> IngestResult:
         return self._ingest(
@@ -351,83 +372,128 @@ class Ingestor:
         mapper: Callable[[Any, Mapping[str, str]], CallRecord | None],
         kind: str,
     ) -> IngestResult:
+        """Map, check and write a whole batch: one append per journal day file, thresholds
+        and budgets checked once (``track_costs`` / ``track_executions``)."""
         result = IngestResult()
+        # Per record: (what, record, execution to write or None, cost entry needed)
+        todo: list[tuple[str, CallRecord, Execution | None, bool]] = []
+        batch_ids: set[tuple[str, str]] = set()  # a span twice in one batch counts once
         for what, item in items:
             try:
                 record = mapper(item, self.departments)
                 if record is None:
                     result.ignored += 1
                     continue
-                if self._record(record):
-                    result.accepted += 1
-                else:
-                    result.duplicates += 1
+                planned = self._plan(record, batch_ids)
             except ValueError as exc:  # pydantic's ValidationError is one
                 result.reject(what, _one_line(exc))
+                continue
+            if planned is None:
+                result.duplicates += 1
+                continue
+            todo.append((what, record, *planned))
+        try:
+            self._write(todo, result)
+        except OSError:
+            self.seen.forget()  # re-read what reached the journal before judging a retry
+            raise
         if result.rejected:
             log.warning("OTLP: %d %s refused: %s", result.rejected, kind, result.error_message)
         return result
 
-    def _record(self, r: CallRecord) -> bool:
-        """Write what is not yet in the journal; False when both records already were."""
-        executions = self.seen.ids("executions", r.timestamp)
-        ledger = self.seen.ids("ledger", r.timestamp)
-        need_execution = r.execution and r.source_id not in executions
-        need_cost = r.model_call and r.source_id not in ledger
+    def _plan(
+        self, r: CallRecord, batch_ids: set[tuple[str, str]]
+    ) -> tuple[Execution | None, bool] | None:
+        """What of ``r`` is not yet in the journal: (execution to write, whether its cost
+        entry is needed); None when both already are. Raises ValueError for a record the
+        execution model refuses, before anything of it is written."""
+        sid = r.source_id
+        need_execution = (
+            r.execution
+            and sid not in self.seen.ids("executions", r.timestamp)
+            and ("executions", sid) not in batch_ids
+        )
+        need_cost = (
+            r.model_call
+            and sid not in self.seen.ids("ledger", r.timestamp)
+            and ("ledger", sid) not in batch_ids
+        )
         if not (need_execution or need_cost):
-            return False
-        model = r.model or UNKNOWN_MODEL
+            return None
         cost = 0.0
         if r.model_call:
-            cost, _ = self.tracker._price(model, _usage(r), r.reported_cost)
-        fields: dict[str, Any] = {
-            "duration": r.duration,
-            "status": r.status,
-            "input_tokens": r.input_tokens,
-            "output_tokens": r.output_tokens,
-            "cache_read_tokens": r.cache_read_tokens,
-            "cache_write_tokens": r.cache_write_tokens,
-            "model": r.model,
-            "department": r.department,
-            "cost": cost,
-            "api_calls": r.api_calls if r.api_calls is not None else int(r.model_call),
-            "error": r.error,
-            "source_id": r.source_id,
-        }
-        if r.host is not None:
-            fields["host"] = r.host
-        # Check the execution before writing anything, so a refused span leaves no trace.
-        Execution.model_validate(
+            cost, _ = self.tracker._price(r.model or UNKNOWN_MODEL, _usage(r), r.reported_cost)
+        # Built (and so checked) before anything is written, so a refused span leaves no trace.
+        execution = Execution.model_validate(
             {
-                **fields,
                 "timestamp": r.timestamp,
                 "agent": r.agent,
+                "duration": r.duration,
+                "status": r.status,
                 "tokens_used": r.input_tokens
                 + r.output_tokens
                 + r.cache_read_tokens
                 + r.cache_write_tokens,
+                "input_tokens": r.input_tokens,
+                "output_tokens": r.output_tokens,
+                "cache_read_tokens": r.cache_read_tokens,
+                "cache_write_tokens": r.cache_write_tokens,
+                "model": r.model,
+                "department": r.department,
+                "cost": cost,
+                "api_calls": r.api_calls if r.api_calls is not None else int(r.model_call),
+                "error": r.error,
+                "host": self._host if r.host is None else r.host,
+                "pid": os.getpid(),
+                "source_id": sid,
             }
         )
-        if need_cost:
-            self.tracker.track_cost(
-                r.agent,
-                r.department,
-                model=model,
-                input_tokens=r.input_tokens,
-                output_tokens=r.output_tokens,
-                cache_read_tokens=r.cache_read_tokens,
-                cache_write_tokens=r.cache_write_tokens,
-                cost=r.reported_cost,
-                reported=r.reported_cost is not None,
-                timestamp=r.timestamp,
-                host=r.host,
-                source_id=r.source_id,
-            )
-            ledger.add(r.source_id)
         if need_execution:
-            self.monitor.track_execution(r.agent, timestamp=r.timestamp, **fields)
-            executions.add(r.source_id)
-        return True
+            batch_ids.add(("executions", sid))
+        if need_cost:
+            batch_ids.add(("ledger", sid))
+        return (execution if need_execution else None), need_cost
+
+    def _write(
+        self, todo: list[tuple[str, CallRecord, Execution | None, bool]], result: IngestResult
+    ) -> None:
+        """Cost entries first; a record whose entry is refused writes no execution either."""
+        costed = [t for t in todo if t[3]]
+        refused: set[int] = set()
+        if costed:
+            written = self.tracker.track_costs(
+                {
+                    "agent": r.agent,
+                    "department": r.department,
+                    "model": r.model or UNKNOWN_MODEL,
+                    "input_tokens": r.input_tokens,
+                    "output_tokens": r.output_tokens,
+                    "cache_read_tokens": r.cache_read_tokens,
+                    "cache_write_tokens": r.cache_write_tokens,
+                    "cost": r.reported_cost,
+                    "reported": r.reported_cost is not None,
+                    "timestamp": r.timestamp,
+                    "host": r.host,
+                    "source_id": r.source_id,
+                }
+                for _, r, _, _ in costed
+            )
+            for (what, r, _, _), entry in zip(costed, written, strict=True):
+                if isinstance(entry, ValueError):
+                    refused.add(id(r))
+                    result.reject(what, _one_line(entry))
+                else:
+                    self.seen.ids("ledger", r.timestamp).add(r.source_id)
+        executions = [t for t in todo if t[2] is not None and id(t[1]) not in refused]
+        if executions:
+            recorded = self.monitor.track_executions([e for _, _, e, _ in executions if e])
+            for (what, r, _, _), done in zip(executions, recorded, strict=True):
+                if isinstance(done, ValueError):
+                    refused.add(id(r))
+                    result.reject(what, _one_line(done))
+                else:
+                    self.seen.ids("executions", r.timestamp).add(r.source_id)
+        result.accepted += sum(1 for t in todo if id(t[1]) not in refused)
 
 
 def _usage(r: CallRecord) -> Any:

@@ -145,14 +145,17 @@ def cost_nanos(row: PriceRow, usage: Usage) -> int:
 
 
 def usd_to_nanos(cost: float) -> int:
-    """A recorded USD float as integer nano-dollars.
+    """USD as integer nano-dollars: ``round(Decimal(repr(cost)) * 10**9)``, half to even.
 
-    ``round(cost * 1e9)`` is exact for costs below $1M given to at most nine decimals (the
-    float error stays far below half a nano-dollar); larger amounts go through Decimal.
+    The one USD -> nano-dollar rounding (the ledger, the monitor's windows and the
+    Prometheus exposition all sum these). A float multiply answers the same except within
+    float error of a half-nano tie or for huge amounts; those take the Decimal path.
     """
-    if cost < 1_000_000:
-        return round(cost * NANOS_PER_USD)
-    return int((Decimal(repr(cost)) * _NANO).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    x = cost * 1e9
+    n = round(x)
+    if x < 1e12 and abs(abs(x - n) - 0.5) > 1e-3:
+        return n
+    return int(Decimal(repr(float(cost))).scaleb(9).to_integral_value(ROUND_HALF_EVEN))
 
 
 def nanos_to_usd(nanos: int) -> float:
@@ -169,6 +172,9 @@ class PriceTable:
                 price.input, price.output, price.cache_read, price.cache_write
             )
         self._cache: dict[str, tuple[PriceRow | None, Resolution]] = {}
+        # The last few calls priced: ingestion prices a call for its execution and again for
+        # its cost entry (exact Decimal arithmetic is the costly part).
+        self._costs: dict[tuple[str, Usage], int] = {}
 
     def resolve(self, model: str) -> tuple[PriceRow | None, Resolution]:
         """The row for ``model`` and how it was found: exact id, family, or unpriced."""
@@ -189,13 +195,21 @@ class PriceTable:
 
     def cost_nanos(self, model: str, usage: Usage) -> int:
         """Exact cost in nano-dollars; ValueError naming the model when it has no price."""
+        key = (model, usage)
+        nanos = self._costs.get(key)
+        if nanos is not None:
+            return nanos
         row, _ = self.resolve(model)
         if row is None:
             raise ValueError(
                 f"model {model!r} has no price: add [pricing.{model}] to werkpilot.toml "
                 "or pass cost="
             )
-        return cost_nanos(row, usage)
+        nanos = cost_nanos(row, usage)
+        if len(self._costs) >= 4096:
+            self._costs.clear()
+        self._costs[key] = nanos
+        return nanos
 
 
 __all__ = [

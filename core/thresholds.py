@@ -52,6 +52,27 @@ def error_rate_level(
     return None
 
 
+#: Today's cost at this share of the daily budget shows as a warning (over it: critical, the
+#: level of the ``daily_budget`` alert).
+DAILY_BUDGET_WARNING = 0.9
+
+
+def daily_budget_level(cost_today: float, daily_budget: float) -> str | None:
+    """The level today's cost is at against the daily budget (None: well within it)."""
+    ratio = cost_today / daily_budget if daily_budget else 0.0
+    return "critical" if ratio > 1 else "warning" if ratio >= DAILY_BUDGET_WARNING else None
+
+
+def response_time_level(avg_duration_ms: float, t: ResponseTimeLimit) -> str | None:
+    """``warning`` when an average response time is above the configured limit."""
+    return "warning" if avg_duration_ms > t.response_time_warning_ms else None
+
+
+class ResponseTimeLimit(Protocol):
+    @property
+    def response_time_warning_ms(self) -> float: ...
+
+
 class AlertSink(Protocol):
     def add_alert(
         self, level: str, type: str, message: str, data: dict[str, Any] | None = None

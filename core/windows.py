@@ -24,13 +24,14 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import accumulate, pairwise
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+
+from core.pricing import usd_to_nanos
 
 MS_PER_MINUTE = 60_000
 MS_PER_HOUR = 3_600_000
@@ -43,17 +44,8 @@ _I64_MAX = 2**63 - 1
 Ints: TypeAlias = Sequence[int] | npt.NDArray[np.int64]
 
 
-def to_nano(cost: float) -> int:
-    """USD as integer nano-dollars: ``round(Decimal(repr(cost)) * 10**9)``, half to even.
-
-    A float multiply answers the same except within float error of a half-nano tie or for
-    huge amounts; those take the Decimal path.
-    """
-    x = cost * 1e9
-    n = round(x)
-    if x < 1e12 and abs(abs(x - n) - 0.5) > 1e-3:
-        return n
-    return int(Decimal(repr(float(cost))).scaleb(9).to_integral_value(ROUND_HALF_EVEN))
+#: USD as integer nano-dollars: core's one rounding (``core.pricing.usd_to_nanos``).
+to_nano = usd_to_nanos
 
 
 def to_micro(ms: float) -> int:

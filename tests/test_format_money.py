@@ -90,7 +90,7 @@ def test_a_budget_cell_never_reads_as_a_smaller_amount() -> None:
 
 
 def test_the_compact_cost_cell_abbreviates_instead_of_cutting() -> None:
-    from werkpilot_tui.view_models import AgentRow, Thresholds
+    from werkpilot_tui.view_models import AgentRow, ThresholdsView
     from werkpilot_tui.widgets.agent_table import agent_cells, agent_layout
 
     layout = agent_layout(76, ["sales"])
@@ -98,5 +98,5 @@ def test_the_compact_cost_cell_abbreviates_instead_of_cutting() -> None:
     row = AgentRow(
         "big", "sales", 0, 0, 0, 0.0, None, month_ledger_cost=12_000_000.0, ledger_only=True
     )
-    cost = agent_cells(row, "24h", Thresholds(), 0, Palette(), layout)[6].plain
+    cost = agent_cells(row, "24h", ThresholdsView(), 0, Palette(), layout)[6].plain
     assert cost == "$12.0M"  # was "$12,00…": read as $12

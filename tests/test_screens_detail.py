@@ -164,11 +164,11 @@ def test_costs_view_reports_day_week_month_forecast_and_optimizations(
     assert view.week_cost == pytest.approx(view.day_cost + 0.006)
     assert view.week_days[0].day == date(2026, 11, 23)  # the Monday
     assert sum(d.cost for d in view.week_days) == pytest.approx(view.week_cost)
-    depts = {d.name: d for d in view.departments}
+    depts = {d.department: d for d in view.departments}
     assert depts["support"].used_pct == pytest.approx(120.0)
     assert depts["support"].level == "critical"
     assert depts["sales"].level == "info" and depts["sales"].budget == 500
-    assert view.departments[0].name == "support"  # fullest first
+    assert view.departments[0].department == "support"  # fullest first
     assert [o.agent for o in view.optimizations] == ["opus-heavy"]
     assert view.optimizations[0].potential_savings == pytest.approx(0.8 * 101 * 0.009)
 
@@ -286,7 +286,7 @@ def test_a_past_month_has_no_forecast_and_levels_from_its_spend(core: Components
     )
     view = build_costs(core.tracker, date(2026, 10, 20))
     assert view.month == "2026-10" and view.today == date(2026, 11, 26)
-    support = next(d for d in view.departments if d.name == "support")
+    support = next(d for d in view.departments if d.department == "support")
     assert support.spent == pytest.approx(120.0) and support.used_pct == pytest.approx(80.0)
     assert support.level == "info"
     assert support.projected == support.spent and support.run_out_date is None
@@ -410,13 +410,25 @@ async def test_theme_given_on_the_command_line_or_palette_is_remembered(
 
 
 async def test_views_say_why_they_cannot_load_without_local_core_components() -> None:
+    """The loading screen's "unavailable" branch, with the real fleet session (which has
+    no costs view: it raises ``NotAvailableHere`` on the core thread)."""
+    from core.config import load_config
+    from werkpilot_tui.fleet_view import FleetSession
+    from werkpilot_tui.live import LiveFeed
+
     app = Host(lambda: CostsScreen(refresh_s=None))
-    app.session = object()  # fleet mode's session has no monitor or tracker
-    async with app.run_test(size=SIZE) as pilot:
-        await _until(pilot, lambda: bool(app._notifications))
-        (note,) = list(app._notifications)
-        assert "not available in fleet mode" in note.message and note.severity == "error"
-        assert isinstance(app.screen, CostsScreen)  # still there; Escape goes back
+    app.session = FleetSession("http://127.0.0.1:9", config=load_config(None, env={}))
+    app.feed = LiveFeed(app.session, lambda _d: None)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _until(pilot, lambda: bool(app._notifications))
+            (note,) = list(app._notifications)
+            assert "not available in fleet mode" in note.message and note.severity == "error"
+            assert note.title == "Could not load"
+            assert isinstance(app.screen, CostsScreen)  # still there; Escape goes back
+    finally:
+        app.feed.executor.shutdown(wait=False)
+        app.session.close()
 
 
 # ------------------------------------------------------------------ snapshots

@@ -26,10 +26,12 @@ from textual.screen import Screen
 
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config
+from werkpilot_tui.app_api import ConsoleApp
 from werkpilot_tui.live import CoreSession, HealthProvider, LiveFeed, Preparing, StartupStep
 from werkpilot_tui.messages import DataChanged
 from werkpilot_tui.palette_commands import WerkpilotCommands
 from werkpilot_tui.screens.dashboard import DashboardScreen
+from werkpilot_tui.session import Capability, NotAvailableHere, Session
 from werkpilot_tui.view_models import Dashboard
 from werkpilot_tui.widgets.palette import Palette, theme_defaults
 
@@ -41,10 +43,10 @@ class WerkpilotApp(App[None]):
     TITLE = "werkpilot"
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {WerkpilotCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "costs", "Costs"),
-        Binding("t", "choose_theme", "Theme"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
+        Binding("c", "costs", "Costs", id="app.costs"),
+        Binding("t", "choose_theme", "Theme", id="app.theme"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
     def __init__(
@@ -60,11 +62,11 @@ class WerkpilotApp(App[None]):
         tick_s: float = 2.0,
         rebuild_s: float = 10.0,
         check_interval_s: float | None = None,
-        session: Any = None,
+        session: Session | None = None,
         preparing: Preparing | None = None,
     ) -> None:
-        # ``session``: another source with CoreSession's interface (fleet mode's FleetSession).
-        self.session = session or CoreSession(data_dir, config, clock, health)
+        # ``session``: another source than the local data directory (fleet mode's FleetSession).
+        self.session: Session = session or CoreSession(data_dir, config, clock, health)
         super().__init__()
         self.clock: Clock = clock or system_clock
         self.config = self.session.config
@@ -95,6 +97,7 @@ class WerkpilotApp(App[None]):
         from werkpilot_tui import splash
 
         splash.taken_over()  # Textual draws from here on (and restores the terminal)
+        self._install_keymap()
         self._install_themes()
         self.palette = Palette.from_variables(self.theme_variables)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -128,6 +131,28 @@ class WerkpilotApp(App[None]):
             if sig is not None:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(sig, self.exit, None, 128 + int(sig))
+
+    def _install_keymap(self) -> None:
+        """``[keys]``: binding id -> key(s), e.g. ``"dashboard.acknowledge" = "k"``."""
+        from werkpilot_tui.palette_commands import binding_ids
+
+        keys = dict(self.config.keys)
+        unknown = sorted(set(keys) - binding_ids(self))
+        if unknown:
+            self.notify(
+                f"[keys] in {self.config.source}: unknown binding ids {', '.join(unknown)} "
+                "(see ? Help or README for the ids)",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
+        self.set_keymap({k: v for k, v in keys.items() if k not in unknown})
+
+    def key_for(self, binding: Binding) -> str:
+        """The key a binding answers to now ([keys] may have remapped it), for hints."""
+        if binding.id and binding.id in self.config.keys:
+            return self.config.keys[binding.id]
+        return binding.key_display or binding.key
 
     def _install_themes(self) -> None:
         from werkpilot_tui import settings, themes
@@ -166,8 +191,7 @@ class WerkpilotApp(App[None]):
         step = preparing() if preparing is not None else None
         if step is not None:
             return step
-        status = getattr(self.session, "status", None)  # another session's may be anything
-        return status if isinstance(status, StartupStep) else StartupStep("Reading the data")
+        return self.session.startup_step
 
     def _leave_startup(self) -> None:
         """The first complete snapshot: the dashboard replaces the start-up screen (and
@@ -216,28 +240,33 @@ class WerkpilotApp(App[None]):
     async def acknowledge(self, alert_id: str) -> bool:
         try:
             ok = await self.feed.call(self.session.acknowledge, alert_id)
-        except Exception as exc:
-            from werkpilot_tui.fleet import FleetActionError  # deferred: fleet mode only
-
-            if not isinstance(exc, FleetActionError):
-                raise
-            # fleet mode: the owning host cannot act
+        except NotAvailableHere as exc:  # fleet mode: the owning host cannot act
             self.notify(str(exc), title="Cannot acknowledge", severity="error", markup=False)
             raise SkipAction() from None
         self.feed.changed()
         return ok
 
-    def supports(self, method: str) -> bool:
-        """Whether the session has an alert action (undo, snooze, silence: not in fleet mode)."""
-        return callable(getattr(self.session, method, None))
+    def supports(self, capability: Capability) -> bool:
+        """Whether the session offers an action or view (undo, snooze, silence, costs: not
+        in fleet mode)."""
+        return capability in self.session.capabilities
 
-    async def alert_call(self, method: str, *args: Any) -> bool:
+    async def alert_call(self, method: Capability, *args: Any) -> bool:
         """Undo, snooze or silence through the session; False (having said why) when the
         session cannot: fleet mode acts on other hosts only through their acknowledge API."""
-        if not self.supports(method):
+        actions: dict[Capability, Callable[..., object]] = {
+            "unacknowledge": self.session.unacknowledge,
+            "snooze": self.session.snooze,
+            "silence": self.session.silence,
+        }
+        if method not in actions or not self.supports(method):
             self.explain_unsupported()
             return False
-        await self.feed.call(getattr(self.session, method), *args)
+        try:
+            await self.feed.call(actions[method], *args)
+        except NotAvailableHere:
+            self.explain_unsupported()
+            return False
         self.feed.changed()
         return True
 
@@ -252,8 +281,7 @@ class WerkpilotApp(App[None]):
 
     def cannot_edit_budget(self, department: str) -> str | None:
         """Why the budget key cannot act here (fleet mode), or None."""
-        blocked = getattr(self.session, "cannot_edit_budget", None)
-        return blocked(department) if blocked is not None else None
+        return self.session.cannot_edit_budget(department)
 
     async def set_budget(self, department: str, amount: float) -> bool:
         """Save a budget; in fleet mode say which hosts took it and which did not (and why).
@@ -261,21 +289,16 @@ class WerkpilotApp(App[None]):
         True when the caller should confirm the plain local save."""
         try:
             result = await self.feed.call(self.session.set_budget, department, amount)
-        except Exception as exc:
-            from werkpilot_tui.fleet import FleetActionError  # deferred: fleet mode only
-
-            if not isinstance(exc, FleetActionError):
-                raise
+        except NotAvailableHere as exc:
             self.notify(str(exc), title="Cannot edit budget", severity="error", markup=False)
             return False
         finally:
             self.feed.changed()
-        message = getattr(result, "message", None)
-        if message is None:
+        if result is None:
             return True
-        failed = bool(getattr(result, "failed", ()))
+        failed = bool(result.failed)
         self.notify(
-            message,
+            result.message,
             title="Budget partly saved" if failed else "Budget saved",
             severity="warning" if failed else "information",
             timeout=10 if failed else 5,
@@ -306,20 +329,10 @@ class WerkpilotApp(App[None]):
             return
         from werkpilot_tui.screens.agent_detail import AgentDetailScreen  # deferred: start-up
 
-        loader = None
-        if getattr(self.session, "fleet", False):  # no local data directory
-            from werkpilot_tui.detail_models import AgentDetailView, agent_detail_from_row
-
-            async def loader(window: str) -> AgentDetailView:
-                latest = self.latest or Dashboard(data_dir="", built_at_ms=0)
-                return agent_detail_from_row(
-                    latest.agent(name), name, latest.thresholds, self.now_ms()
-                )
-
-        self.push_screen(AgentDetailScreen(row, loader, window=self.dashboard_screen.window))
+        self.push_screen(AgentDetailScreen(row, window=self.dashboard_screen.window))
 
     def action_costs(self) -> None:
-        if getattr(self.session, "fleet", False):
+        if not self.supports("costs"):
             self.notify(
                 "The costs view reads a host's ledger: in fleet mode open it with "
                 "`werkpilot-tui --data-dir DIR` on that host. The budget bars show the fleet.",
@@ -394,6 +407,11 @@ def _run_demo(args: argparse.Namespace) -> int:
         )
         app.run()
     return int(app.return_code or 0)
+
+
+def _conforms(app: WerkpilotApp) -> ConsoleApp:
+    """mypy checks here that the app is what its screens and palette ask of it."""
+    return app
 
 
 __all__ = ["WerkpilotApp", "make_app", "run_console"]

@@ -11,9 +11,14 @@ from datetime import UTC, date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.clock import Clock, now_ms, system_clock
-from werkpilot_tui.view_models import WINDOWS, AgentRow, Thresholds, WindowFigures
+from core.forecast import budget_level, projected_level
+from werkpilot_tui.conversions import thresholds_view, window_figures
+from werkpilot_tui.view_models import WINDOWS, AgentRow, BudgetRow, ThresholdsView, WindowFigures
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from core.cost_models import BudgetForecast
     from core.ledger import CostTracker
     from core.monitor import PerformanceMonitor
 
@@ -59,7 +64,7 @@ class ExecutionRow:
 
 
 @dataclass(frozen=True, slots=True)
-class Series:
+class SeriesView:
     """One agent's trends over a window, oldest point first."""
 
     window: str
@@ -89,36 +94,10 @@ class AgentDetailView:
     windows: tuple[tuple[str, WindowFigures], ...] = ()
     models: tuple[ModelUsageRow, ...] = ()
     recent: tuple[ExecutionRow, ...] = ()
-    series: Series = Series("24h")
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    series: SeriesView = SeriesView("24h")
+    thresholds: ThresholdsView = field(default_factory=ThresholdsView)
     #: Fleet mode: the host whose data directory holds what Prometheus does not carry.
     fleet_host: str | None = None
-
-
-def _figures(stats: Any) -> WindowFigures:
-    if stats is None:
-        return WindowFigures()
-    return WindowFigures(
-        count=int(_get(stats, "count", 0)),
-        errors=int(_get(stats, "errors", 0)),
-        error_rate=float(_get(stats, "error_rate", 0.0)),
-        avg_duration=float(_get(stats, "avg_duration", 0.0)),
-        total_cost=float(_get(stats, "total_cost", 0.0)),
-        total_tokens=int(_get(stats, "total_tokens", 0)),
-    )
-
-
-def _thresholds(component: Any) -> Thresholds:
-    t = getattr(getattr(component, "config", None), "thresholds", None)
-    if t is None:
-        return Thresholds()
-    return Thresholds(
-        error_rate_warning=t.error_rate_warning,
-        error_rate_critical=t.error_rate_critical,
-        min_executions=t.min_executions,
-        response_time_warning_ms=t.response_time_warning_ms,
-        daily_budget=t.daily_budget,
-    )
 
 
 def _agent_cost(tracker: CostTracker, name: str) -> Any:
@@ -129,7 +108,7 @@ def _agent_cost(tracker: CostTracker, name: str) -> Any:
 
 
 def agent_detail_from_row(
-    row: AgentRow | None, name: str, thresholds: Thresholds, built_at_ms: int
+    row: AgentRow | None, name: str, thresholds: ThresholdsView, built_at_ms: int
 ) -> AgentDetailView:
     """Fleet mode: what the dashboard row of Prometheus figures holds (totals and windows).
 
@@ -173,7 +152,8 @@ def build_agent_detail(
     department = departments.get(name) or (cost.department if cost is not None else None)
     windows: tuple[tuple[str, WindowFigures], ...] = ()
     if metrics is not None:
-        windows = tuple((w, _figures(_get(metrics.windows, w))) for w in WINDOWS)
+        t = monitor.config.thresholds
+        windows = tuple((w, window_figures(metrics.windows.get(w), t)) for w in WINDOWS)
     models: list[ModelUsageRow] = []
     ledger_total = float(cost.total_cost) if cost is not None else 0.0
     month = next((c for c in tracker.get_agent_month_costs() if c.name == name), None)
@@ -196,7 +176,7 @@ def build_agent_detail(
         for e in monitor.get_recent_executions(name, RECENT_LIMIT)
     )
     raw = monitor.get_agent_series(name, window, points or SERIES_POINTS.get(window, 24))
-    series = Series(
+    series = SeriesView(
         window=window,
         executions=tuple(float(v) for v in raw.executions),
         avg_duration=tuple(float(v) for v in raw.avg_duration),
@@ -221,7 +201,7 @@ def build_agent_detail(
         models=tuple(models),
         recent=recent,
         series=series,
-        thresholds=_thresholds(monitor),
+        thresholds=thresholds_view(monitor.config.thresholds),
     )
 
 
@@ -239,18 +219,8 @@ class DayTotal:
     executions: int
 
 
-@dataclass(frozen=True, slots=True)
-class DepartmentMonth:
-    """A department's month: spend, budget, and the forecast at the current run rate."""
-
-    name: str
-    spent: float
-    budget: float
-    used_pct: float
-    projected: float
-    projected_pct: float
-    run_out_date: date | None
-    level: str | None  # None, "info", "warning", "critical" (75/90/100 %)
+#: A department's month on the costs screen: the dashboard's budget row (one shape).
+DepartmentMonth = BudgetRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,13 +300,15 @@ def build_costs(tracker: CostTracker, day: date | None = None) -> CostsView:
     current = (day.year, day.month) == (today.year, today.month)
     # The forecast is about the running month; a past month is shown as it ended.
     forecasts = {f.department: f for f in tracker.get_budget_forecast()} if current else {}
+    levels = tracker.config.thresholds.budget_levels
     departments: list[DepartmentMonth] = []
     for dept in monthly.departments:
         f = forecasts.pop(dept.name, None)
-        departments.append(_department(dept.name, dept.cost, dept.budget, dept.budget_used, f))
+        row = _department(dept.name, dept.cost, dept.budget, dept.budget_used, f, levels)
+        departments.append(row)
     for name, f in forecasts.items():  # a budget but no spend yet this month
-        departments.append(_department(name, f.spent, f.budget, f.budget_used, f))
-    departments.sort(key=lambda d: (-d.used_pct, d.name))
+        departments.append(_department(name, f.spent, f.budget, f.budget_used, f, levels))
+    departments.sort(key=lambda d: (-d.used_pct, d.department))
     optimizations = tuple(
         OptimizationRow(
             agent=o.agent,
@@ -370,22 +342,25 @@ def build_costs(tracker: CostTracker, day: date | None = None) -> CostsView:
     )
 
 
-def _level(used_pct: float) -> str | None:
-    """The budget level of a finished month (75/90/100 %, as the ledger's forecast)."""
-    for limit, level in ((100, "critical"), (90, "warning"), (75, "info")):
-        if used_pct >= limit:
-            return level
-    return None
-
-
-def _department(name: str, spent: float, budget: float, used: float, f: Any) -> DepartmentMonth:
-    return DepartmentMonth(
-        name=name,
+def _department(
+    name: str,
+    spent: float,
+    budget: float,
+    used: float,
+    f: BudgetForecast | None,
+    levels: Sequence[float],
+) -> DepartmentMonth:
+    """The month report's spend with the running month's forecast (a past month: as it
+    ended, its level by core's rule on the spend)."""
+    projected_pct = float(f.projected_used) if f is not None else float(used)
+    return BudgetRow(
+        department=name,
         spent=float(spent),
         budget=float(budget),
         used_pct=float(used),
         projected=float(f.projected) if f is not None else float(spent),
-        projected_pct=float(f.projected_used) if f is not None else float(used),
+        projected_pct=projected_pct,
         run_out_date=f.run_out_date if f is not None else None,
-        level=f.level if f is not None else _level(float(used)),
+        level=f.level if f is not None else budget_level(float(used), levels),
+        projected_level=projected_level(projected_pct, levels),
     )

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
 
 from core import sealed
 from core.journal import Journal, JournalReader, ReaderOffset
+from core.pricing import usd_to_nanos
 from core.record_rows import parse_cost_lines, parse_execution_lines
 from core.records import CostEntry, Execution
 
@@ -183,7 +184,7 @@ class Exposition:
                     key3 = (c.agent, c.model, kind)
                     tokens[key3] = tokens.get(key3, 0) + count
                 ckey = (c.agent, c.department, c.model)
-                costs[ckey] = costs.get(ckey, 0) + round(c.cost * _NANO)
+                costs[ckey] = costs.get(ckey, 0) + usd_to_nanos(c.cost)
             n += len(batch)
         self._unsaved += n
         if self._unsaved >= _BIG_FOLD or (

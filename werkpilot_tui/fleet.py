@@ -10,7 +10,6 @@ and the snapshot says so.
 
 from __future__ import annotations
 
-import calendar
 import json
 import urllib.error
 import urllib.request
@@ -18,12 +17,13 @@ from collections import defaultdict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
 from typing import Any
 
 from core.clock import Clock, system_clock
 from werkpilot_tui import promql
 from werkpilot_tui.promql import PromError, PrometheusClient, PrometheusUnavailable, Sample
+from werkpilot_tui.session import NotAvailableHere
 
 WINDOWS = promql.WINDOWS
 FAST_WINDOWS = ("1h",)
@@ -139,8 +139,9 @@ class FleetSnapshot:
         return out
 
 
-class FleetActionError(RuntimeError):
-    """A data-changing key cannot act on the owning host; the message says why."""
+class FleetActionError(NotAvailableHere):
+    """A data-changing key cannot act on the owning host; the message says why (the
+    console handles it as any session's ``NotAvailableHere``)."""
 
 
 def _host_of(labels: Mapping[str, str]) -> tuple[str, str]:
@@ -441,18 +442,3 @@ def _departments(samples: list[Sample]) -> tuple[FleetDepartment, ...]:
         (spend if s.labels.get("part") == "spend" else budget)[dept] = s.value
     names = sorted(set(spend) | set(budget))
     return tuple(FleetDepartment(n, spend.get(n, 0.0), budget.get(n, 0.0)) for n in names if n)
-
-
-def month_projection(spent: float, budget: float, now: datetime) -> tuple[float, date | None]:
-    """Month-end spend at this month's run rate, and the day it reaches the budget (if it does)."""
-    days = calendar.monthrange(now.year, now.month)[1]
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    elapsed_days = max((now - start).total_seconds() / 86400, 1 / 24)
-    rate = spent / elapsed_days
-    projected = rate * days
-    if budget <= 0 or rate <= 0 or projected < budget:
-        return projected, None
-    if spent >= budget:
-        return projected, now.date()
-    run_out = start + timedelta(days=budget / rate)
-    return projected, run_out.date()

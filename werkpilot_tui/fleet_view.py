@@ -1,7 +1,7 @@
 """The console's session in fleet mode (``werkpilot-tui --prometheus URL``).
 
-``FleetSession`` has the interface of the local ``CoreSession`` (``build``, ``acknowledge``,
-``set_budget``, ``check``, ``close``) so the app and its live feed run unchanged: figures
+``FleetSession`` implements the console's ``Session`` protocol (``session.py``), as the local
+``CoreSession`` does, so the app and its live feed run unchanged: figures
 come from Prometheus through ``FleetSource``; the alert feed, acknowledgements and budget
 edits go to each host's own ``werkpilot-tui serve`` endpoint (the address Prometheus scrapes).
 """
@@ -12,11 +12,15 @@ import json
 import os
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
 from typing import Any
 
-from core.clock import Clock, system_clock
+from core.clock import Clock, now_ms, system_clock
 from core.config import Config, load_config
-from core.thresholds import error_rate_level
+from core.thresholds import ErrorRateLimits
+from werkpilot_tui.conversions import budget_row_of_spend, figures, levelled, thresholds_view
+from werkpilot_tui.detail_models import AgentDetailView, CostsView, agent_detail_from_row
 from werkpilot_tui.fleet import (
     ALL,
     WINDOWS,
@@ -26,8 +30,8 @@ from werkpilot_tui.fleet import (
     FleetSnapshot,
     FleetSource,
     Stats,
-    month_projection,
 )
+from werkpilot_tui.session import Capability, NotAvailableHere, Session, StartupStep
 from werkpilot_tui.view_models import (
     AgentRow,
     AlertRow,
@@ -35,7 +39,6 @@ from werkpilot_tui.view_models import (
     Dashboard,
     Health,
     HostHealth,
-    Thresholds,
     WindowFigures,
     alert_details,
 )
@@ -43,22 +46,16 @@ from werkpilot_tui.view_models import (
 ALERTS_PER_HOST = 50
 
 
-def _figures(s: Stats) -> WindowFigures:
-    return WindowFigures(
+def _figures(s: Stats, limits: ErrorRateLimits) -> WindowFigures:
+    return figures(
         count=round(s.count),
         errors=round(s.errors),
         error_rate=s.error_rate,
         avg_duration=s.avg_duration_ms,
         total_cost=s.cost,
         total_tokens=round(s.tokens),
+        limits=limits,
     )
-
-
-def _level(used: float, levels: tuple[float, float, float]) -> str | None:
-    for name, bound in zip(("critical", "warning", "info"), reversed(levels), strict=True):
-        if used >= bound:
-            return name
-    return None
 
 
 class FleetSession:
@@ -78,12 +75,25 @@ class FleetSession:
         self.clock = clock or system_clock
         self._own_source = source is None
         self.source = source or FleetSource(prometheus_url, clock=self.clock)
-        self.data_dir = f"Prometheus at {self.source.client.url}"
+        self.label = f"Prometheus at {self.source.client.url}"
+        self._last: Dashboard | None = None  # the last snapshot built (for agent details)
         self.health = health
         # The bearer token the hosts' endpoints expect ($WERKPILOT_API_TOKEN, as for serve).
         self.token = token or os.environ.get(self.config.server.token_env) or None
         self._alert_hosts: dict[str, str] = {}  # alert id -> owning host
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fleet-hosts")
+
+    #: Alerts are acknowledged and budgets set through each host's endpoint; the rest
+    #: acts on (or reads) one host's data directory.
+    capabilities: frozenset[Capability] = frozenset(("acknowledge", "set_budget", "agent_detail"))
+
+    #: What the start-up screen says until Prometheus first answers.
+    startup_step = StartupStep("Reading the data")
+
+    @property
+    def data_dir(self) -> Path | None:
+        """No local data directory: nothing to watch or stat."""
+        return None
 
     def open(self) -> None:
         """Nothing to open: every refresh asks Prometheus."""
@@ -106,39 +116,38 @@ class FleetSession:
         if known is None:
             hosts = [h for h in snap.hosts if h.up]
             pending = [(h, self._pool.submit(self._fetch_alerts, h)) for h in hosts]
-        return self.dashboard(snap, self._alert_rows([(h, f.result()) for h, f in pending]))
+        self._last = self.dashboard(snap, self._alert_rows([(h, f.result()) for h, f in pending]))
+        return self._last
 
     def dashboard(self, snap: FleetSnapshot, alerts: tuple[AlertRow, ...] = ()) -> Dashboard:
         t = self.config.thresholds
         hour = snap.total("1h")
+        hour_figures = _figures(hour, t)
         total = snap.total(ALL)
         open_alerts = snap.alerts_open
         return Dashboard(
-            data_dir=self.data_dir,
+            data_dir=self.label,
             built_at_ms=snap.at_ms,
-            health=Health(
-                executions_per_hour=round(hour.count),
-                error_rate=hour.error_rate,
-                avg_response_ms=hour.avg_duration_ms,
-                cost_today=snap.cost_today,
-                daily_budget=t.daily_budget,
-                total_executions=round(total.count),
-                agent_count=len({a.agent for a in snap.agents}),
-                unacknowledged=round(sum(open_alerts.values())),
-                open_alerts={lv: round(n) for lv, n in open_alerts.items() if round(n)},
-                error_level=error_rate_level(round(hour.count), round(hour.errors), t),
+            health=levelled(
+                Health(
+                    executions_per_hour=round(hour.count),
+                    error_rate=hour.error_rate,
+                    avg_response_ms=hour.avg_duration_ms,
+                    cost_today=snap.cost_today,
+                    daily_budget=t.daily_budget,
+                    total_executions=round(total.count),
+                    agent_count=len({a.agent for a in snap.agents}),
+                    unacknowledged=round(sum(open_alerts.values())),
+                    open_alerts={lv: round(n) for lv, n in open_alerts.items() if round(n)},
+                ),
+                hour_figures,
+                t,
             ),
             host=self.health() if self.health else HostHealth(),
-            agents=tuple(self._agent_row(a) for a in snap.agents),
+            agents=tuple(self._agent_row(a, t) for a in snap.agents),
             budgets=self._budgets(snap),
             alerts=alerts,
-            thresholds=Thresholds(
-                t.error_rate_warning,
-                t.error_rate_critical,
-                t.min_executions,
-                t.response_time_warning_ms,
-                t.daily_budget,
-            ),
+            thresholds=thresholds_view(t),
             last_change_ms=snap.at_ms if snap.prometheus_up else None,
             error=self.status(snap),
         )
@@ -157,7 +166,7 @@ class FleetSession:
         return None
 
     @staticmethod
-    def _agent_row(a: Any) -> AgentRow:
+    def _agent_row(a: Any, limits: ErrorRateLimits) -> AgentRow:
         total = a.span(ALL)
         return AgentRow(
             name=f"{a.agent}@{a.host}",  # unique across the fleet: the table's row key
@@ -167,29 +176,16 @@ class FleetSession:
             total_tokens=round(total.tokens),
             total_cost=total.cost,
             last_execution_ms=None,  # counters do not carry it
-            windows={w: _figures(a.span(w)) for w in WINDOWS},
+            windows={w: _figures(a.span(w), limits) for w in WINDOWS},
             host=a.host,
         )
 
     def _budgets(self, snap: FleetSnapshot) -> tuple[BudgetRow, ...]:
-        now = self.clock()
-        rows = []
-        for d in snap.departments:
-            projected, run_out = month_projection(d.spent, d.budget, now)
-            used = d.spent / d.budget if d.budget > 0 else 0.0
-            rows.append(
-                BudgetRow(
-                    department=d.name,
-                    spent=d.spent,
-                    budget=d.budget,
-                    used_pct=100 * used,
-                    projected=projected,
-                    projected_pct=100 * projected / d.budget if d.budget > 0 else 0.0,
-                    run_out_date=run_out,
-                    level=_level(used, self.config.thresholds.budget_levels),
-                )
-            )
-        return tuple(rows)
+        """Each department's month by core's forecast, as the local console shows it."""
+        now, levels = self.clock(), self.config.thresholds.budget_levels
+        return tuple(
+            budget_row_of_spend(d.name, d.spent, d.budget, now, levels) for d in snap.departments
+        )
 
     def _alert_rows(
         self, found: list[tuple[FleetHost, list[dict[str, Any]]]]
@@ -216,6 +212,23 @@ class FleetSession:
             return []
 
     # ---------------------------------------------------------------- actions
+    def agent_detail(self, name: str, window: str) -> AgentDetailView:
+        """What the last snapshot's row of Prometheus figures holds (``agent_detail_from_row``)."""
+        last = self._last or Dashboard(data_dir=self.label, built_at_ms=0)
+        return agent_detail_from_row(last.agent(name), name, last.thresholds, now_ms(self.clock))
+
+    def costs(self, day: date | None) -> CostsView:
+        raise NotAvailableHere(_ONE_HOST)
+
+    def unacknowledge(self, alert_id: str) -> bool:
+        raise NotAvailableHere(_ONLY_ACKNOWLEDGE)
+
+    def snooze(self, alert_id: str, seconds: float | None) -> bool:
+        raise NotAvailableHere(_ONLY_ACKNOWLEDGE)
+
+    def silence(self, fingerprint: str, seconds: float) -> None:
+        raise NotAvailableHere(_ONLY_ACKNOWLEDGE)
+
     def acknowledge(self, alert_id: str) -> bool:
         """Acknowledge on the owning host; raises FleetActionError saying why when it cannot."""
         host = self._alert_hosts.get(alert_id)
@@ -244,20 +257,23 @@ class FleetSession:
             return f"budget for {department!r} cannot be edited: every host is down: {names}"
         return None
 
-    #: No local data directory: the console builds detail views from the Prometheus rows.
-    fleet = True
-
-    @property
-    def monitor(self) -> Any:
-        raise FleetActionError(
-            "this view reads one host's data directory: in fleet mode open it with "
-            "`werkpilot-tui --data-dir DIR` on the host that runs the agent"
-        )
-
-    tracker = monitor
-
     def check(self) -> None:
         """Thresholds and escalations are each host's own (its console or cron ``check``)."""
+
+
+_ONE_HOST = (
+    "This view reads a local data directory; it is not available in fleet mode: open it "
+    "with `werkpilot-tui --data-dir DIR` on the host that runs the agent."
+)
+_ONLY_ACKNOWLEDGE = (
+    "Fleet mode can only acknowledge: snooze, silence and undo act on a host's "
+    "data directory (`werkpilot-tui --data-dir DIR` on that host)."
+)
+
+
+def _conforms(session: FleetSession) -> Session:
+    """mypy checks here that ``FleetSession`` implements the ``Session`` protocol."""
+    return session
 
 
 def _alert_row(item: dict[str, Any], host: str) -> AlertRow:

@@ -12,45 +12,39 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.clock import Clock, now_ms, system_clock
 from core.config import Config, load_config, resolve_data_dir
-from core.thresholds import error_rate_level
+from werkpilot_tui.conversions import budget_row, levelled, thresholds_view, window_figures
+from werkpilot_tui.session import ALL_CAPABILITIES, Capability, Session, StartupStep
 from werkpilot_tui.view_models import (
     AgentRow,
     AlertRow,
-    BudgetRow,
     Dashboard,
     Health,
     HostHealth,
-    Thresholds,
-    WindowFigures,
     alert_details,
 )
 
 if TYPE_CHECKING:
     from core.alerts import AlertManager
+    from core.config import ThresholdsConfig as ConfigThresholds
+    from core.cost_models import AgentCost
     from core.journal import Journal
     from core.ledger import CostTracker
     from core.monitor import PerformanceMonitor
+    from core.monitor_models import AgentMetrics
+    from werkpilot_tui.detail_models import AgentDetailView, CostsView
 
 T = TypeVar("T")
 HealthProvider = Callable[[], HostHealth]
 #: Sub-directories and files whose changes can change the dashboard.
 WATCHED_DIRS = frozenset({"metrics", "costs", "alerts"})
 ALERT_FEED_LENGTH = 100
-
-
-@dataclass(frozen=True, slots=True)
-class StartupStep:
-    """What the console is doing before its first complete snapshot (the start-up screen)."""
-
-    text: str
-    fraction: float | None = None  # 0..1 when the amount of work is known
 
 
 #: Work before the data is complete (the demo's backfill): a step, or None once done.
@@ -79,7 +73,10 @@ def is_watched(path: str | Path, root: Path) -> bool:
 
 
 class CoreSession:
-    """The console's core components on one data directory. Use from one thread only."""
+    """The console's ``Session`` on one data directory: its core components. Use from one
+    thread only (the live feed's core thread)."""
+
+    capabilities: frozenset[Capability] = ALL_CAPABILITIES
 
     def __init__(
         self,
@@ -104,6 +101,14 @@ class CoreSession:
         self._last_good: Dashboard | None = None
         #: Written by the core thread, read by the start-up screen (one attribute: atomic).
         self.status = StartupStep(f"Reading {self.data_dir}")
+
+    @property
+    def label(self) -> str:
+        return str(self.data_dir)
+
+    @property
+    def startup_step(self) -> StartupStep:
+        return self.status
 
     def open(self) -> None:
         """Build the components (reads checkpoints and catches up on the journal)."""
@@ -171,24 +176,27 @@ class CoreSession:
         departments = self.monitor.get_agent_departments()
         month = {c.name: c for c in self.tracker.get_agent_month_costs()}
         agents = tuple(
-            _agent_row(m, departments.get(m.name), month.pop(m.name, None))
+            _agent_row(m, departments.get(m.name), thresholds, month.pop(m.name, None))
             for m in self.monitor.get_all_agent_metrics()
         ) + tuple(_ledger_row(c) for c in month.values() if c.total_cost > 0)
         alerts = tuple(_alert_row(a) for a in self.alerts.get_alerts(limit=ALERT_FEED_LENGTH))
-        hour = _window(_get(system.windows, "1h"))
+        hour = window_figures(system.windows.get("1h"), thresholds)
         open_alerts = Counter(a.level for a in alerts if not a.acknowledged and not a.resolved)
-        health = Health(
-            executions_per_hour=int(system.executions_per_hour),
-            error_rate=hour.error_rate,
-            avg_response_ms=float(system.avg_response_time),
-            cost_today=self._cost_today(),
-            daily_budget=thresholds.daily_budget,
-            uptime_ms=int(system.uptime),
-            total_executions=int(system.total_executions),
-            agent_count=int(system.agent_count),
-            unacknowledged=sum(open_alerts.values()),
-            open_alerts=dict(open_alerts),
-            error_level=error_rate_level(hour.count, hour.errors, thresholds),
+        health = levelled(
+            Health(
+                executions_per_hour=int(system.executions_per_hour),
+                error_rate=hour.error_rate,
+                avg_response_ms=float(system.avg_response_time),
+                cost_today=self._cost_today(),
+                daily_budget=thresholds.daily_budget,
+                uptime_ms=int(system.uptime),
+                total_executions=int(system.total_executions),
+                agent_count=int(system.agent_count),
+                unacknowledged=sum(open_alerts.values()),
+                open_alerts=dict(open_alerts),
+            ),
+            hour,
+            thresholds,
         )
         if self.last_change_ms is None:
             stamps = [a.last_execution_ms for a in agents if a.last_execution_ms]
@@ -200,15 +208,11 @@ class CoreSession:
             health=health,
             host=self.health(),
             agents=agents,
-            budgets=tuple(_budget_row(f) for f in self.tracker.get_budget_forecast()),
-            alerts=alerts,
-            thresholds=Thresholds(
-                error_rate_warning=thresholds.error_rate_warning,
-                error_rate_critical=thresholds.error_rate_critical,
-                min_executions=thresholds.min_executions,
-                response_time_warning_ms=thresholds.response_time_warning_ms,
-                daily_budget=thresholds.daily_budget,
+            budgets=tuple(
+                budget_row(f, thresholds.budget_levels) for f in self.tracker.get_budget_forecast()
             ),
+            alerts=alerts,
+            thresholds=thresholds_view(thresholds),
             last_change_ms=self.last_change_ms,
             problem_count=self.journal.problem_count,
         )
@@ -217,6 +221,20 @@ class CoreSession:
         """Today's execution cost (the monitor's stream, which the daily budget judges)."""
         assert self.monitor
         return float(self.monitor.get_cost_today())
+
+    def agent_detail(self, name: str, window: str) -> AgentDetailView:
+        from werkpilot_tui.detail_models import build_agent_detail
+
+        self.open()
+        assert self.monitor and self.tracker
+        return build_agent_detail(self.monitor, self.tracker, name, window)
+
+    def costs(self, day: date | None) -> CostsView:
+        from werkpilot_tui.detail_models import build_costs
+
+        self.open()
+        assert self.tracker
+        return build_costs(self.tracker, day)
 
     # ---------------------------------------------------------------- actions
     def acknowledge(self, alert_id: str) -> bool:
@@ -247,6 +265,9 @@ class CoreSession:
         self.open()
         assert self.tracker
         self.tracker.set_department_budget(department, amount)
+
+    def cannot_edit_budget(self, department: str) -> str | None:
+        return None  # a local ledger always takes a budget
 
     def check(self) -> None:
         """Threshold and escalation checks a long-running process owes (every few minutes)."""
@@ -279,7 +300,7 @@ class LiveFeed:
 
     def __init__(
         self,
-        session: CoreSession,
+        session: Session,
         publish: Callable[[Dashboard], None],
         min_interval_s: float = 0.25,
         preparing: Preparing | None = None,
@@ -340,10 +361,10 @@ class LiveFeed:
             self.changed(periodic=True)  # a missed write: no burst rate limit either
 
     def _sizes(self) -> tuple[tuple[int, int] | None, ...]:
-        data_dir = getattr(self.session, "data_dir", None)
-        if data_dir is None:  # not a data directory (fleet mode)
+        data_dir = self.session.data_dir
+        if data_dir is None:  # not a data directory (fleet mode): nothing to stat
             return ()
-        return _stamp(Path(data_dir), self.session.clock().date())
+        return _stamp(data_dir, self.session.clock().date())
 
     def stop(self) -> None:
         """Stop watching; close the core components on their own thread, after any refresh."""
@@ -388,6 +409,8 @@ class LiveFeed:
         from watchfiles import awatch
 
         root = self.session.data_dir
+        if root is None:  # fleet mode: no files to watch
+            return
 
         def ours(_change: object, path: str) -> bool:
             return is_watched(path, root)
@@ -422,33 +445,21 @@ def _stamp(root: Path, day: date) -> tuple[tuple[int, int] | None, ...]:
     return day_stamp(root, day)
 
 
+def _conforms(session: CoreSession) -> Session:
+    """mypy checks here that ``CoreSession`` implements the ``Session`` protocol."""
+    return session
+
+
 def _existing_ancestor(path: Path) -> Path:
     while not path.is_dir() and path.parent != path:
         path = path.parent
     return path
 
 
-# ------------------------------------------------------------------ conversions
-def _get(obj: Any, key: str) -> Any:
-    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-
-
-def _window(stats: Any) -> WindowFigures:
-    if stats is None:
-        return WindowFigures()
-    return WindowFigures(
-        count=int(stats.count),
-        errors=int(stats.errors),
-        error_rate=float(stats.error_rate),
-        avg_duration=float(stats.avg_duration),
-        total_cost=float(stats.total_cost),
-        total_tokens=int(stats.total_tokens),
-    )
-
-
-def _agent_row(m: Any, department: str | None, month: Any = None) -> AgentRow:
-    windows = m.windows
-    names = windows.keys() if isinstance(windows, dict) else ("1h", "24h", "7d")
+# ------------------------------------------------------------------ rows
+def _agent_row(
+    m: AgentMetrics, department: str | None, t: ConfigThresholds, month: AgentCost | None = None
+) -> AgentRow:
     return AgentRow(
         name=m.name,
         department=department,
@@ -457,12 +468,12 @@ def _agent_row(m: Any, department: str | None, month: Any = None) -> AgentRow:
         total_tokens=int(m.total_tokens),
         total_cost=float(m.total_cost),
         last_execution_ms=m.last_execution,
-        windows={w: _window(_get(windows, w)) for w in names},
+        windows={w: window_figures(s, t) for w, s in m.windows.items()},
         month_ledger_cost=float(month.total_cost) if month is not None else 0.0,
     )
 
 
-def _ledger_row(c: Any) -> AgentRow:
+def _ledger_row(c: AgentCost) -> AgentRow:
     """An agent with cost entries this month and no execution (``track_cost`` alone)."""
     return AgentRow(
         name=c.name,
@@ -474,19 +485,6 @@ def _ledger_row(c: Any) -> AgentRow:
         last_execution_ms=None,
         month_ledger_cost=float(c.total_cost),
         ledger_only=True,
-    )
-
-
-def _budget_row(f: Any) -> BudgetRow:
-    return BudgetRow(
-        department=f.department,
-        spent=float(f.spent),
-        budget=float(f.budget),
-        used_pct=float(f.budget_used),
-        projected=float(f.projected),
-        projected_pct=float(f.projected_used),
-        run_out_date=f.run_out_date,
-        level=f.level,
     )
 
 

@@ -269,8 +269,18 @@ def _pb_value(v: Any) -> Any:
     return getattr(v, kind)
 
 
+_NESTED = frozenset({"array_value", "kvlist_value"})
+
+
 def _pb_attributes(items: Any) -> dict[str, Any]:
-    return {kv.key: _pb_value(kv.value) for kv in items}
+    out: dict[str, Any] = {}
+    for kv in items:  # the common scalar case inline: this runs for every attribute
+        v = kv.value
+        kind = v.WhichOneof("value")
+        out[kv.key] = (
+            None if kind is None else _pb_value(v) if kind in _NESTED else getattr(v, kind)
+        )
+    return out
 
 
 def decode_traces_protobuf(body: bytes) -> list[SpanIn]:

@@ -14,7 +14,7 @@ LEVELS: tuple[str, ...] = ("info", "warning", "critical")
 
 
 @dataclass(frozen=True, slots=True)
-class Thresholds:
+class ThresholdsView:
     """The limits the dashboard colours against (from the configuration)."""
 
     error_rate_warning: float = 0.10
@@ -34,6 +34,8 @@ class WindowFigures:
     avg_duration: float = 0.0
     total_cost: float = 0.0
     total_tokens: int = 0
+    #: The error-rate level by core's alert rule (None below ``min_executions`` runs).
+    error_level: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,9 @@ class BudgetRow:
     projected: float
     projected_pct: float
     run_out_date: date | None
-    level: str | None  # None, "info", "warning" or "critical" (75/90/100 %)
+    level: str | None  # None, "info", "warning" or "critical" ([thresholds] budget_levels)
+    #: The month-end projection's level (core.forecast.projected_level: never "info").
+    projected_level: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,10 @@ class Health:
     open_alerts: Mapping[str, int] = field(default_factory=dict)
     #: The error-rate level by core's alert rule (None below ``min_executions`` runs).
     error_level: str | None = None
+    #: Today's cost against the daily budget (core.thresholds.daily_budget_level).
+    cost_level: str | None = None
+    #: The last hour's average response time against its limit (core.thresholds).
+    slow_level: str | None = None
 
     @property
     def worst_open_level(self) -> str | None:
@@ -160,7 +168,7 @@ class Dashboard:
     agents: tuple[AgentRow, ...] = ()
     budgets: tuple[BudgetRow, ...] = ()
     alerts: tuple[AlertRow, ...] = ()
-    thresholds: Thresholds = Thresholds()
+    thresholds: ThresholdsView = ThresholdsView()
     last_change_ms: int | None = None
     problem_count: int = 0
     error: str | None = None  # why the last refresh failed, if it did

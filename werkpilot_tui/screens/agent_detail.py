@@ -11,19 +11,17 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Sparkline, Static
 
-from core.thresholds import error_rate_level
 from werkpilot_tui.detail_models import (
     RECENT_LIMIT,
     AgentDetailView,
     ExecutionRow,
-    build_agent_detail,
 )
-from werkpilot_tui.screens.loading import LoadingScreen, call_core, on_core
-from werkpilot_tui.view_models import WINDOWS, AgentRow, Thresholds, WindowFigures
+from werkpilot_tui.screens.loading import LoadingScreen, call_session, session_of
+from werkpilot_tui.view_models import WINDOWS, AgentRow, ThresholdsView, WindowFigures
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import Palette
-from werkpilot_tui.widgets.text import Cell, cell, neutralise, safe_text
+from werkpilot_tui.widgets.text import TextCell, cell, neutralise, safe_text
 
 #: Loads the view for a window ("1h", "24h", "7d").
 DetailLoader = Callable[[str], Awaitable[AgentDetailView]]
@@ -96,10 +94,11 @@ class AgentDetailScreen(LoadingScreen[AgentDetailView]):
         )
 
     def _build_here(self) -> AgentDetailView:
-        return on_core(self.app, build_agent_detail, self.agent, self.window)
+        return session_of(self.app).agent_detail(self.agent, self.window)
 
     async def _from_app(self, window: str) -> AgentDetailView:
-        return await call_core(self.app, build_agent_detail, self.agent, window)
+        agent = self.agent
+        return await call_session(self.app, lambda s: s.agent_detail(agent, window))
 
     def compose(self) -> ComposeResult:
         yield Static(safe_text(f"Agent {self.agent}"), id="title")
@@ -229,9 +228,11 @@ def _summary(view: AgentDetailView, now_ms: int) -> Text:
     return Text(neutralise(" · ".join(parts)) + "\n" + neutralise(note))  # wrapped, literal
 
 
-def _window_cells(window: str, f: WindowFigures, palette: Palette, t: Thresholds) -> list[Cell]:
+def _window_cells(
+    window: str, f: WindowFigures, palette: Palette, t: ThresholdsView
+) -> list[TextCell]:
     slow = t.response_time_warning_ms
-    level = error_rate_level(f.count, f.errors, t)  # the alert rule itself (min_executions)
+    level = f.error_level  # the alert rule itself (min_executions), computed in core
     mark = {"critical": " ✖", "warning": " ▲"}.get(level or "", "")
     slow_mark = " ▲" if f.avg_duration > slow else ""  # the monitor judges the 1h average
     return [
@@ -249,7 +250,7 @@ def _window_cells(window: str, f: WindowFigures, palette: Palette, t: Thresholds
     ]
 
 
-def _execution_cells(r: ExecutionRow, now_ms: int, palette: Palette) -> list[Cell]:
+def _execution_cells(r: ExecutionRow, now_ms: int, palette: Palette) -> list[TextCell]:
     status_style = palette.critical if r.is_error else palette.ok
     return [
         cell(fmt.clock_time(r.timestamp_ms, now_ms), sort_value=r.timestamp_ms),

@@ -11,15 +11,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from werkpilot_tui.detail_models import CostsView, DepartmentMonth, build_costs
-from werkpilot_tui.screens.loading import LoadingScreen, call_core, on_core
+from werkpilot_tui.detail_models import CostsView, DepartmentMonth
+from werkpilot_tui.screens.loading import LoadingScreen, call_session, session_of
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import Palette
-from werkpilot_tui.widgets.text import Cell, cell, safe_text
+from werkpilot_tui.widgets.text import TextCell, cell, safe_text
 
 if TYPE_CHECKING:
-    from core.ledger import CostTracker
+    pass
 
 #: Builds the view for a day (None: today).
 DayLoader = Callable[[date | None], Awaitable[CostsView]]
@@ -66,10 +66,10 @@ class CostsScreen(LoadingScreen[CostsView]):
         )
 
     def _build_here(self) -> CostsView:
-        return on_core(self.app, _build_costs, self.day)
+        return session_of(self.app).costs(self.day)
 
     async def _from_app(self, day: date | None) -> CostsView:
-        return await call_core(self.app, _build_costs, day)
+        return await call_session(self.app, lambda s: s.costs(day))
 
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="daily"):
@@ -155,7 +155,8 @@ class CostsScreen(LoadingScreen[CostsView]):
             )
         )
         self._sync(
-            "departments", [(d.name, _department_cells(d, palette)) for d in view.departments]
+            "departments",
+            [(d.department, _department_cells(d, palette)) for d in view.departments],
         )
         self.query_one("#opt-summary", Static).update(
             Text(
@@ -184,15 +185,11 @@ class CostsScreen(LoadingScreen[CostsView]):
             ],
         )
 
-    def _sync(self, table_id: str, rows: list[tuple[str, list[Cell]]]) -> None:
+    def _sync(self, table_id: str, rows: list[tuple[str, list[TextCell]]]) -> None:
         self.query_one(f"#{table_id}", KeyedTable).sync(rows)
 
 
-def _build_costs(_monitor: object, tracker: CostTracker, day: date | None) -> CostsView:
-    return build_costs(tracker, day)
-
-
-def _named(name: str, cost: float) -> list[Cell]:
+def _named(name: str, cost: float) -> list[TextCell]:
     return [cell(name, width=40), cell(fmt.money(cost), sort_value=cost)]
 
 
@@ -222,12 +219,12 @@ def _day_note(day: date, view: CostsView) -> str:
     return " (shown)" if day == view.day else ""
 
 
-def _department_cells(d: DepartmentMonth, palette: Palette) -> list[Cell]:
+def _department_cells(d: DepartmentMonth, palette: Palette) -> list[TextCell]:
     style = palette.budget(d.level)
     mark = f" {LEVEL_MARK[d.level]} {LEVEL_WORD[d.level]}" if d.level else ""
     projected_over = d.projected_pct >= 100
     return [
-        cell(d.name, width=24),
+        cell(d.department, width=24),
         cell(fmt.money(d.spent), style, d.spent),
         cell(fmt.money(d.budget), sort_value=d.budget),
         cell(f"{d.used_pct:.0f}%{mark}", style, d.used_pct),

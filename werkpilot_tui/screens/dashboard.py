@@ -28,7 +28,7 @@ from werkpilot_tui.widgets.palette import Palette
 from werkpilot_tui.widgets.text import neutralise
 
 if TYPE_CHECKING:
-    from werkpilot_tui.app import WerkpilotApp
+    from werkpilot_tui.app_api import ConsoleApp
 
 
 class DashboardScreen(Screen[None]):
@@ -37,16 +37,24 @@ class DashboardScreen(Screen[None]):
     #: The footer holds what fits in 80 columns with q Quit uncut; window, sort and filter
     #: are named in the agents pane's title and listed by ? Help.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "acknowledge", "Ack"),
-        Binding("b", "edit_budget", "Budget"),
-        Binding("u", "undo", "Undo the last ack (for 10 s)", show=False),
-        Binding("A", "snooze", "Snooze alert (15 min … until resolved)", show=False),
-        Binding("S", "silence", "Silence the alert's condition", show=False),
-        Binding("w", "cycle_window", "Window", show=False),
-        Binding("s", "cycle_sort", "Sort", show=False),
-        Binding("slash", "filter", "Filter", key_display="/", show=False),
-        Binding("enter", "open_detail", "Detail"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("a", "acknowledge", "Ack", id="dashboard.acknowledge"),
+        Binding("b", "edit_budget", "Budget", id="dashboard.edit_budget"),
+        Binding("u", "undo", "Undo the last ack (for 10 s)", show=False, id="dashboard.undo"),
+        Binding(
+            "A",
+            "snooze",
+            "Snooze alert (15 min … until resolved)",
+            show=False,
+            id="dashboard.snooze",
+        ),
+        Binding(
+            "S", "silence", "Silence the alert's condition", show=False, id="dashboard.silence"
+        ),
+        Binding("w", "cycle_window", "Window", show=False, id="dashboard.cycle_window"),
+        Binding("s", "cycle_sort", "Sort", show=False, id="dashboard.cycle_sort"),
+        Binding("slash", "filter", "Filter", key_display="/", show=False, id="dashboard.filter"),
+        Binding("enter", "open_detail", "Detail", id="dashboard.open_detail"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="dashboard.clear_filter"),
     ]
 
     window: reactive[str] = reactive("24h")
@@ -59,8 +67,8 @@ class DashboardScreen(Screen[None]):
         self._undo: tuple[AlertRow, float] | None = None  # last ack and its undo deadline
 
     @property
-    def wp(self) -> WerkpilotApp:
-        return cast("WerkpilotApp", self.app)
+    def wp(self) -> ConsoleApp:
+        return cast("ConsoleApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield HealthHeader(id="health")

@@ -10,6 +10,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from werkpilot_tui.messages import DataChanged
+from werkpilot_tui.session import NotAvailableHere, Session
 from werkpilot_tui.widgets.palette import Palette
 
 V = TypeVar("V")
@@ -17,33 +18,20 @@ V = TypeVar("V")
 Loader = Callable[[], Awaitable[V]]
 
 
-class ViewUnavailable(RuntimeError):
-    """The app has no local core components to build this view from."""
-
-
-async def call_core(app: Any, build: Callable[..., V], *args: Any) -> V:
-    """``build(monitor, tracker, *args)`` on the console's core thread (``app.feed.call``).
+async def call_session(app: Any, ask: Callable[[Session], V]) -> V:
+    """``ask(app.session)`` on the console's core thread (``app.feed.call``).
 
     Core objects are not thread-safe; the app's live feed owns the one thread that may
-    touch them, so screens borrow it instead of building their own components.
+    touch them, so screens borrow it instead of building their own components. A view the
+    session does not offer raises ``NotAvailableHere``, which the screen shows.
     """
-    _session(app)  # fails here, on the event loop, when there is nothing to build from
-    return await app.feed.call(on_core, app, build, *args)
+    result: V = await app.feed.call(ask, session_of(app))
+    return result
 
 
-def on_core(app: Any, build: Callable[..., V], *args: Any) -> V:
-    """``build(monitor, tracker, *args)``, called on the core thread."""
-    session = _session(app)
-    session.open()
-    return build(session.monitor, session.tracker, *args)
-
-
-def _session(app: Any) -> Any:
-    session = app.session
-    if not hasattr(session, "monitor") or not hasattr(session, "tracker"):
-        raise ViewUnavailable(
-            "This view reads a local data directory; it is not available in fleet mode."
-        )
+def session_of(app: Any) -> Session:
+    """The app's session (screens are given the bare ``App``, whose type does not say)."""
+    session: Session = app.session
     return session
 
 
@@ -160,7 +148,7 @@ class LoadingScreen(Screen[None], Generic[V]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.group == "view":
             error = event.worker.error
-            if isinstance(error, ViewUnavailable):
+            if isinstance(error, NotAvailableHere):
                 self.show_error(str(error))
             else:
                 self.show_error(f"{type(error).__name__}: {error}")

@@ -9,12 +9,11 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from core.thresholds import error_rate_level
-from werkpilot_tui.view_models import AgentRow, Thresholds
+from werkpilot_tui.view_models import AgentRow, ThresholdsView
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import LEVEL_SYMBOL, Palette
-from werkpilot_tui.widgets.text import Cell, cell
+from werkpilot_tui.widgets.text import TextCell, cell
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ class AgentTable(KeyedTable):
         self,
         agents: Sequence[AgentRow],
         window: str,
-        thresholds: Thresholds,
+        thresholds: ThresholdsView,
         now_ms: int,
         palette: Palette,
         sort: SortOrder = SORTS[0],
@@ -186,17 +185,17 @@ def _matches(agent: AgentRow, needle: str) -> bool:
 def agent_cells(
     a: AgentRow,
     window: str,
-    t: Thresholds,
+    t: ThresholdsView,
     now_ms: int,
     palette: Palette,
     layout: AgentLayout | None = None,
-) -> list[Cell]:
+) -> list[TextCell]:
     """One agent's cells, clipped to ``layout`` (compact figures when it is compact)."""
     layout = layout or agent_layout(0)
     compact = layout.compact
     width = layout.text_width
     w = a.window(window)
-    level = error_rate_level(w.count, w.errors, t)
+    level = w.error_level  # core's alert rule, computed when the row was built
     mark = LEVEL_SYMBOL[level] if level else (" " if w.errors else "✔")
     rate = fmt.percent_short(w.error_rate) if compact else fmt.percent(w.error_rate)
     errors = f"{fmt.count(w.errors)} {rate} {mark}" if w.count else "—"
@@ -211,7 +210,7 @@ def agent_cells(
     quiet = palette.muted if not w.count else ""
     name = cell(a.name, quiet, a.name.casefold(), width("agent"))
     if compact:  # the margin to the border that padding gives wide tables
-        name = Cell(f" {name.plain}", name.style, name.sort_value)
+        name = TextCell(f" {name.plain}", name.style, name.sort_value)
     return [
         name,
         cell(a.department or "—", palette.muted, a.department or "", width("dept")),

@@ -16,7 +16,7 @@ from werkpilot_tui.view_models import AlertRow
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import LEVEL_SYMBOL, LEVEL_WORD, Palette
-from werkpilot_tui.widgets.text import Cell, cell
+from werkpilot_tui.widgets.text import TextCell, cell
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("time", "Time", 6),
@@ -99,7 +99,9 @@ class AlertFeed(KeyedTable):
         self.set_widths(widths)
 
 
-def alert_cells(a: AlertRow, now_ms: int, palette: Palette, compact: bool = False) -> list[Cell]:
+def alert_cells(
+    a: AlertRow, now_ms: int, palette: Palette, compact: bool = False
+) -> list[TextCell]:
     open_ = not a.acknowledged and not a.resolved
     level_style = palette.level(a.level)
     text_style: Style | str = Style(bold=True) if open_ else palette.muted

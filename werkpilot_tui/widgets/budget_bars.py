@@ -11,10 +11,10 @@ from werkpilot_tui.view_models import BudgetRow
 from werkpilot_tui.widgets import format as fmt
 from werkpilot_tui.widgets.keyed_table import KeyedTable
 from werkpilot_tui.widgets.palette import Palette
-from werkpilot_tui.widgets.text import Cell, cell
+from werkpilot_tui.widgets.text import TextCell, cell
 
 BAR_WIDTH = 8
-#: Marks at 75/90/100 % so the level reads without colour.
+#: A mark per level (computed in core, carried by the row) so it reads without colour.
 LEVEL_MARK = {"info": "●", "warning": "▲", "critical": "✖"}
 
 #: (key, label): department, bar + percent + spent/budget, month-end projection, run-out date.
@@ -53,12 +53,8 @@ def month_text(b: BudgetRow, bar_width: int = BAR_WIDTH) -> str:
     )
 
 
-def _projected_level(b: BudgetRow) -> str | None:
-    return "critical" if b.projected_pct >= 100 else "warning" if b.projected_pct >= 90 else None
-
-
 def forecast_text(b: BudgetRow) -> str:
-    level = _projected_level(b)
+    level = b.projected_level
     return f"{fmt.money_short(b.projected)} {LEVEL_MARK[level] if level else ''}".rstrip()
 
 
@@ -124,9 +120,11 @@ class BudgetBars(KeyedTable):
         )
 
 
-def budget_cells(b: BudgetRow, palette: Palette, layout: BudgetLayout | None = None) -> list[Cell]:
+def budget_cells(
+    b: BudgetRow, palette: Palette, layout: BudgetLayout | None = None
+) -> list[TextCell]:
     layout = layout or budget_layout(0, (b,))
-    projected_level = _projected_level(b)
+    projected_level = b.projected_level
     return [
         cell(b.department, "", b.department.casefold(), width=layout.dept_width),
         cell(month_text(b, layout.bar), palette.budget(b.level), b.used_pct),

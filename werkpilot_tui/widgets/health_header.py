@@ -77,7 +77,7 @@ def open_alerts_text(open_alerts: Mapping[str, int]) -> list[tuple[str, str | No
 
 def render_header(d: Dashboard, now_ms: int, palette: Palette, width: int = 0) -> Text:
     """The header for ``width`` cells (0: not known, the wide form)."""
-    h, t, host = d.health, d.thresholds, d.host
+    h, host = d.health, d.host
     narrow = 0 < width < NARROW_BELOW
     lines: list[Text] = [Text(), Text()]
 
@@ -103,11 +103,11 @@ def render_header(d: Dashboard, now_ms: int, palette: Palette, width: int = 0) -
     err_level = h.error_level
     err = fmt.percent(h.error_rate).ljust(5)
     part(0, "err 1h", err, palette.level(err_level), err_level, fixed=True)
-    slow = "warning" if h.avg_response_ms > t.response_time_warning_ms else None
+    slow = h.slow_level
     avg = fmt.duration_ms(h.avg_response_ms).ljust(5)
     part(0, "avg", avg, palette.level(slow), slow, fixed=True)
     ratio = h.cost_today / h.daily_budget if h.daily_budget else 0.0
-    cost_level = "critical" if ratio > 1 else "warning" if ratio >= 0.9 else None
+    cost_level = h.cost_level
     part(
         0,
         "today",

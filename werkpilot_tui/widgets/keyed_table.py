@@ -9,7 +9,7 @@ from textual import events
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from werkpilot_tui.widgets.text import Cell
+from werkpilot_tui.widgets.text import TextCell
 
 
 def _signature(cell: Text) -> tuple[object, ...]:
@@ -143,7 +143,7 @@ class KeyedTable(DataTable[Text]):
                 self.add_column(label, key=key, width=width)
 
     def sync(
-        self, rows: Sequence[tuple[str, Sequence[Cell]]], keys: Sequence[str] | None = None
+        self, rows: Sequence[tuple[str, Sequence[TextCell]]], keys: Sequence[str] | None = None
     ) -> None:
         """Make the table show ``rows`` (in this order), touching only what changed.
 
@@ -182,7 +182,7 @@ class KeyedTable(DataTable[Text]):
             self._select(selected)
 
 
-def _keyed(cells: Sequence[Cell], key: str) -> list[Cell]:
+def _keyed(cells: Sequence[TextCell], key: str) -> list[TextCell]:
     """The cells with the row key attached to the first one (used to order rows)."""
     first = cells[0]
     first.row_key = key  # type: ignore[attr-defined]

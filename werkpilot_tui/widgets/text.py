@@ -48,7 +48,7 @@ def safe_text(value: object, style: Style | str = "", width: int | None = None) 
     return Text(text, style=style, no_wrap=True, overflow="ellipsis")
 
 
-class Cell(Text):
+class TextCell(Text):
     """A table cell that also carries the raw value its column sorts by."""
 
     def __init__(self, text: str, style: Style | str = "", sort_value: Any = None) -> None:
@@ -56,9 +56,11 @@ class Cell(Text):
         self.sort_value = sort_value
 
 
-def cell(value: object, style: Style | str = "", sort_value: Any = None, width: int = 0) -> Cell:
+def cell(
+    value: object, style: Style | str = "", sort_value: Any = None, width: int = 0
+) -> TextCell:
     """A safe cell: ``value`` neutralised (and clipped to ``width`` when given)."""
     text = neutralise(value)
     if width:
         text = clip(text, width)
-    return Cell(text, style, text if sort_value is None else sort_value)
+    return TextCell(text, style, text if sort_value is None else sort_value)
