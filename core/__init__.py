@@ -1,7 +1,8 @@
 """Werkpilot core: the library agents use to record executions, costs and alerts.
 
-Nothing here imports Textual. The components are created on first use and share one data
-directory and configuration; ``configure`` points them elsewhere and resets them.
+Nothing here imports Textual. ``open`` builds the components (a ``Core``) on one data
+directory; the ``get_*`` functions share one process-wide ``Core``, created on first use,
+which ``configure`` points elsewhere and resets.
 """
 
 from __future__ import annotations
@@ -12,21 +13,46 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core.alerts import AlertManager
+    from core.clock import Clock
+    from core.components import Core
+    from core.config import Config
     from core.ledger import CostTracker
     from core.monitor import PerformanceMonitor
     from core.tracking import Run
 
 __all__ = [
+    "Core",
     "configure",
     "get_alert_manager",
     "get_cost_tracker",
     "get_performance_monitor",
+    "open",
     "track",
 ]
 
 _lock = threading.RLock()
 _settings: dict[str, Any] = {"data_dir": None, "config": None}
-_instances: dict[str, Any] = {}
+_shared: list[Core] = []  # the process-wide Core, once created
+
+
+def open(
+    data_dir: str | os.PathLike[str] | None = None,
+    config: Config | str | os.PathLike[str] | None = None,
+    clock: Clock | None = None,
+    **options: Any,
+) -> Core:
+    """The monitor, ledger and alert manager on ``data_dir``; see ``core.components.open``."""
+    from core.components import open as _open
+
+    return _open(data_dir, config, clock, **options)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Core":  # imported on demand: ``import core`` stays cheap for agents
+        from core.components import Core
+
+        return Core
+    raise AttributeError(f"module 'core' has no attribute {name!r}")
 
 
 def configure(
@@ -35,52 +61,31 @@ def configure(
 ) -> None:
     """Use ``data_dir`` and ``config`` (a path to werkpilot.toml or a Config) from now on."""
     with _lock:
-        for inst in _instances.values():
-            close = getattr(inst, "close", None)
-            if close is not None:
-                close()
-        _instances.clear()
+        while _shared:
+            _shared.pop().close()
         _settings["data_dir"] = data_dir
         _settings["config"] = config
 
 
-def _settings_kwargs() -> dict[str, Any]:
-    from core.config import load_config, resolve_data_dir
+def _core() -> Core:
+    with _lock:
+        if not _shared:
+            from core.components import open as open_core
 
-    if "config" not in _instances:
-        _instances["config"] = load_config(_settings["config"])
-    return {"data_dir": resolve_data_dir(_settings["data_dir"]), "config": _instances["config"]}
+            _shared.append(open_core(_settings["data_dir"], _settings["config"], lazy=True))
+        return _shared[0]
 
 
 def get_alert_manager() -> AlertManager:
-    with _lock:
-        if "alerts" not in _instances:
-            from core.alerts import AlertManager
-
-            _instances["alerts"] = AlertManager(**_settings_kwargs())
-        return _instances["alerts"]
+    return _core().alerts
 
 
 def get_performance_monitor() -> PerformanceMonitor:
-    with _lock:
-        if "monitor" not in _instances:
-            from core.monitor import PerformanceMonitor
-
-            _instances["monitor"] = PerformanceMonitor(
-                **_settings_kwargs(), alert_manager=get_alert_manager()
-            )
-        return _instances["monitor"]
+    return _core().monitor
 
 
 def get_cost_tracker() -> CostTracker:
-    with _lock:
-        if "ledger" not in _instances:
-            from core.ledger import CostTracker
-
-            _instances["ledger"] = CostTracker(
-                **_settings_kwargs(), alert_manager=get_alert_manager()
-            )
-        return _instances["ledger"]
+    return _core().tracker
 
 
 def track(agent: str, **kwargs: Any) -> Run:

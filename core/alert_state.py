@@ -12,7 +12,7 @@ import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -22,6 +22,9 @@ from core.records import AlertEvent, Level
 #: The ``data`` fields that name an alert's subject (part of its fingerprint).
 SUBJECT_FIELDS = ("agent", "department", "model")
 LEVELS: tuple[Level, ...] = ("info", "warning", "critical")
+#: Why an alert is being sent: newly raised, a critical still unacknowledged after the
+#: escalation delay (the e-mail to the CEO), or resolved.
+Reason = Literal["raised", "reminder", "resolved"]
 PERIODS_MS: dict[str, int | None] = {
     "1h": 3_600_000,
     "24h": 86_400_000,

@@ -21,8 +21,7 @@ from core.clock import Clock, system_clock, to_ms
 from core.config import AlertmanagerConfig
 
 if TYPE_CHECKING:
-    from core.alert_state import Alert
-    from core.channels import Reason
+    from core.alert_state import Alert, Reason
 
 #: ``data`` fields that name the alert's subject and become labels.
 SUBJECT_LABELS = ("agent", "department", "model")

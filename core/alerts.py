@@ -41,7 +41,7 @@ from core.channels import (
     logger,
 )
 from core.clock import Clock, day_of_ms, day_start_ms, parse_day, system_clock, to_ms
-from core.config import Config, load_config, resolve_data_dir
+from core.config import Config, load_config
 from core.journal import Journal
 from core.records import AlertEvent
 
@@ -66,7 +66,7 @@ class AlertManager:
         self.config = load_config(config)
         self.clock = clock or system_clock
         self._own_journal = journal is None
-        self.journal = journal or Journal(resolve_data_dir(data_dir))
+        self.journal = journal or Journal.at(data_dir)
         self._cfg = self.config.alerts
         self._keep_days = self.config.alert_retention_days
         self._book = AlertBook()
@@ -99,7 +99,10 @@ class AlertManager:
 
     def refresh(self) -> int:
         """Fold in events other processes appended; returns how many were new."""
-        n = self._book.apply_all(self._reader.poll())
+        n = 0
+        if self._reader.changed():  # a few stat calls when nothing is new
+            with self._reader.catching_up():
+                n = self._book.apply_all(self._reader.poll())
         today = day_of_ms(self._now())
         if today != self._day:  # a long-running process forgets what fell out of retention
             self._day = today
@@ -125,9 +128,7 @@ class AlertManager:
         """Append an event and fold it in (reading it back when others appended meanwhile)."""
         line = event.to_json_line()
         path, end = self.journal.append_line("alerts", event.timestamp, line)
-        tail = self._reader.tails.get(path)
-        if tail is not None and tail.offset == end - len(line):
-            tail.offset, tail.lines = end, tail.lines + 1
+        if self._reader.claim(path, end, len(line)):
             self._book.apply(event)
             self._unsaved += 1
         elif self._reader.since is not None and day_of_ms(event.timestamp) < self._reader.since:

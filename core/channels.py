@@ -15,35 +15,26 @@ import json
 import logging
 import os
 import queue
-import re
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from core.alert_state import Alert
+from core.alert_state import Alert, Reason
 from core.config import Config, EmailConfig, WebhookConfig
+from core.text import printable
 
 if TYPE_CHECKING:  # the mail and HTTP modules load on the first send, not in every agent
     from email.message import EmailMessage
 
 logger = logging.getLogger("werkpilot.alerts")
 
-#: Why an alert is being sent: newly raised, a critical still unacknowledged after the
-#: escalation delay (the e-mail to the CEO), or resolved.
-Reason = Literal["raised", "reminder", "resolved"]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LOG_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.CRITICAL}
 _SLACK_COLOURS = {"info": "#439fe0", "warning": "#daa038", "critical": "#d00000"}
 _MAX_ERROR = 500
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters shown as escapes (no terminal-escape injection)."""
-    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode(), text)
 
 
 def _when(ms: int) -> str:

@@ -25,7 +25,7 @@ from core import sealed
 from core.journal import Journal, Problem, ReaderOffset
 from core.recent import Newest
 from core.records import Execution
-from core.windows import RollingWindows, Series, Totals
+from core.windows import ExecutionTotals, PrefixSeries, RollingWindows
 
 KIND = "monitor"
 VERSION = 2  # 2: sealed (version and checksum)
@@ -35,7 +35,7 @@ CheckpointError = sealed.CheckpointError
 
 
 class _Totals(BaseModel):
-    """``windows.Totals`` as stored: every field present and of its type."""
+    """``windows.ExecutionTotals`` as stored: every field present and of its type."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
     executions: int
@@ -165,8 +165,8 @@ def decode(blob: bytes | memoryview, keep: int = 50) -> tuple[Header, RollingWin
             a.frombytes(view[pos:end])
             arrays.append(a)
             pos = end
-        windows.series[agent.name] = Series.from_arrays(arrays)
-        windows.totals[agent.name] = Totals(**agent.totals.model_dump())
+        windows.series[agent.name] = PrefixSeries.from_arrays(arrays)
+        windows.totals[agent.name] = ExecutionTotals(**agent.totals.model_dump())
         for execution in agent.recent:
             recent.add(agent.name, execution.timestamp, execution)
     if pos != len(view):

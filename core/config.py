@@ -14,13 +14,14 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_origin
+from typing import Annotated, Any, Literal, get_origin
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-if TYPE_CHECKING:
-    from core.journal import Journal
+# ``resolve_data_dir`` lives with the journal; re-exported for callers of the config API.
+from core.journal import Journal
+from core.journal import resolve_data_dir as resolve_data_dir
 
 DEFAULT_BUDGETS: dict[str, float] = {
     "sales": 500.0,
@@ -50,7 +51,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class Thresholds(_Section):
+class ThresholdsConfig(_Section):
     error_rate_warning: float = Field(0.10, ge=0, le=1)
     error_rate_critical: float = Field(0.25, ge=0, le=1)
     min_executions: int = Field(10, ge=0)  # error rate is judged only above this many runs
@@ -205,7 +206,7 @@ def _shown(value: object) -> str:
 class Config(_Section):
     """The whole configuration; every number of the seed is a field here."""
 
-    thresholds: Thresholds = Thresholds()
+    thresholds: ThresholdsConfig = ThresholdsConfig()
     budgets: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict
     )
@@ -332,13 +333,6 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     if env.get("WERKPILOT_ALERTMANAGER_URL"):
         raw.setdefault("alertmanager", {})["url"] = env["WERKPILOT_ALERTMANAGER_URL"]
     return raw
-
-
-def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """``data_dir`` if given, else ``$WERKPILOT_DATA_DIR``, else ``./data``."""
-    if data_dir is not None:
-        return Path(data_dir)
-    return Path(os.environ.get("WERKPILOT_DATA_DIR") or "data")
 
 
 def find_config_path(config: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:

@@ -23,7 +23,7 @@ Month = tuple[int, int]
 
 
 @dataclass(slots=True)
-class Cell:
+class CostCell:
     """Sums over a set of entries."""
 
     nanos: int = 0
@@ -44,7 +44,7 @@ class Cell:
         if e.timestamp > self.last_used:
             self.last_used = e.timestamp
 
-    def merge(self, other: Cell) -> None:
+    def merge(self, other: CostCell) -> None:
         self.nanos += other.nanos
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
@@ -58,32 +58,32 @@ class Cell:
 class AgentTotals:
     """An agent's all-time sums, per model, and the department of its newest entry."""
 
-    total: Cell = field(default_factory=Cell)
-    models: dict[str, Cell] = field(default_factory=dict)
+    total: CostCell = field(default_factory=CostCell)
+    models: dict[str, CostCell] = field(default_factory=dict)
     department: str = ""
 
 
 @dataclass(slots=True)
-class Totals:
+class CostTotals:
     nanos: int = 0
     executions: int = 0
 
 
-def _cell(table: dict[Any, dict[Key, Cell]], period: Any, key: Key) -> Cell:
+def _cell(table: dict[Any, dict[Key, CostCell]], period: Any, key: Key) -> CostCell:
     """The cell of ``key`` in ``period`` of ``table``, created empty on first use."""
     cells = table.get(period)
     if cells is None:
         cells = table[period] = {}
     cell = cells.get(key)
     if cell is None:
-        cell = cells[key] = Cell()
+        cell = cells[key] = CostCell()
     return cell
 
 
-def _count(totals: dict[Any, Totals], period: Any, nanos: int) -> None:
+def _count(totals: dict[Any, CostTotals], period: Any, nanos: int) -> None:
     t = totals.get(period)
     if t is None:
-        t = totals[period] = Totals()
+        t = totals[period] = CostTotals()
     t.nanos += nanos
     t.executions += 1
 
@@ -92,10 +92,10 @@ class LedgerAggregates:
     """Every cost entry seen, folded into day, month and agent sums."""
 
     def __init__(self) -> None:
-        self.days: dict[int, dict[Key, Cell]] = {}
-        self.months: dict[Month, dict[Key, Cell]] = {}
-        self.day_totals: dict[int, Totals] = {}
-        self.month_totals: dict[Month, Totals] = {}
+        self.days: dict[int, dict[Key, CostCell]] = {}
+        self.months: dict[Month, dict[Key, CostCell]] = {}
+        self.day_totals: dict[int, CostTotals] = {}
+        self.month_totals: dict[Month, CostTotals] = {}
         self.month_departments: dict[Month, dict[str, int]] = {}
         self.agents: dict[str, AgentTotals] = {}
         self.entries = 0
@@ -130,29 +130,29 @@ class LedgerAggregates:
         agent.total.add(e, nanos)
         model = agent.models.get(e.model)
         if model is None:
-            model = agent.models[e.model] = Cell()
+            model = agent.models[e.model] = CostCell()
         model.add(e, nanos)
         self.entries += 1
 
-    def add_cell(self, day: int, key: Key, cell: Cell) -> None:
+    def add_cell(self, day: int, key: Key, cell: CostCell) -> None:
         """Fold in a whole day cell (from a checkpoint) exactly as its entries would be."""
         cells = self.days.setdefault(day, {})
-        cells.setdefault(key, Cell()).merge(cell)
-        t = self.day_totals.setdefault(day, Totals())
+        cells.setdefault(key, CostCell()).merge(cell)
+        t = self.day_totals.setdefault(day, CostTotals())
         t.nanos += cell.nanos
         t.executions += cell.executions
         month = self.month_of_day(day)
-        t = self.month_totals.setdefault(month, Totals())
+        t = self.month_totals.setdefault(month, CostTotals())
         t.nanos += cell.nanos
         t.executions += cell.executions
-        self.months.setdefault(month, {}).setdefault(key, Cell()).merge(cell)
+        self.months.setdefault(month, {}).setdefault(key, CostCell()).merge(cell)
         depts = self.month_departments.setdefault(month, {})
         depts[key[1]] = depts.get(key[1], 0) + cell.nanos
         agent = self.agents.setdefault(key[0], AgentTotals())
         if cell.last_used >= agent.total.last_used:
             agent.department = key[1]
         agent.total.merge(cell)
-        agent.models.setdefault(key[2], Cell()).merge(cell)
+        agent.models.setdefault(key[2], CostCell()).merge(cell)
         self.entries += cell.executions
 
     def add_all(self, entries: Iterable[CostRecord]) -> int:
@@ -163,16 +163,16 @@ class LedgerAggregates:
         return n
 
     # ---------------------------------------------------------------- queries
-    def day_total(self, day: date) -> Totals:
-        return self.day_totals.get((day - EPOCH_DAY).days, Totals())
+    def day_total(self, day: date) -> CostTotals:
+        return self.day_totals.get((day - EPOCH_DAY).days, CostTotals())
 
-    def month_total(self, month: Month) -> Totals:
-        return self.month_totals.get(month, Totals())
+    def month_total(self, month: Month) -> CostTotals:
+        return self.month_totals.get(month, CostTotals())
 
     def department_month_nanos(self, department: str, month: Month) -> int:
         return self.month_departments.get(month, {}).get(department.lower(), 0)
 
-    def cells(self, first: date, last: date) -> Iterator[tuple[Key, Cell]]:
+    def cells(self, first: date, last: date) -> Iterator[tuple[Key, CostCell]]:
         """Every (key, cell) of the days from ``first`` to ``last`` inclusive."""
         lo, hi = (first - EPOCH_DAY).days, (last - EPOCH_DAY).days
         if hi - lo + 1 <= len(self.days):
@@ -185,19 +185,19 @@ class LedgerAggregates:
                 if lo <= day <= hi:
                     yield from cells.items()
 
-    def rollup(self, first: date, last: date, by: int) -> dict[str, Cell]:
+    def rollup(self, first: date, last: date, by: int) -> dict[str, CostCell]:
         """Cells of a day range summed by one part of the key (0 agent, 1 department, 2 model)."""
-        out: dict[str, Cell] = {}
+        out: dict[str, CostCell] = {}
         for key, cell in self.cells(first, last):
             name = key[by]
             acc = out.get(name)
             if acc is None:
-                acc = out[name] = Cell()
+                acc = out[name] = CostCell()
             acc.merge(cell)
         return out
 
 
-def fold_days(entries: Iterable[CostRecord], days: dict[int, dict[Key, Cell]]) -> int:
+def fold_days(entries: Iterable[CostRecord], days: dict[int, dict[Key, CostCell]]) -> int:
     """Fold entries into day cells only: the bulk path of a cold start.
 
     ``LedgerAggregates.add_cell`` then derives every other sum from the cells, which is
@@ -212,10 +212,10 @@ def fold_days(entries: Iterable[CostRecord], days: dict[int, dict[Key, Cell]]) -
         key = (e.agent, e.department.lower(), e.model)
         cell = cells.get(key)
         if cell is None:
-            cell = cells[key] = Cell()
+            cell = cells[key] = CostCell()
         cell.add(e, usd_to_nanos(e.cost))
         n += 1
     return n
 
 
-__all__ = ["AgentTotals", "Cell", "Key", "LedgerAggregates", "Month", "Totals", "fold_days"]
+__all__ = ["AgentTotals", "CostCell", "CostTotals", "Key", "LedgerAggregates", "Month", "fold_days"]

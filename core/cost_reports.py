@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from core.clock import Clock, parse_day
-from core.cost_aggregates import Cell, LedgerAggregates, Month
+from core.cost_aggregates import CostCell, LedgerAggregates, Month
 from core.cost_models import (
     AgentCost,
     DailyCostReport,
@@ -142,12 +142,14 @@ def usage_kwargs(usage: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ builders
-def by_cost(cells: dict[str, Cell]) -> list[NamedCost]:
+def by_cost(cells: dict[str, CostCell]) -> list[NamedCost]:
     ranked = sorted(cells.items(), key=lambda kv: (-kv[1].nanos, kv[0]))
     return [NamedCost(name=n, cost=nanos_to_usd(c.nanos)) for n, c in ranked]
 
 
-def agent_cost(name: str, department: str, total: Cell, models: dict[str, Cell]) -> AgentCost:
+def agent_cost(
+    name: str, department: str, total: CostCell, models: dict[str, CostCell]
+) -> AgentCost:
     return AgentCost(
         name=name,
         department=department,
@@ -176,13 +178,13 @@ def agent_month_costs(agg: LedgerAggregates, month: Month) -> list[AgentCost]:
     Its department is the one it spent most in. Cost entries need no execution, so an agent
     seen only here (``track_cost`` alone, a nightly batch) still has its month's spend.
     """
-    per: dict[str, tuple[Cell, dict[str, Cell], dict[str, int]]] = {}
+    per: dict[str, tuple[CostCell, dict[str, CostCell], dict[str, int]]] = {}
     for (agent, dept, model), cell in agg.months.get(month, {}).items():
         if agent not in per:
-            per[agent] = (Cell(), {}, {})
+            per[agent] = (CostCell(), {}, {})
         total, models, depts = per[agent]
         total.merge(cell)
-        models.setdefault(model, Cell()).merge(cell)
+        models.setdefault(model, CostCell()).merge(cell)
         depts[dept] = depts.get(dept, 0) + cell.nanos
     out = [agent_cost(a, max(sorted(d), key=lambda k: d[k]), t, m) for a, (t, m, d) in per.items()]
     out.sort(key=lambda a: (-a.total_cost, a.name))
@@ -236,16 +238,16 @@ def department_costs(
 ) -> list[DepartmentCost]:
     """Each department's month: spend, budget, and its agents' month spend per model."""
     wanted = set(departments)
-    per: dict[str, dict[str, tuple[Cell, dict[str, Cell]]]] = {}
+    per: dict[str, dict[str, tuple[CostCell, dict[str, CostCell]]]] = {}
     for (agent, dept, model), cell in agg.months.get(month, {}).items():
         if dept not in wanted:
             continue
         agents = per.setdefault(dept, {})
         if agent not in agents:
-            agents[agent] = (Cell(), {})
+            agents[agent] = (CostCell(), {})
         total, models = agents[agent]
         total.merge(cell)
-        models.setdefault(model, Cell()).merge(cell)
+        models.setdefault(model, CostCell()).merge(cell)
     out = []
     for d in departments:
         members = [agent_cost(a, d, t, m) for a, (t, m) in per.get(d, {}).items()]
@@ -273,11 +275,11 @@ def optimizations(agg: LedgerAggregates) -> list[Optimization]:
     """
     out: list[Optimization] = []
     for agent, totals in agg.agents.items():
-        families: dict[str, tuple[Cell, list[str]]] = {}
+        families: dict[str, tuple[CostCell, list[str]]] = {}
         for model, cell in totals.models.items():
             family = family_of(model)
             if family in ("opus", "sonnet"):
-                acc, ids = families.setdefault(family, (Cell(), []))
+                acc, ids = families.setdefault(family, (CostCell(), []))
                 acc.merge(cell)
                 ids.append(model)
         for family, (cell, ids) in sorted(families.items()):

@@ -1,6 +1,6 @@
 """Reading executions in validated batches, fast enough to rebuild a million in a cold start.
 
-Each line is decoded into a :class:`~core.record_rows.ExecutionRow` (checked in C while
+Each line is decoded into a :class:`~core.record_rows.ExecutionLine` (checked in C while
 parsed, see core/record_rows.py) and the batch handed on in columns of integer units: int64
 arrays, converted with numpy exactly as :func:`~core.windows.to_micro` and
 :func:`~core.windows.to_nano` convert one value. Any doubt sends the whole chunk through the

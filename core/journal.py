@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import stat
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -54,8 +55,16 @@ _CHUNK = 1 << 16  # small batches stay in the CPU cache: ~2x faster than 4 MiB
 _DIR_MODE = 0o750  # less the umask, as every mode here: 0o700 under umask 077
 _FILE_MODE = 0o644
 _NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_MTIME_TICK_NS = 50_000_000  # coarser than any file system's timestamp granularity
 
 T = TypeVar("T")
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """``data_dir`` if given, else ``$WERKPILOT_DATA_DIR``, else ``./data``."""
+    if data_dir is not None:
+        return Path(data_dir)
+    return Path(os.environ.get("WERKPILOT_DATA_DIR") or "data")
 
 
 class DataDirError(ValueError):
@@ -117,9 +126,17 @@ class Journal:
         # or the data directory cleared) so appends do not vanish into an unlinked inode.
         self.recheck_s = recheck_s
         self._slots: OrderedDict[tuple[str, int], _Slot] = OrderedDict()  # (kind, day number)
+        # The components of one ``core.Core`` share this journal and may append from
+        # different threads (an agent's monitor in one, its ledger in another).
+        self._append_lock = threading.Lock()
         self._problems: list[Problem] = []
         self._problem_keys: set[tuple[Path, int]] = set()
         self.problem_count = 0
+
+    @classmethod
+    def at(cls, data_dir: str | os.PathLike[str] | None = None) -> Journal:
+        """The journal on ``data_dir``, else ``$WERKPILOT_DATA_DIR``, else ``./data``."""
+        return cls(resolve_data_dir(data_dir))
 
     # ------------------------------------------------------------------ paths
     def dir_for(self, kind: str) -> Path:
@@ -211,6 +228,10 @@ class Journal:
 
     def append_line(self, kind: str, timestamp_ms: int, line: bytes) -> tuple[Path, int]:
         """Append a pre-serialised line (ending in a newline) with a single write."""
+        with self._append_lock:
+            return self._append_line(kind, timestamp_ms, line)
+
+    def _append_line(self, kind: str, timestamp_ms: int, line: bytes) -> tuple[Path, int]:
         key = (kind, timestamp_ms // MS_PER_DAY)
         slot = self._slots.get(key)
         if slot is None or time.monotonic() >= slot.next_check:
@@ -318,12 +339,14 @@ class Journal:
                 os.close(slot.fd)
 
     def _close(self, path: Path) -> None:
-        for key in [k for k, slot in self._slots.items() if slot.path == path]:
-            self._drop(key)
+        with self._append_lock:
+            for key in [k for k, slot in self._slots.items() if slot.path == path]:
+                self._drop(key)
 
     def close(self) -> None:
-        for key in list(self._slots):
-            self._drop(key)
+        with self._append_lock:
+            for key in list(self._slots):
+                self._drop(key)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
@@ -354,6 +377,31 @@ class Journal:
                 self._skip(directory / name, "day file")
         found.sort()
         return found
+
+    def identity(self, path: Path) -> tuple[int, int] | None:
+        """A data file's (size, inode), or None if it is gone or cannot be looked at."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return st.st_size, st.st_ino
+
+    @contextlib.contextmanager
+    def open_for_scan(self, path: Path) -> Iterator[tuple[int, int, int] | None]:
+        """A read-only descriptor on a data file with its size and inode (None: gone).
+
+        For planners that ``pread`` a file without consuming it (the parallel rebuild).
+        """
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            yield None
+            return
+        try:
+            st = os.fstat(fd)
+            yield fd, st.st_size, st.st_ino
+        finally:
+            os.close(fd)
 
     def _scan(self, directory: Path, *, follow: bool = False) -> dict[str, bool] | None:
         """Entry names of a directory of the data directory, each with whether it is a
@@ -572,6 +620,15 @@ class Journal:
         return removed
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What a reader's last catch-up saw: its directory's (mtime, inode) and file sizes."""
+
+    stamp: tuple[int, int] | None
+    safe: bool  # the stamp is older than a timestamp tick, so it proves no file was created
+    sizes: dict[Path, int]
+
+
 @dataclass
 class JournalReader(Generic[T]):
     """Tails every day file of one kind from remembered offsets.
@@ -591,9 +648,66 @@ class JournalReader(Generic[T]):
     #: one. Without it, a model's ``model_validate_json`` reads a chunk as one JSON array.
     parse_lines: Callable[[list[bytes]], list[T]] | None = field(default=None, repr=False)
     _parse_many: Callable[[bytes], list[T]] | None = field(default=None, init=False, repr=False)
+    _seen: _Seen | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._parse_many = _batch_parser(self.parse)
+
+    # ------------------------------------------------------------ anything new?
+    def _stamps(self) -> tuple[tuple[int, int] | None, dict[Path, int]]:
+        try:
+            st = os.stat(self.journal.dir_for(self.kind))
+        except FileNotFoundError:
+            return None, {}
+        sizes = {}
+        for path in self.tails:
+            try:
+                sizes[path] = os.stat(path).st_size
+            except FileNotFoundError:
+                sizes[path] = -1
+        return (st.st_mtime_ns, st.st_ino), sizes
+
+    def changed(self) -> bool:
+        """Whether anything may be new since the last ``catching_up`` (a few ``stat`` calls).
+
+        The directory's mtime and inode tell of files created or removed; a followed file is
+        unchanged at the size seen before that catch-up or at exactly what was consumed
+        (``claim`` advances the offset over our own lines). True when in doubt.
+        """
+        seen = self._seen
+        if seen is None:
+            return True
+        stamp, sizes = self._stamps()
+        if stamp != seen.stamp or sizes.keys() != seen.sizes.keys():
+            return True
+        tails = self.tails
+        for path, size in sizes.items():
+            if size != seen.sizes[path] and size != tails[path].offset:
+                return True
+        # A file created in the same timestamp tick as the last stamp may not have moved
+        # the directory's mtime: such a stamp proves nothing.
+        return not seen.safe
+
+    @contextlib.contextmanager
+    def catching_up(self) -> Iterator[None]:
+        """Wrap a read of everything new: ``changed`` compares against what it saw."""
+        taken = time.time_ns()
+        stamp, sizes = self._stamps()  # before reading: a later append shows as a change
+        yield
+        safe = stamp is None or taken - stamp[0] >= _MTIME_TICK_NS
+        grown = {p: sizes.get(p, t.offset) for p, t in self.tails.items()}
+        self._seen = _Seen(stamp, safe, grown)
+
+    def unread(self, path: Path) -> bool:
+        """Whether ``path`` holds bytes past what was consumed of it (or is not followed)."""
+        tail = self.tails.get(path)
+        if tail is None:
+            return True
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return False
+        return st.st_size != tail.offset or st.st_ino != tail.ino
 
     def poll(self) -> list[T]:
         """Every record appended since the last poll."""
@@ -614,6 +728,21 @@ class JournalReader(Generic[T]):
         """New records in batches of about ``chunk_bytes``, to bound memory on a cold start."""
         for path in self.files():
             yield from self._read_file(path, chunk_bytes)
+
+    def claim(self, path: Path, end: int, size: int, count: int = 1) -> bool:
+        """Count our own appended line(s) as read, if nobody appended before or among them
+        since we read ``path``.
+
+        ``path`` and ``end`` are what ``Journal.append_line``/``append_lines`` returned for
+        ``count`` lines of ``size`` bytes in all. True: the tail moved past them, so the caller
+        folds in its own records without reading them back. False: others wrote in between
+        (or the file is not followed yet), and the caller must poll.
+        """
+        tail = self.tails.get(path)
+        if tail is None or tail.offset != end - size:
+            return False
+        tail.offset, tail.lines = end, tail.lines + count
+        return True
 
     def poll_file(self, path: Path) -> list[T]:
         """New records of one day file only: a cheap catch-up on the file being written."""
@@ -713,13 +842,8 @@ class JournalReader(Generic[T]):
         self.journal.report(Problem(path, lineno, _short_error(exc)))
 
     def claim_lines(self, path: Path, end: int, size: int, count: int) -> bool:
-        """Count ``count`` lines of ``size`` bytes we appended ending at ``end`` as read, if
-        nobody appended before or among them since we last read ``path``; False: poll."""
-        tail = self.tails.get(path)
-        if tail is None or tail.offset != end - size:
-            return False
-        tail.offset, tail.lines = end, tail.lines + count
-        return True
+        """``claim`` for a batch of ``count`` lines (``Journal.append_lines``)."""
+        return self.claim(path, end, size, count)
 
     def state(self) -> dict[str, Any]:
         """Offsets to store in a checkpoint (keyed by file name)."""
@@ -742,6 +866,21 @@ _PARSE_ERRORS = (ValueError, TypeError, RecursionError)
 
 
 @functools.cache
+def day_stamp(root: Path, day: date) -> tuple[tuple[int, int] | None, ...]:
+    """(size, mtime) of each kind's file of ``day`` under ``root`` and of ``budgets.toml``
+    (None: absent): a cheap check for writes a file-system watcher missed."""
+    paths = [root / sub / f"{prefix}-{day.isoformat()}.jsonl" for sub, prefix in KINDS.values()]
+    out: list[tuple[int, int] | None] = []
+    for path in [*paths, root / "budgets.toml"]:
+        try:
+            st = os.stat(path)
+        except OSError:
+            out.append(None)
+        else:
+            out.append((st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
 def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
 

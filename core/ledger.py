@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from core import ledger_checkpoint
 from core.budget_alerts import BudgetAlerts
 from core.clock import MS_PER_DAY, Clock, day_of_ms, parse_day, system_clock, to_ms
-from core.config import Config, RuntimeBudgets, load_config, resolve_data_dir
-from core.cost_aggregates import Cell, Key, LedgerAggregates, Month, fold_days
+from core.config import Config, RuntimeBudgets, load_config
+from core.cost_aggregates import CostCell, Key, LedgerAggregates, Month, fold_days
 from core.cost_models import (
     AgentCost,
     AllCosts,
@@ -98,7 +98,7 @@ class CostTracker:
         self.config = load_config(config)
         self.clock: Clock = clock or system_clock
         self._own_journal = journal is None
-        self.journal = journal or Journal(resolve_data_dir(data_dir))
+        self.journal = journal or Journal.at(data_dir)
         self.prices = PriceTable(self.config.pricing)
         self.budgets = RuntimeBudgets(self.config, self.journal)
         self._alerts = alert_manager
@@ -123,9 +123,8 @@ class CostTracker:
         if self._alerts is None:
             from core.alerts import AlertManager
 
-            self._alerts = AlertManager(
-                self.journal.root, config=self.config, clock=self.clock, journal=self.journal
-            )
+            # As ``core.Core`` builds it: on this journal, configuration and clock.
+            self._alerts = AlertManager(config=self.config, clock=self.clock, journal=self.journal)
         return self._alerts
 
     def _start(self) -> None:
@@ -154,28 +153,23 @@ class CostTracker:
         return n
 
     def _refresh(self) -> int:
+        reader = self._reader
+        if self._caught_up and not reader.changed():
+            return 0  # a few stat calls: nothing appended, no file created
         n = 0
-        if not self._caught_up:
-            days: dict[int, dict[Key, Cell]] = {}
-            for batch in self._reader.poll_batches():  # bounded memory on a cold start
-                n += fold_days(batch, days)
-            for day, cells in days.items():
-                for key, cell in cells.items():
-                    self._agg.add_cell(day, key, cell)
-            self._caught_up = True
-            return n
-        tails = self._reader.tails
-        for _, path in self.journal.day_files("ledger"):
-            tail = tails.get(path)
-            if tail is not None:
-                # One stat per known file: past days rarely change (backfills only).
-                try:
-                    st = os.stat(path)
-                except FileNotFoundError:
-                    continue
-                if st.st_size == tail.offset and st.st_ino == tail.ino:
-                    continue
-            n += self._agg.add_all(self._reader.poll_file(path))
+        with reader.catching_up():
+            if not self._caught_up:
+                days: dict[int, dict[Key, CostCell]] = {}
+                for batch in reader.poll_batches():  # bounded memory on a cold start
+                    n += fold_days(batch, days)
+                for day, cells in days.items():
+                    for key, cell in cells.items():
+                        self._agg.add_cell(day, key, cell)
+                self._caught_up = True
+                return n
+            for _, path in self.journal.day_files("ledger"):
+                if reader.unread(path):  # one stat per known file: past days rarely change
+                    n += self._agg.add_all(reader.poll_file(path))
         return n
 
     def _load_month(self, month: Month) -> None:
@@ -313,11 +307,7 @@ class CostTracker:
         self._poll_day(now_ms)
         line = entry.to_json_line()
         path, end = self.journal.append_line("ledger", ts, line)
-        tail = self._reader.tails.get(path)
-        if tail is not None and end - len(line) == tail.offset:
-            # Nobody appended since we last read this file: count our line without reading it.
-            tail.offset = end
-            tail.lines += 1
+        if self._reader.claim(path, end, len(line)):
             self._agg.add(entry)
         else:
             self._agg.add_all(self._reader.poll_file(path))

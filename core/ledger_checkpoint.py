@@ -16,7 +16,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 
 from core import sealed
-from core.cost_aggregates import Cell, LedgerAggregates
+from core.cost_aggregates import CostCell, LedgerAggregates
 from core.journal import Journal, JournalReader, ReaderOffset
 
 PATH = "costs/.checkpoint-ledger.json"
@@ -78,7 +78,7 @@ def decode(payload: bytes | memoryview) -> tuple[LedgerCheckpoint, LedgerAggrega
         raise sealed.CheckpointError(f"version {cp.version}")
     agg = LedgerAggregates()
     for day, agent, dept, model, *sums in cp.cells:
-        agg.add_cell(day, (agent, dept, model), Cell(*sums))
+        agg.add_cell(day, (agent, dept, model), CostCell(*sums))
     if agg.entries != cp.entries:
         raise sealed.CheckpointError("entry count does not match the cells")
     return cp, agg

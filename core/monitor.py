@@ -9,12 +9,10 @@ without reading its own line back, unless someone else wrote in between.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import pairwise
@@ -25,7 +23,7 @@ import orjson
 
 from core import checkpoint, rebuild
 from core.clock import Clock, now_ms, system_clock
-from core.config import Config, load_config, resolve_data_dir
+from core.config import Config, load_config
 from core.execution_reader import ExecutionReader, as_dict, as_execution
 from core.health import HealthCache
 from core.journal import Journal
@@ -63,7 +61,6 @@ __all__ = ["AgentMetrics", "AgentSeries", "PerformanceMonitor", "SystemMetrics",
 log = logging.getLogger("core.monitor")
 _HOST = socket.gethostname()
 _RECENT = 50
-_MTIME_TICK_NS = 50_000_000  # coarser than any file system's timestamp granularity
 _CHECKPOINT_MIN_NEW = 1_000  # fewer new records are cheaper to tail than to checkpoint
 _HORIZON_MS = 8 * MS_PER_DAY  # per-record detail kept for the 7d window plus a margin
 _TOKEN_PARTS = (
@@ -96,7 +93,7 @@ class PerformanceMonitor:
         self.config = load_config(config)
         self.clock = clock or system_clock
         self._own_journal = journal is None
-        self.journal = journal or Journal(resolve_data_dir(data_dir))
+        self.journal = journal or Journal.at(data_dir)
         self._alert_manager = alert_manager
         self._started = now_ms(self.clock)
         self._health = HealthCache(self.clock)
@@ -118,10 +115,6 @@ class PerformanceMonitor:
         self._windows = RollingWindows()
         self._recent = Newest(_RECENT)
         self._reader = ExecutionReader(self.journal)
-        self._dir_stamp: tuple[int, int] | None = None
-        self._stamp_safe = False
-        self._sizes: dict[Path, int] = {}
-        self._last_tail: tuple[Path | None, Any] = (None, None)
         self._unsaved = 0
         found = checkpoint.load(self.journal, _RECENT)
         if found is not None:
@@ -138,61 +131,20 @@ class PerformanceMonitor:
         if self._alert_manager is None:
             from core.alerts import AlertManager
 
+            # As ``core.Core`` builds it: on this journal, configuration and clock.
             self._alert_manager = AlertManager(
                 config=self.config, clock=self.clock, journal=self.journal
             )
         return self._alert_manager
 
     # ------------------------------------------------------------- catching up
-    def _stamps(self) -> tuple[tuple[int, int] | None, dict[Path, int]]:
-        try:
-            st = os.stat(self.journal.dir_for("executions"))
-        except FileNotFoundError:
-            return None, {}
-        sizes = {}
-        for path in self._reader.tails:
-            try:
-                sizes[path] = os.stat(path).st_size
-            except FileNotFoundError:
-                sizes[path] = -1
-        return (st.st_mtime_ns, st.st_ino), sizes
-
-    def _changed(self) -> bool:
-        stamp, sizes = self._stamps()
-        if stamp != self._dir_stamp or sizes.keys() != self._sizes.keys():
-            return True
-        tails = self._reader.tails
-        for path, size in sizes.items():
-            # unchanged: the size seen before the last poll, or exactly what was consumed
-            # (track_execution advances the offset over its own lines)
-            if size != self._sizes[path] and size != tails[path].offset:
-                return True
-        # A file created in the same timestamp tick as the last poll's stat may not have
-        # moved the directory's mtime: such a stamp proves nothing.
-        return not self._stamp_safe
-
     def _catch_up(self, force: bool = False, progress: rebuild.Progress | None = None) -> int:
-        if not force and not self._changed():
+        if not force and not self._reader.changed():
             return 0
-        taken = time.time_ns()
-        stamp, sizes = self._stamps()  # before reading: a later append shows as a change
-        self._last_tail = (None, None)
-        # Parsing makes millions of short-lived acyclic dicts; the cyclic collector would
-        # rescan every long-lived object again and again (seconds on a 1M-line cold start).
-        gc_was_on = gc.isenabled()
-        gc.disable()
-        try:
-            # Parsed in cache-sized chunks, aggregated ~8k records at a time; on two cores
-            # when there is a lot to read (a cold start without a checkpoint).
+        with self._reader.catching_up():
             n = rebuild.catch_up(
                 self._reader, self._windows, self._recent, self._parallel_bytes, progress
             )
-        finally:
-            if gc_was_on:
-                gc.enable()
-        self._dir_stamp = stamp
-        self._stamp_safe = stamp is None or taken - stamp[0] >= _MTIME_TICK_NS
-        self._sizes = {p: sizes.get(p, t.offset) for p, t in self._reader.tails.items()}
         self._unsaved += n
         return n
 
@@ -249,12 +201,7 @@ class PerformanceMonitor:
         record = Execution.model_validate(data)
         line = record.to_json_line()
         path, end = self.journal.append_line("executions", ts, line)
-        cached, tail = self._last_tail
-        if cached is not path:  # the journal hands out one Path object per day
-            tail = self._reader.tails.get(path)
-            self._last_tail = (path, tail)
-        if tail is not None and tail.offset == end - len(line):
-            tail.offset, tail.lines = end, tail.lines + 1  # nobody wrote in between
+        if self._reader.claim(path, end, len(line)):  # nobody wrote in between
             self._apply(record)
         else:
             self._catch_up(force=True)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from core.health import SystemHealth
-from core.windows import Sums, Totals
+from core.windows import ExecutionTotals, Sums
 
 
 class _Shape(BaseModel):
@@ -54,7 +54,7 @@ class AgentMetrics(_Shape):
     windows: dict[str, WindowStats]
 
     @classmethod
-    def of(cls, name: str, t: Totals, windows: dict[str, WindowStats]) -> AgentMetrics:
+    def of(cls, name: str, t: ExecutionTotals, windows: dict[str, WindowStats]) -> AgentMetrics:
         n = t.executions
         return cls(
             name=name,

@@ -7,10 +7,10 @@ be cut at any group boundary. When a catch-up has much to read (a cold start on 
 history without a checkpoint), :func:`catch_up` cuts it into ``PIECES`` runs of whole groups
 (:func:`plan`) and forks one worker. This process takes pieces from the front and reads them
 straight into its aggregates; the worker takes pieces from the back, each into a partial
-(:class:`~core.windows.Part` series: values, no prefix sums). Each piece is claimed by reading
+(:class:`Part` series: values, no prefix sums). Each piece is claimed by reading
 one byte of a pipe filled with one byte per piece, so the two meet wherever their speeds put
 them (the two cores of a shared machine rarely run at the same speed). Then this process appends
-the worker's partials in file order (:meth:`RollingWindows.absorb`, :meth:`Newest.absorb`), with
+the worker's partials in file order (:func:`absorb`, :meth:`Newest.absorb`), with
 their reader offsets and malformed lines (reported after its own, as a sequential read would).
 
 The result is exactly a sequential rebuild's: the same batches are aggregated in the same
@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import os
 import pickle
 import selectors
 import signal
 import time
 import warnings
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +40,9 @@ from typing import Any
 import numpy as np
 
 from core.execution_reader import ExecutionReader
-from core.journal import Problem
+from core.journal import Journal, Problem
 from core.recent import Newest
-from core.windows import Batch, RollingWindows
+from core.windows import Batch, ExecutionTotals, Ints, PrefixSeries, RollingWindows, append_ints
 
 CHUNK = 1 << 18  # ~800 lines parsed at a time: stays in the CPU cache
 GROUP = 10  # chunks aggregated at a time (~8k records): per-agent work is per batch
@@ -83,7 +85,7 @@ class _Meter:
 
     def __init__(self, reader: ExecutionReader, files: list[Path], report: Progress) -> None:
         self.reader, self.report, self.done = reader, report, 0
-        self.total = sum(max(0, _size(p) - _offset(reader, p)) for p in files)
+        self.total = sum(max(0, _size(reader.journal, p) - _offset(reader, p)) for p in files)
         self.report(0, self.total)
 
     def read(self, path: Path, before: int) -> int:
@@ -94,11 +96,9 @@ class _Meter:
         return now
 
 
-def _size(path: Path) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
+def _size(journal: Journal, path: Path) -> int:
+    ident = journal.identity(path)
+    return ident[0] if ident is not None else 0
 
 
 def _offset(reader: ExecutionReader, path: Path) -> int:
@@ -159,35 +159,29 @@ def _chunk_end(fd: int, offset: int) -> int:
     return offset + k + 1 if k >= 0 else 0
 
 
-def _group_ends(path: Path, origin: int, every: int) -> tuple[list[int], int] | None:
+def _group_ends(
+    journal: Journal, path: Path, origin: int, every: int
+) -> tuple[list[int], int] | None:
     """Group boundaries of ``path`` read from ``origin``, about ``every`` bytes apart, and
     the file's inode (None: it is gone).
 
     Only chunks that lie whole inside the file as it is now count: appends cannot move them.
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
+    with journal.open_for_scan(path) as opened:
+        if opened is None:
+            return None
+        fd, size, ino = opened
         ends: list[int] = []
         offset, chunks, last = origin, 0, origin
-        while offset + CHUNK <= st.st_size:
+        while offset + CHUNK <= size:
             end = _chunk_end(fd, offset)
             if end == 0:
                 break  # a line longer than a chunk: the reader reads on to its end
             offset, chunks = end, chunks + 1
-            if (
-                chunks % GROUP == 0
-                and offset - last >= every
-                and 2 * (st.st_size - offset) >= every
-            ):
+            if chunks % GROUP == 0 and offset - last >= every and 2 * (size - offset) >= every:
                 ends.append(offset)
                 last = offset
-        return ends, st.st_ino
-    finally:
-        os.close(fd)
+        return ends, ino
 
 
 def plan(
@@ -197,23 +191,23 @@ def plan(
     todo: list[tuple[Path, int, int]] = []  # path, origin, origin lines
     unread = 0
     for path in files:
-        try:
-            st = os.stat(path)
-        except OSError:
+        ident = reader.journal.identity(path)
+        if ident is None:
             return None
+        size, ino = ident
         t = reader.tails.get(path)
-        if t is None or t.ino != st.st_ino or st.st_size < t.offset:
+        if t is None or t.ino != ino or size < t.offset:
             todo.append((path, 0, 0))  # new or replaced: read from the start
-            unread += st.st_size
+            unread += size
         else:
             todo.append((path, t.offset, t.lines))
-            unread += st.st_size - t.offset
+            unread += size - t.offset
     if unread < threshold or not files:
         return None
     every = max(unread // (pieces or PIECES), 1)
     out: list[Piece] = []
     for path, origin, lines in todo:
-        found = _group_ends(path, origin, every)
+        found = _group_ends(reader.journal, path, origin, every)
         if found is None:
             return None
         ends, ino = found
@@ -222,6 +216,103 @@ def plan(
             end = ends[k] if k < len(ends) else None
             out.append(Piece(path, start, end, ino, lines if k == 0 else None))
     return out if len(out) > 1 else None
+
+
+# ------------------------------------------------------------------------- partials
+class Part(PrefixSeries):
+    """A series as a rebuild worker builds it: the values themselves, not prefix sums.
+
+    Appending is a plain copy; :func:`absorb_series` turns them into the prefix sums that
+    continue the series they are appended to. Not for queries.
+    """
+
+    __slots__ = ("cost", "dur", "err", "log", "tok")
+
+    def __init__(self) -> None:
+        self.ts = array("q")
+        self.err, self.dur, self.cost, self.tok = array("q"), array("q"), array("q"), array("q")
+        self.pending = []
+        self.log: list[int] = []  # per batch, in order: n stored, or -n pending
+
+    def add(self, ts: int, err: int, dur: int, cost: int, tok: int) -> None:
+        self.extend((ts,), (err,), (dur,), (cost,), (tok,), True)
+
+    def extend(
+        self,
+        ts: Ints,
+        err: Ints,
+        dur: Ints,
+        cost: Ints,
+        tok: Ints,
+        in_order: bool | None = None,
+    ) -> None:
+        stored = len(self.ts)
+        super().extend(ts, err, dur, cost, tok, in_order)
+        if len(ts):
+            self.log.append(len(self.ts) - stored or -len(ts))
+
+    def append_sorted(self, ts: Ints, err: Ints, dur: Ints, cost: Ints, tok: Ints) -> None:
+        for column, values in (
+            (self.ts, ts),
+            (self.err, err),
+            (self.dur, dur),
+            (self.cost, cost),
+            (self.tok, tok),
+        ):
+            append_ints(column, values)
+
+
+def part_windows() -> RollingWindows:
+    """Aggregates as a worker builds them: series of :class:`Part`, appended by :func:`absorb`."""
+    return RollingWindows(series_type=Part)
+
+
+def absorb_series(series: PrefixSeries, part: Part) -> None:
+    """Append ``part``: records read alone (by a rebuild worker) after ``series``' own.
+
+    Exactly as if ``part``'s batches had been added to ``series`` one after the other. Its
+    first batch was stored there (it started empty); when that batch is not older than the
+    series' newest record it is stored here too, and every later decision is then the same:
+    the values are appended as they are. Otherwise (a backfilled record at the very start of
+    ``part``) its batches are replayed from its log.
+    """
+    if part.ts and (not series.ts or part.ts[0] >= series.ts[-1]):
+        series.append_sorted(part.ts, part.err, part.dur, part.cost, part.tok)
+        series.pending.extend(part.pending)
+        return
+    stored = waiting = 0
+    for n in part.log:
+        cols: list[Ints]
+        if n > 0:
+            cut = slice(stored, stored + n)
+            cols = [part.ts[cut], part.err[cut], part.dur[cut], part.cost[cut], part.tok[cut]]
+            stored += n
+        else:
+            cols = [list(c) for c in zip(*part.pending[waiting : waiting - n], strict=True)]
+            waiting -= n
+        ts, err, dur, cost, tok = cols
+        series.extend(ts, err, dur, cost, tok, in_order=True)
+
+
+def absorb_totals(totals: ExecutionTotals, other: ExecutionTotals) -> None:
+    """Add the figures of executions read after ``totals``' (newest department wins)."""
+    totals.merge(other)
+    if other.department is not None and other.department_ts >= totals.department_ts:
+        totals.department, totals.department_ts = other.department, other.department_ts
+
+
+def absorb(windows: RollingWindows, other: RollingWindows) -> None:
+    """Append a part (:func:`part_windows`) built alone from later executions."""
+    for agent, part in other.series.items():
+        mine = windows.series.get(agent)
+        if mine is None:
+            mine = windows.series[agent] = PrefixSeries()
+            windows.totals[agent] = ExecutionTotals()
+        absorb_series(mine, part)  # type: ignore[arg-type]
+        absorb_totals(windows.totals[agent], other.totals[agent])
+    day_cost = windows.day_cost
+    for day, cost in other.day_cost.items():
+        day_cost[day] = day_cost.get(day, 0) + cost
 
 
 # ------------------------------------------------------------------------------- the worker
@@ -263,12 +354,12 @@ def read_piece(reader: ExecutionReader, piece: Piece, recent_size: int) -> tuple
     """
     problems: list[Problem] = []
     reader.journal.report = problems.append  # type: ignore[method-assign,assignment]
-    st = os.stat(piece.path)
-    if st.st_ino != piece.ino or st.st_size < (piece.end or piece.start):
+    found = reader.journal.identity(piece.path)
+    if found is None or found[1] != piece.ino or found[0] < (piece.end or piece.start):
         raise OSError(f"{piece.path} changed")
     lines = piece.lines or 0
     reader.restore({piece.path.name: {"offset": piece.start, "lines": lines, "ino": piece.ino}})
-    windows, recent = RollingWindows(part=True), Newest(recent_size)
+    windows, recent = part_windows(), Newest(recent_size)
     stop = (piece.path, piece.end) if piece.end is not None else None
     n = ingest_files(reader, windows, recent, [piece.path], stop)
     tail = reader.tails[piece.path]
@@ -376,6 +467,24 @@ def catch_up(
     ``progress(done, total)`` hears of the bytes read after every group (in a parallel
     rebuild only this process's pieces count until the worker's arrive at the end).
     """
+    # Parsing makes millions of short-lived acyclic dicts; the cyclic collector would
+    # rescan every long-lived object again and again (seconds on a 1M-line cold start).
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        return _catch_up(reader, windows, recent, threshold, progress)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _catch_up(
+    reader: ExecutionReader,
+    windows: RollingWindows,
+    recent: Newest,
+    threshold: int,
+    progress: Progress | None,
+) -> int:
     files = reader.files()
     meter = _Meter(reader, files, progress) if progress is not None else None
     pieces = plan(reader, files, threshold) if threshold > 0 and hasattr(os, "fork") else None
@@ -440,7 +549,7 @@ def catch_up(
             before = reader.tails[piece.path].lines
             tail.lines += before
             problems = [Problem(p.path, p.line + before, p.error) for p in problems]
-        windows.absorb(part.windows)
+        absorb(windows, part.windows)
         reader.tails[piece.path] = tail
         for problem in problems:
             reader.journal.report(problem)

@@ -40,7 +40,7 @@ _Host = Annotated[str, msgspec.Meta(max_length=255)]  # + check_hosts
 _EpochMs = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799_999)]
 
 
-class ExecutionRow(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=False):
+class ExecutionLine(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=False):
     """``core.records.Execution`` as msgspec checks it while parsing."""
 
     timestamp: _EpochMs
@@ -64,7 +64,7 @@ class ExecutionRow(msgspec.Struct, rename="camel", forbid_unknown_fields=True, g
     source_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SOURCE_ID)] | None = None
 
 
-class CostRow(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=False):
+class CostLine(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=False):
     """``core.records.CostEntry`` as msgspec checks it while parsing."""
 
     timestamp: _EpochMs
@@ -83,10 +83,10 @@ class CostRow(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=Fal
 
 
 #: A cost entry as the aggregates see it: validated either way, the same attributes.
-CostRecord = CostEntry | CostRow
+CostRecord = CostEntry | CostLine
 
-decode_execution = msgspec.json.Decoder(ExecutionRow).decode
-_decode_cost = msgspec.json.Decoder(CostRow).decode
+decode_execution = msgspec.json.Decoder(ExecutionLine).decode
+_decode_cost = msgspec.json.Decoder(CostLine).decode
 _good_names: set[str] = set()
 _good_hosts: set[str] = set()
 
@@ -118,7 +118,7 @@ _NAMES = tuple(map(attrgetter, ("agent", "department", "model")))
 _HOSTS = attrgetter("host")
 
 
-def parse_execution_lines(lines: list[bytes]) -> list[ExecutionRow]:
+def parse_execution_lines(lines: list[bytes]) -> list[ExecutionLine]:
     """Complete JSON lines as validated rows; raises ValueError when it cannot vouch."""
     rows = list(map(decode_execution, lines))  # msgspec's errors are ValueErrors
     agent, department, model = _NAMES

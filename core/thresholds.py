@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from core.clock import from_ms
-from core.config import Thresholds
+from core.config import ThresholdsConfig
 from core.monitor_models import ThresholdBreach
 from core.windows import MS_PER_DAY, MS_PER_HOUR, RollingWindows, to_nano
 
@@ -24,7 +24,7 @@ _DAY = 24 * MS_PER_HOUR
 
 
 class ErrorRateLimits(Protocol):
-    """What the error-rate rule reads (core's ``Thresholds`` or the console's copy)."""
+    """What the error-rate rule reads (core's ``ThresholdsConfig`` or the console's copy)."""
 
     @property
     def error_rate_warning(self) -> float: ...
@@ -86,7 +86,7 @@ class ThresholdWatch:
 
     def __init__(
         self,
-        thresholds: Thresholds,
+        thresholds: ThresholdsConfig,
         alerts: Callable[[], AlertSink],
         repeat_ms: int = 60_000,
     ) -> None:

@@ -81,7 +81,7 @@ class Sums(NamedTuple):
 EMPTY = Sums()
 
 
-class Series:
+class PrefixSeries:
     """One key's timestamps, sorted, with prefix sums of errors, duration, cost and tokens.
 
     ``pre_*[i]`` is the sum over the first ``i`` stored records (offset by whatever was
@@ -149,10 +149,11 @@ class Series:
         if self.ts and ts[0] < self.ts[-1]:
             self.pending.extend(zip(*map(_py, (ts, err, dur, cost, tok)), strict=True))
             return
-        self._append_sorted(ts, err, dur, cost, tok)
+        self.append_sorted(ts, err, dur, cost, tok)
 
-    def _append_sorted(self, ts: Ints, err: Ints, dur: Ints, cost: Ints, tok: Ints) -> None:
-        _append(self.ts, ts)
+    def append_sorted(self, ts: Ints, err: Ints, dur: Ints, cost: Ints, tok: Ints) -> None:
+        """Append records in order and not older than the newest stored (no checks)."""
+        append_ints(self.ts, ts)
         for name, values in (
             ("pre_err", err),
             ("pre_dur", dur),
@@ -188,33 +189,7 @@ class Series:
         for pre in (self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok):
             del pre[i + 1 :]
         cols = list(zip(*tail, strict=True))
-        self._append_sorted(*cols)
-
-    def absorb(self, part: Part) -> None:
-        """Append ``part``: records read alone (by a rebuild worker) after this series' own.
-
-        Exactly as if ``part``'s batches had been added here one after the other. Its first
-        batch was stored there (it started empty); when that batch is not older than this
-        series' newest record it is stored here too, and every later decision is then the
-        same: the values are appended as they are. Otherwise (a backfilled record at the
-        very start of ``part``) its batches are replayed from its log.
-        """
-        if part.ts and (not self.ts or part.ts[0] >= self.ts[-1]):
-            self._append_sorted(part.ts, part.err, part.dur, part.cost, part.tok)
-            self.pending.extend(part.pending)
-            return
-        stored = waiting = 0
-        for n in part.log:
-            cols: list[Ints]
-            if n > 0:
-                cut = slice(stored, stored + n)
-                cols = [part.ts[cut], part.err[cut], part.dur[cut], part.cost[cut], part.tok[cut]]
-                stored += n
-            else:
-                cols = [list(c) for c in zip(*part.pending[waiting : waiting - n], strict=True)]
-                waiting -= n
-            ts, err, dur, cost, tok = cols
-            self.extend(ts, err, dur, cost, tok, in_order=True)
+        self.append_sorted(*cols)
 
     def sums(self, lo: int, hi: int) -> Sums:
         """Records with ``lo < timestamp <= hi``."""
@@ -262,7 +237,7 @@ class Series:
         return [self.ts, self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok]
 
     @classmethod
-    def from_arrays(cls, arrays: Sequence[array[int]]) -> Series:
+    def from_arrays(cls, arrays: Sequence[array[int]]) -> PrefixSeries:
         ts, err, dur, cost, tok = arrays
         if not (len(err) == len(dur) == len(cost) == len(tok) == len(ts) + 1):
             raise ValueError("series arrays of inconsistent lengths")
@@ -271,51 +246,8 @@ class Series:
         return s
 
 
-class Part(Series):
-    """A series as a rebuild worker builds it: the values themselves, not prefix sums.
-
-    Appending is a plain copy; :meth:`Series.absorb` turns them into the prefix sums that
-    continue the series they are appended to. Not for queries.
-    """
-
-    __slots__ = ("cost", "dur", "err", "log", "tok")
-
-    def __init__(self) -> None:
-        self.ts = array("q")
-        self.err, self.dur, self.cost, self.tok = array("q"), array("q"), array("q"), array("q")
-        self.pending = []
-        self.log: list[int] = []  # per batch, in order: n stored, or -n pending
-
-    def add(self, ts: int, err: int, dur: int, cost: int, tok: int) -> None:
-        self.extend((ts,), (err,), (dur,), (cost,), (tok,), True)
-
-    def extend(
-        self,
-        ts: Ints,
-        err: Ints,
-        dur: Ints,
-        cost: Ints,
-        tok: Ints,
-        in_order: bool | None = None,
-    ) -> None:
-        stored = len(self.ts)
-        super().extend(ts, err, dur, cost, tok, in_order)
-        if len(ts):
-            self.log.append(len(self.ts) - stored or -len(ts))
-
-    def _append_sorted(self, ts: Ints, err: Ints, dur: Ints, cost: Ints, tok: Ints) -> None:
-        for column, values in (
-            (self.ts, ts),
-            (self.err, err),
-            (self.dur, dur),
-            (self.cost, cost),
-            (self.tok, tok),
-        ):
-            _append(column, values)
-
-
 @dataclass(slots=True)
-class Totals:
+class ExecutionTotals:
     """One agent's figures since the beginning (integer units, see module doc)."""
 
     executions: int = 0
@@ -350,7 +282,7 @@ class Totals:
         self.memory += memory
         self.api_calls += api_calls
 
-    def merge(self, other: Totals) -> None:
+    def merge(self, other: ExecutionTotals) -> None:
         self.executions += other.executions
         self.errors += other.errors
         self.duration_us += other.duration_us
@@ -361,12 +293,6 @@ class Totals:
         self.api_calls += other.api_calls
         if other.last_ts is not None and (self.last_ts is None or other.last_ts > self.last_ts):
             self.last_ts = other.last_ts
-
-    def absorb(self, other: Totals) -> None:
-        """Add the figures of executions read after this one's (newest department wins)."""
-        self.merge(other)
-        if other.department is not None and other.department_ts >= self.department_ts:
-            self.department, self.department_ts = other.department, other.department_ts
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
@@ -414,12 +340,12 @@ _LIST_COLUMNS = frozenset({"agent", "dept", "payload"})
 class RollingWindows:
     """Per-agent series and totals, system-wide figures as their sum, and cost per UTC day."""
 
-    def __init__(self, *, part: bool = False) -> None:
-        self.series: dict[str, Series] = {}
-        self.totals: dict[str, Totals] = {}
+    def __init__(self, *, series_type: type[PrefixSeries] | None = None) -> None:
+        self.series: dict[str, PrefixSeries] = {}
+        self.totals: dict[str, ExecutionTotals] = {}
         self.day_cost: dict[int, int] = {}  # UTC day number -> nano-dollars, every agent
-        # A rebuild worker's part keeps values, not prefix sums: see absorb().
-        self._new_series: type[Series] = Part if part else Series
+        # ``series_type``: a rebuild worker's series (core.rebuild.Part) keeps plain values.
+        self._new_series: type[PrefixSeries] = series_type or PrefixSeries
 
     # ----------------------------------------------------------------- input
     def add(
@@ -439,7 +365,7 @@ class RollingWindows:
         s = self.series.get(agent)
         if s is None:
             s = self.series[agent] = self._new_series()
-            self.totals[agent] = Totals()
+            self.totals[agent] = ExecutionTotals()
         s.add(ts, err, dur, cost, tok)
         t = self.totals[agent]
         t.add(1, err, dur, cost, tok, cpu, mem, api)
@@ -481,7 +407,7 @@ class RollingWindows:
             s = series.get(agent)
             if s is None:
                 s = series[agent] = self._new_series()
-                totals[agent] = Totals()
+                totals[agent] = ExecutionTotals()
             s.extend(ts_g, err[lo:hi], dur[lo:hi], cost[lo:hi], tok[lo:hi], in_order)
             t = totals[agent]
             group = [col[g] for col in sums]  # errors, duration_us, cost_nano, tokens, ...
@@ -503,7 +429,7 @@ class RollingWindows:
 
     @staticmethod
     def _department(
-        t: Totals, ts: Ints, dept: Sequence[str | None], idx: list[int], in_order: bool
+        t: ExecutionTotals, ts: Ints, dept: Sequence[str | None], idx: list[int], in_order: bool
     ) -> None:
         """The department of the newest execution naming one (usually the last one)."""
         if in_order:
@@ -526,19 +452,6 @@ class RollingWindows:
                 day = t // MS_PER_DAY
                 day_cost[day] = day_cost.get(day, 0) + c
 
-    def absorb(self, other: RollingWindows) -> None:
-        """Append a part (``RollingWindows(part=True)``) built alone from later executions."""
-        for agent, part in other.series.items():
-            mine = self.series.get(agent)
-            if mine is None:
-                mine = self.series[agent] = Series()
-                self.totals[agent] = Totals()
-            mine.absorb(part)  # type: ignore[arg-type]
-            self.totals[agent].absorb(other.totals[agent])
-        day_cost = self.day_cost
-        for day, cost in other.day_cost.items():
-            day_cost[day] = day_cost.get(day, 0) + cost
-
     # --------------------------------------------------------------- queries
     def agents(self) -> list[str]:
         return sorted(self.series)
@@ -560,8 +473,8 @@ class RollingWindows:
             tok += w.tokens
         return Sums(count, errors, dur, cost, tok)
 
-    def system_totals(self) -> Totals:
-        out = Totals()
+    def system_totals(self) -> ExecutionTotals:
+        out = ExecutionTotals()
         for t in self.totals.values():
             out.merge(t)
         return out
@@ -589,7 +502,7 @@ def _py(values: Ints) -> Sequence[int]:
     return values.tolist() if isinstance(values, np.ndarray) else values  # type: ignore[no-any-return]
 
 
-def _append(column: array[int], values: Ints) -> None:
+def append_ints(column: array[int], values: Ints) -> None:
     """``column.extend(values)`` at C speed from an int64 array, an array or a list."""
     if isinstance(values, np.ndarray):
         column.frombytes(values.astype(np.int64, copy=False).tobytes())

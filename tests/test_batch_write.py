@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+import core
 from core.journal import MAX_WRITE, Journal
 from core.ledger import CostTracker
 from core.monitor import PerformanceMonitor
 from core.otlp_ingest import Ingestor, SpanIn
-from werkpilot_tui.api import Components
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """
@@ -29,10 +29,10 @@ daily_budget = 0.01
 """
 
 
-def _components(tmp_path: Path, name: str, clock: Any) -> Components:
+def _components(tmp_path: Path, name: str, clock: Any) -> core.Core:
     cfg = tmp_path / "werkpilot.toml"
     cfg.write_text(CONFIG)
-    return Components.open(tmp_path / name, cfg, clock)
+    return core.open(tmp_path / name, cfg, clock)
 
 
 def _executions(start_ms: int) -> list[dict[str, Any]]:
@@ -65,7 +65,7 @@ def _lines(root: Path, sub: str) -> list[dict[str, Any]]:
     return out
 
 
-def _open_alerts(c: Components) -> set[tuple[str, str, str | None]]:
+def _open_alerts(c: core.Core) -> set[tuple[str, str, str | None]]:
     return {
         (a.type, a.level, a.data.get("agent") or a.data.get("department"))
         for a in c.alerts.get_alerts(1000, resolved=False)

@@ -14,9 +14,10 @@ from typing import Any, ClassVar
 
 import pytest
 
+import core
+from core.components import Core
 from core.journal import Journal
 from core.records import AlertEvent, Execution
-from werkpilot_tui.api import Components
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("export", "report", "check", "prune", "serve")
@@ -33,8 +34,8 @@ def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Comp
     )
 
 
-def _seed(data_dir: Path, critical: bool = True) -> Components:
-    c = Components.open(data_dir)
+def _seed(data_dir: Path, critical: bool = True) -> Core:
+    c = core.open(data_dir)
     for i in range(5):
         c.monitor.track_execution(
             "lead-scorer",
@@ -128,7 +129,7 @@ def test_check_exits_1_while_a_critical_is_open_and_0_after_acknowledging(data_d
 
 
 def test_check_raises_threshold_alerts_from_the_data(data_dir: Path, tmp_path: Path) -> None:
-    c = Components.open(data_dir)
+    c = core.open(data_dir)
     for _ in range(12):
         c.monitor.track_execution("flaky", duration=100, status="failed")
     c.close()
@@ -289,7 +290,7 @@ def test_report_that_cannot_be_written_is_one_line_and_exit_2(data_dir: Path) ->
 
 
 def test_check_on_a_full_disk_is_one_line_and_exit_2(data_dir: Path) -> None:
-    c = Components.open(data_dir)
+    c = core.open(data_dir)
     for _ in range(12):
         c.monitor.track_execution("flaky", duration=100, status="failed")
     c.close()  # the check would raise an error-rate alert: its append hits a full disk
@@ -302,7 +303,7 @@ def test_check_on_a_full_disk_is_one_line_and_exit_2(data_dir: Path) -> None:
 
 
 def test_a_checkpoint_the_background_thread_cannot_write_is_one_warning(data_dir: Path) -> None:
-    c = Components.open(data_dir)
+    c = core.open(data_dir)
     for i in range(30):
         c.monitor.track_execution(f"agent-{i % 3}", duration=100)
     c.close()

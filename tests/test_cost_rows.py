@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from core.clock import day_of_ms
 from core.journal import Journal
 from core.ledger import CostTracker
-from core.record_rows import CostRow, parse_cost_lines
+from core.record_rows import CostLine, parse_cost_lines
 from core.records import CostEntry
 from tests.conftest import FakeClock
 
@@ -85,7 +85,7 @@ def test_repeated_keys_are_read_as_the_model_reads_them(keys: list[str], values:
 
 
 def test_the_fast_path_declares_the_model_fields() -> None:
-    row = msgspec.structs.fields(CostRow)
+    row = msgspec.structs.fields(CostLine)
     model = list(CostEntry.model_fields.values())
     assert [f.encode_name for f in row] == [f.alias for f in model]
     assert [f.default for f in row][4:] == [f.default for f in model][4:]

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from core.clock import day_of_ms
 from core.execution_reader import ExecutionReader, parse_batch
 from core.journal import Journal
-from core.record_rows import ExecutionRow, parse_execution_lines
+from core.record_rows import ExecutionLine, parse_execution_lines
 from core.records import Execution
 from core.windows import to_micro, to_nano
 
@@ -117,7 +117,7 @@ def _same_as_model(line: bytes) -> None:
 
 
 def test_the_fast_path_declares_the_model_fields() -> None:
-    row = msgspec.structs.fields(ExecutionRow)
+    row = msgspec.structs.fields(ExecutionLine)
     assert [f.encode_name for f in row] == [f.alias for f in Execution.model_fields.values()]
     assert [f.default for f in row][2:] == [f.default for f in Execution.model_fields.values()][2:]
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+import core
 from core.journal import Journal
 from core.records import CostEntry, Execution
-from werkpilot_tui.api import Components, open_alerts
+from werkpilot_tui.api import open_alerts
 from werkpilot_tui.exposition import (
     CHECKPOINT,
     DURATION_BUCKETS,
@@ -247,7 +248,7 @@ def test_checkpoint_written_on_the_timer_and_on_close(data_dir: Path) -> None:
 
 
 def test_gauges_from_the_ledger_and_open_alerts(data_dir: Path, clock: object) -> None:
-    c = Components.open(data_dir, clock=clock)  # type: ignore[arg-type]
+    c = core.open(data_dir, clock=clock)  # type: ignore[arg-type]
     c.tracker.track_cost("a", "sales", model="sonnet", input_tokens=500, output_tokens=300)
     c.tracker.set_department_budget("sales", 600)
     crit = c.alerts.add_alert(level="critical", type="custom", message="x", data={"agent": "1"})

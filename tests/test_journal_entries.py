@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+import core
 from core.journal import KINDS, DataDirError, Journal
 from core.records import Execution
-from werkpilot_tui.api import Components
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = datetime.now(UTC).date()
@@ -33,7 +33,7 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def _seed(data_dir: Path) -> None:
-    c = Components.open(data_dir)
+    c = core.open(data_dir)
     c.monitor.track_execution("seeded", duration=100, status="completed", cost=0.001)
     c.tracker.track_cost("seeded", "sales", model="haiku", input_tokens=1000, output_tokens=10)
     c.alerts.add_alert(level="warning", type="custom", message="seeded", data={"agent": "s"})
@@ -65,7 +65,7 @@ def _document_dirs(data_dir: Path) -> list[Path]:
 def test_directories_named_like_day_files_are_reported_once_and_skipped(data_dir: Path) -> None:
     _seed(data_dir)
     dirs = _day_dirs(data_dir)
-    c = Components.open(data_dir)  # raised IsADirectoryError in the monitor's constructor
+    c = core.open(data_dir)  # raised IsADirectoryError in the monitor's constructor
     try:
         c.monitor.track_execution("after", duration=100, status="completed")
         c.tracker.track_cost("after", "sales", model="haiku", input_tokens=10, output_tokens=1)

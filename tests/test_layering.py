@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -56,6 +57,172 @@ def test_core_source_names_no_console_package() -> None:
                 if top in (*FORBIDDEN, "werkpilot_tui"):
                     offenders.append(f"{path.relative_to(REPO)}:{lineno}: {line.strip()}")
     assert offenders == []
+
+
+# ----------------------------------------------------------------- file access
+#: Calls that open, stat or list files. Only core/journal.py touches data files; the rest
+#: of this list reads configuration, settings and theme files, or opens /dev/null.
+_FILE_CALLS = {
+    "open",
+    "os.open",
+    "os.stat",
+    "os.lstat",
+    "os.fstat",
+    "os.listdir",
+    "os.scandir",
+    "os.walk",
+    ".stat",
+    ".lstat",
+    ".read_bytes",
+    ".read_text",
+    ".write_bytes",
+    ".write_text",
+    ".glob",
+    ".rglob",
+    ".iterdir",
+}
+FILE_ACCESS_ALLOWED = {
+    "core/journal.py": {"*"},  # the data directory's one door
+    "core/config.py": {".read_text"},  # werkpilot.toml
+    "werkpilot_tui/settings.py": {".read_text"},  # the console's settings.toml
+    "werkpilot_tui/themes.py": {".read_text", ".glob"},  # theme files
+    "werkpilot_tui/commands.py": {"os.open"},  # /dev/null after a broken pipe
+}
+
+
+def _call_name(node: ast.Call) -> str | None:
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id if func.id == "open" else None
+    if isinstance(func, ast.Attribute):
+        if isinstance(func.value, ast.Name) and func.value.id == "os":
+            return f"os.{func.attr}"
+        return f".{func.attr}"
+    return None
+
+
+def _file_calls(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = _call_name(node)
+            if name in _FILE_CALLS:
+                found.append((node.lineno, name))
+    return found
+
+
+def test_only_the_journal_opens_stats_or_lists_data_files() -> None:
+    offenders = []
+    for path in _project_files():
+        rel = path.relative_to(REPO).as_posix()
+        allowed = FILE_ACCESS_ALLOWED.get(rel, set())
+        for lineno, name in _file_calls(path):
+            if "*" not in allowed and name not in allowed:
+                offenders.append(f"{rel}:{lineno}: {name}(...)")
+    assert offenders == []
+
+
+def test_the_file_access_check_sees_a_stat_outside_the_journal(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("import os\n\ndef f(p):\n    return os.stat(p), p.stat(), open(p)\n")
+    assert [name for _, name in _file_calls(sample)] == ["os.stat", ".stat", "open"]
+
+
+# ----------------------------------------------------------------- import cycles
+#: Cycles allowed to remain (none: keep it so). Each would be the sorted set of modules of one
+#: strongly connected component.
+EXPECTED_CYCLES: list[list[str]] = []
+
+
+def _project_files() -> list[Path]:
+    return sorted([*(REPO / "core").rglob("*.py"), *(REPO / "werkpilot_tui").rglob("*.py")])
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(REPO).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """Project modules ``path`` imports: module or function level, and under
+    ``if TYPE_CHECKING:`` too (a cycle through annotations is still a cycle of design)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = _module_name(path)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        for name in names:
+            # ``import a.b.c`` runs a, a.b and a.b.c; the deepest project module is the edge
+            while name and name not in modules:
+                name = name.rpartition(".")[0]
+            if name and name != _module_name(path):
+                found.add(name)
+    return found
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(out)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    files = _project_files()
+    modules = {_module_name(p) for p in files}
+    graph = {_module_name(p): _imports(p, modules) for p in files}
+    # A package's __init__ runs before any of its modules: ``import core.x`` imports
+    # ``core`` too, but that edge says nothing about a cycle of the modules themselves.
+    return {m: {d for d in deps if not m.startswith(d + ".")} for m, deps in graph.items()}
+
+
+def test_no_import_cycle_among_project_modules() -> None:
+    assert _cycles(_import_graph()) == EXPECTED_CYCLES
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
 
 
 def test_widgets_import_no_core_module() -> None:

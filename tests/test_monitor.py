@@ -14,7 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from core import checkpoint
-from core.config import Config, RetentionConfig, Thresholds
+from core.config import Config, RetentionConfig, ThresholdsConfig
 from core.monitor import PerformanceMonitor
 from core.records import Execution
 from tests.conftest import FakeClock
@@ -263,13 +263,13 @@ def test_a_response_time_at_the_threshold_does_not_flap(
 def test_hysteresis_is_configurable_and_zero_means_none(
     data_dir: Path, clock: FakeClock, alerts: RecordingAlerts
 ) -> None:
-    cfg = Config(thresholds=Thresholds(hysteresis=0))
+    cfg = Config(thresholds=ThresholdsConfig(hysteresis=0))
     monitor = PerformanceMonitor(data_dir, config=cfg, clock=clock, alert_manager=alerts)
     for i in range(4):
         monitor.track_execution("edge", duration=30_400 if i % 2 == 0 else 29_400)
     assert len(alerts.resolved) == 2  # the flapping the default margin prevents
     with pytest.raises(ValidationError):
-        Thresholds(hysteresis=1)
+        ThresholdsConfig(hysteresis=1)
 
 
 def test_a_fresh_checker_keeps_an_alert_whose_value_is_inside_the_margin(
@@ -302,7 +302,7 @@ def test_response_time_warning_above_thirty_seconds(
 def test_daily_budget_is_critical_above_the_budget(
     data_dir: Path, clock: FakeClock, alerts: RecordingAlerts
 ) -> None:
-    cfg = Config(thresholds=Thresholds(daily_budget=1.0))
+    cfg = Config(thresholds=ThresholdsConfig(daily_budget=1.0))
     monitor = PerformanceMonitor(data_dir, config=cfg, clock=clock, alert_manager=alerts)
     for _ in range(10):
         monitor.track_execution("a", cost=0.1)  # exactly $1.00 (no float drift): fine

@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import checkpoint, rebuild
 from core.clock import day_of_ms
@@ -22,8 +24,9 @@ from core.execution_reader import as_execution
 from core.journal import Journal
 from core.monitor import PerformanceMonitor
 from core.records import Execution
-from core.windows import WINDOWS, RollingWindows
+from core.windows import WINDOWS, RollingWindows, to_micro, to_nano
 from tests.conftest import FakeClock
+from tests.test_windows import T0, Row, _batch, rows_st
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
@@ -162,16 +165,16 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
     monkeypatch.setattr(rebuild, "CHUNK", 4096)
     monkeypatch.setattr(rebuild, "GROUP", 3)
     seen: dict[str, list[Any]] = {"plans": [], "absorbed": [], "here": []}
-    plan, absorb, read_here = rebuild.plan, RollingWindows.absorb, rebuild._read_here
+    plan, absorb, read_here = rebuild.plan, rebuild.absorb, rebuild._read_here
 
     def planning(*args: Any) -> Any:
         pieces = plan(*args)
         seen["plans"].append(pieces)
         return pieces
 
-    def absorbing(self: RollingWindows, other: RollingWindows) -> None:
+    def absorbing(windows: RollingWindows, other: RollingWindows) -> None:
         seen["absorbed"].append(sum(len(s.ts) + len(s.pending) for s in other.series.values()))
-        absorb(self, other)
+        absorb(windows, other)
 
     def reading_here(*args: Any, **kwargs: Any) -> int:
         seen["here"].append(args[-1])
@@ -180,7 +183,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
         return n
 
     monkeypatch.setattr(rebuild, "plan", planning)
-    monkeypatch.setattr(RollingWindows, "absorb", absorbing)
+    monkeypatch.setattr(rebuild, "absorb", absorbing)
     monkeypatch.setattr(rebuild, "_read_here", reading_here)
     return seen
 
@@ -352,3 +355,65 @@ def test_a_parallel_rebuild_while_an_agent_appends_misses_nothing(
     assert m._reader.state() == fresh._reader.state()
     live = {a: t.executions for a, t in m._windows.totals.items() if a.startswith("live-")}
     assert sum(live.values()) == 1500
+
+
+# --------------------------------------------------------- absorbing a part (the merge)
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=rows_st,
+    base=st.integers(0, 200),
+    sizes=st.lists(st.integers(1, 40), min_size=1, max_size=12),
+    cut=st.integers(0, 12),
+    depts=st.lists(st.sampled_from([None, "x", "y"]), min_size=200, max_size=200),
+    small=st.booleans(),
+)
+def test_absorbing_a_part_equals_adding_its_batches_here(
+    rows: list[Row], base: int, sizes: list[int], cut: int, depts: list[str | None], small: bool
+) -> None:
+    """A rebuild split in two (core.rebuild) gives exactly the sequential aggregates."""
+    from core.recent import Newest
+
+    # many equal timestamps and backfills: timestamps from a small range
+    if small:
+        rows = [(a, T0 + ts % 50, e, d, c, k) for a, ts, e, d, c, k in rows]
+    head, rest = rows[:base], rows[base:]
+    batches, k = [], 0
+    for n in [*sizes, len(rest)]:
+        some = rest[k : k + n]
+        batches.append((some, depts[k : k + len(some)]))
+        k += len(some)
+    cut = min(cut, len(batches))
+
+    def start() -> tuple[RollingWindows, Newest]:
+        w, recent = RollingWindows(), Newest(4)
+        for agent, ts, err, dur, cost, tok in head:  # a restored or in-process base
+            w.add(agent, ts, err, to_micro(dur), to_nano(cost), tok, department="x")
+            recent.add(agent, ts, ts)
+        return w, recent
+
+    seq, seq_recent = start()
+    for b_rows, b_depts in batches:
+        b = _batch(b_rows, b_depts)
+        seq_recent.add_groups(seq.add_batch(b), b.ts, b.payload)
+
+    par, par_recent = start()
+    for b_rows, b_depts in batches[:cut]:
+        b = _batch(b_rows, b_depts)
+        par_recent.add_groups(par.add_batch(b), b.ts, b.payload)
+    part, part_recent = rebuild.part_windows(), Newest(4)
+    for b_rows, b_depts in batches[cut:]:
+        b = _batch(b_rows, b_depts)
+        part_recent.add_groups(part.add_batch(b), b.ts, b.payload)
+    rebuild.absorb(par, part)
+    par_recent.absorb(part_recent)
+
+    assert list(par.series) == list(seq.series)
+    for agent, s in seq.series.items():
+        p = par.series[agent]
+        assert p.pending == s.pending  # not merged yet: the very same waiting records
+        assert p.arrays() == s.arrays()
+    assert {a: t.to_dict() for a, t in par.totals.items()} == {
+        a: t.to_dict() for a, t in seq.totals.items()
+    }
+    assert list(par.day_cost.items()) == list(seq.day_cost.items())
+    assert par_recent.items == seq_recent.items and par_recent._seq == seq_recent._seq

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+import core
 from core.config import Config
 from core.record_rows import parse_cost_lines
 from tests.test_otlp_ingest import ROOT, serving
-from werkpilot_tui.api import Components
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -40,7 +40,7 @@ def test_core_imports_no_opentelemetry_when_not_configured(tmp_path: Path) -> No
 
 
 def _totals(data_dir: Path) -> tuple[float, int]:
-    components = Components.open(data_dir, Config())
+    components = core.open(data_dir, Config())
     try:
         costs = [components.tracker.get_agent_cost(a) for a in ("writer", "reviewer")]
         cost = sum(c.total_cost for c in costs if c is not None)

@@ -34,10 +34,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
 )
 from opentelemetry.trace import Status, StatusCode
 
+import core
 from core.config import Config
 from core.monitor import PerformanceMonitor
 from core.otlp_ingest import SpanIn, map_span
-from werkpilot_tui.api import Components
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """
@@ -175,7 +175,7 @@ def _agent_run(exporter: Any, service: str = "support-bot") -> None:
 
 def _totals(data_dir: Path) -> tuple[int, int, float, list[Any]]:
     """(executions, tokens, cost) as core reads them from the journal, and the executions."""
-    components = Components.open(data_dir, Config())
+    components = core.open(data_dir, Config())
     try:
         monitor: PerformanceMonitor = components.monitor
         executions = monitor.get_recent_executions("triage", limit=1000)
@@ -334,7 +334,7 @@ def test_otlp_json_is_accepted_too(tmp_path: Path) -> None:
         for _ in range(2):
             status, _, data = served.post(body, {"Content-Type": "application/json"})
             assert status == 200 and json.loads(data) == {}
-    components = Components.open(data_dir, Config())
+    components = core.open(data_dir, Config())
     try:
         (e,) = components.monitor.get_recent_executions("js-agent")
         assert (e.department, e.duration, e.tokens_used) == ("sales", 2000.0, 1200)
@@ -378,7 +378,7 @@ def test_bad_input_is_refused_and_reported_and_writes_nothing(tmp_path: Path) ->
         assert partial.rejected_spans == 2
         assert "tokens" in partial.error_message and "duration" in partial.error_message
         assert served.proc.poll() is None
-    components = Components.open(data_dir, Config())
+    components = core.open(data_dir, Config())
     try:
         assert components.monitor.list_agents() == ["absurd"]
         assert len(components.monitor.get_recent_executions("absurd")) == 1
@@ -418,7 +418,7 @@ def test_a_saturated_write_path_answers_503_with_retry_after(tmp_path: Path) -> 
     from werkpilot_tui.api import MetricsService
     from werkpilot_tui.otlp_http import OtlpReceiver
 
-    components = Components.open(tmp_path / "data", Config())
+    components = core.open(tmp_path / "data", Config())
     service = MetricsService(components, cache_ttl_s=0)
     receiver = OtlpReceiver(service, wait_s=0.05)
     try:
@@ -501,7 +501,7 @@ def test_claude_code_api_request_events_are_counted_to_the_cent_once(tmp_path: P
             "/v1/logs", MessageToJson(request).encode(), {"Content-Type": "application/json"}
         )
         assert status == 200 and json.loads(data) == {}
-    components = Components.open(data_dir, Config())
+    components = core.open(data_dir, Config())
     try:
         executions = components.monitor.get_recent_executions("claude-code")
         assert len(executions) == 3
@@ -586,7 +586,7 @@ def test_claude_code_counters_cumulative_and_delta_counted_to_the_cent(tmp_path:
         # Claude Code's api_request events are not counted again when metrics are the source.
         logs = _claude_code_logs().SerializeToString()
         assert served.request("/v1/logs", logs, PROTOBUF)[0] == 200
-    components = Components.open(data_dir, Config())
+    components = core.open(data_dir, Config())
     try:
         agent = components.tracker.get_agent_cost("claude-code")
         assert agent is not None
@@ -622,7 +622,7 @@ def test_python_sdk_gen_ai_histograms_become_cost_and_executions(tmp_path: Path)
         usage.record(500, {**call, "gen_ai.token.type": "input"})
         duration.record(0.5, call)
         provider.shutdown()
-    components = Components.open(data_dir, Config())
+    components = core.open(data_dir, Config())
     try:
         agent = components.tracker.get_agent_cost("rag-app")
         assert agent is not None
@@ -679,7 +679,7 @@ def test_malformed_otlp_json_gets_400_never_500(tmp_path: Path, doc: Any) -> Non
     from werkpilot_tui.api import MetricsService
     from werkpilot_tui.otlp_http import OtlpReceiver
 
-    components = Components.open(tmp_path / "data", Config())
+    components = core.open(tmp_path / "data", Config())
     service = MetricsService(components, cache_ttl_s=0)
     try:
         receiver = OtlpReceiver(service, gen_ai_metrics=True)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+import core
 from core.config import Config
 from tests.test_otlp_ingest import ROOT, serving
-from werkpilot_tui.api import Components
 
 JS = ROOT / "tests" / "js"
 pytestmark = pytest.mark.skipif(
@@ -32,7 +32,7 @@ def test_javascript_sdk_spans_become_executions_tokens_and_cost(tmp_path: Path) 
                 timeout=120,
             )
             assert out.returncode == 0 and "exported" in out.stdout, out.stderr
-    components = Components.open(data_dir, Config())
+    components = core.open(data_dir, Config())
     try:
         executions = components.monitor.get_recent_executions("scorer", limit=100)
         assert len(executions) == 6

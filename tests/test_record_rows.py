@@ -16,7 +16,7 @@ import msgspec.inspect as mi
 import pytest
 from pydantic import BaseModel, StringConstraints
 
-from core.record_rows import CostRow, ExecutionRow
+from core.record_rows import CostLine, ExecutionLine
 from core.records import CostEntry, Execution
 
 #: Fields whose character rule (a pattern) is checked by core.record_rows.check_names/check_hosts.
@@ -54,7 +54,7 @@ def _row_type(row: type[msgspec.Struct], name: str) -> tuple[Any, bool]:
     return t, False
 
 
-@pytest.mark.parametrize(("model", "row"), [(Execution, ExecutionRow), (CostEntry, CostRow)])
+@pytest.mark.parametrize(("model", "row"), [(Execution, ExecutionLine), (CostEntry, CostLine)])
 def test_every_model_constraint_is_declared_by_the_mirror(
     model: type[BaseModel], row: type[msgspec.Struct]
 ) -> None:

@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+import core
 from core.alerts import AlertManager
 from core.config import BudgetLimits, Config
-from werkpilot_tui.api import Components, MetricsService
+from werkpilot_tui.api import MetricsService
 from werkpilot_tui.server import MetricsServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +113,7 @@ def stop(served: Served) -> None:
 
 
 def _seed(data_dir: Path) -> dict[str, str]:
-    c = Components.open(data_dir)
+    c = core.open(data_dir)
     for i in range(10):
         c.monitor.track_execution(
             "lead-scorer",
@@ -277,7 +278,7 @@ def test_cache_hides_new_data_until_the_ttl_expires(
     seeded: tuple[Served, dict[str, str]],
 ) -> None:
     served, _ = seeded
-    c = Components.open(served.data_dir)
+    c = core.open(served.data_dir)
     deadline = time.monotonic() + 15
     while True:  # start from a freshly computed answer
         _, headers, first = served.get_json("/api/metrics?type=agent")
@@ -460,7 +461,7 @@ def test_bearer_token_protects_acknowledge(tmp_path: Path) -> None:
 
 
 def test_service_cache_follows_the_injected_clock(data_dir: Path, clock: Any) -> None:
-    c = Components.open(data_dir, clock=clock)
+    c = core.open(data_dir, clock=clock)
     c.monitor.track_execution("a", duration=10)
     service = MetricsService(c, cache_ttl_s=60)
     body, age, hit = service.metrics_json("agent")
@@ -483,7 +484,7 @@ def test_service_cache_follows_the_injected_clock(data_dir: Path, clock: Any) ->
 def test_connections_over_the_cap_evict_idle_ones_or_get_503_and_slots_come_back(
     data_dir: Path,
 ) -> None:
-    c = Components.open(data_dir)
+    c = core.open(data_dir)
     service = MetricsService(c, cache_ttl_s=60)
     server = MetricsServer(("127.0.0.1", 0), service, request_timeout_s=5, max_connections=2)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
@@ -538,7 +539,7 @@ def _in_process(
     data_dir: Path, config: Config | None = None, **kwargs: Any
 ) -> Iterator[MetricsServer]:
     """A MetricsServer on a free loopback port in this process (for small limits)."""
-    c = Components.open(data_dir, config)
+    c = core.open(data_dir, config)
     service = MetricsService(c, cache_ttl_s=60)
     server = MetricsServer(("127.0.0.1", 0), service, **kwargs)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})

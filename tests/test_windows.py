@@ -7,12 +7,13 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core import rebuild
 from core.windows import (
     MS_PER_DAY,
     WINDOWS,
     Batch,
+    PrefixSeries,
     RollingWindows,
-    Series,
     Sums,
     to_micro,
     to_nano,
@@ -129,7 +130,7 @@ def test_half_nano_ties_round_to_even() -> None:
 
 
 def test_window_boundary_is_open_below_and_closed_above() -> None:
-    s = Series()
+    s = PrefixSeries()
     for ts in (100, 200, 300):
         s.add(ts, 0, 0, 0, 1)
     assert s.sums(100, 300).count == 2  # 200 and 300: 100 is not after 100
@@ -149,7 +150,7 @@ def test_trim_keeps_windows_after_the_horizon_and_totals() -> None:
 
 
 def test_out_of_order_records_are_merged_on_query() -> None:
-    s = Series()
+    s = PrefixSeries()
     for ts in (10, 20, 30, 40):
         s.add(ts, 0, 1, 1, 1)
     s.add(15, 1, 1, 1, 1)
@@ -183,67 +184,6 @@ def _batch(rows: list[Row], depts: list[str | None]) -> Batch:
         ):
             col.append(v)
     return b
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    rows=rows_st,
-    base=st.integers(0, 200),
-    sizes=st.lists(st.integers(1, 40), min_size=1, max_size=12),
-    cut=st.integers(0, 12),
-    depts=st.lists(st.sampled_from([None, "x", "y"]), min_size=200, max_size=200),
-    small=st.booleans(),
-)
-def test_absorbing_a_part_equals_adding_its_batches_here(
-    rows: list[Row], base: int, sizes: list[int], cut: int, depts: list[str | None], small: bool
-) -> None:
-    """A rebuild split in two (core.rebuild) gives exactly the sequential aggregates."""
-    from core.recent import Newest
-
-    # many equal timestamps and backfills: timestamps from a small range
-    if small:
-        rows = [(a, T0 + ts % 50, e, d, c, k) for a, ts, e, d, c, k in rows]
-    head, rest = rows[:base], rows[base:]
-    batches, k = [], 0
-    for n in [*sizes, len(rest)]:
-        some = rest[k : k + n]
-        batches.append((some, depts[k : k + len(some)]))
-        k += len(some)
-    cut = min(cut, len(batches))
-
-    def start() -> tuple[RollingWindows, Newest]:
-        w, recent = RollingWindows(), Newest(4)
-        for agent, ts, err, dur, cost, tok in head:  # a restored or in-process base
-            w.add(agent, ts, err, to_micro(dur), to_nano(cost), tok, department="x")
-            recent.add(agent, ts, ts)
-        return w, recent
-
-    seq, seq_recent = start()
-    for b_rows, b_depts in batches:
-        b = _batch(b_rows, b_depts)
-        seq_recent.add_groups(seq.add_batch(b), b.ts, b.payload)
-
-    par, par_recent = start()
-    for b_rows, b_depts in batches[:cut]:
-        b = _batch(b_rows, b_depts)
-        par_recent.add_groups(par.add_batch(b), b.ts, b.payload)
-    part, part_recent = RollingWindows(part=True), Newest(4)
-    for b_rows, b_depts in batches[cut:]:
-        b = _batch(b_rows, b_depts)
-        part_recent.add_groups(part.add_batch(b), b.ts, b.payload)
-    par.absorb(part)
-    par_recent.absorb(part_recent)
-
-    assert list(par.series) == list(seq.series)
-    for agent, s in seq.series.items():
-        p = par.series[agent]
-        assert p.pending == s.pending  # not merged yet: the very same waiting records
-        assert p.arrays() == s.arrays()
-    assert {a: t.to_dict() for a, t in par.totals.items()} == {
-        a: t.to_dict() for a, t in seq.totals.items()
-    }
-    assert list(par.day_cost.items()) == list(seq.day_cost.items())
-    assert par_recent.items == seq_recent.items and par_recent._seq == seq_recent._seq
 
 
 def test_batch_sums_beyond_64_bits_stay_exact() -> None:
@@ -298,10 +238,10 @@ def test_sums_beyond_int64_stay_exact(
                 dept=[None] * len(middle), payload=[None] * len(middle),
             )
         )  # fmt: skip
-    part = RollingWindows(part=True)
+    part = rebuild.part_windows()
     for ts, c in tail:
         part.add("a", ts, 0, c, c, c)
-    w.absorb(part)
+    rebuild.absorb(w, part)
     total = sum(costs)
     s = w.window("a", T0 - 1, T0 + 10**6)
     assert (s.count, s.cost_nano, s.duration_us, s.tokens) == (len(costs), total, total, total)

@@ -7,25 +7,19 @@ Shared by ``werkpilot-tui export`` and ``werkpilot-tui serve`` so both print the
 from __future__ import annotations
 
 import json
-import os
 import threading
-import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from core.clock import Clock, now_ms, system_clock
-from core.config import Config, load_config, resolve_data_dir
-from core.journal import Journal
+from core.clock import Clock, now_ms
 from werkpilot_tui.exposition import Exposition, gauges_from
 
 if TYPE_CHECKING:
     from core.alerts import AlertManager
-    from core.ledger import CostTracker
-    from core.monitor import PerformanceMonitor
+    from core.components import Core
 
 #: ``?type=`` value -> key of the part in the full payload.
 PARTS: dict[str, str] = {
@@ -39,43 +33,6 @@ RECENT_ALERTS = 50
 UNACKNOWLEDGED_ALERTS = 20
 
 
-@dataclass
-class Components:
-    """The three core components on one data directory, sharing a journal and a clock."""
-
-    journal: Journal
-    config: Config
-    clock: Clock
-    alerts: AlertManager
-    monitor: PerformanceMonitor
-    tracker: CostTracker
-
-    @classmethod
-    def open(
-        cls,
-        data_dir: str | os.PathLike[str] | None = None,
-        config: str | os.PathLike[str] | Config | None = None,
-        clock: Clock | None = None,
-    ) -> Components:
-        cfg = load_config(config)  # first: a bad file fails fast, before the heavy imports
-        journal = Journal(resolve_data_dir(data_dir))
-        clock = clock or system_clock
-        from core.alerts import AlertManager
-        from core.ledger import CostTracker
-        from core.monitor import PerformanceMonitor
-
-        common: dict[str, Any] = {"config": cfg, "clock": clock, "journal": journal}
-        alerts = AlertManager(journal.root, **common)
-        monitor = PerformanceMonitor(journal.root, alert_manager=alerts, **common)
-        tracker = CostTracker(journal.root, alert_manager=alerts, **common)
-        return cls(journal, cfg, clock, alerts, monitor, tracker)
-
-    def close(self) -> None:
-        for component in (self.monitor, self.tracker, self.alerts):
-            component.close()
-        self.journal.close()
-
-
 def to_jsonable(value: Any) -> Any:
     """Pydantic results as the seed's camelCase JSON values; containers recursively."""
     if isinstance(value, BaseModel):
@@ -87,20 +44,20 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def system_part(c: Components) -> Any:
+def system_part(c: Core) -> Any:
     return to_jsonable(c.monitor.get_system_metrics())
 
 
-def agents_part(c: Components) -> list[Any]:
+def agents_part(c: Core) -> list[Any]:
     agents = (c.monitor.get_agent_metrics(name) for name in c.monitor.list_agents())
     return [to_jsonable(a) for a in agents if a is not None]
 
 
-def costs_part(c: Components) -> Any:
+def costs_part(c: Core) -> Any:
     return to_jsonable(c.tracker.get_all_costs())
 
 
-def alerts_part(c: Components) -> dict[str, Any]:
+def alerts_part(c: Core) -> dict[str, Any]:
     return {
         "recent": to_jsonable(c.alerts.get_alerts(limit=RECENT_ALERTS)),
         "stats": {w: to_jsonable(c.alerts.get_alert_stats(w)) for w in ALERT_WINDOWS},
@@ -110,7 +67,7 @@ def alerts_part(c: Components) -> dict[str, Any]:
     }
 
 
-_BUILDERS: dict[str, Callable[[Components], Any]] = {
+_BUILDERS: dict[str, Callable[[Core], Any]] = {
     "agent": agents_part,
     "system": system_part,
     "costs": costs_part,
@@ -118,7 +75,7 @@ _BUILDERS: dict[str, Callable[[Components], Any]] = {
 }
 
 
-def build_metrics(c: Components, part: str | None = None) -> dict[str, Any]:
+def build_metrics(c: Core, part: str | None = None) -> dict[str, Any]:
     """``{timestamp, system, agents, costs, alerts}``, or ``timestamp`` and one part."""
     payload: dict[str, Any] = {"timestamp": now_ms(c.clock)}
     if part is None:
@@ -136,19 +93,11 @@ def open_alerts(alerts: AlertManager, history: int = 500) -> list[Any]:
     return alerts.get_alerts(limit=history, acknowledged=False, resolved=False)
 
 
-def printable(text: str) -> str:
-    """Text from data made safe for a terminal: control characters shown escaped."""
-    return "".join(
-        ch if unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode()
-        for ch in text
-    )
-
-
 class MetricsService:
     """What the handlers call: cached JSON payloads, acknowledgement, budget edits,
     exposition text."""
 
-    def __init__(self, components: Components, *, cache_ttl_s: float, clock: Clock | None = None):
+    def __init__(self, components: Core, *, cache_ttl_s: float, clock: Clock | None = None):
         self.components = components
         self.cache_ttl_s = cache_ttl_s
         self.clock = clock or components.clock

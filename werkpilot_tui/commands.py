@@ -14,16 +14,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import core
 from core.clock import parse_day, system_clock
+from core.components import Core
 from core.journal import Journal
-from werkpilot_tui.api import Components, build_metrics, open_alerts, printable, to_jsonable
+from core.text import printable
+from werkpilot_tui.api import build_metrics, open_alerts, to_jsonable
 
 #: How long ``check`` waits for e-mail/webhook deliveries before exiting.
 FLUSH_TIMEOUT_S = 10.0
 
 
-def _open(args: Namespace) -> Components:
-    return Components.open(getattr(args, "data_dir", None), getattr(args, "config", None))
+def _open(args: Namespace) -> Core:
+    return core.open(getattr(args, "data_dir", None), getattr(args, "config", None))
 
 
 def _print_json(value: Any) -> None:

@@ -26,7 +26,7 @@ from core.thresholds import (
 from werkpilot_tui.view_models import BudgetRow, Health, ThresholdsView, WindowFigures
 
 
-def thresholds_view(t: core_config.Thresholds | None) -> ThresholdsView:
+def thresholds_view(t: core_config.ThresholdsConfig | None) -> ThresholdsView:
     """The limits the console colours against (the defaults when there is no config)."""
     if t is None:
         return ThresholdsView()
@@ -108,7 +108,7 @@ def budget_row_of_spend(
     return row
 
 
-def levelled(h: Health, hour: WindowFigures, t: core_config.Thresholds) -> Health:
+def levelled(h: Health, hour: WindowFigures, t: core_config.ThresholdsConfig) -> Health:
     """The header's figures with the levels core's rules give them (error rate by the alert
     rule over ``hour``, today's cost against the daily budget, the response-time limit)."""
     return replace(

@@ -32,6 +32,7 @@ from werkpilot_tui.live import StartupStep
 
 if TYPE_CHECKING:
     from core.alerts import AlertManager
+    from core.components import Core
     from core.config import Config
     from core.ledger import CostTracker
     from core.monitor import PerformanceMonitor
@@ -130,7 +131,7 @@ class DemoFleet:
         self._thread: threading.Thread | None = None
         self._progress = threading.Condition()
         self._pending_backfill = threading.Event()  # a background backfill not yet begun
-        self._core: tuple[PerformanceMonitor, CostTracker, AlertManager] | None = None
+        self._core: Core | None = None
         self.error: BaseException | None = None  # what stopped the thread, if anything
         #: (written, planned) while a backfill runs; None before and after it.
         self.backfilling: tuple[int, int] | None = None
@@ -138,29 +139,19 @@ class DemoFleet:
     # ------------------------------------------------------------------ core
     def _components(self) -> tuple[PerformanceMonitor, CostTracker, AlertManager]:
         if self._core is None:
-            from core.alerts import AlertManager
-            from core.journal import Journal
-            from core.ledger import CostTracker
-            from core.monitor import PerformanceMonitor
+            import core
 
-            journal = Journal(self.data_dir)
-            kw: dict[str, Any] = {"config": self.config, "clock": self.clock, "journal": journal}
             # No channels or logging rules: simulated alerts must not mail anyone, and log
             # lines would land on the console's terminal. The console shows them from disk.
-            alerts = AlertManager(self.data_dir, channels=[], default_rules=False, **kw)
-            kw["alert_manager"] = alerts
-            self._core = (
-                PerformanceMonitor(self.data_dir, **kw),
-                CostTracker(self.data_dir, **kw),
-                alerts,
+            self._core = core.open(
+                self.data_dir, self.config, self.clock, channels=[], default_rules=False
             )
-        return self._core
+        return self._core.monitor, self._core.tracker, self._core.alerts
 
     def close(self) -> None:
         if self._core is not None:
-            for component in self._core:
-                with contextlib.suppress(Exception):
-                    component.close()
+            with contextlib.suppress(Exception):
+                self._core.close()
             self._core = None
 
     # --------------------------------------------------------------- writing

@@ -32,7 +32,7 @@ from werkpilot_tui.view_models import (
 
 if TYPE_CHECKING:
     from core.alerts import AlertManager
-    from core.config import Thresholds as ConfigThresholds
+    from core.config import ThresholdsConfig as ConfigThresholds
     from core.cost_models import AgentCost
     from core.journal import Journal
     from core.ledger import CostTracker
@@ -114,20 +114,17 @@ class CoreSession:
         """Build the components (reads checkpoints and catches up on the journal)."""
         if self.monitor is not None:
             return
-        from core.alerts import AlertManager
-        from core.journal import Journal
-        from core.ledger import CostTracker
-        from core.monitor import PerformanceMonitor
+        import core
 
-        kw: dict[str, Any] = {"config": self.config, "clock": self.clock}
-        self.journal = Journal(self.data_dir)
+        # Lazy: each component is built (and its journal read) as the status says.
+        opened = core.open(self.data_dir, self.config, self.clock, lazy=True)
+        self.journal = opened.journal
         self.status = StartupStep(f"Reading alerts in {self.data_dir}")
-        self.alerts = AlertManager(self.data_dir, journal=self.journal, **kw)
-        shared = {"alert_manager": self.alerts, "journal": self.journal, **kw}
+        self.alerts = opened.alerts
         self.status = StartupStep(f"Reading executions in {self.data_dir}")
-        self.monitor = PerformanceMonitor(self.data_dir, progress=self._reading, **shared)
+        self.monitor = opened.build_monitor(progress=self._reading)
         self.status = StartupStep(f"Reading costs in {self.data_dir}")
-        self.tracker = CostTracker(self.data_dir, **shared)
+        self.tracker = opened.tracker
         self.status = StartupStep("Building the dashboard")
 
     def _reading(self, done: int, total: int) -> None:
@@ -443,18 +440,9 @@ class LiveFeed:
 
 
 def _stamp(root: Path, day: date) -> tuple[tuple[int, int] | None, ...]:
-    from core.journal import KINDS
+    from core.journal import day_stamp
 
-    paths = [root / sub / f"{prefix}-{day.isoformat()}.jsonl" for sub, prefix in KINDS.values()]
-    out: list[tuple[int, int] | None] = []
-    for path in [*paths, root / "budgets.toml"]:
-        try:
-            st = os.stat(path)
-        except OSError:
-            out.append(None)
-        else:
-            out.append((st.st_size, st.st_mtime_ns))
-    return tuple(out)
+    return day_stamp(root, day)
 
 
 def _conforms(session: CoreSession) -> Session:

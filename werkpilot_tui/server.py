@@ -28,9 +28,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import core
 from core.clock import Clock, system_clock
+from core.components import Core
 from core.config import budget_problem, load_config
-from werkpilot_tui.api import Components, MetricsService, printable
+from core.text import printable
+from werkpilot_tui.api import MetricsService
 from werkpilot_tui.connections import MAX_HEAD_BYTES, ConnectionTable, DeadlineReader, HeadTooLarge
 from werkpilot_tui.exposition import CONTENT_TYPE
 from werkpilot_tui.otlp_http import LOGS_PATH, TRACES_PATH, OtlpReceiver
@@ -473,7 +476,7 @@ def _department_problem(department: object) -> str | None:
 
 
 def make_server(
-    components: Components,
+    components: Core,
     host: str,
     port: int,
     *,
@@ -509,7 +512,7 @@ def run_server(args: Namespace) -> int:
     config = load_config(getattr(args, "config", None))
     host = args.host or config.server.host
     port = config.server.port if args.port is None else args.port
-    components = Components.open(getattr(args, "data_dir", None), config, system_clock)
+    components = core.open(getattr(args, "data_dir", None), config, system_clock)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     try:
