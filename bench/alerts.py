@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import alert_checkpoint
-from core.alerts import AlertManager
-from core.journal import Journal
+from core.alerts import checkpoint as alert_checkpoint
+from core.alerts.manager import AlertManager
+from core.journal.store import Journal
 from core.records import AlertEvent
 
 

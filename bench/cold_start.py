@@ -27,7 +27,7 @@ def main() -> None:
         for cp in (args.data_dir / "metrics").glob(".checkpoint-executions*"):
             cp.unlink()
     t0 = time.perf_counter()
-    from core.monitor import PerformanceMonitor
+    from core.monitor.performance import PerformanceMonitor
 
     t1 = time.perf_counter()
     if args.profile:

@@ -85,7 +85,7 @@ def run_watch(data_dir: str, seconds: float) -> None:
     emit(event="painted", agents=0)
     stop = threading.Event()
     threading.Timer(seconds, stop.set).start()
-    from werkpilot_tui.live import WATCH_STEP_MS
+    from werkpilot_tui.console.live import WATCH_STEP_MS
 
     for _ in watch(data_dir, debounce=50, step=WATCH_STEP_MS, stop_event=stop):
         emit(event="change")
@@ -97,12 +97,12 @@ def run_console(data_dir: str, mode: str, seconds: float, screen: str = "dashboa
     ``render`` events carry the probe's figure as the open screen shows it: the probe
     agent's runs (dashboard, its detail, and modals over the dashboard), the probe alert's
     repeat count (alert detail) or today's priced calls (costs)."""
-    from werkpilot_tui.app import WerkpilotApp
-    from werkpilot_tui.messages import DataChanged
-    from werkpilot_tui.screens.agent_detail import AgentDetailScreen
-    from werkpilot_tui.screens.alert_detail import AlertDetailScreen
-    from werkpilot_tui.screens.costs import CostsScreen
-    from werkpilot_tui.widgets.agent_table import AgentTable
+    from werkpilot_tui.console.app import WerkpilotApp
+    from werkpilot_tui.console.messages import DataChanged
+    from werkpilot_tui.console.screens.agent_detail import AgentDetailScreen
+    from werkpilot_tui.console.screens.alert_detail import AlertDetailScreen
+    from werkpilot_tui.console.screens.costs import CostsScreen
+    from werkpilot_tui.console.widgets.agent_table import AgentTable
 
     def after_paint(app: Any, **event: Any) -> None:
         app.call_after_refresh(lambda: emit(event="render", **event))
@@ -264,9 +264,9 @@ class Console:
 
 
 def seed_fleet(data_dir: Path, agents: int = 20) -> None:
-    from core.alerts import AlertManager
-    from core.ledger import CostTracker
-    from core.monitor import PerformanceMonitor
+    from core.alerts.manager import AlertManager
+    from core.costs.ledger import CostTracker
+    from core.monitor.performance import PerformanceMonitor
 
     alerts = AlertManager(data_dir, channels=[])
     monitor = PerformanceMonitor(data_dir, alert_manager=alerts)
@@ -297,12 +297,12 @@ def _drain(console: Console) -> None:
 def _probe_writer(data_dir: Path, screen: str) -> tuple[Any, Any]:
     """(write one probe record, close) for what ``screen`` shows."""
     if screen == "alert":
-        from core.alerts import AlertManager
+        from core.alerts.manager import AlertManager
 
         alerts = AlertManager(data_dir, channels=[])
         return (lambda: alerts.add_alert(**PROBE_ALERT)), alerts.close
     if screen == "costs":
-        from core.ledger import CostTracker
+        from core.costs.ledger import CostTracker
 
         tracker = CostTracker(data_dir)
         return (
@@ -310,7 +310,7 @@ def _probe_writer(data_dir: Path, screen: str) -> tuple[Any, Any]:
                 PROBE, "bench", model="claude-haiku-4-5", input_tokens=10, output_tokens=10
             )
         ), tracker.close
-    from core.monitor import PerformanceMonitor
+    from core.monitor.performance import PerformanceMonitor
 
     monitor = PerformanceMonitor(data_dir)
     return (
@@ -320,9 +320,9 @@ def _probe_writer(data_dir: Path, screen: str) -> tuple[Any, Any]:
 
 def _probe_now(data_dir: Path, screen: str) -> int:
     """The probe's figure before the next write (what the screen shows now)."""
-    from core.alerts import AlertManager
-    from core.ledger import CostTracker
-    from core.monitor import PerformanceMonitor
+    from core.alerts.manager import AlertManager
+    from core.costs.ledger import CostTracker
+    from core.monitor.performance import PerformanceMonitor
 
     if screen == "alert":
         alerts = AlertManager(data_dir, channels=[])
@@ -408,7 +408,7 @@ def bench_idle(base: Path, seconds: float, screens: tuple[str, ...] = SCREENS) -
 
 
 def _writer(data_dir: str, rate: float, seconds: float, n: int) -> None:
-    from core.monitor import PerformanceMonitor
+    from core.monitor.performance import PerformanceMonitor
 
     monitor = PerformanceMonitor(data_dir)
     start = time.monotonic()
@@ -448,7 +448,7 @@ def bench_load(base: Path, seconds: float) -> dict[str, float]:
 
 def make_million(data_dir: Path, total: int = 1_000_000, agents: int = 20) -> None:
     """1M executions over 7 days, written as raw journal lines (fast)."""
-    from core.journal import Journal
+    from core.journal.store import Journal
     from core.records import Execution
 
     if (data_dir / ".complete").exists():

@@ -33,10 +33,10 @@ DEPARTMENTS = ("sales", "marketing", "operations", "support")
 
 def seed(data_dir: Path, agents: int, runs: int, host: int) -> None:
     """``runs`` executions (one in ten an error) and cost entries per agent, through core."""
-    from core.alerts import AlertManager
+    from core.alerts.manager import AlertManager
     from core.config import load_config
-    from core.ledger import CostTracker
-    from core.monitor import PerformanceMonitor
+    from core.costs.ledger import CostTracker
+    from core.monitor.performance import PerformanceMonitor
 
     cfg = load_config(None, env={})
     alerts = AlertManager(data_dir, config=cfg)
@@ -78,8 +78,8 @@ def main() -> int:
         print("prometheus is not installed (apt-get install prometheus)")
         return 2
 
-    from werkpilot_tui.fleet import ALL, FleetSource
-    from werkpilot_tui.fleet_view import FleetSession
+    from werkpilot_tui.fleet.session import FleetSession
+    from werkpilot_tui.fleet.source import ALL, FleetSource
 
     with tempfile.TemporaryDirectory(prefix="werkpilot-bench-fleet-") as tmp:
         work = Path(tmp)
@@ -130,7 +130,7 @@ def main() -> int:
             prom_cpu = (
                 (sum(prom_proc.cpu_times()[:2]) - prom_cpu0) / args.refreshes if prom_proc else 0
             )
-            from werkpilot_tui import promql
+            from werkpilot_tui.fleet import promql
 
             per_query: dict[str, list[float]] = {}
             for _ in range(max(5, args.refreshes // 4)):

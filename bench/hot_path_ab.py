@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE = r"""
 import json, statistics, sys, tempfile, time
 from pathlib import Path
-from core.ledger import CostTracker
-from core.monitor import PerformanceMonitor
+from core.costs.ledger import CostTracker
+from core.monitor.performance import PerformanceMonitor
 
 calls = int(sys.argv[1])
 data = Path(tempfile.mkdtemp(prefix="wp-ab-"))

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.clock import day_of_ms
-from core.journal import Journal
+from core.journal.store import Journal
 from core.records import Execution
 
 T0 = 1_764_158_400_000  # 2025-11-26T12:00Z

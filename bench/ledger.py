@@ -31,8 +31,8 @@ import orjson
 
 from core.clock import MS_PER_DAY, day_of_ms
 from core.config import Config
-from core.journal import Journal
-from core.ledger import CostTracker
+from core.costs.ledger import CostTracker
+from core.journal.store import Journal
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 AGENTS = [f"agent-{i:02d}" for i in range(20)]

@@ -9,7 +9,7 @@ Prints, in one run on this machine:
   same sizes, beside a naive recount (filtering every record per agent and window);
 - cold start of a new process on the largest data dir until ``get_system_metrics()`` answers,
   with the checkpoint and after deleting it (the rebuild then shares the pieces of the journal
-  with a forked worker, see core/rebuild.py; also shown on one core,
+  with a forked worker, see core/monitor/rebuild.py; also shown on one core,
   ``parallel_rebuild_bytes=0``), several runs each, timed until the answer arrives.
 Timing lives here, never in tests; the machine is shared, so compare within one run.
 """
@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.clock import day_of_ms  # noqa: E402
-from core.journal import Journal  # noqa: E402
-from core.monitor import PerformanceMonitor  # noqa: E402
+from core.journal.store import Journal  # noqa: E402
+from core.monitor.performance import PerformanceMonitor  # noqa: E402
 from core.records import Execution  # noqa: E402
 
 AGENTS = [f"agent-{i:02d}" for i in range(20)]
@@ -173,7 +173,7 @@ def naive_recount(data_dir: Path) -> float:
 _CHILD = """
 import sys, time
 t0 = time.perf_counter()
-from core.monitor import PerformanceMonitor
+from core.monitor.performance import PerformanceMonitor
 t1 = time.perf_counter()
 kw = {} if sys.argv[2] == "default" else {"parallel_rebuild_bytes": int(sys.argv[2])}
 m = PerformanceMonitor(sys.argv[1], **kw)

@@ -21,14 +21,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.alerts import AlertManager  # noqa: E402
-from core.journal import Journal  # noqa: E402
-from core.ledger import CostTracker  # noqa: E402
-from core.monitor import PerformanceMonitor  # noqa: E402
+from core.alerts.manager import AlertManager  # noqa: E402
+from core.costs.ledger import CostTracker  # noqa: E402
+from core.journal.store import Journal  # noqa: E402
+from core.monitor.performance import PerformanceMonitor  # noqa: E402
 from core.records import CostEntry, Execution  # noqa: E402
+from werkpilot_tui.console.detail_models import build_agent_detail, build_costs  # noqa: E402
+from werkpilot_tui.console.themes import load_themes  # noqa: E402
 from werkpilot_tui.demo import DemoFleet  # noqa: E402
-from werkpilot_tui.detail_models import build_agent_detail, build_costs  # noqa: E402
-from werkpilot_tui.themes import load_themes  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

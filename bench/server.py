@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.journal import Journal  # noqa: E402
+from core.exposition import Exposition  # noqa: E402
+from core.journal.store import Journal  # noqa: E402
 from core.records import CostEntry, Execution  # noqa: E402
-from werkpilot_tui.exposition import Exposition  # noqa: E402
 
 MODELS = ("claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-1")
 DEPTS = ("sales", "marketing", "operations", "support")

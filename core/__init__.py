@@ -12,12 +12,12 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.alerts import AlertManager
+    from core.alerts.manager import AlertManager
     from core.clock import Clock
     from core.components import Core
     from core.config import Config
-    from core.ledger import CostTracker
-    from core.monitor import PerformanceMonitor
+    from core.costs.ledger import CostTracker
+    from core.monitor.performance import PerformanceMonitor
     from core.tracking import Run
 
 __all__ = [

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 
 from core.clock import Clock, system_clock
 from core.config import Config, load_config
-from core.journal import Journal
+from core.journal.store import Journal
 
 if TYPE_CHECKING:
-    from core.alerts import AlertManager
-    from core.channels import Channel
-    from core.ledger import CostTracker
-    from core.monitor import PerformanceMonitor
-    from core.rebuild import Progress
+    from core.alerts.channels import Channel
+    from core.alerts.manager import AlertManager
+    from core.costs.ledger import CostTracker
+    from core.monitor.performance import PerformanceMonitor
+    from core.monitor.rebuild import Progress
 
 __all__ = ["Core", "open"]
 
@@ -57,7 +57,7 @@ class Core:
     def alerts(self) -> AlertManager:
         with self._lock:
             if self._alerts is None:
-                from core.alerts import AlertManager
+                from core.alerts.manager import AlertManager
 
                 self._alerts = AlertManager(
                     config=self.config,
@@ -77,7 +77,7 @@ class Core:
         bytes of journal read while it is built (a start-up screen)."""
         with self._lock:
             if self._monitor is None:
-                from core.monitor import PerformanceMonitor
+                from core.monitor.performance import PerformanceMonitor
 
                 self._monitor = PerformanceMonitor(
                     config=self.config,
@@ -92,7 +92,7 @@ class Core:
     def tracker(self) -> CostTracker:
         with self._lock:
             if self._tracker is None:
-                from core.ledger import CostTracker
+                from core.costs.ledger import CostTracker
 
                 self._tracker = CostTracker(
                     config=self.config,

@@ -20,8 +20,8 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 # ``resolve_data_dir`` lives with the journal; re-exported for callers of the config API.
-from core.journal import Journal
-from core.journal import resolve_data_dir as resolve_data_dir
+from core.journal.store import Journal
+from core.journal.store import resolve_data_dir as resolve_data_dir
 
 DEFAULT_BUDGETS: dict[str, float] = {
     "sales": 500.0,
@@ -144,7 +144,7 @@ class IngestConfig(_Section):
 
 
 class OtlpConfig(_Section):
-    """Core's executions also sent as OpenTelemetry metrics (core/otlp_emit.py; the
+    """Core's executions also sent as OpenTelemetry metrics (core/otlp/emit.py; the
     ``werkpilot-tui[otel]`` extra). Off unless an endpoint is set here or in
     ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
 
@@ -222,7 +222,7 @@ class Config(_Section):
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     budget_limits: BudgetLimits = BudgetLimits()
     #: The console's keys: binding id -> key(s) (Textual keymap), e.g. "dashboard.acknowledge"
-    #: = "k"; ids are listed in the README (``werkpilot_tui.palette_commands.binding_ids``).
+    #: = "k"; ids are listed in the README (``werkpilot_tui.console.palette_commands.binding_ids``).
     keys: dict[str, str] = Field(default_factory=dict)
     source: str = Field("built-in defaults", exclude=True)
 

@@ -39,7 +39,7 @@ Name = Annotated[
 Host = Annotated[str, StringConstraints(max_length=255, pattern=rf"^(?:{_IDENTITY})?$")]
 _NAME = TypeAdapter(Name)
 _HOST = TypeAdapter(Host)
-#: The names in an alert's ``data`` that identify its subject (see core/alert_state.py).
+#: The names in an alert's ``data`` that identify its subject (see core/alerts/state.py).
 SUBJECT_KEYS = ("agent", "department", "model")
 
 
@@ -205,7 +205,7 @@ MAX_PID = 2**32 - 1  # pid_t and Windows' DWORD
 MAX_ENTRY_COST = 1e9  # USD per cost entry: 1e18 nano-dollars, exact in a Decimal
 Pid = Annotated[int, Field(ge=0, le=MAX_PID)]
 EntryCost = Annotated[float, Field(ge=0, le=MAX_ENTRY_COST, allow_inf_nan=False)]
-# Execution figures are summed in signed 64-bit prefix sums (core/windows.py): one absurd
+# Execution figures are summed in signed 64-bit prefix sums (core/monitor/windows.py): one absurd
 # value (a duration of 1e300 ms) would overflow them, so each is capped far above real use,
 # where even ~10^6 capped values in a week still sum within 2**63.
 MAX_EXECUTION_MS = 1e10  # about 116 days, in ms (duration and CPU time)

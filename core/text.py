@@ -2,7 +2,7 @@
 
 Agent names, alert messages and request lines come from other processes and the network;
 written raw they could move the cursor or recolour a terminal. (The console shows them as
-visible symbols instead, see ``werkpilot_tui.widgets.text.neutralise``.)
+visible symbols instead, see ``werkpilot_tui.console.widgets.text.neutralise``.)
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from core.clock import Clock, system_clock, to_ms
 from core.records import check_name
 
 if TYPE_CHECKING:
-    from core.ledger import CostTracker
-    from core.monitor import PerformanceMonitor
+    from core.costs.ledger import CostTracker
+    from core.monitor.performance import PerformanceMonitor
 
 log = logging.getLogger("core.tracking")
 P = ParamSpec("P")

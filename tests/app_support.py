@@ -7,11 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from core.alerts import AlertManager
-from core.ledger import CostTracker
-from core.monitor import PerformanceMonitor
-from werkpilot_tui.app import WerkpilotApp, make_app
-from werkpilot_tui.view_models import HostHealth
+from core.alerts.manager import AlertManager
+from core.costs.ledger import CostTracker
+from core.monitor.performance import PerformanceMonitor
+from werkpilot_tui.console.app import WerkpilotApp, make_app
+from werkpilot_tui.console.view_models import HostHealth
 
 FROZEN_HOST = HostHealth(cpu_percent=12.0, memory_used=3 * 2**30, memory_total=8 * 2**30)
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from core.alerts import AlertManager
+from core.alerts.manager import AlertManager
 from core.clock import from_ms, to_ms
-from core.journal import Journal
+from core.journal.store import Journal
 from core.records import AlertEvent
 from tests.conftest import FakeClock
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from core.alertmanager import AlertmanagerChannel, alert_payload
-from core.alerts import AlertManager
-from core.channels import build_channels
+from core.alerts.alertmanager import AlertmanagerChannel, alert_payload
+from core.alerts.channels import build_channels
+from core.alerts.manager import AlertManager
 from core.config import ConfigError, load_config
 from tests.fleet_harness import HAVE_ALERTMANAGER, Proc, alertmanager, free_port, wait_until
 

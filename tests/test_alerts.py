@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.alert_state import Alert, AlertBook, fingerprint
-from core.alerts import AlertManager
-from core.channels import Reason
+from core.alerts.channels import Reason
+from core.alerts.manager import AlertManager
+from core.alerts.state import Alert, AlertBook, fingerprint
 from core.clock import to_ms
 from core.config import Config
-from core.journal import Journal
+from core.journal.store import Journal
 from core.records import AlertEvent
 from tests.conftest import FakeClock
 

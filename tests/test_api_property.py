@@ -25,13 +25,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic.alias_generators import to_camel
 
-from core.alerts import AlertManager
+from core.alerts.manager import AlertManager
 from core.clock import day_of_ms
-from core.ledger import CostTracker
-from core.monitor import PerformanceMonitor
-from core.pricing import nanos_to_usd, usd_to_nanos
+from core.costs.ledger import CostTracker
+from core.costs.pricing import nanos_to_usd, usd_to_nanos
+from core.monitor.performance import PerformanceMonitor
+from core.monitor.windows import to_nano
 from core.records import api_timestamp
-from core.windows import to_nano
 from tests.conftest import FakeClock
 from tests.test_value_bounds import tree
 
@@ -249,9 +249,9 @@ class Harness:
 FOLD = """
 import json, sys
 from datetime import datetime, UTC
-from core.alerts import AlertManager
-from core.ledger import CostTracker
-from core.monitor import PerformanceMonitor
+from core.alerts.manager import AlertManager
+from core.costs.ledger import CostTracker
+from core.monitor.performance import PerformanceMonitor
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 clock = lambda: NOW
 root, days, weeks, months = sys.argv[1], *map(json.loads, sys.argv[2:5])

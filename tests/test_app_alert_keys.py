@@ -9,14 +9,14 @@ from typing import Any
 from app_support import app_for, loaded, seed, wait_for
 from textual.widgets import DataTable
 
-from core.alerts import AlertManager
+from core.alerts.manager import AlertManager
 from core.clock import to_ms
-from werkpilot_tui.screens.alert_detail import AlertDetailScreen
-from werkpilot_tui.screens.budget_modal import BudgetModal
-from werkpilot_tui.screens.duration_picker import DurationPicker
-from werkpilot_tui.widgets.agent_table import AgentTable
-from werkpilot_tui.widgets.alert_feed import AlertFeed
-from werkpilot_tui.widgets.budget_bars import BudgetBars
+from werkpilot_tui.console.screens.alert_detail import AlertDetailScreen
+from werkpilot_tui.console.screens.budget_modal import BudgetModal
+from werkpilot_tui.console.screens.duration_picker import DurationPicker
+from werkpilot_tui.console.widgets.agent_table import AgentTable
+from werkpilot_tui.console.widgets.alert_feed import AlertFeed
+from werkpilot_tui.console.widgets.budget_bars import BudgetBars
 
 SIZE = (120, 40)
 
@@ -81,7 +81,7 @@ async def test_a_names_the_alert_and_u_undoes_it_within_seconds(data_dir: Path, 
 async def test_u_after_the_undo_window_changes_nothing(
     data_dir: Path, clock: Any, monkeypatch: Any
 ) -> None:
-    import werkpilot_tui.screens.dashboard as dashboard
+    import werkpilot_tui.console.screens.dashboard as dashboard
 
     monkeypatch.setattr(dashboard, "UNDO_S", 0.0)
     ids = seed(data_dir, clock)
@@ -239,10 +239,10 @@ async def test_a_filter_matching_no_agent_says_so(data_dir: Path, clock: Any) ->
 
 
 async def test_help_lists_costs_and_alert_keys_and_every_symbol(data_dir: Path, clock: Any) -> None:
-    from werkpilot_tui.screens.help import SYMBOLS, HelpScreen
-    from werkpilot_tui.widgets.alert_feed import STATE_SYMBOL
-    from werkpilot_tui.widgets.budget_bars import LEVEL_MARK
-    from werkpilot_tui.widgets.palette import LEVEL_SYMBOL
+    from werkpilot_tui.console.screens.help import SYMBOLS, HelpScreen
+    from werkpilot_tui.console.widgets.alert_feed import STATE_SYMBOL
+    from werkpilot_tui.console.widgets.budget_bars import LEVEL_MARK
+    from werkpilot_tui.console.widgets.palette import LEVEL_SYMBOL
 
     seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=(80, 24)) as pilot:
@@ -269,7 +269,7 @@ async def test_help_lists_costs_and_alert_keys_and_every_symbol(data_dir: Path, 
 async def test_palette_commands_snooze_and_silence_the_selected_alert(
     data_dir: Path, clock: Any
 ) -> None:
-    from werkpilot_tui.palette_commands import WerkpilotCommands
+    from werkpilot_tui.console.palette_commands import WerkpilotCommands
 
     ids = seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:

@@ -10,13 +10,13 @@ import pytest
 from app_support import app_for, loaded, seed, wait_for
 from textual.widgets import DataTable, Input
 
-from core.alerts import AlertManager
-from core.ledger import CostTracker
-from werkpilot_tui.screens.alert_detail import AlertDetailScreen
-from werkpilot_tui.screens.budget_modal import BudgetModal
-from werkpilot_tui.widgets.agent_table import SORTS, AgentTable
-from werkpilot_tui.widgets.alert_feed import AlertFeed
-from werkpilot_tui.widgets.budget_bars import BudgetBars
+from core.alerts.manager import AlertManager
+from core.costs.ledger import CostTracker
+from werkpilot_tui.console.screens.alert_detail import AlertDetailScreen
+from werkpilot_tui.console.screens.budget_modal import BudgetModal
+from werkpilot_tui.console.widgets.agent_table import SORTS, AgentTable
+from werkpilot_tui.console.widgets.alert_feed import AlertFeed
+from werkpilot_tui.console.widgets.budget_bars import BudgetBars
 
 SIZE = (120, 40)
 
@@ -244,7 +244,7 @@ async def test_enter_detail_is_in_the_footer_and_help_while_the_agents_table_has
 ) -> None:
     from textual.widgets._footer import FooterKey
 
-    from werkpilot_tui.screens.help import help_entries
+    from werkpilot_tui.console.screens.help import help_entries
 
     seed(data_dir, clock)
     async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:

@@ -11,12 +11,12 @@ from typing import Any
 
 from app_support import app_for, loaded, seed, wait_for
 
-from core.alerts import AlertManager
-from core.journal import Journal
-from core.monitor import PerformanceMonitor
-from werkpilot_tui.palette_commands import WerkpilotCommands
-from werkpilot_tui.widgets.agent_table import AgentTable
-from werkpilot_tui.widgets.alert_feed import AlertFeed
+from core.alerts.manager import AlertManager
+from core.journal.store import Journal
+from core.monitor.performance import PerformanceMonitor
+from werkpilot_tui.console.palette_commands import WerkpilotCommands
+from werkpilot_tui.console.widgets.agent_table import AgentTable
+from werkpilot_tui.console.widgets.alert_feed import AlertFeed
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = (120, 40)
@@ -203,7 +203,7 @@ async def test_agents_and_budgets_fit_a_narrow_terminal_and_follow_a_resize_in_p
 ) -> None:
     from app_support import FLEET
 
-    from werkpilot_tui.widgets.budget_bars import BudgetBars
+    from werkpilot_tui.console.widgets.budget_bars import BudgetBars
 
     seed(data_dir, clock, fleet=(*FLEET, (LONG_NAME, "finance", "haiku", 3, 0, 800.0, 0.001)))
     async with app_for(data_dir, clock).run_test(size=(120, 40)) as pilot:

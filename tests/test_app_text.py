@@ -5,12 +5,12 @@ from __future__ import annotations
 from rich.console import Console
 from textual.app import App, ComposeResult
 
-from werkpilot_tui.view_models import AgentRow, AlertRow, Dashboard, WindowFigures
-from werkpilot_tui.widgets.agent_table import AgentTable
-from werkpilot_tui.widgets.alert_feed import AlertFeed
-from werkpilot_tui.widgets.health_header import HealthHeader
-from werkpilot_tui.widgets.palette import Palette
-from werkpilot_tui.widgets.text import cell, neutralise, safe_text
+from werkpilot_tui.console.view_models import AgentRow, AlertRow, Dashboard, WindowFigures
+from werkpilot_tui.console.widgets.agent_table import AgentTable
+from werkpilot_tui.console.widgets.alert_feed import AlertFeed
+from werkpilot_tui.console.widgets.health_header import HealthHeader
+from werkpilot_tui.console.widgets.palette import Palette
+from werkpilot_tui.console.widgets.text import cell, neutralise, safe_text
 
 NASTY = "[bold red]x[/] \x1b[31mred\x1b[0m\x07\r\n\u202eevil\x85"
 

@@ -16,10 +16,10 @@ import pytest
 from pydantic import ValidationError
 
 import core
-from core.journal import MAX_WRITE, Journal
-from core.ledger import CostTracker
-from core.monitor import PerformanceMonitor
-from core.otlp_ingest import Ingestor, SpanIn
+from core.costs.ledger import CostTracker
+from core.journal.store import MAX_WRITE, Journal
+from core.monitor.performance import PerformanceMonitor
+from core.otlp.ingest import Ingestor, SpanIn
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """
@@ -205,7 +205,7 @@ def test_ingest_batch_counts_a_span_once_and_refuses_one_in_the_middle(
 
 WRITER = """
 import sys
-from core.journal import Journal
+from core.journal.store import Journal
 journal = Journal(sys.argv[1])
 tag, rounds, size = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 for r in range(rounds):

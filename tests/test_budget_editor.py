@@ -10,7 +10,7 @@ from app_support import app_for, loaded, seed, wait_for
 from textual.widgets import Input
 
 from core.config import BudgetLimits, Config
-from werkpilot_tui.screens.budget_modal import BudgetModal, parse_amount
+from werkpilot_tui.console.screens.budget_modal import BudgetModal, parse_amount
 
 
 async def _typed(pilot: Any, modal: BudgetModal, typed: str) -> str:

@@ -27,9 +27,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from core.alert_state import Alert
-from core.alerts import AlertManager
-from core.channels import Dispatcher, EmailChannel, Reason, WebhookChannel, build_channels
+from core.alerts.channels import Dispatcher, EmailChannel, Reason, WebhookChannel, build_channels
+from core.alerts.manager import AlertManager
+from core.alerts.state import Alert
 from core.config import Config, load_config
 from tests.conftest import FakeClock
 
@@ -479,7 +479,7 @@ def test_webhook_payload_levels_are_configurable() -> None:
 def test_process_exit_does_not_hang_on_an_undeliverable_alert(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
-        from core.alerts import AlertManager
+        from core.alerts.manager import AlertManager
         from core.config import Config
         config = Config.model_validate({{
             "webhook": {{"url": "http://127.0.0.1:{_free_port()}/", "retries": 5}},

@@ -20,16 +20,19 @@ from typing import Any
 
 import pytest
 
-from core import alert_checkpoint, checkpoint, ledger_checkpoint, sealed
-from core.alerts import AlertManager
-from core.journal import Journal
-from core.ledger import CostTracker
-from core.monitor import PerformanceMonitor
+from core.alerts import checkpoint as alert_checkpoint
+from core.alerts.manager import AlertManager
+from core.costs import checkpoint as ledger_checkpoint
+from core.costs.ledger import CostTracker
+from core.exposition import CHECKPOINT as EXPOSITION_PATH
+from core.exposition import CHECKPOINT_VERSION as EXPOSITION_VERSION
+from core.exposition import Exposition
+from core.journal import sealed
+from core.journal.store import Journal
+from core.monitor import checkpoint
+from core.monitor.performance import PerformanceMonitor
 from core.records import CostEntry, Execution
 from tests.conftest import FakeClock
-from werkpilot_tui.exposition import CHECKPOINT as EXPOSITION_PATH
-from werkpilot_tui.exposition import CHECKPOINT_VERSION as EXPOSITION_VERSION
-from werkpilot_tui.exposition import Exposition
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MUTATIONS = 100  # per kind and per sort (byte flips, digit edits): 200 per kind

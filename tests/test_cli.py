@@ -16,7 +16,7 @@ import pytest
 
 import core
 from core.components import Core
-from core.journal import Journal
+from core.journal.store import Journal
 from core.records import AlertEvent, Execution
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from core.config import (
     load_config,
     resolve_data_dir,
 )
-from core.journal import Journal
+from core.journal.store import Journal
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -419,7 +419,7 @@ def test_cli_with_a_bad_environment_value_exits_nonzero(tmp_path: Path) -> None:
 
 
 def test_set_department_budget_refuses_amounts_over_the_ceiling(tmp_path: Path) -> None:
-    from core.ledger import CostTracker
+    from core.costs.ledger import CostTracker
 
     tracker = CostTracker(tmp_path / "data")
     for amount in (1e15, 99999999999999999999999, float("1e309")):

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from core.clock import day_of_ms
-from core.journal import Journal
-from core.ledger import CostTracker
+from core.costs.ledger import CostTracker
+from core.journal.store import Journal
 from core.record_rows import CostLine, parse_cost_lines
 from core.records import CostEntry
 from tests.conftest import FakeClock

@@ -7,7 +7,7 @@ import sys
 import time
 from collections import namedtuple
 
-from core.health import CpuSampler, cpu_sampler, sample_health
+from core.monitor.health import CpuSampler, cpu_sampler, sample_health
 
 Times = namedtuple("Times", "user system idle iowait guest")
 
@@ -73,7 +73,7 @@ def test_guest_time_is_not_counted_twice() -> None:
 def test_every_consumer_reads_the_one_shared_sampler() -> None:
     sampler = cpu_sampler()
     assert cpu_sampler() is sampler
-    from werkpilot_tui.live import host_health
+    from werkpilot_tui.console.live import host_health
 
     first = sample_health().cpu.usage
     console = host_health().cpu_percent

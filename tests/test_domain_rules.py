@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from core.config import load_config
-from core.forecast import budget_level, forecast, projected_level
-from core.pricing import usd_to_nanos
-from core.thresholds import daily_budget_level, error_rate_level
-from werkpilot_tui.conversions import budget_row, budget_row_of_spend, figures, levelled
-from werkpilot_tui.view_models import Health, WindowFigures
-from werkpilot_tui.widgets.budget_bars import LEVEL_MARK, forecast_text
+from core.costs.forecast import budget_level, forecast, projected_level
+from core.costs.pricing import usd_to_nanos
+from core.monitor.thresholds import daily_budget_level, error_rate_level
+from werkpilot_tui.console.conversions import budget_row, budget_row_of_spend, figures, levelled
+from werkpilot_tui.console.view_models import Health, WindowFigures
+from werkpilot_tui.console.widgets.budget_bars import LEVEL_MARK, forecast_text
 
 EARLY = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)  # five hours into the month
 MID = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
@@ -76,11 +76,11 @@ def test_header_levels_come_from_core_rules_and_honour_min_executions() -> None:
 
 
 def test_one_usd_to_nano_rounding() -> None:
-    """The ledger, the monitor's windows and the exposition share core.pricing.usd_to_nanos:
+    """The ledger, the monitor's windows and the exposition share core.costs.pricing.usd_to_nanos:
     exact half-to-even of the decimal the float prints as, for small and huge amounts."""
     from decimal import ROUND_HALF_EVEN, Decimal
 
-    from core import windows
+    from core.monitor import windows
 
     assert windows.to_nano is usd_to_nanos
     for cost in (
@@ -99,5 +99,5 @@ def test_one_usd_to_nano_rounding() -> None:
     ):
         exact = int(Decimal(repr(cost)).scaleb(9).to_integral_value(ROUND_HALF_EVEN))
         assert usd_to_nanos(cost) == exact, cost
-    exposition = (REPO / "werkpilot_tui" / "exposition.py").read_text(encoding="utf-8")
+    exposition = (REPO / "core" / "exposition.py").read_text(encoding="utf-8")
     assert "usd_to_nanos(" in exposition and "* _NANO)" not in exposition

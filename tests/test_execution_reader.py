@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from core.clock import day_of_ms
-from core.execution_reader import ExecutionReader, parse_batch
-from core.journal import Journal
+from core.journal.store import Journal
+from core.monitor.reader import ExecutionReader, parse_batch
+from core.monitor.windows import to_micro, to_nano
 from core.record_rows import ExecutionLine, parse_execution_lines
 from core.records import Execution
-from core.windows import to_micro, to_nano
 
 T0 = 1_764_158_400_000
 

@@ -8,10 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import core
-from core.journal import Journal
-from core.records import CostEntry, Execution
-from werkpilot_tui.api import open_alerts
-from werkpilot_tui.exposition import (
+from core.exposition import (
     CHECKPOINT,
     DURATION_BUCKETS,
     Exposition,
@@ -20,6 +17,9 @@ from werkpilot_tui.exposition import (
     escape_label,
     gauges_from,
 )
+from core.journal.store import Journal
+from core.records import CostEntry, Execution
+from werkpilot_tui.service.api import open_alerts
 
 T0 = 1_764_158_400_000  # 2025-11-26T12:00Z
 

@@ -20,11 +20,11 @@ import pytest
 from conftest import FakeClock
 from fleet_harness import HAVE_PROMETHEUS, Proc, prometheus, serve, wait_until
 
-from core.alerts import AlertManager
+from core.alerts.manager import AlertManager
 from core.config import load_config
-from werkpilot_tui.fleet import ALL, FleetActionError, FleetSnapshot, FleetSource
-from werkpilot_tui.fleet_view import FleetSession
-from werkpilot_tui.promql import PrometheusClient
+from werkpilot_tui.fleet.promql import PrometheusClient
+from werkpilot_tui.fleet.session import FleetSession
+from werkpilot_tui.fleet.source import ALL, FleetActionError, FleetSnapshot, FleetSource
 
 pytestmark = pytest.mark.skipif(
     not HAVE_PROMETHEUS, reason="prometheus is not installed (apt-get install prometheus)"
@@ -46,8 +46,8 @@ class Host:
 
     def core(self) -> tuple[Any, Any]:
         """A fresh monitor and tracker over this host's data directory (its own totals)."""
-        from core.ledger import CostTracker
-        from core.monitor import PerformanceMonitor
+        from core.costs.ledger import CostTracker
+        from core.monitor.performance import PerformanceMonitor
 
         cfg = load_config(None, env={})
         alerts = AlertManager(self.data_dir, config=cfg)
@@ -66,8 +66,8 @@ def write_runs(
     seed: int = 0,
 ) -> None:
     """Record runs through ``core.track`` (one execution and one cost entry each)."""
-    from core.ledger import CostTracker
-    from core.monitor import PerformanceMonitor
+    from core.costs.ledger import CostTracker
+    from core.monitor.performance import PerformanceMonitor
     from core.tracking import track
 
     cfg = load_config(None, env={})
@@ -285,10 +285,10 @@ def test_dashboard_with_host_column_budgets_and_alert_actions(fleet: Fleet) -> N
 async def test_console_in_fleet_mode(fleet: Fleet) -> None:
     from textual.widgets import DataTable, Input
 
-    from werkpilot_tui.app import make_app
-    from werkpilot_tui.screens.agent_detail import AgentDetailScreen
-    from werkpilot_tui.screens.budget_modal import BudgetModal
-    from werkpilot_tui.view_models import HostHealth
+    from werkpilot_tui.console.app import make_app
+    from werkpilot_tui.console.screens.agent_detail import AgentDetailScreen
+    from werkpilot_tui.console.screens.budget_modal import BudgetModal
+    from werkpilot_tui.console.view_models import HostHealth
 
     b = fleet.hosts["host-b"]
     alerts = AlertManager(b.data_dir, config=load_config(None, env={}))
@@ -464,7 +464,7 @@ def test_prometheus_stopped_mid_run_is_reported_and_recovers(fleet: Fleet) -> No
 def test_client_rejects_bad_urls_and_reports_bad_queries(fleet: Fleet) -> None:
     with pytest.raises(ValueError):
         PrometheusClient("localhost:9090")
-    from werkpilot_tui.promql import PromError
+    from werkpilot_tui.fleet.promql import PromError
 
     with pytest.raises(PromError, match="HTTP 400"):
         fleet.source.client.query("sum by (")

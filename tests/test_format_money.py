@@ -8,10 +8,10 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from werkpilot_tui.view_models import BudgetRow
-from werkpilot_tui.widgets.budget_bars import budget_cells, budget_layout, month_text
-from werkpilot_tui.widgets.format import MONEY_SHORT_WIDTH, money, money_short
-from werkpilot_tui.widgets.palette import Palette
+from werkpilot_tui.console.view_models import BudgetRow
+from werkpilot_tui.console.widgets.budget_bars import budget_cells, budget_layout, month_text
+from werkpilot_tui.console.widgets.format import MONEY_SHORT_WIDTH, money, money_short
+from werkpilot_tui.console.widgets.palette import Palette
 
 _SCALE = {"": 1.0, "k": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
 _AMOUNT = re.compile(r"^(-?)\$(\d[\d,]*(?:\.\d+)?)(?:e(\d+))?([kMBT]?)$")
@@ -90,8 +90,8 @@ def test_a_budget_cell_never_reads_as_a_smaller_amount() -> None:
 
 
 def test_the_compact_cost_cell_abbreviates_instead_of_cutting() -> None:
-    from werkpilot_tui.view_models import AgentRow, ThresholdsView
-    from werkpilot_tui.widgets.agent_table import agent_cells, agent_layout
+    from werkpilot_tui.console.view_models import AgentRow, ThresholdsView
+    from werkpilot_tui.console.widgets.agent_table import agent_cells, agent_layout
 
     layout = agent_layout(76, ["sales"])
     assert layout.compact

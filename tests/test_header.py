@@ -9,10 +9,10 @@ from app_support import FROZEN_HOST, app_for, loaded, seed, wait_for
 from rich.cells import cell_len
 from rich.text import Text
 
-from core.alerts import AlertManager
-from core.monitor import PerformanceMonitor
-from werkpilot_tui.view_models import HostHealth
-from werkpilot_tui.widgets.health_header import HealthHeader
+from core.alerts.manager import AlertManager
+from core.monitor.performance import PerformanceMonitor
+from werkpilot_tui.console.view_models import HostHealth
+from werkpilot_tui.console.widgets.health_header import HealthHeader
 
 
 def _style_at(text: Text, needle: str) -> Any:

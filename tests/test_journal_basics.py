@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.clock import day_of_ms
-from core.journal import DataDirError, Journal
+from core.journal.store import DataDirError, Journal
 from core.records import Execution
 
 T0 = 1_764_158_400_000  # 2025-11-26T12:00Z

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.journal import RECORD_START, Journal, JournalReader
+from core.journal.store import RECORD_START, Journal, JournalReader
 from core.records import Execution
 
 T0 = 1_764_158_400_000  # 2025-11-26T12:00Z

@@ -6,7 +6,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-from core.journal import Journal, JournalReader
+from core.journal.store import Journal, JournalReader
 from core.records import Execution
 
 T0 = 1_764_158_400_000  # 2025-11-26T12:00Z

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import core
-from core.journal import KINDS, DataDirError, Journal
+from core.journal.store import KINDS, DataDirError, Journal
 from core.records import Execution
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def test_directories_named_like_day_files_are_reported_once_and_skipped(data_dir
 
 def test_a_directory_named_like_a_document_is_reported_and_skipped(data_dir: Path) -> None:
     from core.config import load_config
-    from core.retention import prune, prune_cost_reports
+    from core.journal.retention import prune, prune_cost_reports
 
     _seed(data_dir)
     dirs = _document_dirs(data_dir)

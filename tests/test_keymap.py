@@ -9,8 +9,8 @@ from app_support import app_for, loaded, seed, wait_for
 from textual.widgets import DataTable
 
 from core.config import load_config
-from werkpilot_tui.palette_commands import BOUND, WerkpilotCommands, binding_ids
-from werkpilot_tui.widgets.alert_feed import AlertFeed
+from werkpilot_tui.console.palette_commands import BOUND, WerkpilotCommands, binding_ids
+from werkpilot_tui.console.widgets.alert_feed import AlertFeed
 
 SIZE = (120, 40)
 
@@ -20,7 +20,7 @@ def _state(feed: DataTable[Any], key: str) -> str:
 
 
 def test_every_palette_key_command_names_a_binding_id() -> None:
-    from werkpilot_tui.app import WerkpilotApp
+    from werkpilot_tui.console.app import WerkpilotApp
 
     ids = binding_ids(WerkpilotApp)
     assert set(BOUND) <= ids

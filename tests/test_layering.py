@@ -35,7 +35,7 @@ def _core_modules() -> list[str]:
 
 def test_importing_core_and_every_core_module_loads_no_textual_or_rich() -> None:
     modules = _core_modules()
-    assert "core.journal" in modules and "core.records" in modules
+    assert "core.journal.store" in modules and "core.records" in modules
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     probe = _PROBE.format(forbidden=FORBIDDEN, modules=modules)
     out = subprocess.run(
@@ -60,7 +60,7 @@ def test_core_source_names_no_console_package() -> None:
 
 
 # ----------------------------------------------------------------- file access
-#: Calls that open, stat or list files. Only core/journal.py touches data files; the rest
+#: Calls that open, stat or list files. Only core/journal/store.py touches data files; the rest
 #: of this list reads configuration, settings and theme files, or opens /dev/null.
 _FILE_CALLS = {
     "open",
@@ -82,10 +82,10 @@ _FILE_CALLS = {
     ".iterdir",
 }
 FILE_ACCESS_ALLOWED = {
-    "core/journal.py": {"*"},  # the data directory's one door
+    "core/journal/store.py": {"*"},  # the data directory's one door
     "core/config.py": {".read_text"},  # werkpilot.toml
-    "werkpilot_tui/settings.py": {".read_text"},  # the console's settings.toml
-    "werkpilot_tui/themes.py": {".read_text", ".glob"},  # theme files
+    "werkpilot_tui/console/settings.py": {".read_text"},  # the console's settings.toml
+    "werkpilot_tui/console/themes.py": {".read_text", ".glob"},  # theme files
     "werkpilot_tui/commands.py": {"os.open"},  # /dev/null after a broken pipe
 }
 
@@ -227,7 +227,7 @@ def test_the_cycle_check_finds_a_cycle() -> None:
 
 def test_widgets_import_no_core_module() -> None:
     """Widgets render view models only: levels are computed in core and carried by the rows
-    (``werkpilot_tui/conversions.py``), so no widget imports ``core``, even lazily."""
+    (``werkpilot_tui/console/conversions.py``), so no widget imports ``core``, even lazily."""
     import ast
 
     offenders = []
@@ -285,5 +285,5 @@ def test_no_import_cycle_in_the_console() -> None:
                     seen.add(nxt)
                     stack.append((nxt, [*trail, nxt]))
     assert cycles == []
-    assert "werkpilot_tui.app" not in graph["werkpilot_tui.screens.dashboard"]
-    assert "werkpilot_tui.app" not in graph["werkpilot_tui.palette_commands"]
+    assert "werkpilot_tui.console.app" not in graph["werkpilot_tui.console.screens.dashboard"]
+    assert "werkpilot_tui.console.app" not in graph["werkpilot_tui.console.palette_commands"]

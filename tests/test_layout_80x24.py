@@ -10,13 +10,13 @@ from rich.cells import cell_len
 from textual.widgets import Label
 from textual.widgets._footer import FooterKey
 
-from core.monitor import PerformanceMonitor
-from werkpilot_tui.screens.agent_detail import AgentDetailScreen
-from werkpilot_tui.screens.costs import CostsScreen
-from werkpilot_tui.view_models import AlertRow
-from werkpilot_tui.widgets.agent_table import AgentTable
-from werkpilot_tui.widgets.alert_feed import alert_cells
-from werkpilot_tui.widgets.palette import Palette
+from core.monitor.performance import PerformanceMonitor
+from werkpilot_tui.console.screens.agent_detail import AgentDetailScreen
+from werkpilot_tui.console.screens.costs import CostsScreen
+from werkpilot_tui.console.view_models import AlertRow
+from werkpilot_tui.console.widgets.agent_table import AgentTable
+from werkpilot_tui.console.widgets.alert_feed import alert_cells
+from werkpilot_tui.console.widgets.palette import Palette
 
 SMALL = (80, 24)
 DEPARTMENTS = ("sales", "marketing", "support", "operations", "research")

@@ -15,12 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import ledger_checkpoint, sealed
-from core.alerts import AlertManager
+from core.alerts.manager import AlertManager
 from core.clock import day_of_ms
 from core.config import load_config
-from core.journal import Journal
-from core.ledger import CostTracker, reset_unpriced_warnings
+from core.costs import checkpoint as ledger_checkpoint
+from core.costs.ledger import CostTracker, reset_unpriced_warnings
+from core.journal import sealed
+from core.journal.store import Journal
 from core.records import CostEntry
 from tests.conftest import FakeClock
 
@@ -327,8 +328,8 @@ _WRITER = textwrap.dedent(
     import sys
     from datetime import UTC, datetime
     sys.path.insert(0, {root!r})
-    from core.ledger import CostTracker
-    from core.alerts import AlertManager
+    from core.costs.ledger import CostTracker
+    from core.alerts.manager import AlertManager
     clock = lambda: datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     data_dir, worker, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     alerts = AlertManager(data_dir, clock=clock, channels=[])
@@ -587,7 +588,7 @@ def test_reports_equal_a_brute_force_recount(
 
 
 def test_forecast_pure_edges() -> None:
-    from core.forecast import forecast, month_bounds_ms
+    from core.costs.forecast import forecast, month_bounds_ms
 
     dec = datetime(2026, 12, 31, 12, tzinfo=UTC)
     start, end = month_bounds_ms(dec)

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from core import checkpoint
 from core.config import Config, RetentionConfig, ThresholdsConfig
-from core.monitor import PerformanceMonitor
+from core.monitor import checkpoint
+from core.monitor.performance import PerformanceMonitor
 from core.records import Execution
 from tests.conftest import FakeClock
 
@@ -331,7 +331,7 @@ def test_check_thresholds_evaluates_every_agent_once(
 
 
 def test_with_the_real_alert_manager(data_dir: Path, clock: FakeClock) -> None:
-    from core.alerts import AlertManager
+    from core.alerts.manager import AlertManager
 
     manager = AlertManager(data_dir, clock=clock, channels=[])
     monitor = PerformanceMonitor(data_dir, clock=clock, alert_manager=manager)
@@ -348,7 +348,7 @@ def test_an_acknowledged_critical_stays_acknowledged_while_the_condition_continu
 ) -> None:
     """The monitor repeats a breach every minute; before, the first repeat after an
     acknowledgement opened a new critical (issue 12, item 8)."""
-    from core.alerts import AlertManager
+    from core.alerts.manager import AlertManager
 
     manager = AlertManager(data_dir, clock=clock, channels=[])
     monitor = PerformanceMonitor(data_dir, clock=clock, alert_manager=manager)
@@ -545,7 +545,7 @@ def test_track_execution_does_not_read_its_own_line_back(
 
 
 def test_host_health_is_sampled_at_most_once_a_second(clock: FakeClock) -> None:
-    from core.health import HealthCache
+    from core.monitor.health import HealthCache
 
     cache = HealthCache(clock)
     first = cache.get()

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from core.monitor import PerformanceMonitor
+from core.monitor.performance import PerformanceMonitor
 
 WRITERS = 4
 PER_WRITER = 400
 
 _WRITER = """
 import sys
-from core.monitor import PerformanceMonitor
+from core.monitor.performance import PerformanceMonitor
 data_dir, w, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 m = PerformanceMonitor(data_dir)
 for i in range(n):
@@ -48,7 +48,7 @@ def test_concurrent_writers_exact_counts_and_cost(data_dir: Path) -> None:
     ]
     assert [p.wait(timeout=120) for p in procs] == [0] * WRITERS
     costs = [_cost(w, i) for w in range(WRITERS) for i in range(PER_WRITER)]
-    # each record's cost counts to the nano-dollar, half to even (see core.windows.to_nano)
+    # each record's cost counts to the nano-dollar, half to even (see core.monitor.windows.to_nano)
     expected_nano = sum(round(Decimal(repr(c)) * 10**9) for c in costs)
     expected_cents = round(sum(Decimal(repr(c)) for c in costs), 2)
     errors = WRITERS * len([i for i in range(PER_WRITER) if i % 29 == 0])

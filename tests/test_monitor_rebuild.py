@@ -1,4 +1,4 @@
-"""A rebuild on two cores (core.rebuild: a forked worker takes pieces from the back) gives
+"""A rebuild on two cores (core.monitor.rebuild: a forked worker takes pieces from the back) gives
 exactly what a sequential rebuild gives: every window, total, nano-dollar, recent execution,
 department, malformed line and reader offset. The parallel path is forced with a tiny
 threshold and small chunks, so the data directory is cut into pieces inside day files, and
@@ -18,13 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import checkpoint, rebuild
 from core.clock import day_of_ms
-from core.execution_reader import as_execution
-from core.journal import Journal
-from core.monitor import PerformanceMonitor
+from core.journal.store import Journal
+from core.monitor import checkpoint, rebuild
+from core.monitor.performance import PerformanceMonitor
+from core.monitor.reader import as_execution
+from core.monitor.windows import WINDOWS, RollingWindows, to_micro, to_nano
 from core.records import Execution
-from core.windows import WINDOWS, RollingWindows, to_micro, to_nano
 from tests.conftest import FakeClock
 from tests.test_windows import T0, Row, _batch, rows_st
 
@@ -308,7 +308,7 @@ def test_plan_cuts_files_into_pieces_at_group_boundaries(
 
 _APPENDER = """
 import sys, time
-from core.monitor import PerformanceMonitor
+from core.monitor.performance import PerformanceMonitor
 m = PerformanceMonitor(sys.argv[1], parallel_rebuild_bytes=0)
 print("ready", flush=True)
 for i in range(int(sys.argv[2])):
@@ -370,8 +370,8 @@ def test_a_parallel_rebuild_while_an_agent_appends_misses_nothing(
 def test_absorbing_a_part_equals_adding_its_batches_here(
     rows: list[Row], base: int, sizes: list[int], cut: int, depts: list[str | None], small: bool
 ) -> None:
-    """A rebuild split in two (core.rebuild) gives exactly the sequential aggregates."""
-    from core.recent import Newest
+    """A rebuild split in two (core.monitor.rebuild) gives exactly the sequential aggregates."""
+    from core.monitor.recent import Newest
 
     # many equal timestamps and backfills: timestamps from a small range
     if small:

@@ -102,7 +102,7 @@ def test_the_emitter_never_makes_the_agent_wait(tmp_path: Path) -> None:
     import socket
     import time
 
-    from core.otlp_emit import Emitter
+    from core.otlp.emit import Emitter
     from core.records import Execution
 
     with socket.socket() as sock:  # a port nobody answers on: every export fails

@@ -36,8 +36,8 @@ from opentelemetry.trace import Status, StatusCode
 
 import core
 from core.config import Config
-from core.monitor import PerformanceMonitor
-from core.otlp_ingest import SpanIn, map_span
+from core.monitor.performance import PerformanceMonitor
+from core.otlp.ingest import SpanIn, map_span
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """
@@ -415,8 +415,8 @@ def test_without_opentelemetry_proto_serve_starts_and_protobuf_gets_415(tmp_path
 
 
 def test_a_saturated_write_path_answers_503_with_retry_after(tmp_path: Path) -> None:
-    from werkpilot_tui.api import MetricsService
-    from werkpilot_tui.otlp_http import OtlpReceiver
+    from werkpilot_tui.service.api import MetricsService
+    from werkpilot_tui.service.otlp_http import OtlpReceiver
 
     components = core.open(tmp_path / "data", Config())
     service = MetricsService(components, cache_ttl_s=0)
@@ -676,8 +676,8 @@ def test_chunked_bodies_are_read_within_the_limit(tmp_path: Path) -> None:
     ],
 )
 def test_malformed_otlp_json_gets_400_never_500(tmp_path: Path, doc: Any) -> None:
-    from werkpilot_tui.api import MetricsService
-    from werkpilot_tui.otlp_http import OtlpReceiver
+    from werkpilot_tui.service.api import MetricsService
+    from werkpilot_tui.service.otlp_http import OtlpReceiver
 
     components = core.open(tmp_path / "data", Config())
     service = MetricsService(components, cache_ttl_s=0)

@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Run inside the new environment, from a directory that is not the repository.
 _PROBE = """
-import json, sys, core, core.journal, werkpilot_tui, werkpilot_tui.cli
-from werkpilot_tui.theme_files import builtin_theme_dir
+import json, sys, core, core.journal.store, werkpilot_tui, werkpilot_tui.cli
+from werkpilot_tui.console.theme_files import builtin_theme_dir
 d = builtin_theme_dir()
 print(json.dumps({
     "core": core.__file__,
@@ -78,7 +78,7 @@ def test_wheel_installs_into_fresh_venv_with_cli_and_themes(tmp_path: Path) -> N
     repo_themes = sorted(p.name for p in (REPO / "themes").glob("*.toml"))
     assert repo_themes, "themes/ holds no *.toml file to ship"
     assert {f"werkpilot_tui/_themes/{n}" for n in repo_themes} <= set(names)
-    assert "core/journal.py" in names and "werkpilot_tui/cli.py" in names
+    assert "core/journal/store.py" in names and "werkpilot_tui/cli.py" in names
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
 
     python = _fresh_venv(tmp_path / "venv")
@@ -141,7 +141,7 @@ def test_wheel_installs_into_fresh_venv_with_cli_and_themes(tmp_path: Path) -> N
 
 def test_theme_dir_in_a_checkout_is_the_repository_themes_folder() -> None:
     import werkpilot_tui
-    from werkpilot_tui.theme_files import builtin_theme_dir
+    from werkpilot_tui.console.theme_files import builtin_theme_dir
 
     if (Path(werkpilot_tui.__file__).parent / "_themes").is_dir():
         pytest.skip("running against an installed wheel")

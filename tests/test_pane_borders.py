@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from app_support import app_for, loaded, seed
 
-from werkpilot_tui.themes import HIGH_CONTRAST_THEME
+from werkpilot_tui.console.themes import HIGH_CONTRAST_THEME
 
 
 @pytest.mark.parametrize("theme", [HIGH_CONTRAST_THEME, "werkpilot-dark", "werkpilot-light"])

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.config import Price
-from core.pricing import (
+from core.costs.pricing import (
     BUILTIN_PRICES,
     PriceTable,
     Usage,

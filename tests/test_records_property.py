@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.clock import MS_PER_DAY
-from core.journal import Journal
+from core.journal.store import Journal
 from core.records import (
     MAX_ENTRY_COST,
     MAX_EXECUTION_COST,

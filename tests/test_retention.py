@@ -8,9 +8,9 @@ from typing import Any
 
 from core.clock import day_start_ms
 from core.config import Config, load_config
-from core.journal import Journal
+from core.journal.retention import prune
+from core.journal.store import Journal
 from core.records import AlertEvent, CostEntry, Execution
-from core.retention import prune
 
 TODAY = date(2026, 3, 1)
 
@@ -126,7 +126,7 @@ def test_writer_holding_a_pruned_file_recreates_it(data_dir: Path) -> None:
 # ------------------------------------------- temporary files of killed writers (issue 11 item 8)
 _REPLACE_FOREVER = """
 import sys
-from core.journal import Journal
+from core.journal.store import Journal
 
 journal = Journal(sys.argv[1])
 journal.write_document("costs/.checkpoint-ledger.json", b"old whole document")
@@ -170,7 +170,7 @@ def _kill_mid_replace(data_dir: Path) -> Path:
 def test_a_writer_killed_mid_replace_leaves_a_temporary_file_readers_ignore(
     data_dir: Path,
 ) -> None:
-    from core.ledger import CostTracker
+    from core.costs.ledger import CostTracker
 
     tmp = _kill_mid_replace(data_dir)
     assert tmp.name.startswith("..checkpoint-ledger.json.") and tmp.name.endswith(".tmp")
@@ -239,7 +239,7 @@ def test_prune_command_removes_temporary_files_older_than_an_hour(data_dir: Path
 
 
 def test_console_housekeeping_removes_aged_temporary_files(data_dir: Path, clock: Any) -> None:
-    from werkpilot_tui.live import CoreSession
+    from werkpilot_tui.console.live import CoreSession
 
     aged, young = _temporaries(data_dir, clock().timestamp())
     session = CoreSession(data_dir, clock=clock)

@@ -12,20 +12,20 @@ from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Sparkline, Static
 
-from core.alerts import AlertManager
-from core.ledger import CostTracker
-from core.monitor import PerformanceMonitor
-from werkpilot_tui.detail_models import build_agent_detail, build_costs
-from werkpilot_tui.messages import DataChanged
-from werkpilot_tui.screens.agent_detail import AgentDetailScreen
-from werkpilot_tui.screens.costs import CostsScreen
-from werkpilot_tui.screens.help import HelpScreen, help_entries
-from werkpilot_tui.screens.theme_picker import ThemePicker
-from werkpilot_tui.settings import load_settings
-from werkpilot_tui.themes import HIGH_CONTRAST_THEME, load_themes
-from werkpilot_tui.view_models import Dashboard
-from werkpilot_tui.widgets.format import duration_ms, money
-from werkpilot_tui.widgets.keyed_table import KeyedTable
+from core.alerts.manager import AlertManager
+from core.costs.ledger import CostTracker
+from core.monitor.performance import PerformanceMonitor
+from werkpilot_tui.console.detail_models import build_agent_detail, build_costs
+from werkpilot_tui.console.messages import DataChanged
+from werkpilot_tui.console.screens.agent_detail import AgentDetailScreen
+from werkpilot_tui.console.screens.costs import CostsScreen
+from werkpilot_tui.console.screens.help import HelpScreen, help_entries
+from werkpilot_tui.console.screens.theme_picker import ThemePicker
+from werkpilot_tui.console.settings import load_settings
+from werkpilot_tui.console.themes import HIGH_CONTRAST_THEME, load_themes
+from werkpilot_tui.console.view_models import Dashboard
+from werkpilot_tui.console.widgets.format import duration_ms, money
+from werkpilot_tui.console.widgets.keyed_table import KeyedTable
 
 SIZE = (120, 40)
 AGENT = "pricing-bot"
@@ -413,8 +413,8 @@ async def test_views_say_why_they_cannot_load_without_local_core_components() ->
     """The loading screen's "unavailable" branch, with the real fleet session (which has
     no costs view: it raises ``NotAvailableHere`` on the core thread)."""
     from core.config import load_config
-    from werkpilot_tui.fleet_view import FleetSession
-    from werkpilot_tui.live import LiveFeed
+    from werkpilot_tui.console.live import LiveFeed
+    from werkpilot_tui.fleet.session import FleetSession
 
     app = Host(lambda: CostsScreen(refresh_s=None))
     app.session = FleetSession("http://127.0.0.1:9", config=load_config(None, env={}))
@@ -499,8 +499,8 @@ async def test_closing_the_detail_screen_at_once_leaves_no_load_behind(
 
 
 def test_alert_detail_fields_and_details_are_plain_values() -> None:
-    from werkpilot_tui.screens.alert_detail import alert_fields
-    from werkpilot_tui.view_models import AlertRow, alert_details
+    from werkpilot_tui.console.screens.alert_detail import alert_fields
+    from werkpilot_tui.console.view_models import AlertRow, alert_details
 
     data = {"agent": "a", "value": 0.125, "nested": {"x": 1}, "none": None, "ok": True}
     assert alert_details(data) == (

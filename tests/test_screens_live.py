@@ -17,13 +17,13 @@ from app_support import app_for, loaded, seed, wait_for
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Static
 
-from werkpilot_tui.app import WerkpilotApp
-from werkpilot_tui.screens.agent_detail import AgentDetailScreen
-from werkpilot_tui.screens.alert_detail import AlertDetailScreen
-from werkpilot_tui.screens.costs import CostsScreen
-from werkpilot_tui.screens.help import HelpScreen
-from werkpilot_tui.screens.theme_picker import ThemePicker
-from werkpilot_tui.widgets.agent_table import AgentTable
+from werkpilot_tui.console.app import WerkpilotApp
+from werkpilot_tui.console.screens.agent_detail import AgentDetailScreen
+from werkpilot_tui.console.screens.alert_detail import AlertDetailScreen
+from werkpilot_tui.console.screens.costs import CostsScreen
+from werkpilot_tui.console.screens.help import HelpScreen
+from werkpilot_tui.console.screens.theme_picker import ThemePicker
+from werkpilot_tui.console.widgets.agent_table import AgentTable
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = (120, 40)
@@ -52,27 +52,27 @@ def _in_another_process(data_dir: Path, clock: Any, code: str) -> None:
 
 
 RUN = (
-    "from core.monitor import PerformanceMonitor\n"
+    "from core.monitor.performance import PerformanceMonitor\n"
     "m = PerformanceMonitor(d, clock=clock)\n"
     "m.track_execution('lead-scorer', duration=900, status='error', error='Boom: later',\n"
     "                  department='sales', cost=0.5, model='claude-sonnet-4-5')\n"
     "m.close()\n"
 )
 NEW_AGENT = (
-    "from core.monitor import PerformanceMonitor\n"
+    "from core.monitor.performance import PerformanceMonitor\n"
     "m = PerformanceMonitor(d, clock=clock)\n"
     "m.track_execution('late-agent', duration=900, department='research')\n"
     "m.close()\n"
 )
 COST = (
-    "from core.ledger import CostTracker\n"
+    "from core.costs.ledger import CostTracker\n"
     "t = CostTracker(d, clock=clock)\n"
     "t.track_cost('new-spender', 'research', model='claude-opus-4-1',\n"
     "             input_tokens=1_000_000, output_tokens=0)\n"  # $15.00
     "t.close()\n"
 )
 REPEAT = (
-    "from core.alerts import AlertManager\n"
+    "from core.alerts.manager import AlertManager\n"
     "a = AlertManager(d, clock=clock, channels=[])\n"
     "a.add_alert(level='warning', type='custom_check', message='Queue depth above 100',\n"
     "            data={'agent': 'lead-scorer', 'value': 130})\n"
@@ -214,8 +214,8 @@ async def test_an_open_idle_screen_costs_about_what_the_dashboard_costs(
 
 # ------------------------------------------------------------ alert detail values
 def test_alert_detail_values_are_rounded_for_people_and_exact_on_demand() -> None:
-    from werkpilot_tui.screens.alert_detail import alert_fields, rounded
-    from werkpilot_tui.view_models import AlertRow, alert_details
+    from werkpilot_tui.console.screens.alert_detail import alert_fields, rounded
+    from werkpilot_tui.console.view_models import AlertRow, alert_details
 
     assert rounded("0.7272727272727273") == "0.7273"
     assert rounded("41000.0") == "41,000"
@@ -244,7 +244,7 @@ def test_alert_detail_values_are_rounded_for_people_and_exact_on_demand() -> Non
 
 
 async def test_x_on_the_alert_detail_toggles_exact_values(data_dir: Path, clock: Any) -> None:
-    from core.alerts import AlertManager
+    from core.alerts.manager import AlertManager
 
     alerts = AlertManager(data_dir, clock=clock, channels=[])
     alerts.add_alert(level="warning", type="custom", message="m", data={"ratio": 2 / 3})

@@ -24,10 +24,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import core
-from core.alerts import AlertManager
+from core.alerts.manager import AlertManager
 from core.config import BudgetLimits, Config
-from werkpilot_tui.api import MetricsService
-from werkpilot_tui.server import MetricsServer
+from werkpilot_tui.service.api import MetricsService
+from werkpilot_tui.service.server import MetricsServer
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """
@@ -222,7 +222,7 @@ def test_acknowledge_is_persisted_and_invalidates_the_cache(
 def test_budget_edit_is_persisted_and_invalidates_the_cache(
     seeded: tuple[Served, dict[str, str]],
 ) -> None:
-    from core.ledger import CostTracker
+    from core.costs.ledger import CostTracker
 
     served, _ = seeded
     bad = [
@@ -565,7 +565,7 @@ def _post_budget(port: int, doc: Any) -> tuple[int, Any]:
 
 
 def test_budget_edit_is_bounded_in_amount_departments_and_name_length(data_dir: Path) -> None:
-    from core.ledger import CostTracker
+    from core.costs.ledger import CostTracker
 
     config = Config(budget_limits=BudgetLimits(max_departments=3))
     with _in_process(data_dir, config) as server:
@@ -783,7 +783,7 @@ def test_eviction_takes_from_the_address_holding_the_most_connections(data_dir: 
 
 
 def test_pick_victim_prefers_the_busiest_address_then_the_longest_waiting() -> None:
-    from werkpilot_tui.connections import pick_victim
+    from werkpilot_tui.service.connections import pick_victim
 
     assert pick_victim({}) is None
     assert pick_victim({1: ("a", None), 2: ("b", None)}) is None  # all busy: 503

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 
 from core.config import load_config
-from werkpilot_tui.fleet import FleetActionError
-from werkpilot_tui.fleet_view import FleetSession
-from werkpilot_tui.live import CoreSession, LiveFeed
-from werkpilot_tui.session import ALL_CAPABILITIES, NotAvailableHere, Session
+from werkpilot_tui.console.live import CoreSession, LiveFeed
+from werkpilot_tui.console.session import ALL_CAPABILITIES, NotAvailableHere, Session
+from werkpilot_tui.fleet.session import FleetSession
+from werkpilot_tui.fleet.source import FleetActionError
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSOLE = [
-    ROOT / "werkpilot_tui" / "app.py",
-    *sorted((ROOT / "werkpilot_tui" / "screens").glob("*.py")),
+    ROOT / "werkpilot_tui" / "console" / "app.py",
+    *sorted((ROOT / "werkpilot_tui" / "console" / "screens").glob("*.py")),
 ]
 
 
@@ -94,7 +94,7 @@ def test_fleet_mode_never_stats_the_label_as_a_path(monkeypatch: pytest.MonkeyPa
         stats.append(path)
         return real_stat(path, *args, **kwargs)
 
-    monkeypatch.setattr("werkpilot_tui.live.os.stat", spy)
+    monkeypatch.setattr("werkpilot_tui.console.live.os.stat", spy)
     feed = LiveFeed(fleet, lambda _d: None)
     try:
         feed.check_sizes()
@@ -115,7 +115,7 @@ def test_local_mode_stats_its_data_files(tmp_path: Path, monkeypatch: pytest.Mon
         stats.append(path)
         return real_stat(path, *args, **kwargs)
 
-    monkeypatch.setattr("werkpilot_tui.live.os.stat", spy)
+    monkeypatch.setattr("werkpilot_tui.console.live.os.stat", spy)
     feed = LiveFeed(local, lambda _d: None)
     try:
         feed.check_sizes()

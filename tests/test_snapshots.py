@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from app_support import app_for, loaded, seed, wait_for
 
-from werkpilot_tui.screens.budget_modal import BudgetModal
+from werkpilot_tui.console.screens.budget_modal import BudgetModal
 
 
 @pytest.fixture

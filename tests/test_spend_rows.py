@@ -9,10 +9,10 @@ from typing import Any
 from app_support import app_for, loaded, seed, wait_for
 from textual.widgets import Static
 
-from core.ledger import CostTracker
-from core.monitor import PerformanceMonitor
-from werkpilot_tui.screens.agent_detail import AgentDetailScreen
-from werkpilot_tui.widgets.agent_table import AgentTable
+from core.costs.ledger import CostTracker
+from core.monitor.performance import PerformanceMonitor
+from werkpilot_tui.console.screens.agent_detail import AgentDetailScreen
+from werkpilot_tui.console.widgets.agent_table import AgentTable
 
 
 def test_month_costs_include_agents_without_executions(data_dir: Path, clock: Any) -> None:

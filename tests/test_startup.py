@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from app_support import app_for, loaded, seed, wait_for
 
-from core.journal import Journal
-from core.monitor import PerformanceMonitor
-from werkpilot_tui.app import WerkpilotApp
+from core.journal.store import Journal
+from core.monitor.performance import PerformanceMonitor
+from werkpilot_tui.console.app import WerkpilotApp
+from werkpilot_tui.console.live import StartupStep
+from werkpilot_tui.console.screens.startup import StartupScreen
+from werkpilot_tui.console.view_models import Dashboard
 from werkpilot_tui.demo import FLEET, DemoFleet, demo_fleet
-from werkpilot_tui.live import StartupStep
-from werkpilot_tui.screens.startup import StartupScreen
-from werkpilot_tui.view_models import Dashboard
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = (120, 40)

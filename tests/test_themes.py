@@ -8,9 +8,9 @@ import pytest
 from textual.theme import Theme
 
 from core.config import Config, UiConfig
-from werkpilot_tui.settings import Settings, load_settings, remember_theme, save_settings
-from werkpilot_tui.theme_files import builtin_theme_dir
-from werkpilot_tui.themes import (
+from werkpilot_tui.console.settings import Settings, load_settings, remember_theme, save_settings
+from werkpilot_tui.console.theme_files import builtin_theme_dir
+from werkpilot_tui.console.themes import (
     APP_VARIABLES,
     DEFAULT_THEME,
     HIGH_CONTRAST_THEME,
@@ -186,7 +186,7 @@ def test_corrupt_settings_file_means_nothing_remembered(tmp_path: Path) -> None:
 async def test_console_starts_with_one_notification_for_broken_user_themes(
     tmp_path: Path, clock: object
 ) -> None:
-    from werkpilot_tui.app import make_app
+    from werkpilot_tui.console.app import make_app
 
     user = tmp_path / "user-themes"  # conftest's $WERKPILOT_THEME_DIR
     user.mkdir()

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 import core
-from core.alerts import AlertManager
-from core.journal import Journal
-from core.ledger import CostTracker
-from core.monitor import PerformanceMonitor
+from core.alerts.manager import AlertManager
+from core.costs.ledger import CostTracker
+from core.journal.store import Journal
+from core.monitor.performance import PerformanceMonitor
 from core.records import CostEntry, Execution
 from core.tracking import current_run, normalise_usage, track
 from tests.conftest import FakeClock

@@ -18,13 +18,13 @@ import pytest
 from pydantic import ValidationError
 
 import core
-from core.alerts import AlertManager
-from core.journal import Journal
-from core.ledger import CostTracker
-from core.monitor import PerformanceMonitor
+from core.alerts.manager import AlertManager
+from core.costs.ledger import CostTracker
+from core.exposition import Exposition
+from core.journal.store import Journal
+from core.monitor.performance import PerformanceMonitor
 from core.records import CostEntry, Execution
 from tests.conftest import FakeClock
-from werkpilot_tui.exposition import Exposition
 
 DAY = "2026-11-26"
 

@@ -7,8 +7,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import rebuild
-from core.windows import (
+from core.monitor import rebuild
+from core.monitor.windows import (
     MS_PER_DAY,
     WINDOWS,
     Batch,
@@ -161,7 +161,7 @@ def test_out_of_order_records_are_merged_on_query() -> None:
 
 
 def test_newest_keeps_the_latest_by_timestamp_whatever_the_arrival_order() -> None:
-    from core.recent import Newest
+    from core.monitor.recent import Newest
 
     one_by_one, batched = Newest(3), Newest(3)
     rows = [(5, "e"), (1, "a"), (9, "i"), (7, "g"), (3, "c"), (8, "h")]

@@ -86,7 +86,7 @@ def prepare_data_dir(args: argparse.Namespace) -> None:
     if args.demo or args.prometheus:
         return  # a temporary directory / no data directory at all
     from core.config import load_config, resolve_data_dir
-    from core.journal import DataDirError, Journal
+    from core.journal.store import DataDirError, Journal
 
     load_config(args.config)  # a bad file is reported before anything is created
     root = resolve_data_dir(args.data_dir).expanduser().absolute()
@@ -110,7 +110,7 @@ def describe_os_error(exc: OSError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
-        from werkpilot_tui import splash  # the first frame, before the heavy imports
+        from werkpilot_tui.console import splash  # the first frame, before the heavy imports
 
         splash.show(
             splash.what_opens(
@@ -126,23 +126,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from core.config import ConfigError
-    from core.journal import DataDirError
+    from core.journal.store import DataDirError
 
     try:
         prepare_data_dir(args)
         if args.command is None:
-            from werkpilot_tui.app import run_console
+            from werkpilot_tui.console.app import run_console
 
             return run_console(args)
         if args.command == "serve":
-            from werkpilot_tui.server import run_server
+            from werkpilot_tui.service.server import run_server
 
             return run_server(args)
         from werkpilot_tui import commands
 
         return getattr(commands, f"cmd_{args.command}")(args)
     except (ConfigError, DataDirError) as exc:
-        from werkpilot_tui import splash
+        from werkpilot_tui.console import splash
 
         splash.hide()  # the message goes to the normal screen, where it stays readable
         print(f"werkpilot-tui: {exc}", file=sys.stderr)

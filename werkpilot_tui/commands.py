@@ -17,9 +17,9 @@ from typing import Any
 import core
 from core.clock import parse_day, system_clock
 from core.components import Core
-from core.journal import Journal
+from core.journal.store import Journal
 from core.text import printable
-from werkpilot_tui.api import build_metrics, open_alerts, to_jsonable
+from werkpilot_tui.service.api import build_metrics, open_alerts, to_jsonable
 
 #: How long ``check`` waits for e-mail/webhook deliveries before exiting.
 FLUSH_TIMEOUT_S = 10.0
@@ -103,7 +103,7 @@ def cmd_check(args: Namespace) -> int:
 def cmd_prune(args: Namespace) -> int:
     """Apply retention (alert files, snapshots, temporary files over an hour old; cost
     reports kept) and list what went."""
-    from core.retention import prune
+    from core.journal.retention import prune
 
     c = _open(args)
     try:

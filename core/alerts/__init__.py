@@ -1,0 +1,1 @@
+"""Alerts: the alert manager, its folded state, rules, checkpoint and delivery channels."""

@@ -1,0 +1,1 @@
+"""Money: the cost ledger, pricing, reports, budgets and their forecast and alerts."""

@@ -1,0 +1,221 @@
+"""Incremental aggregates of cost entries (pure: entries in, sums out).
+
+Each entry updates a handful of counters in O(1): a cell per UTC day and per UTC month x
+(agent, department, model), running totals per day and per month (overall and per
+department), and all-time totals per agent. Reports read a day's, a week's or a month's
+cells and never touch history again. Money is integer nano-dollars, so sums are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from core.clock import EPOCH_DAY, MS_PER_DAY
+from core.costs.pricing import usd_to_nanos
+from core.record_rows import CostRecord
+
+#: (agent, department, model); departments are folded to lower case like budgets.
+Key = tuple[str, str, str]
+Month = tuple[int, int]
+
+
+@dataclass(slots=True)
+class CostCell:
+    """Sums over a set of entries."""
+
+    nanos: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    executions: int = 0
+    last_used: int = 0  # epoch ms of the newest entry
+
+    def add(self, e: CostRecord, nanos: int) -> None:
+        self.nanos += nanos
+        self.input_tokens += e.input_tokens
+        self.output_tokens += e.output_tokens
+        self.cache_read_tokens += e.cache_read_tokens
+        self.cache_write_tokens += e.cache_write_tokens
+        self.executions += 1
+        if e.timestamp > self.last_used:
+            self.last_used = e.timestamp
+
+    def merge(self, other: CostCell) -> None:
+        self.nanos += other.nanos
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.executions += other.executions
+        self.last_used = max(self.last_used, other.last_used)
+
+
+@dataclass(slots=True)
+class AgentTotals:
+    """An agent's all-time sums, per model, and the department of its newest entry."""
+
+    total: CostCell = field(default_factory=CostCell)
+    models: dict[str, CostCell] = field(default_factory=dict)
+    department: str = ""
+
+
+@dataclass(slots=True)
+class CostTotals:
+    nanos: int = 0
+    executions: int = 0
+
+
+def _cell(table: dict[Any, dict[Key, CostCell]], period: Any, key: Key) -> CostCell:
+    """The cell of ``key`` in ``period`` of ``table``, created empty on first use."""
+    cells = table.get(period)
+    if cells is None:
+        cells = table[period] = {}
+    cell = cells.get(key)
+    if cell is None:
+        cell = cells[key] = CostCell()
+    return cell
+
+
+def _count(totals: dict[Any, CostTotals], period: Any, nanos: int) -> None:
+    t = totals.get(period)
+    if t is None:
+        t = totals[period] = CostTotals()
+    t.nanos += nanos
+    t.executions += 1
+
+
+class LedgerAggregates:
+    """Every cost entry seen, folded into day, month and agent sums."""
+
+    def __init__(self) -> None:
+        self.days: dict[int, dict[Key, CostCell]] = {}
+        self.months: dict[Month, dict[Key, CostCell]] = {}
+        self.day_totals: dict[int, CostTotals] = {}
+        self.month_totals: dict[Month, CostTotals] = {}
+        self.month_departments: dict[Month, dict[str, int]] = {}
+        self.agents: dict[str, AgentTotals] = {}
+        self.entries = 0
+        self._months: dict[int, Month] = {}
+
+    def month_of_day(self, day: int) -> Month:
+        month = self._months.get(day)
+        if month is None:
+            d = EPOCH_DAY + timedelta(days=day)
+            month = self._months[day] = (d.year, d.month)
+        return month
+
+    def add(self, e: CostRecord) -> None:
+        nanos = usd_to_nanos(e.cost)
+        day = e.timestamp // MS_PER_DAY
+        dept = e.department.lower()
+        key = (e.agent, dept, e.model)
+        month = self.month_of_day(day)
+        _cell(self.days, day, key).add(e, nanos)
+        _cell(self.months, month, key).add(e, nanos)
+        _count(self.day_totals, day, nanos)
+        _count(self.month_totals, month, nanos)
+        depts = self.month_departments.get(month)
+        if depts is None:
+            depts = self.month_departments[month] = {}
+        depts[dept] = depts.get(dept, 0) + nanos
+        agent = self.agents.get(e.agent)
+        if agent is None:
+            agent = self.agents[e.agent] = AgentTotals()
+        if e.timestamp >= agent.total.last_used:
+            agent.department = dept
+        agent.total.add(e, nanos)
+        model = agent.models.get(e.model)
+        if model is None:
+            model = agent.models[e.model] = CostCell()
+        model.add(e, nanos)
+        self.entries += 1
+
+    def add_cell(self, day: int, key: Key, cell: CostCell) -> None:
+        """Fold in a whole day cell (from a checkpoint) exactly as its entries would be."""
+        cells = self.days.setdefault(day, {})
+        cells.setdefault(key, CostCell()).merge(cell)
+        t = self.day_totals.setdefault(day, CostTotals())
+        t.nanos += cell.nanos
+        t.executions += cell.executions
+        month = self.month_of_day(day)
+        t = self.month_totals.setdefault(month, CostTotals())
+        t.nanos += cell.nanos
+        t.executions += cell.executions
+        self.months.setdefault(month, {}).setdefault(key, CostCell()).merge(cell)
+        depts = self.month_departments.setdefault(month, {})
+        depts[key[1]] = depts.get(key[1], 0) + cell.nanos
+        agent = self.agents.setdefault(key[0], AgentTotals())
+        if cell.last_used >= agent.total.last_used:
+            agent.department = key[1]
+        agent.total.merge(cell)
+        agent.models.setdefault(key[2], CostCell()).merge(cell)
+        self.entries += cell.executions
+
+    def add_all(self, entries: Iterable[CostRecord]) -> int:
+        n = 0
+        for e in entries:
+            self.add(e)
+            n += 1
+        return n
+
+    # ---------------------------------------------------------------- queries
+    def day_total(self, day: date) -> CostTotals:
+        return self.day_totals.get((day - EPOCH_DAY).days, CostTotals())
+
+    def month_total(self, month: Month) -> CostTotals:
+        return self.month_totals.get(month, CostTotals())
+
+    def department_month_nanos(self, department: str, month: Month) -> int:
+        return self.month_departments.get(month, {}).get(department.lower(), 0)
+
+    def cells(self, first: date, last: date) -> Iterator[tuple[Key, CostCell]]:
+        """Every (key, cell) of the days from ``first`` to ``last`` inclusive."""
+        lo, hi = (first - EPOCH_DAY).days, (last - EPOCH_DAY).days
+        if hi - lo + 1 <= len(self.days):
+            for day in range(lo, hi + 1):
+                cells = self.days.get(day)
+                if cells:
+                    yield from cells.items()
+        else:
+            for day, cells in self.days.items():
+                if lo <= day <= hi:
+                    yield from cells.items()
+
+    def rollup(self, first: date, last: date, by: int) -> dict[str, CostCell]:
+        """Cells of a day range summed by one part of the key (0 agent, 1 department, 2 model)."""
+        out: dict[str, CostCell] = {}
+        for key, cell in self.cells(first, last):
+            name = key[by]
+            acc = out.get(name)
+            if acc is None:
+                acc = out[name] = CostCell()
+            acc.merge(cell)
+        return out
+
+
+def fold_days(entries: Iterable[CostRecord], days: dict[int, dict[Key, CostCell]]) -> int:
+    """Fold entries into day cells only: the bulk path of a cold start.
+
+    ``LedgerAggregates.add_cell`` then derives every other sum from the cells, which is
+    about half the work of adding each entry to all of them.
+    """
+    n = 0
+    for e in entries:
+        day = e.timestamp // MS_PER_DAY
+        cells = days.get(day)
+        if cells is None:
+            cells = days[day] = {}
+        key = (e.agent, e.department.lower(), e.model)
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = CostCell()
+        cell.add(e, usd_to_nanos(e.cost))
+        n += 1
+    return n
+
+
+__all__ = ["AgentTotals", "CostCell", "CostTotals", "Key", "LedgerAggregates", "Month", "fold_days"]

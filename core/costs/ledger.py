@@ -1,0 +1,591 @@
+"""CostTracker: the cost ledger, its reports, budgets, budget alerts and forecast.
+
+Every cost entry is one line in ``costs/ledger-YYYY-MM-DD.jsonl``; the tracker folds the
+lines into incremental aggregates (``core.costs.aggregates``) and answers every query from
+them after catching up on lines other processes appended. ``track_cost`` reads the current
+month's files once (for budgets; from a checkpoint when there is one) and afterwards only the
+day files it touches (today's and the entry's own), so its cost does not grow with history;
+every report catches up on all files (one ``stat`` per file when nothing changed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import socket
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.clock import MS_PER_DAY, Clock, day_of_ms, parse_day, system_clock, to_ms
+from core.config import Config, RuntimeBudgets, load_config
+from core.costs import checkpoint as ledger_checkpoint
+from core.costs.aggregates import CostCell, Key, LedgerAggregates, Month, fold_days
+from core.costs.budget_alerts import BudgetAlerts
+from core.costs.forecast import LEVELS, budget_nanos, forecast
+from core.costs.models import (
+    AgentCost,
+    AllCosts,
+    BudgetForecast,
+    CostResult,
+    DailyCostReport,
+    DepartmentCost,
+    GeneratedDailyReport,
+    MonthlyCostReport,
+    Optimization,
+    WeeklyCostReport,
+)
+from core.costs.pricing import PriceTable, Usage, nanos_to_usd
+from core.costs.reports import (
+    agent_cost,
+    agent_costs,
+    agent_month_costs,
+    daily_report,
+    department_costs,
+    departments_of,
+    generated_report,
+    make_usage,
+    month_days,
+    monthly_report,
+    optimizations,
+    parse_month,
+    parse_week,
+    usage_kwargs,
+    weekly_report,
+)
+from core.journal.store import Journal, JournalReader
+from core.record_rows import CostRecord, parse_cost_lines
+from core.records import (
+    MAX_ENTRY_COST,
+    CostEntry,
+    Pricing,
+    api_timestamp,
+    check_name,
+    refusal,
+    refuse_bad_name,
+)
+
+if TYPE_CHECKING:
+    from core.alerts.manager import AlertManager
+
+log = logging.getLogger("core.ledger")
+_warned_unpriced: set[str] = set()
+#: The keys of one entry of ``CostTracker.track_costs`` (``track_cost``'s arguments).
+_ENTRY_KEYS = frozenset(
+    ("agent", "department", "model", "input_tokens", "output_tokens", "tokens_used",
+     "cache_read_tokens", "cache_write_tokens", "cost", "timestamp", "host", "source_id",
+     "reported")
+)  # fmt: skip
+
+
+class CostTracker:
+    """Records priced model calls and answers cost, budget and forecast queries."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        config: Config | str | os.PathLike[str] | None = None,
+        clock: Clock | None = None,
+        alert_manager: AlertManager | None = None,
+        journal: Journal | None = None,
+        checkpoint_every: int = 10_000,
+    ) -> None:
+        self.config = load_config(config)
+        self.clock: Clock = clock or system_clock
+        self._own_journal = journal is None
+        self.journal = journal or Journal.at(data_dir)
+        self.prices = PriceTable(self.config.pricing)
+        self.budgets = RuntimeBudgets(self.config, self.journal)
+        self._alerts = alert_manager
+        self._agg = LedgerAggregates()
+        self._reader: JournalReader[CostRecord] = self.journal.reader(
+            "ledger", CostEntry.model_validate_json, parse_lines=parse_cost_lines
+        )
+        self._months_loaded: set[Month] = set()
+        self._caught_up = False
+        self._today_day = -1
+        self._today_path = Path()
+        self._started = False
+        self._checkpoint_every = checkpoint_every  # entries read between checkpoint saves
+        self._saved_entries = 0
+        self._host = socket.gethostname()
+        self._levels = self.config.thresholds.budget_levels
+        self._budget_alerts = BudgetAlerts(lambda: self.alert_manager, self._levels)
+
+    # ------------------------------------------------------------- plumbing
+    @property
+    def alert_manager(self) -> AlertManager:
+        if self._alerts is None:
+            from core.alerts.manager import AlertManager
+
+            # As ``core.Core`` builds it: on this journal, configuration and clock.
+            self._alerts = AlertManager(config=self.config, clock=self.clock, journal=self.journal)
+        return self._alerts
+
+    def _start(self) -> None:
+        """Begin from a usable checkpoint, if there is one (once, before any read)."""
+        self._started = True
+        agg = ledger_checkpoint.load(self.journal, self._reader)
+        if agg is not None:
+            self._agg = agg
+            self._saved_entries = agg.entries
+
+    def save_checkpoint(self) -> None:
+        """Write the aggregates and the offsets they cover (atomically)."""
+        ledger_checkpoint.save(self.journal, self._agg, self._reader, to_ms(self.clock()))
+        self._saved_entries = self._agg.entries
+
+    def _maybe_checkpoint(self) -> None:
+        if self._agg.entries - self._saved_entries >= self._checkpoint_every:
+            self.save_checkpoint()
+
+    def refresh(self) -> int:
+        """Catch up on every ledger line appended since the last look; how many were new."""
+        if not self._started:
+            self._start()
+        n = self._refresh()
+        self._maybe_checkpoint()
+        return n
+
+    def _refresh(self) -> int:
+        reader = self._reader
+        if self._caught_up and not reader.changed():
+            return 0  # a few stat calls: nothing appended, no file created
+        n = 0
+        with reader.catching_up():
+            if not self._caught_up:
+                days: dict[int, dict[Key, CostCell]] = {}
+                for batch in reader.poll_batches():  # bounded memory on a cold start
+                    n += fold_days(batch, days)
+                for day, cells in days.items():
+                    for key, cell in cells.items():
+                        self._agg.add_cell(day, key, cell)
+                self._caught_up = True
+                return n
+            for _, path in self.journal.day_files("ledger"):
+                if reader.unread(path):  # one stat per known file: past days rarely change
+                    n += self._agg.add_all(reader.poll_file(path))
+        return n
+
+    def _load_month(self, month: Month) -> None:
+        """Catch up on one month's day files (enough for budgets and today's totals)."""
+        if month in self._months_loaded:
+            return
+        if not self._started:
+            self._start()
+        first, last = month_days(month)
+        for day, path in self.journal.day_files("ledger", first):
+            if day <= last:
+                self._agg.add_all(self._reader.poll_file(path))
+        self._months_loaded.add(month)
+        self._maybe_checkpoint()  # a big month read once is not read again by the next process
+
+    def _poll_day(self, ms: int) -> None:
+        day = ms // MS_PER_DAY
+        if self._today_day != day:  # a cached path: building one costs more than the poll
+            self._today_day, self._today_path = day, self.journal.path_for("ledger", day_of_ms(ms))
+        self._agg.add_all(self._reader.poll_file(self._today_path))
+
+    def close(self) -> None:
+        if self._started:
+            self._maybe_checkpoint()
+        if self._own_journal:
+            self.journal.close()
+
+    # -------------------------------------------------------------- pricing
+    def calculate_cost(
+        self,
+        model: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        tokens_used: int | None = None,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+    ) -> float:
+        """USD for one call; ValueError naming the model when the table cannot price it."""
+        check_name(model, "model")
+        usage = make_usage(
+            input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
+        )
+        return nanos_to_usd(self.prices.cost_nanos(model, usage))
+
+    def _price(self, model: str, usage: Usage, cost: float | None) -> tuple[float, Pricing]:
+        if cost is not None:
+            if isinstance(cost, bool) or not isinstance(cost, int | float):
+                raise refusal("cost", cost, f"expected a number of USD, got {cost!r}")
+            if not math.isfinite(cost) or not 0 <= cost <= MAX_ENTRY_COST:
+                raise refusal(
+                    "cost", cost, f"must be a finite amount from 0 to {MAX_ENTRY_COST:g} USD"
+                )
+            return float(cost), "caller"
+        row, how = self.prices.resolve(model)
+        if row is None:
+            if model not in _warned_unpriced:
+                _warned_unpriced.add(model)
+                log.warning(
+                    "model %r has no price (no [pricing] row and no family): "
+                    "recorded at $0 with pricing 'unpriced'",
+                    model,
+                )
+            return 0.0, "unpriced"
+        try:
+            nanos = self.prices.cost_nanos(model, usage)
+        except ArithmeticError:  # a configured price too large for exact arithmetic
+            raise refusal("cost", None, f"the price of {model!r} is out of range") from None
+        return nanos_to_usd(nanos), how
+
+    # ------------------------------------------------------------ recording
+    def track_cost(
+        self,
+        agent: str,
+        department: str,
+        usage: Mapping[str, Any] | None = None,
+        /,
+        *,
+        model: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        tokens_used: int | None = None,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        cost: float | None = None,
+        timestamp: int | datetime | None = None,
+        allow_history: bool = False,
+        host: str | None = None,
+        source_id: str | None = None,
+        reported: bool = False,
+    ) -> CostResult:
+        """Price and append one cost entry, then check the department's budget.
+
+        Keywords, or the seed's form: ``track_cost(agent, dept, {"model": "sonnet",
+        "inputTokens": 500, "outputTokens": 300})`` (camelCase or snake_case keys).
+        ``timestamp`` as for ``PerformanceMonitor.track_execution`` (``allow_history``
+        too). Invalid input raises a ValidationError naming the field and writes nothing.
+        Ingestion (core/otlp/ingest.py) names the sender's ``host``, the ``source_id`` that
+        makes a retried delivery count once, and ``reported=True`` for a cost the sender
+        stated (pricing ``reported`` rather than ``caller``).
+        """
+        if usage is not None:
+            kwargs = usage_kwargs(usage)
+            return self.track_cost(agent, department, allow_history=allow_history, **kwargs)
+        if model is None:
+            raise refusal("model", None, "required (the model id or family the call used)")
+        now = self.clock().astimezone(UTC)
+        ts = (
+            to_ms(now) if timestamp is None else api_timestamp(timestamp, to_ms(now), allow_history)
+        )
+        refuse_bad_name(model, "model")
+        tokens = make_usage(
+            input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
+        )
+        amount, pricing = self._price(model, tokens, cost)
+        if reported and pricing == "caller":
+            pricing = "reported"
+        entry = CostEntry(
+            timestamp=ts,
+            agent=agent,
+            department=department,
+            model=model,
+            input_tokens=tokens.input,
+            output_tokens=tokens.output,
+            cache_read_tokens=tokens.cache_read,
+            cache_write_tokens=tokens.cache_write,
+            cost=amount,
+            pricing=pricing,
+            host=self._host if host is None else host,
+            pid=os.getpid(),
+            source_id=source_id,
+        )
+        month = (now.year, now.month)
+        self._load_month(month)
+        now_ms = to_ms(now)
+        self._poll_day(now_ms)
+        line = entry.to_json_line()
+        path, end = self.journal.append_line("ledger", ts, line)
+        if self._reader.claim(path, end, len(line)):
+            self._agg.add(entry)
+        else:
+            self._agg.add_all(self._reader.poll_file(path))
+        dept = department.lower()
+        spent = self._agg.department_month_nanos(dept, month)
+        budget = self.budgets.budget_for(dept)
+        self._budget_alerts.check(dept, spent, budget)
+        return CostResult(
+            cost=amount,
+            total_cost_today=nanos_to_usd(self._agg.day_total(now.date()).nanos),
+            total_cost_this_month=nanos_to_usd(self._agg.month_total(month).nanos),
+            department_cost=nanos_to_usd(spent),
+            department_budget=budget,
+        )
+
+    def track_costs(
+        self, entries: Iterable[Mapping[str, Any]], *, allow_history: bool = False
+    ) -> list[CostEntry | ValueError]:
+        """Price and append many cost entries at once; per entry, the CostEntry written or
+        the ValidationError that refused it (a refused entry is not written).
+
+        Each mapping holds ``agent``, ``department`` and the keywords of :meth:`track_cost`
+        (``model``, token counts, ``cost``, ``timestamp``, ``host``, ``source_id``,
+        ``reported``): the same checks and pricing. All lines of a UTC day go out in one
+        append; other processes' lines are read and each department's budget is checked
+        once per batch.
+        """
+        now = self.clock().astimezone(UTC)
+        now_ms = to_ms(now)
+        pid = os.getpid()
+        out: list[CostEntry | ValueError] = []
+        days: dict[int, list[CostEntry]] = {}
+        for item in entries:
+            try:
+                entry = self._entry(item, now_ms, allow_history, pid)
+            except ValueError as exc:  # pydantic's ValidationError is one
+                out.append(exc)
+                continue
+            out.append(entry)
+            days.setdefault(entry.timestamp // MS_PER_DAY, []).append(entry)
+        if not days:
+            return out
+        month = (now.year, now.month)
+        self._load_month(month)
+        self._poll_day(now_ms)
+        levels = _LevelSteps(self, month)
+        for day_entries in days.values():
+            lines = [e.to_json_line() for e in day_entries]
+            size = sum(map(len, lines))
+            try:
+                path, end = self.journal.append_lines("ledger", day_entries[0].timestamp, lines)
+            except OSError:
+                for day in days:  # fold what did reach the files, then report
+                    self._agg.add_all(self._reader.poll_file(self._path_of_day(day)))
+                raise
+            claimed = self._reader.claim_lines(path, end, size, len(lines))
+            # Others wrote in between (or the file is new to us): read them and ours back.
+            for e in day_entries if claimed else self._reader.poll_file(path):
+                dept = e.department.lower()
+                levels.prime(dept)
+                self._agg.add(e)
+                levels.crossed(dept)
+        for dept in dict.fromkeys(e.department.lower() for es in days.values() for e in es):
+            spent = self._agg.department_month_nanos(dept, month)
+            self._budget_alerts.check(dept, spent, self.budgets.budget_for(dept))
+        return out
+
+    def _path_of_day(self, day: int) -> Path:
+        return self.journal.path_for("ledger", day_of_ms(day * MS_PER_DAY))
+
+    def _entry(
+        self, item: Mapping[str, Any], now_ms: int, allow_history: bool, pid: int
+    ) -> CostEntry:
+        """``track_cost``'s checks and pricing of one entry of a batch."""
+        unknown = item.keys() - _ENTRY_KEYS
+        if unknown:
+            name = sorted(unknown)[0]
+            raise refusal(name, item[name], "not a field of a cost entry")
+        model = item.get("model")
+        if model is None:
+            raise refusal("model", None, "required (the model id or family the call used)")
+        given = item.get("timestamp")
+        ts = now_ms if given is None else api_timestamp(given, now_ms, allow_history)
+        refuse_bad_name(model, "model")
+        tokens = make_usage(
+            item.get("input_tokens", 0),
+            item.get("output_tokens", 0),
+            item.get("tokens_used"),
+            item.get("cache_read_tokens", 0),
+            item.get("cache_write_tokens", 0),
+        )
+        amount, pricing = self._price(model, tokens, item.get("cost"))
+        if item.get("reported") and pricing == "caller":
+            pricing = "reported"
+        host = item.get("host")
+        return CostEntry(
+            timestamp=ts,
+            agent=item.get("agent"),  # type: ignore[arg-type]  # the model checks it
+            department=item.get("department"),  # type: ignore[arg-type]
+            model=model,
+            input_tokens=tokens.input,
+            output_tokens=tokens.output,
+            cache_read_tokens=tokens.cache_read,
+            cache_write_tokens=tokens.cache_write,
+            cost=amount,
+            pricing=pricing,
+            host=self._host if host is None else host,
+            pid=pid,
+            source_id=item.get("source_id"),
+        )
+
+    # -------------------------------------------------------------- budgets
+    def set_department_budget(self, department: str, amount: float) -> None:
+        """Persist a monthly budget to data/budgets.toml; every process sees it next query.
+
+        ValueError naming the field (``amount`` over ``[budget_limits] max_monthly_usd``, not
+        positive or not a number; a bad or one-too-many ``department``): nothing is written."""
+        self.budgets.set(department, amount)
+        self.refresh()
+        dept = department.lower()
+        month = self._this_month()
+        self.alert_manager.refresh()  # learn of alerts other processes raised
+        self._budget_alerts.check(
+            dept, self._agg.department_month_nanos(dept, month), float(amount), force=True
+        )
+
+    def check_budgets(self) -> list[BudgetForecast]:
+        """Raise or resolve budget alerts for every department; for cron and the console."""
+        forecasts = self.get_budget_forecast()
+        month = self._this_month()
+        self.alert_manager.refresh()  # learn of alerts other processes raised
+        for f in forecasts:
+            spent = self._agg.department_month_nanos(f.department, month)
+            self._budget_alerts.check(f.department, spent, f.budget, force=True)
+        return forecasts
+
+    def _this_month(self) -> Month:
+        now = self.clock().astimezone(UTC)
+        return now.year, now.month
+
+    def _departments(self, month: Month) -> list[str]:
+        return departments_of(self._agg, month, self.budgets.known_departments())
+
+    def get_budget_forecast(self) -> list[BudgetForecast]:
+        """Per department with a budget or spend: month so far, projection, run-out date."""
+        self.refresh()
+        now = self.clock().astimezone(UTC)
+        month = (now.year, now.month)
+        return [
+            forecast(
+                d,
+                self._agg.department_month_nanos(d, month),
+                self.budgets.budget_for(d),
+                now,
+                self._levels,
+            )
+            for d in self._departments(month)
+        ]
+
+    # -------------------------------------------------------------- reports
+    def get_daily_cost_report(self, date: str | date | None = None) -> DailyCostReport:
+        """A day's total, executions, and spend per agent and department (today by default)."""
+        self.refresh()
+        return daily_report(self._agg, parse_day(date, self.clock))
+
+    def get_weekly_cost_report(self, week: str | date | None = None) -> WeeklyCostReport:
+        """An ISO week's (``YYYY-Www``) total and executions (this week by default)."""
+        self.refresh()
+        return weekly_report(self._agg, *parse_week(week, self.clock))
+
+    def get_monthly_cost_report(self, month: str | date | None = None) -> MonthlyCostReport:
+        """A month's (``YYYY-MM``) total, executions, and spend against each budget."""
+        self.refresh()
+        key = parse_month(month, self.clock)
+        return monthly_report(self._agg, key, self._departments(key), self.budgets.budget_for)
+
+    def get_department_cost(self, department: str) -> DepartmentCost:
+        """This month's spend of a department, its budget and its agents."""
+        check_name(department, "department")
+        self.refresh()
+        dept = department.lower()
+        return department_costs(self._agg, self._this_month(), [dept], self.budgets.budget_for)[0]
+
+    def get_agent_cost(self, agent: str) -> AgentCost | None:
+        """An agent's all-time spend, per model; None for an agent never seen."""
+        self.refresh()
+        totals = self._agg.agents.get(agent)
+        if totals is None:
+            return None
+        return agent_cost(agent, totals.department, totals.total, totals.models)
+
+    def get_agent_month_costs(self) -> list[AgentCost]:
+        """Every agent's spend this month (UTC) from the ledger, most expensive first; agents
+        with cost entries and no execution included."""
+        self.refresh()
+        return agent_month_costs(self._agg, self._this_month())
+
+    def get_cost_optimizations(self) -> list[Optimization]:
+        """The seed's two downgrade rules over all-time usage, largest saving first."""
+        self.refresh()
+        return optimizations(self._agg)
+
+    def get_all_costs(self) -> AllCosts:
+        """Agents (all time), departments (this month), reports and optimizations."""
+        self.refresh()
+        month = self._this_month()
+        today = parse_day(None, self.clock)
+        return AllCosts(
+            agents=agent_costs(self._agg),
+            departments=department_costs(
+                self._agg, month, self._departments(month), self.budgets.budget_for
+            ),
+            daily=daily_report(self._agg, today),
+            weekly=weekly_report(self._agg, *parse_week(today, self.clock)),
+            monthly=monthly_report(
+                self._agg, month, self._departments(month), self.budgets.budget_for
+            ),
+            optimizations=optimizations(self._agg),
+        )
+
+    def generate_daily_cost_report(self, date: str | date | None = None) -> GeneratedDailyReport:
+        """Build the day's report and write costs/daily-cost-YYYY-MM-DD.json atomically."""
+        self.refresh()
+        day = parse_day(date, self.clock)
+        report = generated_report(self._agg, day)
+        doc = json.dumps(report.model_dump(by_alias=True, mode="json"), indent=2)
+        self.journal.write_document(f"costs/daily-cost-{day.isoformat()}.json", doc + "\n")
+        return report
+
+    @property
+    def entries(self) -> int:
+        """How many cost entries this tracker has folded in."""
+        return self._agg.entries
+
+    def __repr__(self) -> str:
+        return f"CostTracker({str(self.journal.root)!r}, entries={self._agg.entries})"
+
+
+def reset_unpriced_warnings() -> None:
+    """Forget which unpriced models were warned about (for tests)."""
+    _warned_unpriced.clear()
+
+
+__all__ = ["CostTracker", "reset_unpriced_warnings"]
+
+
+class _LevelSteps:
+    """Budget levels a batch reaches entry by entry: each level reached on the way is raised
+    as ``track_cost`` would have raised it, without a budget check per entry."""
+
+    def __init__(self, tracker: CostTracker, month: Month) -> None:
+        self.tracker, self.month = tracker, month
+        self._bars: dict[str, tuple[float, list[int], int]] = {}
+
+    def prime(self, dept: str) -> None:
+        """Note ``dept``'s level before its first entry of the batch is added."""
+        if dept not in self._bars:
+            t = self.tracker
+            budget = t.budgets.budget_for(dept)
+            whole = budget_nanos(budget)
+            # Spend is whole nano-dollars: ``spent >= bar`` exactly when ``spent >= ceil(bar)``.
+            bars = [math.ceil(whole * Decimal(repr(float(x)))) for x in t._levels[: len(LEVELS)]]
+            spent = t._agg.department_month_nanos(dept, self.month)
+            self._bars[dept] = (budget, bars, _level(spent, bars))
+
+    def crossed(self, dept: str) -> None:
+        """After an entry of ``dept`` was added: raise the level it reached, if new."""
+        t = self.tracker
+        spent = t._agg.department_month_nanos(dept, self.month)
+        budget, bars, idx = self._bars[dept]
+        now = _level(spent, bars)
+        if now != idx:
+            self._bars[dept] = (budget, bars, now)
+            t._budget_alerts.check(dept, spent, budget)
+
+
+def _level(spent: int, bars: list[int]) -> int:
+    for i in range(len(bars) - 1, -1, -1):
+        if spent >= bars[i]:
+            return i
+    return -1

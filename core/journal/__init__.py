@@ -1,0 +1,1 @@
+"""The journal: the only code that opens data files, sealed checkpoints, retention."""

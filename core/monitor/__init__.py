@@ -1,0 +1,1 @@
+"""Executions: the performance monitor, its rolling windows, thresholds and host health."""

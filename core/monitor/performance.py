@@ -1,0 +1,472 @@
+"""PerformanceMonitor: executions recorded by every process, windows and totals, thresholds.
+
+The journal (``metrics/executions-*.jsonl``) is the source of truth. Each query first catches
+up on lines any process appended (a few ``stat`` calls when nothing is new); aggregates live in
+:mod:`core.monitor.windows` and are checkpointed beside the journal so a new process tails only what
+is new. ``track_execution`` appends one validated line and updates the aggregates in memory
+without reading its own line back, unless someone else wrote in between.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from core.clock import Clock, now_ms, system_clock
+from core.config import Config, load_config
+from core.journal.store import Journal
+from core.monitor import checkpoint, rebuild
+from core.monitor.health import HealthCache
+from core.monitor.models import (
+    AgentMetrics,
+    AgentSeries,
+    SystemMetrics,
+    ThresholdBreach,
+    WindowStats,
+)
+from core.monitor.reader import ExecutionReader, as_dict, as_execution
+from core.monitor.recent import Newest
+from core.monitor.snapshots import SnapshotSchedule
+from core.monitor.thresholds import ThresholdWatch
+from core.monitor.windows import (
+    MS_PER_DAY,
+    WINDOWS,
+    RollingWindows,
+    to_micro,
+    to_nano,
+)
+from core.otlp.emit import emitter_for
+from core.records import (
+    ERROR_STATUSES,
+    MAX_EXECUTION_TOKENS,
+    Execution,
+    api_timestamp,
+    refusal,
+)
+
+if TYPE_CHECKING:
+    from core.alerts.manager import AlertManager
+
+__all__ = ["AgentMetrics", "AgentSeries", "PerformanceMonitor", "SystemMetrics", "WindowStats"]
+
+log = logging.getLogger("core.monitor")
+_HOST = socket.gethostname()
+_RECENT = 50
+_CHECKPOINT_MIN_NEW = 1_000  # fewer new records are cheaper to tail than to checkpoint
+_HORIZON_MS = 8 * MS_PER_DAY  # per-record detail kept for the 7d window plus a margin
+_TOKEN_PARTS = (
+    ("input_tokens", "inputTokens"),
+    ("output_tokens", "outputTokens"),
+    ("cache_read_tokens", "cacheReadTokens"),
+    ("cache_write_tokens", "cacheWriteTokens"),
+)
+_PART_KEYS = frozenset(k for pair in _TOKEN_PARTS for k in pair)
+
+
+class PerformanceMonitor:
+    """Per-agent and system-wide execution metrics over one data directory."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        config: Config | str | os.PathLike[str] | None = None,
+        clock: Clock | None = None,
+        alert_manager: AlertManager | None = None,
+        journal: Journal | None = None,
+        checkpoint_interval_s: float = 300.0,
+        alert_repeat_s: float = 60.0,
+        parallel_rebuild_bytes: int = rebuild.PARALLEL_BYTES,
+        progress: rebuild.Progress | None = None,
+    ) -> None:
+        """``progress(done, total)``: bytes of the journal read while this constructor
+        catches up (a console's start-up screen shows it); never called afterwards."""
+        self.config = load_config(config)
+        self.clock = clock or system_clock
+        self._own_journal = journal is None
+        self.journal = journal or Journal.at(data_dir)
+        self._alert_manager = alert_manager
+        self._started = now_ms(self.clock)
+        self._health = HealthCache(self.clock)
+        self._checkpoint_every = int(checkpoint_interval_s * 1000)
+        self._pid = os.getpid()
+        self._parallel_bytes = parallel_rebuild_bytes  # 0: never fork a reader
+        self._watch = ThresholdWatch(
+            self.config.thresholds, lambda: self.alert_manager, int(alert_repeat_s * 1000)
+        )
+        self._snapshots = SnapshotSchedule(
+            self.journal, self.config.retention.snapshots, self._started
+        )
+        self._checkpoint_writer: threading.Thread | None = None
+        self._emit = emitter_for(self.config)  # None unless [otlp] is configured
+        self._load(progress)
+
+    # --------------------------------------------------------------- loading
+    def _load(self, progress: rebuild.Progress | None = None) -> None:
+        self._windows = RollingWindows()
+        self._recent = Newest(_RECENT)
+        self._reader = ExecutionReader(self.journal)
+        self._unsaved = 0
+        found = checkpoint.load(self.journal, _RECENT)
+        if found is not None:
+            header, self._windows, self._recent = found
+            checkpoint.report_problems(self.journal, header)
+            self._reader.restore({k: v.model_dump() for k, v in header.offsets.items()})
+        self._saved_at = now_ms(self.clock)
+        n = self._catch_up(force=True, progress=progress)
+        if (found is None and self._windows.series) or n > 100_000:
+            self.save_checkpoint(wait=False)
+
+    @property
+    def alert_manager(self) -> AlertManager:
+        if self._alert_manager is None:
+            from core.alerts.manager import AlertManager
+
+            # As ``core.Core`` builds it: on this journal, configuration and clock.
+            self._alert_manager = AlertManager(
+                config=self.config, clock=self.clock, journal=self.journal
+            )
+        return self._alert_manager
+
+    # ------------------------------------------------------------- catching up
+    def _catch_up(self, force: bool = False, progress: rebuild.Progress | None = None) -> int:
+        if not force and not self._reader.changed():
+            return 0
+        with self._reader.catching_up():
+            n = rebuild.catch_up(
+                self._reader, self._windows, self._recent, self._parallel_bytes, progress
+            )
+        self._unsaved += n
+        return n
+
+    def refresh(self) -> int:
+        """Catch up on lines other processes appended; returns how many were new."""
+        n = self._catch_up()
+        if self._checkpoint_due() and now_ms(self.clock) - self._saved_at >= self._checkpoint_every:
+            self.save_checkpoint(wait=False)
+        return n
+
+    # -------------------------------------------------------------- recording
+    def track_execution(
+        self,
+        agent: str,
+        metrics: Mapping[str, Any] | None = None,
+        /,
+        *,
+        timestamp: int | datetime | None = None,
+        allow_history: bool = False,
+        **fields: Any,
+    ) -> Execution:
+        """Record one execution (keywords, or the seed's camelCase mapping); returns it.
+
+        Fields: duration (ms), status, tokens_used, model, cost (USD), cpu_time (ms),
+        memory_delta (bytes), api_calls, department, input/output/cache_read/cache_write
+        tokens, error. ``timestamp`` (epoch ms or an aware datetime; default now) must lie
+        between 2000 and a day from now, or from 1970 with ``allow_history=True``. Invalid
+        input raises a ValidationError naming the field and writes nothing.
+        """
+        data = fields if metrics is None else {**metrics, **fields}
+        if "timestamp" in data:
+            given = data.pop("timestamp")
+            timestamp = given if timestamp is None else timestamp
+        now = now_ms(self.clock)
+        ts = now if timestamp is None else api_timestamp(timestamp, now, allow_history)
+        if (
+            "tokens_used" not in data
+            and "tokensUsed" not in data
+            and not _PART_KEYS.isdisjoint(data)
+        ):
+            parts = [data.get(a) or data.get(b) or 0 for a, b in _TOKEN_PARTS]
+            if all(type(p) is int for p in parts):
+                total = data["tokens_used"] = sum(parts)
+                if total > MAX_EXECUTION_TOKENS:
+                    raise refusal(
+                        "tokens_used",
+                        total,
+                        "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens "
+                        f"= {total} exceeds {MAX_EXECUTION_TOKENS:,}",
+                    )
+        data["timestamp"], data["agent"] = ts, agent
+        data.setdefault("host", _HOST)
+        data.setdefault("pid", self._pid)
+        record = Execution.model_validate(data)
+        line = record.to_json_line()
+        path, end = self.journal.append_line("executions", ts, line)
+        if self._reader.claim(path, end, len(line)):  # nobody wrote in between
+            self._apply(record)
+        else:
+            self._catch_up(force=True)
+        if self._emit is not None:
+            self._emit(record)
+        self._watch.check_agent(self._windows, agent, now)
+        self._watch.check_budget(self._windows, now)
+        if self._snapshots.due(now):
+            self.maybe_save_snapshot()
+        return record
+
+    def track_executions(
+        self, records: Iterable[Execution | Mapping[str, Any]], *, allow_history: bool = False
+    ) -> list[Execution | ValueError]:
+        """Record many executions at once; per record, the Execution written or the
+        ValidationError that refused it (a refused record is not written).
+
+        Each mapping holds ``agent`` and the fields of :meth:`track_execution` (same models
+        and bounds); an ``Execution`` is taken as built (its ``host``/``pid`` as they are)
+        after the same timestamp check. All lines of a UTC day go out in one append
+        (``Journal.append_lines``); thresholds, the budget and snapshots are checked once
+        per batch, for the agents it touched (so a condition that came and went inside one
+        batch raises nothing).
+        """
+        now = now_ms(self.clock)
+        out: list[Execution | ValueError] = []
+        days: dict[int, list[Execution]] = {}
+        for item in records:
+            try:
+                if isinstance(item, Execution):
+                    api_timestamp(item.timestamp, now, allow_history)
+                    record = item
+                else:
+                    data = dict(item)
+                    agent = data.pop("agent", None)
+                    record = self._validated(agent, data, now, allow_history)
+            except ValueError as exc:  # pydantic's ValidationError is one
+                out.append(exc)
+                continue
+            out.append(record)
+            days.setdefault(record.timestamp // MS_PER_DAY, []).append(record)
+        for day_records in days.values():
+            lines = [r.to_json_line() for r in day_records]
+            size = sum(map(len, lines))
+            try:
+                path, end = self.journal.append_lines("executions", day_records[0].timestamp, lines)
+            except OSError:
+                self._catch_up(force=True)  # fold what did reach the file, then report
+                raise
+            if self._reader.claim_lines(path, end, size, len(lines)):
+                for r in day_records:
+                    self._apply(r)
+            else:
+                self._catch_up(force=True)
+        if self._emit is not None:
+            for done in out:
+                if isinstance(done, Execution):
+                    self._emit(done)
+        for agent in dict.fromkeys(r.agent for rs in days.values() for r in rs):
+            self._watch.check_agent(self._windows, agent, now)
+        if days:
+            self._watch.check_budget(self._windows, now)
+            if self._snapshots.due(now):
+                self.maybe_save_snapshot()
+        return out
+
+    def _validated(
+        self, agent: object, data: dict[str, Any], now: int, allow_history: bool
+    ) -> Execution:
+        """``track_execution``'s checks of one record (``data`` is consumed)."""
+        given = data.pop("timestamp", None)
+        ts = now if given is None else api_timestamp(given, now, allow_history)
+        if (
+            "tokens_used" not in data
+            and "tokensUsed" not in data
+            and not _PART_KEYS.isdisjoint(data)
+        ):
+            parts = [data.get(a) or data.get(b) or 0 for a, b in _TOKEN_PARTS]
+            if all(type(p) is int for p in parts):
+                total = data["tokens_used"] = sum(parts)
+                if total > MAX_EXECUTION_TOKENS:
+                    raise refusal(
+                        "tokens_used",
+                        total,
+                        "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens "
+                        f"= {total} exceeds {MAX_EXECUTION_TOKENS:,}",
+                    )
+        data["timestamp"], data["agent"] = ts, agent
+        data.setdefault("host", _HOST)
+        data.setdefault("pid", self._pid)
+        return Execution.model_validate(data)
+
+    def _apply(self, r: Execution) -> None:
+        self._windows.add(
+            r.agent,
+            r.timestamp,
+            1 if r.status in ERROR_STATUSES else 0,
+            to_micro(r.duration),
+            to_nano(r.cost),
+            r.tokens_used,
+            to_micro(r.cpu_time),
+            round(r.memory_delta),
+            r.api_calls,
+            r.department,
+        )
+        self._recent.add(r.agent, r.timestamp, r)
+        self._unsaved += 1
+
+    # ------------------------------------------------------------- thresholds
+    def check_thresholds(self) -> list[ThresholdBreach]:
+        """Evaluate every agent and the daily budget once: raise, repeat and resolve alerts."""
+        self.refresh()
+        return self._watch.check_all(self._windows, now_ms(self.clock))
+
+    # ---------------------------------------------------------------- queries
+    def _window_stats(self, agent: str | None, now: int) -> dict[str, WindowStats]:
+        w = self._windows
+        if agent is None:
+            return {k: WindowStats.of(w.system_window(now - ms, now)) for k, ms in WINDOWS.items()}
+        return {k: WindowStats.of(w.window(agent, now - ms, now)) for k, ms in WINDOWS.items()}
+
+    def get_agent_metrics(self, agent: str) -> AgentMetrics | None:
+        """Totals and 1h/24h/7d windows of one agent; None if it never ran."""
+        self.refresh()
+        totals = self._windows.totals.get(agent)
+        if totals is None:
+            return None
+        return AgentMetrics.of(agent, totals, self._window_stats(agent, now_ms(self.clock)))
+
+    def get_all_agent_metrics(self) -> list[AgentMetrics]:
+        self.refresh()
+        now = now_ms(self.clock)
+        w = self._windows
+        return [AgentMetrics.of(a, w.totals[a], self._window_stats(a, now)) for a in w.agents()]
+
+    def get_system_metrics(self) -> SystemMetrics:
+        """System-wide totals, windows and host health."""
+        self.refresh()
+        now = now_ms(self.clock)
+        t = self._windows.system_totals()
+        windows = self._window_stats(None, now)
+        hour = windows["1h"]
+        return SystemMetrics(
+            uptime=max(0, now - self._started),
+            total_executions=t.executions,
+            total_errors=t.errors,
+            error_rate=t.errors / t.executions if t.executions else 0.0,
+            total_cost=t.cost_nano / 1e9,
+            executions_per_hour=hour.count,
+            avg_response_time=hour.avg_duration,
+            agent_count=len(self._windows.series),
+            windows=windows,
+            system_health=self._health.get(now),
+        )
+
+    def get_cost_today(self) -> float:
+        """USD of every execution today (UTC), the figure the daily budget is judged on."""
+        self.refresh()
+        return self._windows.cost_on_day(now_ms(self.clock) // MS_PER_DAY) / 1e9
+
+    def list_agents(self) -> list[str]:
+        self.refresh()
+        return self._windows.agents()
+
+    def get_agent_departments(self) -> dict[str, str]:
+        """The last department seen per agent (agents never given one are left out)."""
+        self.refresh()
+        return {a: t.department for a, t in self._windows.totals.items() if t.department}
+
+    def get_recent_executions(self, agent: str, limit: int = 50) -> list[Execution]:
+        """The agent's most recently recorded executions, newest timestamp first."""
+        self.refresh()
+        return [as_execution(p) for p in self._recent.newest(agent)[:limit]]
+
+    def get_agent_series(self, agent: str, window: str = "24h", points: int = 24) -> AgentSeries:
+        """The window cut into ``points`` equal slices, oldest first."""
+        if window not in WINDOWS:
+            raise ValueError(f"window: expected one of {', '.join(WINDOWS)}, got {window!r}")
+        if points < 1:
+            raise ValueError(f"points: must be at least 1, got {points!r}")
+        self.refresh()
+        now = now_ms(self.clock)
+        span = WINDOWS[window]
+        edges = [now - span + span * i // points for i in range(points + 1)]
+        slices = [self._windows.window(agent, lo, hi) for lo, hi in pairwise(edges)]
+        return AgentSeries(
+            executions=[s.count for s in slices],
+            avg_duration=[s.avg_duration_ms for s in slices],
+            cost=[s.cost for s in slices],
+        )
+
+    def export_metrics(self) -> str:
+        """The seed's export: ``{"system": ..., "agents": [...], "timestamp": ms}`` as JSON."""
+        system = self.get_system_metrics()
+        agents = self.get_all_agent_metrics()
+        doc = {
+            "system": system.model_dump(by_alias=True, mode="json"),
+            "agents": [a.model_dump(by_alias=True, mode="json") for a in agents],
+            "timestamp": now_ms(self.clock),
+        }
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
+
+    # -------------------------------------------------------------- snapshots
+    def save_snapshot(self) -> Path:
+        """Write ``metrics/snapshot-<UTC time>.json`` and keep the newest 168 (configurable)."""
+        return self._snapshots.save(self.clock(), self.export_metrics())
+
+    def maybe_save_snapshot(self) -> Path | None:
+        """Save a snapshot when the newest one (from any process) is over an hour old.
+
+        With none at all, the first is due an hour after this monitor started. Cheap when
+        nothing is due: ``track_execution`` calls it and so can any long-running process.
+        """
+        return self._snapshots.maybe_save(self.clock(), self.export_metrics)
+
+    # ------------------------------------------------------------- checkpoint
+    def save_checkpoint(self, wait: bool = True) -> None:
+        """Store aggregates and offsets so the next process tails only what is new.
+
+        With ``wait=False`` the (tens of MB) file is written by a background thread, so a
+        query is not held up; the interpreter still finishes it before exiting. A write error
+        is logged once, never raised: the journal alone suffices.
+        """
+        writer = self._checkpoint_writer
+        if writer is not None and writer.is_alive():
+            if not wait:
+                return  # the previous one is still being written
+            writer.join()
+        now = now_ms(self.clock)
+        self._windows.trim(now - _HORIZON_MS)
+        recent = {
+            a: [as_dict(p) for p in reversed(self._recent.newest(a))] for a in self._recent.items
+        }
+        try:
+            blob = checkpoint.encode(
+                self._windows, self._reader.state(), recent, now, self.journal.problems
+            )
+        except checkpoint.CheckpointError as exc:  # the journal alone still answers
+            log.warning("not saving the monitor checkpoint: %s", exc)
+            self._saved_at, self._unsaved = now, 0
+            return
+        if wait:
+            checkpoint.save(self.journal, blob)
+        else:
+            self._checkpoint_writer = threading.Thread(
+                target=checkpoint.save, args=(self.journal, blob), name="monitor-checkpoint"
+            )
+            self._checkpoint_writer.start()
+        self._saved_at = now
+        self._unsaved = 0
+
+    def _checkpoint_due(self) -> bool:
+        """Enough is new that tailing it would cost more than rewriting the checkpoint.
+
+        A short-lived agent adding a few records leaves them to be tailed by the next
+        process instead of rewriting tens of MB on every exit.
+        """
+        stored = sum(len(s) for s in self._windows.series.values())
+        return self._unsaved >= max(_CHECKPOINT_MIN_NEW, stored // 20)
+
+    def close(self) -> None:
+        """Checkpoint when much is new, and release files."""
+        if self._checkpoint_due():
+            self.save_checkpoint()
+        elif self._checkpoint_writer is not None:
+            self._checkpoint_writer.join()
+        if self._own_journal:
+            self.journal.close()

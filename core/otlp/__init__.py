@@ -1,0 +1,1 @@
+"""OpenTelemetry: OTLP records mapped to executions and cost entries, and the exporter."""

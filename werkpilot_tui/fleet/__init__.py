@@ -1,0 +1,1 @@
+"""Fleet mode: Prometheus queries, fleet snapshots and the console's fleet session."""

@@ -1,0 +1,1 @@
+"""serve: the HTTP endpoint, its JSON payloads and its connection slots."""
