@@ -1,4 +1,4 @@
-"""Configuration: ``werkpilot.toml``, the seed's environment variables, ``data/budgets.toml``.
+"""Configuration: ``werkpilot.toml``, environment (CEO_EMAIL, <DEPT>_BUDGET, ...), budgets.toml.
 
 ``werkpilot.toml`` is hand-written and never rewritten. Environment variables override it.
 Run-time budget edits live in ``data/budgets.toml`` and override both (budget precedence:
@@ -204,7 +204,7 @@ def _shown(value: object) -> str:
 
 
 class Config(_Section):
-    """The whole configuration; every number of the seed is a field here."""
+    """The whole configuration; every tunable number is a field here."""
 
     thresholds: ThresholdsConfig = ThresholdsConfig()
     budgets: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
@@ -304,7 +304,7 @@ def _env_float(env: Mapping[str, str], name: str) -> float:
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    # An empty variable counts as unset, as in the seed (``Number(x) || default``).
+    # An empty variable counts as unset: ``SALES_BUDGET=`` keeps the configured budget.
     if env.get("DAILY_BUDGET", "").strip():
         raw.setdefault("thresholds", {})["daily_budget"] = _env_float(env, "DAILY_BUDGET")
     for name in env:

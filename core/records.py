@@ -1,6 +1,6 @@
 """Pydantic models of the records written to the journal.
 
-On disk the keys are the seed's camelCase names; in Python they are snake_case. Every
+On disk the keys are camelCase (the JSON shape of docs/SPEC.md); in Python, snake_case. Every
 record starts with ``timestamp`` so a reader can find where a record begins inside a
 line that a crashed writer left torn.
 """

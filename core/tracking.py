@@ -1,7 +1,7 @@
 """``core.track``: measure one agent run and record it as one execution and one cost entry.
 
 Measured: wall time (``time.perf_counter_ns``), CPU time of the whole process
-(``time.process_time_ns``, as the seed's ``process.cpuUsage()``; it includes other threads'
+(``time.process_time_ns``, this process's CPU time; it includes other threads'
 work during the run) and the change of the process's resident memory (RSS via psutil: one
 cheap read of /proc at each end, honest about what the process holds; tracemalloc would
 see only Python allocations and slow every allocation down). On exit the run writes the

@@ -225,27 +225,6 @@ def test_the_cycle_check_finds_a_cycle() -> None:
     assert _cycles(graph) == [["a", "b", "c"]]
 
 
-def test_widgets_import_no_core_module() -> None:
-    """Widgets render view models only: levels are computed in core and carried by the rows
-    (``werkpilot_tui/console/conversions.py``), so no widget imports ``core``, even lazily."""
-    import ast
-
-    offenders = []
-    for path in sorted((REPO / "werkpilot_tui" / "widgets").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module]
-            offenders += [
-                f"{path.relative_to(REPO)}:{node.lineno}: {n}"
-                for n in names
-                if n.split(".")[0] == "core"
-            ]
-    assert offenders == []
-
-
 def _console_import_graph() -> dict[str, set[str]]:
     """Every werkpilot_tui module and the werkpilot_tui modules it imports anywhere (top
     level, in functions, under TYPE_CHECKING: a cycle in any of them tangles the design)."""

@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("export", help="print the metrics JSON (the seed's shape)")
+    p = sub.add_parser("export", help="print the metrics JSON (the /api/metrics shape)")
     _common(p)
     p.add_argument("--type", choices=["agent", "system", "costs", "alerts"], default=None)
 
@@ -85,8 +85,7 @@ def prepare_data_dir(args: argparse.Namespace) -> None:
     """Refuse a missing data directory, or create it (on stderr) for the console and serve."""
     if args.demo or args.prometheus:
         return  # a temporary directory / no data directory at all
-    from core.config import load_config, resolve_data_dir
-    from core.journal.store import DataDirError, Journal
+    from core import DataDirError, Journal, load_config, resolve_data_dir
 
     load_config(args.config)  # a bad file is reported before anything is created
     root = resolve_data_dir(args.data_dir).expanduser().absolute()
@@ -125,8 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from core.config import ConfigError
-    from core.journal.store import DataDirError
+    from core import ConfigError, DataDirError
 
     try:
         prepare_data_dir(args)

@@ -15,10 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import core
-from core.clock import parse_day, system_clock
-from core.components import Core
-from core.journal.store import Journal
-from core.text import printable
+from core import Core, Journal, parse_day, printable, system_clock
 from werkpilot_tui.service.api import build_metrics, open_alerts, to_jsonable
 
 #: How long ``check`` waits for e-mail/webhook deliveries before exiting.
@@ -103,7 +100,7 @@ def cmd_check(args: Namespace) -> int:
 def cmd_prune(args: Namespace) -> int:
     """Apply retention (alert files, snapshots, temporary files over an hour old; cost
     reports kept) and list what went."""
-    from core.journal.retention import prune
+    from core import prune
 
     c = _open(args)
     try:

@@ -27,15 +27,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.clock import Clock, system_clock, to_ms
+from core import Clock, system_clock, to_ms
 from werkpilot_tui.console.live import StartupStep
 
 if TYPE_CHECKING:
-    from core.alerts.manager import AlertManager
-    from core.components import Core
-    from core.config import Config
-    from core.costs.ledger import CostTracker
-    from core.monitor.performance import PerformanceMonitor
+    from core import AlertManager, Config, Core, CostTracker, PerformanceMonitor
 
 DEFAULT_RATE = 1.0  # executions per second, fleet-wide
 BACKFILL_DAYS = 7

@@ -149,7 +149,7 @@ class AlertManager:
     ) -> Alert | None:
         """Record an alert; None when it repeats an open alert of the same condition.
 
-        Also accepts the seed's form: ``add_alert({"level": ..., "type": ..., ...})``.
+        Also accepts one mapping: ``add_alert({"level": ..., "type": ..., ...})``.
         """
         if isinstance(level, Mapping):
             if type is not None or message is not None or data is not None:
@@ -348,7 +348,7 @@ class AlertManager:
         condition: Callable[[Alert], Any] | None = None,
         action: Callable[[Alert], Any] | None = None,
     ) -> Rule:
-        """Add (or replace, by name) a rule; also accepts the seed's single mapping."""
+        """Add (or replace, by name) a rule; also accepts one mapping of the same fields."""
         if isinstance(name, Mapping):
             spec = from_mapping(name, RULE_KEYS, "rule")
             name, level, type = spec.get("name"), spec.get("level"), spec.get("type")

@@ -62,7 +62,7 @@ DEFAULT_RULES = (
 
 
 def from_mapping(args: Any, keys: frozenset[str], what: str) -> dict[str, Any]:
-    """The seed's single-mapping call form, refusing keys the call does not know."""
+    """The single-mapping call form (one dict of the keyword arguments), refusing unknown keys."""
     if not isinstance(args, Mapping):
         raise TypeError(f"{what}: expected a mapping, got {type(args).__name__}")
     unknown = set(args) - keys

@@ -59,9 +59,9 @@ class _Result(BaseModel):
 
 
 class Alert(_Result):
-    """One alert as the seed showed it, plus dedup and resolution fields.
+    """One alert in the exported JSON shape, plus dedup and resolution fields.
 
-    Excluded fields are extra Python attributes that stay out of the seed's JSON shape.
+    Excluded fields are Python-only attributes, outside the exported JSON shape (docs/SPEC.md).
     """
 
     id: str

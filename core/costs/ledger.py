@@ -262,7 +262,7 @@ class CostTracker:
     ) -> CostResult:
         """Price and append one cost entry, then check the department's budget.
 
-        Keywords, or the seed's form: ``track_cost(agent, dept, {"model": "sonnet",
+        Keywords, or one usage mapping: ``track_cost(agent, dept, {"model": "sonnet",
         "inputTokens": 500, "outputTokens": 300})`` (camelCase or snake_case keys).
         ``timestamp`` as for ``PerformanceMonitor.track_execution`` (``allow_history``
         too). Invalid input raises a ValidationError naming the field and writes nothing.
@@ -506,7 +506,7 @@ class CostTracker:
         return agent_month_costs(self._agg, self._this_month())
 
     def get_cost_optimizations(self) -> list[Optimization]:
-        """The seed's two downgrade rules over all-time usage, largest saving first."""
+        """Downgrades (opus -> sonnet, sonnet -> haiku) over all-time usage, best saving first."""
         self.refresh()
         return optimizations(self._agg)
 

@@ -1,4 +1,4 @@
-"""Pydantic result models of the cost ledger: the seed's JSON shapes with camelCase keys.
+"""Pydantic result models of the cost ledger: the JSON shapes of docs/SPEC.md, camelCase keys.
 
 ``model_dump(by_alias=True, mode="json")`` gives exactly the keys of SPEC "Shapes". Money is
 USD as an unrounded float (exact sums are kept in nano-dollars before this edge).
@@ -117,7 +117,7 @@ class DailySummary(_Result):
     executions: int
     avg_cost_per_execution: float
     change_from_yesterday: float
-    change_percentage: float  # 0 when yesterday cost nothing (as the seed reports it)
+    change_percentage: float  # 0 when yesterday cost nothing (no division by zero)
 
 
 class GeneratedDailyReport(_Result):

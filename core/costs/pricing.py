@@ -113,7 +113,7 @@ class Usage:
     output: int = 0
     cache_read: int = 0
     cache_write: int = 0
-    #: A tokens-only call: priced as half input, half output exactly (the seed's rule).
+    #: A tokens-only call: priced as half input, half output exactly.
     split_half: bool = False
 
     @property
@@ -122,9 +122,9 @@ class Usage:
 
 
 def split_tokens_used(tokens_used: int) -> Usage:
-    """The seed's 50/50 split of a bare token count.
+    """A bare token count split 50/50 between input and output.
 
-    The cost is exact (``tokens_used / 2`` at each price, as the seed computes it); for the
+    The cost is exact (``tokens_used / 2`` at each price); for the
     recorded integer counts the odd token goes to the input side, so totals stay exact.
     """
     half = tokens_used // 2

@@ -31,7 +31,7 @@ from core.records import MAX_EXECUTION_TOKENS, refusal
 
 BudgetFor = Callable[[str], float]
 
-#: The seed's optimization rules: more than this many opus executions -> sonnet, saving
+#: The optimization rules: more than this many opus executions -> sonnet, saving
 #: this share of the opus cost; sonnet averaging under this USD per execution -> haiku.
 OPUS_MIN_EXECUTIONS = 100
 OPUS_SAVINGS = 0.80
@@ -57,7 +57,7 @@ def make_usage(
     cache_read_tokens: int = 0,
     cache_write_tokens: int = 0,
 ) -> Usage:
-    """Validated token counts; a bare ``tokens_used`` is split 50/50 as the seed does."""
+    """Validated token counts; a bare ``tokens_used`` is split 50/50 (half input, half output)."""
     usage = Usage(
         _tokens("input_tokens", input_tokens),
         _tokens("output_tokens", output_tokens),
@@ -131,7 +131,7 @@ _USAGE_KEYS = {
 
 
 def usage_kwargs(usage: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments from the seed's usage mapping; unknown keys are an error."""
+    """Keyword arguments from a usage mapping (camelCase keys); unknown keys are an error."""
     if not isinstance(usage, Mapping):
         raise TypeError(f"track_cost: usage must be a mapping, got {type(usage).__name__}")
     allowed = set(_USAGE_KEYS) | set(_USAGE_KEYS.values())
@@ -268,7 +268,7 @@ def department_costs(
 
 
 def optimizations(agg: LedgerAggregates) -> list[Optimization]:
-    """The seed's two downgrade rules over each agent's all-time usage per model family.
+    """Downgrades (opus -> sonnet, sonnet -> haiku) over each agent's all-time usage per family.
 
     An agent using several ids of one family is judged on their sum; ``currentModel`` is
     the id when there is one, else the family name.

@@ -44,7 +44,7 @@ class MemoryHealth(_Shape):
 class SystemHealth(_Shape):
     cpu: CpuHealth
     memory: MemoryHealth
-    uptime: float  # host uptime in seconds (the seed's os.uptime())
+    uptime: float  # host uptime in seconds (since boot, not this process)
 
 
 def _busy_and_total(times: Any) -> tuple[float, float]:

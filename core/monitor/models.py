@@ -1,4 +1,4 @@
-"""Result models of the performance monitor, in the seed's JSON shape (camelCase keys).
+"""Result models of the performance monitor: the JSON shape of docs/SPEC.md (camelCase keys).
 
 ``model_dump(by_alias=True, mode="json")`` gives exactly the keys of SPEC "Shapes"; values are
 unrounded (rounding is for display).

@@ -166,7 +166,7 @@ class PerformanceMonitor:
         allow_history: bool = False,
         **fields: Any,
     ) -> Execution:
-        """Record one execution (keywords, or the seed's camelCase mapping); returns it.
+        """Record one execution (keywords, or one mapping with camelCase keys); returns it.
 
         Fields: duration (ms), status, tokens_used, model, cost (USD), cpu_time (ms),
         memory_delta (bytes), api_calls, department, input/output/cache_read/cache_write
@@ -394,7 +394,7 @@ class PerformanceMonitor:
         )
 
     def export_metrics(self) -> str:
-        """The seed's export: ``{"system": ..., "agents": [...], "timestamp": ms}`` as JSON."""
+        """The export document: ``{"system": ..., "agents": [...], "timestamp": ms}`` as JSON."""
         system = self.get_system_metrics()
         agents = self.get_all_agent_metrics()
         doc = {

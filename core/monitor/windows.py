@@ -36,7 +36,7 @@ from core.costs.pricing import usd_to_nanos
 MS_PER_MINUTE = 60_000
 MS_PER_HOUR = 3_600_000
 MS_PER_DAY = 86_400_000
-#: The windows every query reports, by their seed names.
+#: The windows every query reports, by their exported names.
 WINDOWS: dict[str, int] = {"1h": MS_PER_HOUR, "24h": 24 * MS_PER_HOUR, "7d": 7 * MS_PER_DAY}
 NANO = 1_000_000_000
 _I64_MAX = 2**63 - 1
@@ -56,7 +56,7 @@ def to_micro(ms: float) -> int:
 class Sums(NamedTuple):
     """Summed figures of a set of executions (integer units, see module doc)."""
 
-    count: int = 0  # type: ignore[assignment]  # shadows tuple.count: the seed's name
+    count: int = 0  # type: ignore[assignment]  # shadows tuple.count: the exported key is count
     errors: int = 0
     duration_us: int = 0
     cost_nano: int = 0

@@ -24,8 +24,7 @@ from textual.command import Provider
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
-from core.clock import Clock, now_ms, system_clock
-from core.config import Config
+from core import Clock, Config, now_ms, system_clock
 from werkpilot_tui.console.app_api import ConsoleApp
 from werkpilot_tui.console.live import CoreSession, HealthProvider, LiveFeed, Preparing, StartupStep
 from werkpilot_tui.console.messages import DataChanged

@@ -12,17 +12,19 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from core import config as core_config
-from core.costs.forecast import DEFAULT_LEVELS, forecast, projected_level
-from core.costs.models import BudgetForecast
-from core.costs.pricing import usd_to_nanos
-from core.monitor.models import WindowStats
-from core.monitor.thresholds import (
+from core import (
+    DEFAULT_LEVELS,
+    BudgetForecast,
     ErrorRateLimits,
+    WindowStats,
     daily_budget_level,
     error_rate_level,
+    forecast,
+    projected_level,
     response_time_level,
+    usd_to_nanos,
 )
+from core import config as core_config
 from werkpilot_tui.console.view_models import BudgetRow, Health, ThresholdsView, WindowFigures
 
 

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from core.clock import Clock, now_ms, system_clock
-from core.costs.forecast import budget_level, projected_level
+from core import Clock, budget_level, now_ms, projected_level, system_clock
 from werkpilot_tui.console.conversions import thresholds_view, window_figures
 from werkpilot_tui.console.view_models import (
     WINDOWS,
@@ -24,9 +23,7 @@ from werkpilot_tui.console.view_models import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from core.costs.ledger import CostTracker
-    from core.costs.models import BudgetForecast
-    from core.monitor.performance import PerformanceMonitor
+    from core import BudgetForecast, CostTracker, PerformanceMonitor
 
 RECENT_LIMIT = 50
 #: Sparkline resolution per window: 5-minute, hourly and 6-hourly buckets.

@@ -17,8 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from core.clock import Clock, now_ms, system_clock
-from core.config import Config, load_config, resolve_data_dir
+from core import Clock, Config, load_config, now_ms, resolve_data_dir, system_clock
 from werkpilot_tui.console.conversions import budget_row, levelled, thresholds_view, window_figures
 from werkpilot_tui.console.session import ALL_CAPABILITIES, Capability, Session, StartupStep
 from werkpilot_tui.console.view_models import (
@@ -31,13 +30,8 @@ from werkpilot_tui.console.view_models import (
 )
 
 if TYPE_CHECKING:
-    from core.alerts.manager import AlertManager
-    from core.config import ThresholdsConfig as ConfigThresholds
-    from core.costs.ledger import CostTracker
-    from core.costs.models import AgentCost
-    from core.journal.store import Journal
-    from core.monitor.models import AgentMetrics
-    from core.monitor.performance import PerformanceMonitor
+    from core import AgentCost, AgentMetrics, AlertManager, CostTracker, Journal, PerformanceMonitor
+    from core import ThresholdsConfig as ConfigThresholds
     from werkpilot_tui.console.detail_models import AgentDetailView, CostsView
 
 T = TypeVar("T")
@@ -55,7 +49,7 @@ def host_health() -> HostHealth:
     """Host CPU and memory, measured by ``core.monitor.health`` (psutil; never blocks). CPU
     comes from the process's one sampler: the figure covers the time since its previous
     reading (≥ 1 s)."""
-    from core.monitor.health import cpu_sampler, sample_health
+    from core import cpu_sampler, sample_health
 
     h = sample_health()
     return HostHealth(
@@ -88,7 +82,7 @@ class CoreSession:
     ) -> None:
         self.data_dir = Path(resolve_data_dir(data_dir)).expanduser().absolute()
         if self.data_dir.exists() and not self.data_dir.is_dir():
-            from core.journal.store import DataDirError
+            from core import DataDirError
 
             raise DataDirError(f"data directory {self.data_dir} exists but is not a directory")
         self.config = load_config(config)
@@ -283,7 +277,7 @@ class CoreSession:
             method = getattr(component, name, None)
             if method is not None:
                 method()
-        from core.journal.retention import TEMPORARY_MAX_AGE_S  # what killed writers left behind
+        from core import TEMPORARY_MAX_AGE_S  # what killed writers left behind
 
         assert self.journal
         self.journal.prune_temporary(self.clock(), TEMPORARY_MAX_AGE_S)
@@ -441,7 +435,7 @@ class LiveFeed:
 
 
 def _stamp(root: Path, day: date) -> tuple[tuple[int, int] | None, ...]:
-    from core.journal.store import day_stamp
+    from core import day_stamp
 
     return day_stamp(root, day)
 

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
-    from core.clock import Clock
-    from core.config import Config
+    from core import Clock, Config
     from werkpilot_tui.console.detail_models import AgentDetailView, CostsView
     from werkpilot_tui.console.view_models import Dashboard
 

@@ -29,7 +29,7 @@ from werkpilot_tui.console.theme_files import builtin_theme_dir
 from werkpilot_tui.console.widgets.palette import VARIABLE_DEFAULTS
 
 if TYPE_CHECKING:
-    from core.config import Config
+    from core import Config
 
 DEFAULT_THEME = "werkpilot-dark"
 HIGH_CONTRAST_THEME = "werkpilot-high-contrast"

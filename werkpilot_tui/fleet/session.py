@@ -16,9 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core.clock import Clock, now_ms, system_clock
-from core.config import Config, load_config
-from core.monitor.thresholds import ErrorRateLimits
+from core import Clock, Config, ErrorRateLimits, load_config, now_ms, system_clock
 from werkpilot_tui.console.conversions import (
     budget_row_of_spend,
     figures,

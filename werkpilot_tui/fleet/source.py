@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC
 from typing import Any
 
-from core.clock import Clock, system_clock
+from core import Clock, system_clock
 from werkpilot_tui.console.session import NotAvailableHere
 from werkpilot_tui.fleet import promql
 from werkpilot_tui.fleet.promql import PromError, PrometheusClient, PrometheusUnavailable, Sample

@@ -1,4 +1,4 @@
-"""The ``/api/metrics`` payloads (the seed's shape), built from the core components.
+"""The ``/api/metrics`` payloads (the JSON shape of docs/SPEC.md), built from the core components.
 
 Shared by ``werkpilot-tui export`` and ``werkpilot-tui serve`` so both print the same JSON;
 ``MetricsService`` adds the server's cache and the lock core objects need across threads.
@@ -14,12 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from core.clock import Clock, now_ms
-from core.exposition import Exposition, gauges_from
+from core import Clock, Exposition, gauges_from, now_ms
 
 if TYPE_CHECKING:
-    from core.alerts.manager import AlertManager
-    from core.components import Core
+    from core import AlertManager, Core
 
 #: ``?type=`` value -> key of the part in the full payload.
 PARTS: dict[str, str] = {
@@ -34,7 +32,7 @@ UNACKNOWLEDGED_ALERTS = 20
 
 
 def to_jsonable(value: Any) -> Any:
-    """Pydantic results as the seed's camelCase JSON values; containers recursively."""
+    """Pydantic results as camelCase JSON values; containers recursively."""
     if isinstance(value, BaseModel):
         return value.model_dump(by_alias=True, mode="json")
     if isinstance(value, dict):

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core.otlp.ingest import Ingestor, IngestResult, LogIn, SpanIn
-from core.otlp.metrics import MetricsMapper, PointIn
+from core import Ingestor, IngestResult, LogIn, MetricsMapper, PointIn, SpanIn
 
 if TYPE_CHECKING:
     from werkpilot_tui.service.api import MetricsService

@@ -1,4 +1,4 @@
-"""``werkpilot-tui serve``: ``/api/metrics`` (the seed's endpoint) and ``/metrics`` (Prometheus).
+"""``werkpilot-tui serve``: ``/api/metrics`` (JSON for scripts) and ``/metrics`` (Prometheus).
 
 A stdlib ``ThreadingHTTPServer``: a few scrapers and dashboards need no framework. Core
 objects are not thread-safe, so every core call runs under one lock; cached responses are
@@ -29,11 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import core
-from core.clock import Clock, system_clock
-from core.components import Core
-from core.config import budget_problem, load_config
-from core.exposition import CONTENT_TYPE
-from core.text import printable
+from core import CONTENT_TYPE, Clock, Core, budget_problem, load_config, printable, system_clock
 from werkpilot_tui.service.api import MetricsService
 from werkpilot_tui.service.connections import (
     MAX_HEAD_BYTES,

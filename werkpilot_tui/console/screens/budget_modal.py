@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from core.config import MAX_MONTHLY_BUDGET_USD, Config, budget_problem
+from core import MAX_MONTHLY_BUDGET_USD, Config, budget_problem
 from werkpilot_tui.console.widgets import format as fmt
 from werkpilot_tui.console.widgets.text import neutralise
 
