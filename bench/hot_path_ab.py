@@ -25,8 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE = r"""
 import json, statistics, sys, tempfile, time
 from pathlib import Path
-from core.costs.ledger import CostTracker
-from core.monitor.performance import PerformanceMonitor
+try:  # the public face; a checkout from before it had the modules at the top of core
+    from core import CostTracker, PerformanceMonitor
+except ImportError:
+    from core.ledger import CostTracker
+    from core.monitor import PerformanceMonitor
 
 calls = int(sys.argv[1])
 data = Path(tempfile.mkdtemp(prefix="wp-ab-"))
