@@ -217,7 +217,10 @@ class WerkpilotApp(App[None]):
 
     def _tick(self) -> None:
         others = [s for s in self.screen_stack if s is not self.dashboard_screen]
-        for screen in (self.dashboard_screen, *others):
+        # Under another screen the dashboard's ages wait (it is dimmed or hidden there):
+        # repainting it under an overlay costs a full composite every tick.
+        ticking = others if others else [self.dashboard_screen]
+        for screen in ticking:
             tick = getattr(screen, "tick", None)
             if tick is None or not screen.is_attached:
                 continue
