@@ -175,32 +175,12 @@ class PerformanceMonitor:
         input raises a ValidationError naming the field and writes nothing.
         """
         data = fields if metrics is None else {**metrics, **fields}
-        if "timestamp" in data:
-            given = data.pop("timestamp")
-            timestamp = given if timestamp is None else timestamp
+        if timestamp is not None:  # the keyword wins over a mapping's timestamp
+            data["timestamp"] = timestamp
         now = now_ms(self.clock)
-        ts = now if timestamp is None else api_timestamp(timestamp, now, allow_history)
-        if (
-            "tokens_used" not in data
-            and "tokensUsed" not in data
-            and not _PART_KEYS.isdisjoint(data)
-        ):
-            parts = [data.get(a) or data.get(b) or 0 for a, b in _TOKEN_PARTS]
-            if all(type(p) is int for p in parts):
-                total = data["tokens_used"] = sum(parts)
-                if total > MAX_EXECUTION_TOKENS:
-                    raise refusal(
-                        "tokens_used",
-                        total,
-                        "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens "
-                        f"= {total} exceeds {MAX_EXECUTION_TOKENS:,}",
-                    )
-        data["timestamp"], data["agent"] = ts, agent
-        data.setdefault("host", _HOST)
-        data.setdefault("pid", self._pid)
-        record = Execution.model_validate(data)
+        record = self._validated(agent, data, now, allow_history)
         line = record.to_json_line()
-        path, end = self.journal.append_line("executions", ts, line)
+        path, end = self.journal.append_line("executions", record.timestamp, line)
         if self._reader.claim(path, end, len(line)):  # nobody wrote in between
             self._apply(record)
         else:
