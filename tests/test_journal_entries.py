@@ -79,6 +79,7 @@ def test_directories_named_like_day_files_are_reported_once_and_skipped(data_dir
             c.monitor.get_system_metrics()
             c.tracker.get_all_costs()
             c.alerts.refresh()
+            c.control.events()
         reported = [p.path for p in c.journal.problems]
         assert len(reported) == len(set(reported))  # each once, however often it was met
         yesterday = [p for p in dirs if YESTERDAY.isoformat() in p.name]
