@@ -95,6 +95,7 @@ _EXPORTS: dict[str, str] = {
     "AgentMetrics": "core.monitor.models",
     "AlertManager": "core.alerts.manager",
     "BudgetForecast": "core.costs.models",
+    "BurnRates": "core.costs.models",
     "CONTENT_TYPE": "core.exposition",
     "Clock": "core.clock",
     "Config": "core.config",
@@ -160,6 +161,7 @@ if TYPE_CHECKING:
     from core.costs.ledger import CostTracker as CostTracker
     from core.costs.models import AgentCost as AgentCost
     from core.costs.models import BudgetForecast as BudgetForecast
+    from core.costs.models import BurnRates as BurnRates
     from core.costs.pricing import usd_to_nanos as usd_to_nanos
     from core.exposition import CONTENT_TYPE as CONTENT_TYPE
     from core.exposition import Exposition as Exposition
