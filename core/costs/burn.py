@@ -118,9 +118,7 @@ def evaluate(spends: Mapping[str, int], budget: float, month: int) -> list[RuleV
         clear = True
         for p in pairs:
             long_at = spends[p.long] >= spend_needed(p.threshold, budget, WINDOWS[p.long], month)
-            short_at = spends[p.short] >= spend_needed(
-                p.threshold, budget, WINDOWS[p.short], month
-            )
+            short_at = spends[p.short] >= spend_needed(p.threshold, budget, WINDOWS[p.short], month)
             if long_at and short_at and firing is None:
                 firing = p
             clear = clear and not long_at and not short_at

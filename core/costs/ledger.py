@@ -3,9 +3,10 @@
 Every cost entry is one line in ``costs/ledger-YYYY-MM-DD.jsonl``; the tracker folds the
 lines into incremental aggregates (``core.costs.aggregates``) and answers every query from
 them after catching up on lines other processes appended. ``track_cost`` reads the current
-month's files once (for budgets; from a checkpoint when there is one; with the 3 days before
-it, for burn rates) and afterwards only the day files it touches (today's and the entry's own), so its cost does not grow with history;
-every report catches up on all files (one ``stat`` per file when nothing changed).
+month's files once (for budgets, from a checkpoint when there is one; with the 3 days before
+it, for burn rates) and afterwards only the day files it touches (today's and the entry's
+own), so its cost does not grow with history; every report catches up on all files (one
+``stat`` per file when nothing changed).
 """
 
 from __future__ import annotations

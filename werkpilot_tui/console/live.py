@@ -212,6 +212,7 @@ class CoreSession:
         )
 
     def _budgets(self, levels: Sequence[float]) -> tuple[BudgetRow, ...]:
+        assert self.tracker
         burn = {b.department: b.shown for b in self.tracker.get_burn_rates()}
         return tuple(
             budget_row(f, levels, burn.get(f.department))
