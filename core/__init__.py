@@ -104,6 +104,7 @@ _EXPORTS: dict[str, str] = {
     "CostTracker": "core.costs.ledger",
     "DEFAULT_LEVELS": "core.costs.forecast",
     "DataDirError": "core.journal.store",
+    "DepartmentStatus": "core.status",
     "ErrorRateLimits": "core.monitor.thresholds",
     "Exposition": "core.exposition",
     "IngestResult": "core.otlp.ingest",
@@ -115,6 +116,7 @@ _EXPORTS: dict[str, str] = {
     "PerformanceMonitor": "core.monitor.performance",
     "PointIn": "core.otlp.metrics",
     "SpanIn": "core.otlp.ingest",
+    "StatusFacts": "core.status",
     "TEMPORARY_MAX_AGE_S": "core.journal.retention",
     "ThresholdsConfig": "core.config",
     "WindowStats": "core.monitor.models",
@@ -125,6 +127,7 @@ _EXPORTS: dict[str, str] = {
     "day_stamp": "core.journal.store",
     "error_rate_level": "core.monitor.thresholds",
     "forecast": "core.costs.forecast",
+    "gather_status": "core.status",
     "gauges_from": "core.exposition",
     "load_config": "core.config",
     "now_ms": "core.clock",
@@ -135,6 +138,7 @@ _EXPORTS: dict[str, str] = {
     "resolve_data_dir": "core.config",
     "response_time_level": "core.monitor.thresholds",
     "sample_health": "core.monitor.health",
+    "status_data_dir": "core.status",
     "system_clock": "core.clock",
     "to_ms": "core.clock",
     "usd_to_nanos": "core.costs.pricing",
@@ -186,6 +190,10 @@ if TYPE_CHECKING:
     from core.otlp.ingest import SpanIn as SpanIn
     from core.otlp.metrics import MetricsMapper as MetricsMapper
     from core.otlp.metrics import PointIn as PointIn
+    from core.status import DepartmentStatus as DepartmentStatus
+    from core.status import StatusFacts as StatusFacts
+    from core.status import gather_status as gather_status
+    from core.status import status_data_dir as status_data_dir
     from core.text import printable as printable
 # --- end of public face ---
 

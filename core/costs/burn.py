@@ -22,15 +22,13 @@ at a threshold raises and one nano-dollar less does not.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from core.clock import MS_PER_DAY
-from core.costs.pricing import NANOS_PER_USD
+from core.costs.nanos import NANOS_PER_USD
 
 MS_PER_MINUTE = 60_000
 MS_PER_HOUR = 3_600_000
@@ -48,9 +46,9 @@ Rule = Literal["page", "ticket"]
 Verdict = Literal["raise", "resolve", "hold"]
 
 
-@dataclass(frozen=True, slots=True)
-class BurnPair:
-    """Two windows that must both burn at ``threshold`` or more."""
+class BurnPair(NamedTuple):
+    """Two windows that must both burn at ``threshold`` or more (a NamedTuple, not a
+    dataclass: the status line imports this, and dataclasses costs it milliseconds)."""
 
     rule: Rule
     level: Literal["critical", "warning"]
@@ -74,7 +72,8 @@ RULES: tuple[Rule, ...] = ("page", "ticket")
 def month_ms(now: datetime) -> int:
     """The length of ``now``'s UTC month in ms (28, 29, 30 or 31 days): ``P``."""
     now = now.astimezone(UTC)
-    return calendar.monthrange(now.year, now.month)[1] * MS_PER_DAY
+    nxt = date(now.year + now.month // 12, now.month % 12 + 1, 1)
+    return (nxt - date(now.year, now.month, 1)).days * MS_PER_DAY
 
 
 def burn_rate(spend_nanos: int, budget: float, window_ms: int, month: int) -> float:
@@ -96,8 +95,7 @@ def spend_needed(threshold: float, budget: float, window_ms: int, month: int) ->
     return -(-exact.numerator // exact.denominator)
 
 
-@dataclass(frozen=True, slots=True)
-class RuleVerdict:
+class RuleVerdict(NamedTuple):
     """What one rule (page or ticket) says about a department now."""
 
     rule: Rule
