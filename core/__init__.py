@@ -94,11 +94,13 @@ _EXPORTS: dict[str, str] = {
     "AgentCost": "core.costs.models",
     "AgentMetrics": "core.monitor.models",
     "AlertManager": "core.alerts.manager",
+    "AuditEvent": "core.records",
     "BudgetForecast": "core.costs.models",
     "BurnRates": "core.costs.models",
     "CONTENT_TYPE": "core.exposition",
     "Clock": "core.clock",
     "Config": "core.config",
+    "Control": "core.control.manager",
     "ConfigError": "core.config",
     "Core": "core.components",
     "CostTracker": "core.costs.ledger",
@@ -113,6 +115,7 @@ _EXPORTS: dict[str, str] = {
     "LogIn": "core.otlp.ingest",
     "MAX_MONTHLY_BUDGET_USD": "core.config",
     "MetricsMapper": "core.otlp.metrics",
+    "Pause": "core.control.book",
     "PerformanceMonitor": "core.monitor.performance",
     "PointIn": "core.otlp.metrics",
     "SpanIn": "core.otlp.ingest",
@@ -125,6 +128,7 @@ _EXPORTS: dict[str, str] = {
     "cpu_sampler": "core.monitor.health",
     "daily_budget_level": "core.monitor.thresholds",
     "day_stamp": "core.journal.store",
+    "default_actor": "core.control.manager",
     "error_rate_level": "core.monitor.thresholds",
     "forecast": "core.costs.forecast",
     "gather_status": "core.status",
@@ -158,6 +162,9 @@ if TYPE_CHECKING:
     from core.config import budget_problem as budget_problem
     from core.config import load_config as load_config
     from core.config import resolve_data_dir as resolve_data_dir
+    from core.control.book import Pause as Pause
+    from core.control.manager import Control as Control
+    from core.control.manager import default_actor as default_actor
     from core.costs.forecast import DEFAULT_LEVELS as DEFAULT_LEVELS
     from core.costs.forecast import budget_level as budget_level
     from core.costs.forecast import forecast as forecast
@@ -190,6 +197,7 @@ if TYPE_CHECKING:
     from core.otlp.ingest import SpanIn as SpanIn
     from core.otlp.metrics import MetricsMapper as MetricsMapper
     from core.otlp.metrics import PointIn as PointIn
+    from core.records import AuditEvent as AuditEvent
     from core.status import DepartmentStatus as DepartmentStatus
     from core.status import StatusFacts as StatusFacts
     from core.status import gather_status as gather_status

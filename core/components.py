@@ -20,6 +20,7 @@ from core.journal.store import Journal
 if TYPE_CHECKING:
     from core.alerts.channels import Channel
     from core.alerts.manager import AlertManager
+    from core.control.manager import Control
     from core.costs.ledger import CostTracker
     from core.monitor.performance import PerformanceMonitor
     from core.monitor.rebuild import Progress
@@ -52,6 +53,7 @@ class Core:
         self._alerts: AlertManager | None = None
         self._monitor: PerformanceMonitor | None = None
         self._tracker: CostTracker | None = None
+        self._control: Control | None = None
 
     @property
     def alerts(self) -> AlertManager:
@@ -103,8 +105,24 @@ class Core:
             return self._tracker
 
     @property
+    def control(self) -> Control:
+        """The audit trail of operator actions, and the pauses it holds."""
+        with self._lock:
+            if self._control is None:
+                from core.control.manager import Control
+
+                self._control = Control(self.journal, self.clock)
+            return self._control
+
+    @property
     def data_dir(self) -> os.PathLike[str]:
         return self.journal.root
+
+    def __enter__(self) -> Core:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Close the components that were built (monitor, ledger, alerts), then the journal.
@@ -112,8 +130,8 @@ class Core:
         Every one is closed even if an earlier one fails; the first failure is raised.
         """
         with self._lock:
-            built = (self._monitor, self._tracker, self._alerts)
-            self._monitor = self._tracker = self._alerts = None
+            built = (self._monitor, self._tracker, self._alerts, self._control)
+            self._monitor = self._tracker = self._alerts = self._control = None
             error: BaseException | None = None
             for component in built:
                 if component is not None:

@@ -178,6 +178,10 @@ def _usd(amount: float) -> str:
     return f"${amount:,.0f}" if amount == int(amount) else f"${amount:,.2f}"
 
 
+#: The smallest monthly budget: a cent, so every spend is a finite share of it.
+MIN_MONTHLY_BUDGET_USD = 0.01
+
+
 def budget_problem(amount: object, max_usd: float = MAX_MONTHLY_BUDGET_USD) -> str | None:
     """Why ``amount`` cannot be a monthly budget, or None; shared by every place that sets one.
 
@@ -190,6 +194,8 @@ def budget_problem(amount: object, max_usd: float = MAX_MONTHLY_BUDGET_USD) -> s
         return "must be a number of USD"
     if amount <= 0:
         return "must be a positive amount"
+    if amount < MIN_MONTHLY_BUDGET_USD:  # spend over 1e-300 USD: an infinite percentage
+        return "must be at least $0.01"
     if amount > max_usd:  # also inf, and ints too large for a float (compared exactly)
         return f"too large (max {_usd(max_usd)})"
     return None
@@ -207,8 +213,8 @@ class Config(_Section):
     """The whole configuration; every tunable number is a field here."""
 
     thresholds: ThresholdsConfig = ThresholdsConfig()
-    budgets: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
-        default_factory=dict
+    budgets: dict[str, Annotated[float, Field(ge=MIN_MONTHLY_BUDGET_USD, allow_inf_nan=False)]] = (
+        Field(default_factory=dict)
     )
     pricing: dict[str, Price] = Field(default_factory=dict)
     alerts: AlertsConfig = AlertsConfig()

@@ -354,3 +354,48 @@ class AlertEvent(Record):
     def to_json_line(self) -> bytes:
         """One JSON line without the fields this kind of event leaves empty."""
         return self.__pydantic_serializer__.to_json(self, by_alias=True, exclude_none=True) + b"\n"
+
+
+AuditAction = Literal[
+    "acknowledged",  # an alert acknowledged (subject: alert id; after: until, if any)
+    "unacknowledged",  # an acknowledgement taken back (the console's undo)
+    "snoozed",  # an alert acknowledged until a time (after: until)
+    "silenced",  # a condition silenced (subject: fingerprint; after: until)
+    "unsilenced",  # a silence lifted
+    "budget_set",  # a department's monthly budget (before/after: USD, None when unset)
+    "paused",  # an agent paused: its guard refuses every call until resumed
+    "resumed",  # a paused agent resumed
+]
+#: Who did it: ``user@host`` for the console and the CLI, ``token:NAME`` for the API.
+Actor = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=rf"^{_IDENTITY}$")]
+
+
+class AuditEvent(Record):
+    """One operator action: who did what to which subject, when, from what to what, and why.
+
+    The audit journal is also the truth of which agents are paused (the fold of ``paused``
+    and ``resumed`` events), so a pause is seen by every process on the data directory.
+    """
+
+    timestamp: EpochMs
+    action: AuditAction
+    actor: Actor
+    #: An agent, a department, an alert id or a condition's fingerprint.
+    subject: Annotated[
+        str, StringConstraints(min_length=1, max_length=1000, pattern=rf"^{_IDENTITY}$")
+    ]
+    before: Any = None
+    after: Any = None
+    reason: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_check_text)] = ""
+    host: Host = ""
+    pid: Pid = 0
+
+    @field_validator("before", "after")
+    @classmethod
+    def _json_value(cls, value: Any) -> Any:
+        check_json_value(value, "value")
+        return value
+
+    def to_json_line(self) -> bytes:
+        """One JSON line without the fields this action leaves empty."""
+        return self.__pydantic_serializer__.to_json(self, by_alias=True, exclude_none=True) + b"\n"

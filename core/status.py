@@ -1,12 +1,15 @@
 """The status line's facts, gathered without pydantic: each department's month spend against
-its budget with its level and last hour's burn rate, and the open critical alerts.
+its budget with its level and last hour's burn rate, the open critical alerts and the paused
+agents.
 
 ``werkpilot-tui status`` prints them within 100 ms of process start, so nothing here imports
 pydantic, the journal's store or the components (see core/journal/peek.py). Sources,
 cheapest first: the ledger's checkpoint (the month's day cells, the recent minutes and the
 offsets they cover) plus the lines appended since; without a usable one, a fold of the month's
 day files and the 3 days before. The alert manager's checkpoint plus the events since (else a
-fold of the alert files). Budgets as core.config resolves them: built-in defaults, ``[budgets]``
+fold of the alert files). Paused agents by core.control's rule (core/control/book.py: an
+agent's newest ``paused`` audit event not followed by a ``resumed`` one) over the audit
+journal. Budgets as core.config resolves them: built-in defaults, ``[budgets]``
 of werkpilot.toml, ``<DEPT>_BUDGET``, then ``data/budgets.toml``. What core would refuse
 (a malformed file, a budget over the ceiling) is skipped here instead of reported: a status
 line never fails; ``werkpilot-tui check`` says what is wrong.
@@ -43,7 +46,7 @@ DEFAULT_BUDGETS: dict[str, float] = {
 DEFAULT_LEVELS: tuple[float, float, float] = (0.75, 0.90, 1.00)
 LEVELS = ("info", "warning", "critical")
 _DEPT_BUDGET_ENV = re.compile(r"^([A-Z][A-Z0-9_]*)_BUDGET$")
-_MAX_BUDGET = 1e12
+_MIN_BUDGET, _MAX_BUDGET = 0.01, 1e12  # core.config's floor; the largest ceiling it allows
 _BIG = 256 * 1024  # bytes of JSON from which orjson pays for its import
 
 
@@ -65,7 +68,7 @@ class StatusFacts(NamedTuple):
     departments: tuple[DepartmentStatus, ...]  # worst first
     critical: int  # open critical alerts: neither acknowledged nor resolved
     warning: int
-    paused: int | None = None  # paused agents; None where pause/resume is not known
+    paused: int | None = None  # paused agents (core.control); None: not known
     from_checkpoint: bool = False  # the ledger's figures started from its checkpoint
     data_dir_found: bool = True
 
@@ -78,7 +81,7 @@ class StatusFacts(NamedTuple):
 def _budget(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if 0 < value <= _MAX_BUDGET else None
+    return float(value) if _MIN_BUDGET <= value <= _MAX_BUDGET else None
 
 
 def _table(doc: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -290,6 +293,23 @@ def _open_alerts(root: Path, now_ms: int) -> tuple[int, int]:
     return counts["critical"], counts["warning"]
 
 
+# ------------------------------------------------------------------- pauses
+def _paused(root: Path) -> int:
+    """Agents paused now: ``ControlBook``'s fold of the audit journal (no checkpoint: it
+    holds operator actions, a few lines a day)."""
+    paused: set[str] = set()
+    for _, path in peek.day_files(root, "audit"):
+        for ev in _lines(peek.read_from(path)):
+            action, subject = ev.get("action"), ev.get("subject")
+            if not isinstance(subject, str):
+                continue
+            if action == "paused":
+                paused.add(subject)
+            elif action == "resumed":
+                paused.discard(subject)
+    return len(paused)
+
+
 # -------------------------------------------------------------------- facts
 def _level(spent: int, budget: float, levels: tuple[float, ...]) -> str | None:
     """As ``core.costs.forecast.level_index``: compared exactly."""
@@ -332,7 +352,7 @@ def gather_status(
         )
     rows.sort(key=lambda r: r.rank, reverse=True)
     critical, warning = _open_alerts(data_dir, now_ms)
-    return StatusFacts(tuple(rows), critical, warning, None, from_checkpoint)
+    return StatusFacts(tuple(rows), critical, warning, _paused(data_dir), from_checkpoint)
 
 
 __all__ = [

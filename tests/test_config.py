@@ -232,7 +232,7 @@ def test_runtime_budget_edit_rejects_bad_amounts_and_writes_nothing(
         ("[thresholds]\nhysteresis = 1\n", "thresholds.hysteresis", "less than 1"),
         ("[bogus]\nx = 1\n", "bogus", "unknown key"),
         ("budgets = 5\n", "budgets", "dictionary"),
-        ("[budgets]\nsales = -5\n", "budgets.sales", "greater than 0"),
+        ("[budgets]\nsales = -5\n", "budgets.sales", "greater than or equal to 0.01"),
         ("[budgets]\nsales = inf\n", "budgets.sales", "finite"),
         ("[pricing.sonnet]\ninput = 3\n", "pricing.sonnet.output", "required"),
         ("[pricing.sonnet]\ninput = -3\noutput = 1\n", "pricing.sonnet.input", "greater than"),
@@ -302,6 +302,8 @@ def test_corrupt_budgets_toml_names_file_and_key(tmp_path: Path) -> None:
         (10_000_000.01, "too large"),
         (float("-inf"), "must be a positive amount"),
         (0, "must be a positive amount"),
+        (5e-324, "must be at least $0.01"),
+        (0.009, "must be at least $0.01"),
         (float("nan"), "must be a number of USD"),
         ("600", "must be a number"),
     ],
@@ -429,3 +431,19 @@ def test_set_department_budget_refuses_amounts_over_the_ceiling(tmp_path: Path) 
     tracker.set_department_budget("sales", 10_000_000)
     assert tracker.get_department_cost("sales").budget == 10_000_000
     tracker.close()
+
+
+def test_a_budget_under_a_cent_in_the_config_is_refused(tmp_path: Path) -> None:
+    """A spend over a budget of 1e-300 USD is an infinite percentage no alert can carry."""
+    with pytest.raises(ConfigError, match="budgets.sales"):
+        load_config(_write(tmp_path, "[budgets]\nsales = 1e-300\n"), env={})
+
+
+def test_the_largest_spend_over_the_smallest_budget_is_a_finite_alert(tmp_path: Path) -> None:
+    from core import open as open_core
+
+    with open_core(tmp_path / "data", lazy=True, channels=[]) as c:
+        c.tracker.set_department_budget("sales", 0.01)
+        c.tracker.track_cost("a", "sales", model="sonnet", cost=1e9)
+        alert = c.alerts.get_alerts(type="budget_exceeded")[0]
+    assert alert.data["percentage"] == pytest.approx(1e13)

@@ -128,7 +128,7 @@ def test_the_facts_agree_with_the_components(data_dir: Path, checkpoint: bool) -
         t.track_cost("a", "ops", model="sonnet", cost=2.0)
         t.alert_manager.add_alert(level="critical", type="late", message="w", data={"agent": "4"})
     facts = gather_status(data_dir, env={}, now=clock())
-    assert facts.from_checkpoint is checkpoint
+    assert facts.from_checkpoint is checkpoint and facts.paused == 0
     want = _core_view(t)
     assert _status_view(facts) == _approx(want)
     assert facts.critical == (2 if checkpoint else 1)  # custom (+ late); acknowledged: not
@@ -198,6 +198,10 @@ def test_a_real_process_prints_one_line_quickly(data_dir: Path) -> None:
         )
     c.tracker.save_checkpoint()
     c.alerts.add_alert(level="critical", type="custom", message="x", data={"agent": "1"})
+    for agent in ("lead#scorer", "mailer", "crm"):
+        c.control.pause(agent, reason="runaway", actor="ops@host")
+    c.control.resume("crm", reason="fixed", actor="ops@host")
+    assert len(c.control.pauses()) == 2
     c.close()
     times = []
     for fmt in ("text", "json", "tmux"):
@@ -209,13 +213,14 @@ def test_a_real_process_prints_one_line_quickly(data_dir: Path) -> None:
         if fmt == "text":
             # $60 in the last hour against $500 (over 31 or 30 days): a page as well
             shown = re.escape(status_line.money(month))
-            assert re.fullmatch(rf"sales {shown}/\$500 \d+\.\d× burn · 2 crit", line), line
+            assert re.fullmatch(rf"sales {shown}/\$500 \d+\.\d× burn · 2 crit · 2 paused", line)
         elif fmt == "json":
             doc = json.loads(line)
             assert doc["department"] == "sales" and doc["spent"] == month and doc["critical"] == 2
+            assert doc["paused"] == 2
         else:
             start = f"#[fg=green]sales {status_line.money(month)}/$500#[default] #[fg=red]"
-            assert line.startswith(start), line
+            assert line.startswith(start) and line.endswith("#[fg=yellow]2 paused#[default]")
     # generous (a loaded CI machine); the figure without load is in the report / README
     assert min(times) < 1.0, times
 

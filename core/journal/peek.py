@@ -23,6 +23,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "executions": ("metrics", "executions"),
     "ledger": ("costs", "ledger"),
     "alerts": ("alerts", "alerts"),
+    "audit": ("audit", "audit"),
 }
 _DAY_FILE = re.compile(r"^(?P<prefix>[a-z]+)-(?P<day>\d{4}-\d{2}-\d{2})\.jsonl$")
 _MAX_DOCUMENT = 256 * 1024 * 1024  # a checkpoint past this is not worth a status line

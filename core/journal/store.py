@@ -29,13 +29,14 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from core.clock import MS_PER_DAY, day_of_ms
 
-Kind = Literal["executions", "ledger", "alerts"]
+Kind = Literal["executions", "ledger", "alerts", "audit"]
 
 #: kind -> (sub-directory, file-name prefix)
 KINDS: dict[str, tuple[str, str]] = {
     "executions": ("metrics", "executions"),
     "ledger": ("costs", "ledger"),
     "alerts": ("alerts", "alerts"),
+    "audit": ("audit", "audit"),
 }
 #: Every record serialises with ``timestamp`` first; a reader looks for this to salvage a
 #: record glued onto a torn line.
