@@ -13,9 +13,10 @@ reaches the headroom of the nearest pair that does not fire yet.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from core.costs.burn import WINDOWS, RuleVerdict, burn_rate, evaluate, headroom
+from core.costs.burn import WINDOWS, RuleVerdict, burn_rate, evaluate, headroom, month_ms
 from core.costs.recent import MS_PER_MINUTE, RecentSpend
 
 if TYPE_CHECKING:
@@ -38,17 +39,18 @@ class BurnAlerts:
         dept: str,
         recent: RecentSpend,
         budget: float,
+        now: datetime,
         now_ms: int,
-        month: int,
         force: bool = False,
     ) -> None:
-        """Evaluate ``dept``'s pairs at ``now_ms`` (``month``: the month's length in ms)."""
+        """Evaluate ``dept``'s pairs at ``now`` (``now_ms``: the same in epoch ms)."""
         minute, total = now_ms // MS_PER_MINUTE, recent.total(dept)
         seen = self._seen.get(dept)
         if not force and seen is not None and seen[0] == minute:
             room = seen[2]
             if room is None or total - seen[1] < room:
                 return
+        month = month_ms(now)
         spends = {w: recent.spend(dept, now_ms, ms) for w, ms in WINDOWS.items()}
         self._seen[dept] = (minute, total, headroom(spends, budget, month))
         verdicts = evaluate(spends, budget, month)

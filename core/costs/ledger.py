@@ -322,7 +322,7 @@ class CostTracker:
         spent = self._agg.department_month_nanos(dept, month)
         budget = self.budgets.budget_for(dept)
         self._budget_alerts.check(dept, spent, budget)
-        self._burn_alerts.check(dept, self._agg.recent, budget, now_ms, month_ms(now))
+        self._burn_alerts.check(dept, self._agg.recent, budget, now, now_ms)
         return CostResult(
             cost=amount,
             total_cost_today=nanos_to_usd(self._agg.day_total(now.date()).nanos),
@@ -382,7 +382,7 @@ class CostTracker:
             spent = self._agg.department_month_nanos(dept, month)
             budget = self.budgets.budget_for(dept)
             self._budget_alerts.check(dept, spent, budget)
-            self._burn_alerts.check(dept, self._agg.recent, budget, now_ms, month_ms(now))
+            self._burn_alerts.check(dept, self._agg.recent, budget, now, now_ms)
         return out
 
     def _path_of_day(self, day: int) -> Path:
@@ -444,9 +444,7 @@ class CostTracker:
             dept, self._agg.department_month_nanos(dept, month), float(amount), force=True
         )
         now = self.clock()
-        self._burn_alerts.check(
-            dept, self._agg.recent, float(amount), to_ms(now), month_ms(now), force=True
-        )
+        self._burn_alerts.check(dept, self._agg.recent, float(amount), now, to_ms(now), force=True)
 
     def check_budgets(self) -> list[BudgetForecast]:
         """Raise or resolve budget and burn-rate alerts for every department; for cron and
@@ -459,7 +457,7 @@ class CostTracker:
             spent = self._agg.department_month_nanos(f.department, month)
             self._budget_alerts.check(f.department, spent, f.budget, force=True)
             self._burn_alerts.check(
-                f.department, self._agg.recent, f.budget, to_ms(now), month_ms(now), force=True
+                f.department, self._agg.recent, f.budget, now, to_ms(now), force=True
             )
         return forecasts
 
