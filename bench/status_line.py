@@ -47,7 +47,7 @@ def seed(data_dir: Path, entries: int) -> None:
     for i in range(5):
         c.alerts.add_alert(level="critical", type="bench", message="x", data={"agent": str(i)})
     c.alerts.save_checkpoint()
-    for i in range(200):  # after the checkpoints: the status line reads these lines too
+    for _ in range(200):  # after the checkpoints: the status line reads these lines too
         c.tracker.track_cost("late", "sales", model="sonnet", cost=0.01)
     c.control.pause("agent-1", reason="bench", actor="bench@host")
     c.close()
@@ -78,7 +78,8 @@ def main() -> None:
         seed(data, args.entries)
         py = [sys.executable]
         print(row("python -c pass", timed([*py, "-c", "pass"], args.runs)))
-        print(row("werkpilot-tui --version", timed([*py, "-m", "werkpilot_tui", "--version"], args.runs)))  # fmt: skip
+        version = [*py, "-m", "werkpilot_tui", "--version"]
+        print(row("werkpilot-tui --version", timed(version, args.runs)))
         for fmt in ("text", "json", "tmux"):
             cmd = [*py, "-m", "werkpilot_tui", "status", "--data-dir", str(data), "--format", fmt]
             print(row(f"status --format {fmt}", timed(cmd, args.runs)))

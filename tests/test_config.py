@@ -435,7 +435,7 @@ def test_set_department_budget_refuses_amounts_over_the_ceiling(tmp_path: Path) 
 
 def test_a_budget_under_a_cent_in_the_config_is_refused(tmp_path: Path) -> None:
     """A spend over a budget of 1e-300 USD is an infinite percentage no alert can carry."""
-    with pytest.raises(ConfigError, match="budgets.sales"):
+    with pytest.raises(ConfigError, match=r"budgets\.sales"):
         load_config(_write(tmp_path, "[budgets]\nsales = 1e-300\n"), env={})
 
 
