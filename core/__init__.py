@@ -96,6 +96,7 @@ _EXPORTS: dict[str, str] = {
     "AlertManager": "core.alerts.manager",
     "AuditEvent": "core.records",
     "BudgetForecast": "core.costs.models",
+    "BurnRates": "core.costs.models",
     "CONTENT_TYPE": "core.exposition",
     "Clock": "core.clock",
     "Config": "core.config",
@@ -105,6 +106,7 @@ _EXPORTS: dict[str, str] = {
     "CostTracker": "core.costs.ledger",
     "DEFAULT_LEVELS": "core.costs.forecast",
     "DataDirError": "core.journal.store",
+    "DepartmentStatus": "core.status",
     "ErrorRateLimits": "core.monitor.thresholds",
     "Exposition": "core.exposition",
     "IngestResult": "core.otlp.ingest",
@@ -117,6 +119,7 @@ _EXPORTS: dict[str, str] = {
     "PerformanceMonitor": "core.monitor.performance",
     "PointIn": "core.otlp.metrics",
     "SpanIn": "core.otlp.ingest",
+    "StatusFacts": "core.status",
     "TEMPORARY_MAX_AGE_S": "core.journal.retention",
     "ThresholdsConfig": "core.config",
     "WindowStats": "core.monitor.models",
@@ -128,6 +131,7 @@ _EXPORTS: dict[str, str] = {
     "default_actor": "core.control.manager",
     "error_rate_level": "core.monitor.thresholds",
     "forecast": "core.costs.forecast",
+    "gather_status": "core.status",
     "gauges_from": "core.exposition",
     "load_config": "core.config",
     "now_ms": "core.clock",
@@ -138,6 +142,7 @@ _EXPORTS: dict[str, str] = {
     "resolve_data_dir": "core.config",
     "response_time_level": "core.monitor.thresholds",
     "sample_health": "core.monitor.health",
+    "status_data_dir": "core.status",
     "system_clock": "core.clock",
     "to_ms": "core.clock",
     "usd_to_nanos": "core.costs.pricing",
@@ -167,6 +172,7 @@ if TYPE_CHECKING:
     from core.costs.ledger import CostTracker as CostTracker
     from core.costs.models import AgentCost as AgentCost
     from core.costs.models import BudgetForecast as BudgetForecast
+    from core.costs.models import BurnRates as BurnRates
     from core.costs.pricing import usd_to_nanos as usd_to_nanos
     from core.exposition import CONTENT_TYPE as CONTENT_TYPE
     from core.exposition import Exposition as Exposition
@@ -192,6 +198,10 @@ if TYPE_CHECKING:
     from core.otlp.metrics import MetricsMapper as MetricsMapper
     from core.otlp.metrics import PointIn as PointIn
     from core.records import AuditEvent as AuditEvent
+    from core.status import DepartmentStatus as DepartmentStatus
+    from core.status import StatusFacts as StatusFacts
+    from core.status import gather_status as gather_status
+    from core.status import status_data_dir as status_data_dir
     from core.text import printable as printable
 # --- end of public face ---
 

@@ -110,6 +110,8 @@ class Gauges(BaseModel):
     budgets: dict[str, float] = {}
     spend: dict[str, float] = {}
     alerts_open: dict[str, int] = {}
+    #: department -> window ("5m" ... "3d") -> burn rate (core.costs.burn)
+    burn_rates: dict[str, dict[str, float]] = {}
 
 
 class _Forecast(Protocol):
@@ -119,8 +121,10 @@ class _Forecast(Protocol):
 
 
 def gauges_from(tracker: Any, open_alerts: Iterable[Any]) -> Gauges:
-    """Department budgets and month spend (the ledger's forecast), open alerts by level."""
+    """Department budgets, month spend (the ledger's forecast) and burn rates, open alerts
+    by level."""
     forecasts: list[_Forecast] = list(tracker.get_budget_forecast())
+    burn = {b.department: dict(b.rates) for b in tracker.get_burn_rates()}
     counts = dict.fromkeys(LEVELS, 0)
     for alert in open_alerts:
         counts[alert.level] = counts.get(alert.level, 0) + 1
@@ -128,6 +132,7 @@ def gauges_from(tracker: Any, open_alerts: Iterable[Any]) -> Gauges:
         budgets={f.department: float(f.budget) for f in forecasts},
         spend={f.department: float(f.spent) for f in forecasts},
         alerts_open=counts,
+        burn_rates=burn,
     )
 
 
@@ -295,6 +300,15 @@ class Exposition:
             "Spend of the department this calendar month (UTC), in US dollars.",
             ("department",),
             (((d,), v) for d, v in g.spend.items()),
+        )
+        _family(
+            out,
+            "werkpilot_department_burn_rate",
+            "gauge",
+            "Spend of the department over the window against the pace that spends its monthly "
+            "budget exactly by the month's end (1 = on pace).",
+            ("department", "window"),
+            (((d, w), v) for d, rates in g.burn_rates.items() for w, v in rates.items()),
         )
         _family(
             out,

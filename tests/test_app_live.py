@@ -212,8 +212,13 @@ async def test_agents_and_budgets_fit_a_narrow_terminal_and_follow_a_resize_in_p
         budgets = app.screen.query_one("#budgets", BudgetBars)
         assert not agents.column_layout.compact and _fits(agents)
         assert agents.get_row(LONG_NAME)[0].plain == LONG_NAME
-        assert budgets.column_keys == ["dept", "month", "forecast", "runout"] and _fits(budgets)
-        for key in budgets.row_keys:  # bar, percent + mark, spent/budget, projection, run-out
+        # the last hour's burn rate before the forecast columns: the run-out date goes first
+        assert budgets.column_keys == ["dept", "month", "burn", "forecast"] and _fits(budgets)
+        assert all(
+            re.fullmatch(r"\d+\.\d×( [▲✖])?", row[2].plain)
+            for row in map(budgets.get_row, budgets.row_keys)
+        )
+        for key in budgets.row_keys:  # bar, percent + mark, spent/budget, burn, projection
             for column, value in zip(budgets.columns.values(), budgets.get_row(key), strict=True):
                 assert len(value.plain) <= column.width, value.plain
         agents.focus()
@@ -244,4 +249,4 @@ async def test_agents_and_budgets_fit_a_narrow_terminal_and_follow_a_resize_in_p
         await pilot.resize_terminal(120, 40)
         await wait_for(pilot, lambda: not agents.column_layout.compact)
         assert agents.get_row(LONG_NAME)[0].plain == LONG_NAME and added == []
-        assert budgets.column_keys == ["dept", "month", "forecast", "runout"]
+        assert budgets.column_keys == ["dept", "month", "burn", "forecast"]

@@ -134,6 +134,7 @@ def _ledger_results(data_dir: Path) -> Any:
             t.get_weekly_cost_report(NOW.date()).model_dump(),
             t.get_monthly_cost_report(NOW.date()).model_dump(),
             [f.model_dump() for f in t.get_budget_forecast()],
+            [b.model_dump() for b in t.get_burn_rates()],  # the recent minutes, per window
             t.entries,
         )
     finally:

@@ -83,6 +83,9 @@ _FILE_CALLS = {
 }
 FILE_ACCESS_ALLOWED = {
     "core/journal/store.py": {"*"},  # the data directory's one door
+    # ... and its read-only side door for the status line, which must not import pydantic:
+    # it opens (no link followed), reads and lists, never writes
+    "core/journal/peek.py": {"os.open", "os.fstat", "os.stat", "os.scandir"},
     "core/config.py": {".read_text"},  # werkpilot.toml
     "werkpilot_tui/console/settings.py": {".read_text"},  # the console's settings.toml
     "werkpilot_tui/console/themes.py": {".read_text", ".glob"},  # theme files

@@ -39,7 +39,7 @@ def open_budget_alerts(tracker: CostTracker) -> list[tuple[str, str, str]]:
     return sorted(
         (a.type, a.level, a.data["department"])
         for a in am.get_alerts(limit=500, resolved=False)
-        if a.type.startswith("budget")
+        if a.type.startswith("budget") and a.type != "budget_burn_rate"  # levels only
     )
 
 

@@ -1,4 +1,4 @@
-"""Command line: the console by default, and export, report, check, prune and serve."""
+"""Command line: the console by default, and export, report, check, prune, serve and status."""
 
 from __future__ import annotations
 
@@ -68,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prune", help="apply retention and report what was removed")
     _common(p)
 
+    p = sub.add_parser(
+        "status",
+        help="print one line for a shell prompt or tmux: the department worst off, its burn "
+        "rate, open critical alerts",
+    )
+    _common(p)
+    p.add_argument("--format", choices=["text", "json", "tmux"], default="text")
+
     p = sub.add_parser("serve", help="serve /api/metrics and /metrics over HTTP")
     _common(p)
     p.add_argument("--host", default=None, help="address to bind (default: 127.0.0.1)")
@@ -108,6 +116,10 @@ def describe_os_error(exc: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "status":  # on every prompt: none of the imports below (pydantic)
+        from werkpilot_tui.status_line import run
+
+        return run(args)
     if args.command is None:
         from werkpilot_tui.console import splash  # the first frame, before the heavy imports
 

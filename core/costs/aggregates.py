@@ -2,8 +2,9 @@
 
 Each entry updates a handful of counters in O(1): a cell per UTC day and per UTC month x
 (agent, department, model), running totals per day and per month (overall and per
-department), and all-time totals per agent. Reports read a day's, a week's or a month's
-cells and never touch history again. Money is integer nano-dollars, so sums are exact.
+department), all-time totals per agent, and each department's spend per minute over the
+last days (``core.costs.recent``, for burn rates). Reports read a day's, a week's or a
+month's cells and never touch history again. Money is integer nano-dollars, so sums are exact.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from core.clock import EPOCH_DAY, MS_PER_DAY
 from core.costs.pricing import usd_to_nanos
+from core.costs.recent import RecentSpend
 from core.record_rows import CostRecord
 
 #: (agent, department, model); departments are folded to lower case like budgets.
@@ -98,6 +100,7 @@ class LedgerAggregates:
         self.month_totals: dict[Month, CostTotals] = {}
         self.month_departments: dict[Month, dict[str, int]] = {}
         self.agents: dict[str, AgentTotals] = {}
+        self.recent = RecentSpend()
         self.entries = 0
         self._months: dict[int, Month] = {}
 
@@ -122,6 +125,7 @@ class LedgerAggregates:
         if depts is None:
             depts = self.month_departments[month] = {}
         depts[dept] = depts.get(dept, 0) + nanos
+        self.recent.add(dept, e.timestamp, nanos)
         agent = self.agents.get(e.agent)
         if agent is None:
             agent = self.agents[e.agent] = AgentTotals()
@@ -135,7 +139,9 @@ class LedgerAggregates:
         self.entries += 1
 
     def add_cell(self, day: int, key: Key, cell: CostCell) -> None:
-        """Fold in a whole day cell (from a checkpoint) exactly as its entries would be."""
+        """Fold in a whole day cell (from a checkpoint) exactly as its entries would be,
+        except for the minutes of ``recent``: those come with the cell (``fold_days``) or
+        from the checkpoint's own rows."""
         cells = self.days.setdefault(day, {})
         cells.setdefault(key, CostCell()).merge(cell)
         t = self.day_totals.setdefault(day, CostTotals())
@@ -197,23 +203,30 @@ class LedgerAggregates:
         return out
 
 
-def fold_days(entries: Iterable[CostRecord], days: dict[int, dict[Key, CostCell]]) -> int:
-    """Fold entries into day cells only: the bulk path of a cold start.
+def fold_days(
+    entries: Iterable[CostRecord], days: dict[int, dict[Key, CostCell]], recent: RecentSpend
+) -> int:
+    """Fold entries into day cells and ``recent``'s minutes only: the bulk path of a cold
+    start.
 
     ``LedgerAggregates.add_cell`` then derives every other sum from the cells, which is
     about half the work of adding each entry to all of them.
     """
     n = 0
+    minutes = recent.add
     for e in entries:
         day = e.timestamp // MS_PER_DAY
         cells = days.get(day)
         if cells is None:
             cells = days[day] = {}
-        key = (e.agent, e.department.lower(), e.model)
+        dept = e.department.lower()
+        key = (e.agent, dept, e.model)
         cell = cells.get(key)
         if cell is None:
             cell = cells[key] = CostCell()
-        cell.add(e, usd_to_nanos(e.cost))
+        nanos = usd_to_nanos(e.cost)
+        cell.add(e, nanos)
+        minutes(dept, e.timestamp, nanos)
         n += 1
     return n
 

@@ -1,10 +1,13 @@
-"""The ledger's checkpoint: every day cell plus the journal offsets they cover.
+"""The ledger's checkpoint: every day cell, each department's recent minutes (burn rates) and
+the journal offsets they cover.
 
 A fresh process loads it and then tails only what is new, instead of re-reading the whole
 ledger. The journal stays the source of truth: a missing or stale checkpoint (a file it covers
 shrank, vanished or was replaced) is ignored, a damaged one (see :mod:`core.journal.sealed`)
 discarded, and the aggregates are rebuilt from the files. Day cells are enough to rebuild every
-other sum. The payload is JSON, sealed as kind ``ledger``.
+other sum but the per-minute spend of the last days (``core.costs.recent``), which is stored
+beside them (at most 3 days of minutes per department). The payload is JSON, sealed as kind
+``ledger``.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from core.journal.store import Journal, JournalReader, ReaderOffset
 
 PATH = "costs/.checkpoint-ledger.json"
 KIND = "ledger"
-VERSION = 2  # 2: sealed (version and checksum)
+VERSION = 3  # 2: sealed (version and checksum); 3: recent minutes
 _I = StrictInt
 #: (day, agent, department, model, nanos, input, output, cache read, cache write,
 #:  executions, last used)
 CellRow = tuple[_I, StrictStr, StrictStr, StrictStr, _I, _I, _I, _I, _I, _I, _I]
+#: (department, UTC minute since the epoch, nanos)
+MinuteRow = tuple[StrictStr, _I, _I]
 
 
 class LedgerCheckpoint(BaseModel):
@@ -35,6 +40,7 @@ class LedgerCheckpoint(BaseModel):
     entries: int
     offsets: dict[str, ReaderOffset]
     cells: list[CellRow]
+    minutes: list[MinuteRow]
 
 
 def encode(agg: LedgerAggregates, offsets: dict[str, Any], saved_at: int) -> bytes:
@@ -59,6 +65,7 @@ def encode(agg: LedgerAggregates, offsets: dict[str, Any], saved_at: int) -> byt
         "entries": agg.entries,
         "offsets": offsets,
         "cells": rows,
+        "minutes": agg.recent.rows(),
     }
     try:
         return orjson.dumps(doc)
@@ -79,6 +86,8 @@ def decode(payload: bytes | memoryview) -> tuple[LedgerCheckpoint, LedgerAggrega
     agg = LedgerAggregates()
     for day, agent, dept, model, *sums in cp.cells:
         agg.add_cell(day, (agent, dept, model), CostCell(*sums))
+    for dept, minute, nanos in cp.minutes:
+        agg.recent.add_row(dept, minute, nanos)
     if agg.entries != cp.entries:
         raise sealed.CheckpointError("entry count does not match the cells")
     return cp, agg

@@ -3,9 +3,10 @@
 Every cost entry is one line in ``costs/ledger-YYYY-MM-DD.jsonl``; the tracker folds the
 lines into incremental aggregates (``core.costs.aggregates``) and answers every query from
 them after catching up on lines other processes appended. ``track_cost`` reads the current
-month's files once (for budgets; from a checkpoint when there is one) and afterwards only the
-day files it touches (today's and the entry's own), so its cost does not grow with history;
-every report catches up on all files (one ``stat`` per file when nothing changed).
+month's files once (for budgets, from a checkpoint when there is one; with the 3 days before
+it, for burn rates) and afterwards only the day files it touches (today's and the entry's
+own), so its cost does not grow with history; every report catches up on all files (one
+``stat`` per file when nothing changed).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 import os
 import socket
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,11 +27,14 @@ from core.config import Config, RuntimeBudgets, load_config
 from core.costs import checkpoint as ledger_checkpoint
 from core.costs.aggregates import CostCell, Key, LedgerAggregates, Month, fold_days
 from core.costs.budget_alerts import BudgetAlerts
+from core.costs.burn import WINDOWS, month_ms, rates
+from core.costs.burn_alerts import BurnAlerts
 from core.costs.forecast import LEVELS, budget_nanos, forecast
 from core.costs.models import (
     AgentCost,
     AllCosts,
     BudgetForecast,
+    BurnRates,
     CostResult,
     DailyCostReport,
     DepartmentCost,
@@ -116,6 +120,7 @@ class CostTracker:
         self._host = socket.gethostname()
         self._levels = self.config.thresholds.budget_levels
         self._budget_alerts = BudgetAlerts(lambda: self.alert_manager, self._levels)
+        self._burn_alerts = BurnAlerts(lambda: self.alert_manager)
 
     # ------------------------------------------------------------- plumbing
     @property
@@ -161,7 +166,7 @@ class CostTracker:
             if not self._caught_up:
                 days: dict[int, dict[Key, CostCell]] = {}
                 for batch in reader.poll_batches():  # bounded memory on a cold start
-                    n += fold_days(batch, days)
+                    n += fold_days(batch, days, self._agg.recent)
                 for day, cells in days.items():
                     for key, cell in cells.items():
                         self._agg.add_cell(day, key, cell)
@@ -179,6 +184,8 @@ class CostTracker:
         if not self._started:
             self._start()
         first, last = month_days(month)
+        # and the days before it that the longest burn-rate window reaches back to
+        first -= timedelta(milliseconds=max(WINDOWS.values()))
         for day, path in self.journal.day_files("ledger", first):
             if day <= last:
                 self._agg.add_all(self._reader.poll_file(path))
@@ -315,6 +322,7 @@ class CostTracker:
         spent = self._agg.department_month_nanos(dept, month)
         budget = self.budgets.budget_for(dept)
         self._budget_alerts.check(dept, spent, budget)
+        self._burn_alerts.check(dept, self._agg.recent, budget, now, now_ms)
         return CostResult(
             cost=amount,
             total_cost_today=nanos_to_usd(self._agg.day_total(now.date()).nanos),
@@ -372,7 +380,9 @@ class CostTracker:
                 levels.crossed(dept)
         for dept in dict.fromkeys(e.department.lower() for es in days.values() for e in es):
             spent = self._agg.department_month_nanos(dept, month)
-            self._budget_alerts.check(dept, spent, self.budgets.budget_for(dept))
+            budget = self.budgets.budget_for(dept)
+            self._budget_alerts.check(dept, spent, budget)
+            self._burn_alerts.check(dept, self._agg.recent, budget, now, now_ms)
         return out
 
     def _path_of_day(self, day: int) -> Path:
@@ -433,16 +443,36 @@ class CostTracker:
         self._budget_alerts.check(
             dept, self._agg.department_month_nanos(dept, month), float(amount), force=True
         )
+        now = self.clock()
+        self._burn_alerts.check(dept, self._agg.recent, float(amount), now, to_ms(now), force=True)
 
     def check_budgets(self) -> list[BudgetForecast]:
-        """Raise or resolve budget alerts for every department; for cron and the console."""
+        """Raise or resolve budget and burn-rate alerts for every department; for cron and
+        the console (burn-rate alerts resolve here as spend leaves the windows)."""
         forecasts = self.get_budget_forecast()
+        now = self.clock()
         month = self._this_month()
         self.alert_manager.refresh()  # learn of alerts other processes raised
         for f in forecasts:
             spent = self._agg.department_month_nanos(f.department, month)
             self._budget_alerts.check(f.department, spent, f.budget, force=True)
+            self._burn_alerts.check(
+                f.department, self._agg.recent, f.budget, now, to_ms(now), force=True
+            )
         return forecasts
+
+    def get_burn_rates(self) -> list[BurnRates]:
+        """Per department with a budget or spend: its burn rate over every window of the
+        burn-rate alerts (``core.costs.burn``; 0 without a positive budget)."""
+        self.refresh()
+        now = self.clock()
+        now_ms, month = to_ms(now), month_ms(now)
+        out = []
+        for d in self._departments(self._this_month()):
+            budget = self.budgets.budget_for(d)
+            spends = {w: self._agg.recent.spend(d, now_ms, ms) for w, ms in WINDOWS.items()}
+            out.append(BurnRates(department=d, budget=budget, rates=rates(spends, budget, month)))
+        return out
 
     def _this_month(self) -> Month:
         now = self.clock().astimezone(UTC)

@@ -143,11 +143,26 @@ class BudgetForecast(_Result):
     level: BudgetLevel | None  # by spend so far: 75/90/100 % of budget
 
 
+class BurnRates(_Result):
+    """A department's burn rates: spend over each window against the pace that spends the
+    monthly budget exactly by the month's end (1.0); see ``core.costs.burn``."""
+
+    department: str
+    budget: float
+    rates: dict[str, float]  # window ("5m", "30m", "1h", "6h", "3d") -> burn rate
+
+    @property
+    def shown(self) -> float:
+        """The rate the console and the status line show: the last hour's."""
+        return self.rates.get("1h", 0.0)
+
+
 __all__ = [
     "AgentCost",
     "AllCosts",
     "BudgetForecast",
     "BudgetLevel",
+    "BurnRates",
     "CostResult",
     "DailyCostReport",
     "DailySummary",

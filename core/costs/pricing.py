@@ -11,13 +11,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from core.config import Price
+from core.costs.nanos import NANOS_PER_USD, nanos_to_usd, usd_to_nanos
+
+if TYPE_CHECKING:  # only the annotation: pricing stays importable without pydantic
+    from core.config import Price
+
 
 Resolution = Literal["exact", "family", "unpriced"]
 
-NANOS_PER_USD = 1_000_000_000
 _MILLION = Decimal(1_000_000)
 _NANO = Decimal(NANOS_PER_USD)
 #: Families in lookup order; a model id containing the word falls back to its row.
@@ -142,24 +145,6 @@ def cost_nanos(row: PriceRow, usage: Usage) -> int:
     usd += Decimal(usage.cache_write) * row.cache_write
     nanos = (usd * _NANO / _MILLION).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
     return int(nanos)
-
-
-def usd_to_nanos(cost: float) -> int:
-    """USD as integer nano-dollars: ``round(Decimal(repr(cost)) * 10**9)``, half to even.
-
-    The one USD -> nano-dollar rounding (the ledger, the monitor's windows and the
-    Prometheus exposition all sum these). A float multiply answers the same except within
-    float error of a half-nano tie or for huge amounts; those take the Decimal path.
-    """
-    x = cost * 1e9
-    n = round(x)
-    if x < 1e12 and abs(abs(x - n) - 0.5) > 1e-3:
-        return n
-    return int(Decimal(repr(float(cost))).scaleb(9).to_integral_value(ROUND_HALF_EVEN))
-
-
-def nanos_to_usd(nanos: int) -> float:
-    return nanos / NANOS_PER_USD
 
 
 class PriceTable:

@@ -20,9 +20,11 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from core.journal.store import Journal
+if TYPE_CHECKING:  # annotations only: ``unseal`` is usable without the journal's pydantic
+    from core.journal.store import Journal
+
 
 log = logging.getLogger("core.checkpoint")
 

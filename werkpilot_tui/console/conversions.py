@@ -78,8 +78,11 @@ def figures(
     )
 
 
-def budget_row(f: BudgetForecast, levels: Sequence[float] = DEFAULT_LEVELS) -> BudgetRow:
-    """A department's month as the budget bars and the costs screen show it."""
+def budget_row(
+    f: BudgetForecast, levels: Sequence[float] = DEFAULT_LEVELS, burn_rate: float | None = None
+) -> BudgetRow:
+    """A department's month as the budget bars and the costs screen show it (``burn_rate``:
+    the 1 h window's, from ``CostTracker.get_burn_rates``)."""
     return BudgetRow(
         department=f.department,
         spent=float(f.spent),
@@ -90,6 +93,7 @@ def budget_row(f: BudgetForecast, levels: Sequence[float] = DEFAULT_LEVELS) -> B
         run_out_date=f.run_out_date,
         level=f.level,
         projected_level=projected_level(float(f.projected_used), levels),
+        burn_rate=burn_rate,
     )
 
 

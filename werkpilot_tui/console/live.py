@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, timedelta
@@ -23,6 +23,7 @@ from werkpilot_tui.console.session import ALL_CAPABILITIES, Capability, Session,
 from werkpilot_tui.console.view_models import (
     AgentRow,
     AlertRow,
+    BudgetRow,
     Dashboard,
     Health,
     HostHealth,
@@ -203,13 +204,19 @@ class CoreSession:
             health=health,
             host=self.health(),
             agents=agents,
-            budgets=tuple(
-                budget_row(f, thresholds.budget_levels) for f in self.tracker.get_budget_forecast()
-            ),
+            budgets=self._budgets(thresholds.budget_levels),
             alerts=alerts,
             thresholds=thresholds_view(thresholds),
             last_change_ms=self.last_change_ms,
             problem_count=self.journal.problem_count,
+        )
+
+    def _budgets(self, levels: Sequence[float]) -> tuple[BudgetRow, ...]:
+        assert self.tracker
+        burn = {b.department: b.shown for b in self.tracker.get_burn_rates()}
+        return tuple(
+            budget_row(f, levels, burn.get(f.department))
+            for f in self.tracker.get_budget_forecast()
         )
 
     def _cost_today(self) -> float:

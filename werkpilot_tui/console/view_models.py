@@ -80,6 +80,9 @@ class BudgetRow:
     level: str | None  # None, "info", "warning" or "critical" ([thresholds] budget_levels)
     #: The month-end projection's level (core.costs.forecast.projected_level: never "info").
     projected_level: str | None = None
+    #: The burn rate over the last hour (core.costs.burn: 1 = on pace to spend the budget by
+    #: the month's end); None where it is not known (fleet mode, past months).
+    burn_rate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

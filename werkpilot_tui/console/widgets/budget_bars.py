@@ -1,4 +1,5 @@
-"""``#budgets``: one bar per department, month spend against budget, with the forecast."""
+"""``#budgets``: one bar per department, month spend against budget, the last hour's burn
+rate and the forecast."""
 
 from __future__ import annotations
 
@@ -17,15 +18,22 @@ BAR_WIDTH = 8
 #: A mark per level (computed in core, carried by the row) so it reads without colour.
 LEVEL_MARK = {"info": "●", "warning": "▲", "critical": "✖"}
 
-#: (key, label): department, bar + percent + spent/budget, month-end projection, run-out date.
+#: (key, label): department, bar + percent + spent/budget, burn rate over the last hour,
+#: month-end projection, run-out date.
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("dept", "Department"),
     ("month", "Month: spent/budget"),
+    ("burn", "Burn 1h"),
     ("forecast", "Month-end"),
     ("runout", "Runs out"),
 )
 #: What to give up, in order, while the columns do not fit: (bar width, columns shown).
-FALLBACKS: tuple[tuple[int, int], ...] = ((8, 4), (6, 4), (8, 3), (6, 3), (8, 2), (6, 2), (4, 2))
+FALLBACKS: tuple[tuple[int, int], ...] = (
+    (8, 5), (6, 5), (8, 4), (6, 4), (8, 3), (6, 3), (8, 2), (6, 2), (4, 2)
+)  # fmt: skip
+#: Burn rates at which the cell gets a level's mark: over budget pace (the ticket's
+#: threshold) and at the fastest page's (core.costs.burn.PAIRS).
+BURN_MARKS: tuple[tuple[float, str], ...] = ((14.4, "critical"), (1.0, "warning"))
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,19 @@ def month_text(b: BudgetRow, bar_width: int = BAR_WIDTH) -> str:
     )
 
 
+def burn_level(b: BudgetRow) -> str | None:
+    rate = b.burn_rate
+    return next((level for at, level in BURN_MARKS if rate is not None and rate >= at), None)
+
+
+def burn_text(b: BudgetRow) -> str:
+    """``2.1× ▲``: the last hour's burn rate, marked from 1× (over pace); ``–`` unknown."""
+    if b.burn_rate is None:
+        return "–"
+    level = burn_level(b)
+    return f"{fmt.burn(b.burn_rate)} {LEVEL_MARK[level] if level else ''}".rstrip()
+
+
 def forecast_text(b: BudgetRow) -> str:
     level = b.projected_level
     return f"{fmt.money_short(b.projected)} {LEVEL_MARK[level] if level else ''}".rstrip()
@@ -60,10 +81,12 @@ def forecast_text(b: BudgetRow) -> str:
 
 def budget_layout(room: int, budgets: Sequence[BudgetRow]) -> BudgetLayout:
     """The widest arrangement that fits ``room`` cells (0: not known yet): all columns from
-    about 58, department and month (bar, percent and mark, spent/budget) from about 36."""
+    about 68, department and month (bar, percent and mark, spent/budget) from about 36, the
+    burn rate before the forecast columns."""
     dept = min(max([4, *(len(b.department) for b in budgets)]), 12)
     dept_label = "Department" if dept >= 10 else "Dept"
     forecast = max([9, *(len(forecast_text(b)) for b in budgets)])
+    burn = max([7, *(len(burn_text(b)) for b in budgets)])
     chosen = BudgetLayout(BAR_WIDTH, ())
     for bar_width, shown in FALLBACKS:
         month = max([12, *(len(month_text(b, bar_width)) for b in budgets)])
@@ -71,6 +94,7 @@ def budget_layout(room: int, budgets: Sequence[BudgetRow]) -> BudgetLayout:
         columns = (
             ("dept", dept_label, dept),
             ("month", month_label, month),
+            ("burn", "Burn 1h", burn),
             ("forecast", "Month-end", forecast),
             ("runout", "Runs out", 8),
         )[:shown]
@@ -128,6 +152,11 @@ def budget_cells(
     return [
         cell(b.department, "", b.department.casefold(), width=layout.dept_width),
         cell(month_text(b, layout.bar), palette.budget(b.level), b.used_pct),
+        cell(
+            burn_text(b),
+            palette.level(level) if (level := burn_level(b)) else palette.muted,
+            b.burn_rate if b.burn_rate is not None else -1.0,
+        ),
         cell(
             forecast_text(b),
             palette.level(projected_level) if projected_level else palette.muted,

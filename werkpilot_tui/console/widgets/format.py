@@ -83,6 +83,13 @@ def percent_short(ratio: float) -> str:
     return f"{value:.1f}%" if round(value, 1) < 10 else f"{value:.0f}%"
 
 
+def burn(rate: float) -> str:
+    """A burn rate in at most six characters: 0.0×, 2.1×, 14.4×, 250×, >9999×."""
+    if not math.isfinite(rate) or rate >= 9999.5:
+        return ">9999×"
+    return f"{rate:.1f}×" if round(rate, 1) < 100 else f"{rate:.0f}×"
+
+
 def duration_ms(ms: float) -> str:
     if ms < 1000:
         return f"{ms:.0f}ms"
