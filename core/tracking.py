@@ -267,7 +267,12 @@ class Run:
         model = model or self.model
         try:
             self._guard().check(
-                self.agent, self.department, model=model, fingerprint=fingerprint, record=False
+                self.agent,
+                self.department,
+                model=model,
+                fingerprint=fingerprint,
+                record=False,
+                pending=lambda: self._spent(model),
             )
             calls = max(self._guarded, self.api_calls)
             if self.max_calls is not None and calls >= self.max_calls:

@@ -73,8 +73,12 @@ class Guard:
         model: str | None = None,
         fingerprint: Hashable | None = None,
         record: bool = True,
+        pending: Callable[[], float] | None = None,
     ) -> None:
-        """Raise a ``Refused`` (recorded unless ``record=False``) if ``agent`` may not spend."""
+        """Raise a ``Refused`` (recorded unless ``record=False``) if ``agent`` may not spend.
+
+        ``pending``: USD this caller spent but has not recorded yet (a run's calls so far,
+        booked at its exit), counted against a hard cap; asked only when there is one."""
         try:
             control = self._control
             if control is None:
@@ -91,7 +95,7 @@ class Guard:
                     note=pause.reason,
                 )
             if self._any_hard:
-                self._check_cap(agent, department)
+                self._check_cap(agent, department, pending)
             if fingerprint is not None:
                 self._check_loop(agent, department, model, fingerprint)
         except Refused as refused:
@@ -110,12 +114,16 @@ class Guard:
             entry = self._caps[dept] = (nanos, now + self._recheck_ns)
         return entry[0]
 
-    def _check_cap(self, agent: str, department: str | None) -> None:
+    def _check_cap(
+        self, agent: str, department: str | None, pending: Callable[[], float] | None
+    ) -> None:
         dept = department.lower() if department else "default"
         cap = self._cap_nanos(dept)
         if not cap:
             return  # a soft budget: alerts only
         spent = self.tracker.fresh_month_spend(dept, now_ms(self.clock))
+        if pending is not None and spent < cap:
+            spent += usd_to_nanos(pending())
         if spent >= cap:
             raise BudgetExhausted(
                 f"department {dept!r} reached its hard cap of {_usd(cap)} this month "
