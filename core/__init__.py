@@ -12,14 +12,14 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     from core.alerts.manager import AlertManager
     from core.clock import Clock
     from core.components import Core
     from core.config import Config
     from core.costs.ledger import CostTracker
     from core.monitor.performance import PerformanceMonitor
-    from collections.abc import Hashable
-
     from core.tracking import Run
 
 __all__ = [

@@ -18,10 +18,10 @@ from core.config import Config, load_config
 from core.journal.store import Journal
 
 if TYPE_CHECKING:
-    from core.alerts.channels import Channel
-    from core.alerts.manager import AlertManager
     from collections.abc import Hashable
 
+    from core.alerts.channels import Channel
+    from core.alerts.manager import AlertManager
     from core.control.manager import Control
     from core.costs.ledger import CostTracker
     from core.guards.engine import Guard
@@ -145,9 +145,7 @@ class Core:
         """Raise ``core.Refused`` (and record it) if ``agent`` may not spend now: paused,
         its department at its hard cap, or the same call (``model`` + ``fingerprint``, e.g. a
         hash of the prompt) repeated more than ``[guard] loop_max`` times in ``loop_window_s``."""
-        (self._guards or self.guards).check(
-            agent, department, model=model, fingerprint=fingerprint
-        )
+        (self._guards or self.guards).check(agent, department, model=model, fingerprint=fingerprint)
 
     @property
     def data_dir(self) -> os.PathLike[str]:

@@ -75,9 +75,9 @@ def test_hard_caps_are_read_from_budgets_hard(tmp_path: Path) -> None:
     )
     every = load_config(_config(tmp_path, "[budgets]\nhard = true\n"), env={})
     assert every.hard_cap_of("anything") is True
-    with pytest.raises(ConfigError, match="budgets.hard.sales"):
+    with pytest.raises(ConfigError, match=r"budgets\.hard\.sales"):
         load_config(_config(tmp_path, '[budgets.hard]\nsales = "lots"\n'), env={})
-    with pytest.raises(ConfigError, match="guard.loop_max"):
+    with pytest.raises(ConfigError, match=r"guard\.loop_max"):
         load_config(_config(tmp_path, "[guard]\nloop_max = 0\n"), env={})
 
 

@@ -445,7 +445,7 @@ class CostTracker:
             self._guard_day = (day, (d.year, d.month))
             self._load_month(self._guard_day[1])
             self._poll_day(now_ms)
-        elif self._reader.unread(self._today_path):
+        elif self._reader.appended(self._today_path):
             self._agg.add_all(self._reader.poll_file(self._today_path))
         return self._agg.department_month_nanos(department, self._guard_day[1])
 

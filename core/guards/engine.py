@@ -26,6 +26,7 @@ from core.guards.loops import LoopWatch
 from core.guards.refusals import AgentPaused, BudgetExhausted, LoopDetected, Refused
 
 if TYPE_CHECKING:
+    from core.control.book import Pause
     from core.control.manager import Control
     from core.costs.ledger import CostTracker
     from core.monitor.performance import PerformanceMonitor
@@ -60,6 +61,7 @@ class Guard:
         self._timer = timer
         self._recheck_ns = recheck_ms * 1_000_000
         self._any_hard = bool(config.hard_budgets)
+        self._pause_said: tuple[Pause | None, str] = (None, "")
         self._caps: dict[str, tuple[int, int]] = {}  # department -> (cap nano-USD or 0, until)
         g = config.guard
         self.loops = LoopWatch(g.loop_max, int(g.loop_window_s * 1e9))
@@ -79,29 +81,31 @@ class Guard:
 
         ``pending``: USD this caller spent but has not recorded yet (a run's calls so far,
         booked at its exit), counted against a hard cap; asked only when there is one."""
-        try:
-            control = self._control
-            if control is None:
-                control = self._control = self._control_of()
-            pause = control.pause_of(agent)
-            if pause is not None:
+        control = self._control
+        if control is None:
+            control = self._control = self._control_of()
+        pause = control.pause_of(agent)
+        refused: Refused | None = None
+        if pause is not None:
+            if self._pause_said[0] is not pause:  # the words of a pause, once per pause
                 why = f": {pause.reason}" if pause.reason else ""
-                raise AgentPaused(
-                    f"agent {agent!r} is paused by {pause.actor}{why}",
-                    agent=agent,
-                    department=department,
-                    actor=pause.actor,
-                    since=pause.since,
-                    note=pause.reason,
-                )
-            if self._any_hard:
-                self._check_cap(agent, department, pending)
-            if fingerprint is not None:
-                self._check_loop(agent, department, model, fingerprint)
-        except Refused as refused:
+                self._pause_said = (pause, f"agent {agent!r} is paused by {pause.actor}{why}")
+            refused = AgentPaused(
+                self._pause_said[1],
+                agent=agent,
+                department=department,
+                actor=pause.actor,
+                since=pause.since,
+                note=pause.reason,
+            )
+        elif self._any_hard:
+            refused = self._check_cap(agent, department, pending)
+        if refused is None and fingerprint is not None:
+            refused = self._check_loop(agent, department, model, fingerprint)
+        if refused is not None:
             if record:
                 self.record(refused, model=model)
-            raise
+            raise refused
 
     def _cap_nanos(self, dept: str) -> int:
         now = self._timer()
@@ -116,41 +120,43 @@ class Guard:
 
     def _check_cap(
         self, agent: str, department: str | None, pending: Callable[[], float] | None
-    ) -> None:
+    ) -> Refused | None:
         dept = department.lower() if department else "default"
         cap = self._cap_nanos(dept)
         if not cap:
-            return  # a soft budget: alerts only
+            return None  # a soft budget: alerts only
         spent = self.tracker.fresh_month_spend(dept, now_ms(self.clock))
         if pending is not None and spent < cap:
             spent += usd_to_nanos(pending())
-        if spent >= cap:
-            raise BudgetExhausted(
-                f"department {dept!r} reached its hard cap of {_usd(cap)} this month "
-                f"({_usd(spent)} spent)",
-                agent=agent,
-                department=dept,
-                cap=nanos_to_usd(cap),
-                spent=nanos_to_usd(spent),
-            )
+        if spent < cap:
+            return None
+        return BudgetExhausted(
+            f"department {dept!r} reached its hard cap of {_usd(cap)} this month "
+            f"({_usd(spent)} spent)",
+            agent=agent,
+            department=dept,
+            cap=nanos_to_usd(cap),
+            spent=nanos_to_usd(spent),
+        )
 
     def _check_loop(
         self, agent: str, department: str | None, model: str | None, fingerprint: Hashable
-    ) -> None:
+    ) -> Refused | None:
         count = self.loops.hit((agent, model, fingerprint), self._timer())
-        if count:
-            g = self.config.guard
-            raise LoopDetected(
-                f"the same call ({model or 'any model'}, fingerprint {str(fingerprint)[:40]!r}) "
-                f"came {count} times within {g.loop_window_s:g} s (the most allowed: "
-                f"{g.loop_max})",
-                agent=agent,
-                department=department,
-                model=model,
-                fingerprint=fingerprint,
-                count=count,
-                window_s=g.loop_window_s,
-            )
+        if not count:
+            return None
+        g = self.config.guard
+        return LoopDetected(
+            f"the same call ({model or 'any model'}, fingerprint {str(fingerprint)[:40]!r}) "
+            f"came {count} times within {g.loop_window_s:g} s (the most allowed: "
+            f"{g.loop_max})",
+            agent=agent,
+            department=department,
+            model=model,
+            fingerprint=fingerprint,
+            count=count,
+            window_s=g.loop_window_s,
+        )
 
     # --------------------------------------------------------------- recording
     def record(self, refused: Refused, *, model: str | None = None) -> None:

@@ -26,9 +26,15 @@ class Refused(Exception):
         self.message = message
         self.agent = agent
         self.department = department
-        self.fields: dict[str, Any] = {"agent": agent, "department": department, **fields}
-        for name, value in fields.items():
-            setattr(self, name, value)
+        self.fields: dict[str, Any] = fields
+        fields["agent"], fields["department"] = agent, department
+
+    def __getattr__(self, name: str) -> Any:
+        """The structured fields as attributes (``exc.cap``, ``exc.spent``, ...)."""
+        try:
+            return self.__dict__["fields"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     @property
     def reason(self) -> str:
