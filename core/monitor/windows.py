@@ -444,14 +444,13 @@ class RollingWindows:
         err = _int64(b.err)
         refused = err == REFUSED
         keep = np.flatnonzero(~refused)
-        rest = Batch(
-            *(
-                [getattr(b, name)[i] for i in keep.tolist()]
-                if name in _LIST_COLUMNS
-                else _int64(getattr(b, name))[keep]
-                for name in Batch.__slots__  # type: ignore[attr-defined]
-            )
-        )
+        columns: list[Any] = [
+            [getattr(b, name)[i] for i in keep.tolist()]
+            if name in _LIST_COLUMNS
+            else _int64(getattr(b, name))[keep]
+            for name in Batch.__slots__  # type: ignore[attr-defined]
+        ]
+        rest = Batch(*columns)
         groups = {a: [int(keep[i]) for i in idx] for a, idx in self.add_batch(rest).items()}
         for i in np.flatnonzero(refused).tolist():
             agent = b.agent[i]
