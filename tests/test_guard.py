@@ -260,3 +260,24 @@ def test_refusals_show_in_metrics_exposition_and_not_as_errors_or_durations(
     expo.save_checkpoint()
     again = Exposition(Journal(data))
     assert again.restored and again.refusals == expo.refusals
+
+
+def test_refused_counts_survive_a_monitor_checkpoint_and_a_cold_rebuild(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with core.open(data, clock=FakeClock()) as c:
+        c.monitor.track_execution("a", duration=10.0)
+        c.control.pause("a")
+        for _ in range(3):
+            with pytest.raises(core.AgentPaused):
+                c.guard("a")
+        c.monitor.save_checkpoint()
+        with pytest.raises(core.AgentPaused):
+            c.guard("a")  # after the checkpoint: read from the journal by the next process
+    with core.open(data, clock=FakeClock()) as c:  # checkpoint + tail
+        m = c.monitor.get_agent_metrics("a")
+        assert m is not None and (m.executions, m.refused) == (1, 4)
+    for p in (data / "metrics").glob(".checkpoint-*"):
+        p.unlink()
+    with core.open(data, clock=FakeClock()) as c:  # cold rebuild from the journal
+        m = c.monitor.get_agent_metrics("a")
+        assert m is not None and (m.executions, m.refused, m.avg_duration) == (1, 4, 10.0)
