@@ -56,6 +56,22 @@ def test_loop_watch_forgets_the_oldest_fingerprints_beyond_its_bound() -> None:
     assert watch.hit("c", 2) == 1
 
 
+def test_a_refusal_pickles_with_its_fields() -> None:
+    import pickle
+
+    exc = core.BudgetExhausted("over", agent="a", department="sales", cap=1.0, spent=1.5)
+    back = pickle.loads(pickle.dumps(exc))
+    assert type(back) is core.BudgetExhausted
+    assert (back.message, back.agent, back.department, back.cap, back.spent) == (
+        "over",
+        "a",
+        "sales",
+        1.0,
+        1.5,
+    )
+    assert back.reason == "budget_exhausted: over"
+
+
 def test_refusal_kind_reads_the_recorded_reason() -> None:
     assert refusal_kind("budget_exhausted: department 'x' reached ...") == "budget_exhausted"
     assert refusal_kind("ValueError: x") == "refused"

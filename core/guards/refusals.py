@@ -36,6 +36,11 @@ class Refused(Exception):
         except KeyError:
             raise AttributeError(name) from None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Picklable (a pool hands a worker's refusal to the parent), fields included."""
+        fields = {k: v for k, v in self.fields.items() if k not in ("agent", "department")}
+        return _rebuild, (type(self), self.message, self.agent, self.department, fields)
+
     @property
     def reason(self) -> str:
         """``"<kind>: <message>"``: what the refused execution records as its error."""
@@ -66,6 +71,12 @@ class LoopDetected(Refused):
     ``loop_window_s``; fields: ``model``, ``fingerprint``, ``count``, ``window_s``."""
 
     kind = "loop_detected"
+
+
+def _rebuild(
+    cls: type[Refused], message: str, agent: str, department: str | None, fields: dict[str, Any]
+) -> Refused:
+    return cls(message, agent=agent, department=department, **fields)
 
 
 def refusal_kind(error: str | None) -> str:
