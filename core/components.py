@@ -18,10 +18,13 @@ from core.config import Config, load_config
 from core.journal.store import Journal
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     from core.alerts.channels import Channel
     from core.alerts.manager import AlertManager
     from core.control.manager import Control
     from core.costs.ledger import CostTracker
+    from core.guards.engine import Guard
     from core.monitor.performance import PerformanceMonitor
     from core.monitor.rebuild import Progress
 
@@ -54,6 +57,7 @@ class Core:
         self._monitor: PerformanceMonitor | None = None
         self._tracker: CostTracker | None = None
         self._control: Control | None = None
+        self._guards: Guard | None = None
 
     @property
     def alerts(self) -> AlertManager:
@@ -115,6 +119,35 @@ class Core:
             return self._control
 
     @property
+    def guards(self) -> Guard:
+        """The guard before the call: pauses, hard caps and loops (``guard`` asks it)."""
+        with self._lock:
+            if self._guards is None:
+                from core.guards.engine import Guard
+
+                self._guards = Guard(
+                    self.config,
+                    self.clock,
+                    tracker=lambda: self.tracker,
+                    monitor=lambda: self.monitor,
+                    control=lambda: self.control,
+                )
+            return self._guards
+
+    def guard(
+        self,
+        agent: str,
+        department: str | None = None,
+        *,
+        model: str | None = None,
+        fingerprint: Hashable | None = None,
+    ) -> None:
+        """Raise ``core.Refused`` (and record it) if ``agent`` may not spend now: paused,
+        its department at its hard cap, or the same call (``model`` + ``fingerprint``, e.g. a
+        hash of the prompt) repeated more than ``[guard] loop_max`` times in ``loop_window_s``."""
+        (self._guards or self.guards).check(agent, department, model=model, fingerprint=fingerprint)
+
+    @property
     def data_dir(self) -> os.PathLike[str]:
         return self.journal.root
 
@@ -132,6 +165,7 @@ class Core:
         with self._lock:
             built = (self._monitor, self._tracker, self._alerts, self._control)
             self._monitor = self._tracker = self._alerts = self._control = None
+            self._guards = None
             error: BaseException | None = None
             for component in built:
                 if component is not None:

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_origin
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 # ``resolve_data_dir`` lives with the journal; re-exported for callers of the config API.
 from core.journal.store import Journal
@@ -174,6 +181,19 @@ class BudgetLimits(_Section):
     max_departments: int = Field(MAX_BUDGET_DEPARTMENTS, gt=0, le=100_000)
 
 
+class GuardConfig(_Section):
+    """The guard before the call (core/guard): loop detection of identical calls."""
+
+    #: The same call (model + fingerprint) allowed this many times within ``loop_window_s``;
+    #: the next one is refused with LoopDetected.
+    loop_max: int = Field(5, gt=0, le=1_000_000)
+    loop_window_s: float = Field(60, gt=0, le=86_400 * 31, allow_inf_nan=False)
+
+
+#: A hard cap: an amount in USD, or ``true`` (the department's monthly budget is the cap).
+HardCap = Annotated[float, Field(gt=0, allow_inf_nan=False)] | bool
+
+
 def _usd(amount: float) -> str:
     return f"${amount:,.0f}" if amount == int(amount) else f"${amount:,.2f}"
 
@@ -227,10 +247,39 @@ class Config(_Section):
     otlp: OtlpConfig = OtlpConfig()
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     budget_limits: BudgetLimits = BudgetLimits()
+    #: ``[budgets.hard]``: departments whose spend the guard refuses beyond (per department
+    #: an amount or ``true`` for its monthly budget; ``hard = true`` under ``[budgets]`` makes
+    #: every monthly budget hard). Split off ``budgets`` before validation.
+    hard_budgets: dict[str, HardCap] | bool = Field(default_factory=dict)
+    guard: GuardConfig = GuardConfig()
     #: The console's keys: binding id -> key(s) (Textual keymap), e.g. "dashboard.acknowledge"
     #: = "k"; ids are listed in the README (``werkpilot_tui.console.palette_commands.binding_ids``).
     keys: dict[str, str] = Field(default_factory=dict)
     source: str = Field("built-in defaults", exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_hard_budgets(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("budgets"), dict):
+            if "hard" in data["budgets"]:
+                budgets = dict(data["budgets"])
+                data = {**data, "budgets": budgets, "hard_budgets": budgets.pop("hard")}
+        return data
+
+    @field_validator("hard_budgets")
+    @classmethod
+    def _lower_hard(cls, value: dict[str, float | bool] | bool) -> dict[str, float | bool] | bool:
+        if isinstance(value, bool):
+            return value
+        return {k.lower(): v if isinstance(v, bool) else float(v) for k, v in value.items()}
+
+    def hard_cap_of(self, department: str) -> float | bool:
+        """The configured hard cap of ``department`` (lower case): an amount, True for its
+        monthly budget, False when its budget is soft (alerts only)."""
+        hard = self.hard_budgets
+        if isinstance(hard, bool):
+            return hard
+        return hard.get(department, hard.get("default", False)) if hard else False
 
     @field_validator("budgets")
     @classmethod
@@ -253,7 +302,11 @@ class Config(_Section):
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc if p != "__root__")
+    # Union members name their type in the path (``dict[str,...]``, ``constrained-float``).
+    tags = ("__root__", "bool", "float")
+    parts = [str(p) for p in loc if p not in tags and not str(p).startswith(("dict[", "constr"))]
+    key = ".".join(parts)
+    return "budgets.hard" + key[len("hard_budgets") :] if key.startswith("hard_budgets") else key
 
 
 def _validation_to_config_error(source: str, exc: ValidationError) -> ConfigError:

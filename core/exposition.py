@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
 
 from core.costs.pricing import usd_to_nanos
+from core.guards.refusals import refusal_kind
 from core.journal import sealed
 from core.journal.store import Journal, JournalReader, ReaderOffset
 from core.record_rows import parse_cost_lines, parse_execution_lines
@@ -64,6 +65,7 @@ class _Checkpoint(BaseModel):
     durations: list[tuple[StrictStr, list[StrictInt], StrictFloat | StrictInt, StrictInt]]
     tokens: list[tuple[StrictStr, StrictStr, StrictStr, StrictInt]]
     cost_nanos: list[tuple[StrictStr, StrictStr, StrictStr, StrictInt]]
+    refusals: list[tuple[StrictStr, StrictStr, StrictInt]] = []  # agent, reason, count
 
 
 def escape_label(value: str) -> str:
@@ -159,6 +161,7 @@ class Exposition:
         self.durations: dict[str, _Histogram] = {}
         self.tokens: dict[tuple[str, str, str], int] = {}
         self.cost_nanos: dict[tuple[str, str, str], int] = {}
+        self.refusals: dict[tuple[str, str], int] = {}  # (agent, reason kind) -> count
         self._checkpoint_every_s = checkpoint_every_s
         self._timer = timer
         self._saved_at = timer()
@@ -173,6 +176,10 @@ class Exposition:
             for e in batch:
                 key = (e.agent, e.department or "", e.model or "", e.status)
                 executions[key] = executions.get(key, 0) + 1
+                if e.status == "refused":  # never ran: no duration sample
+                    rkey = (e.agent, refusal_kind(e.error))
+                    self.refusals[rkey] = self.refusals.get(rkey, 0) + 1
+                    continue
                 hist = durations.get(e.agent)
                 if hist is None:
                     hist = durations[e.agent] = _Histogram()
@@ -209,6 +216,7 @@ class Exposition:
             durations=[(a, h.buckets, h.sum, h.count) for a, h in self.durations.items()],
             tokens=[(*k, v) for k, v in self.tokens.items()],
             cost_nanos=[(*k, v) for k, v in self.cost_nanos.items()],
+            refusals=[(*k, v) for k, v in self.refusals.items()],
         )
         self._saved_at = self._timer()
         payload = doc.model_dump_json().encode()
@@ -239,6 +247,7 @@ class Exposition:
         }
         self.tokens = {(a, m, k): v for a, m, k, v in found.tokens}
         self.cost_nanos = {(a, d, m): v for a, d, m, v in found.cost_nanos}
+        self.refusals = {(a, r): v for a, r, v in found.refusals}
         return True
 
     def _decode(self, payload: memoryview) -> _Checkpoint | None:
@@ -263,7 +272,8 @@ class Exposition:
             out,
             "werkpilot_executions_total",
             "counter",
-            "Agent executions recorded in the journal (errors: status error or failed).",
+            "Agent executions recorded in the journal (errors: status error or failed; "
+            "refused: stopped by the guard before the call).",
             ("agent", "department", "model", "status"),
             self.executions.items(),
         )
@@ -282,6 +292,15 @@ class Exposition:
             "Cost recorded in the cost ledger, in US dollars.",
             ("agent", "department", "model"),
             ((k, v / _NANO) for k, v in self.cost_nanos.items()),
+        )
+        _family(
+            out,
+            "werkpilot_refusals_total",
+            "counter",
+            "Runs and calls the guard refused, by reason (agent_paused, budget_exhausted, "
+            "run_cap_reached, loop_detected).",
+            ("agent", "reason"),
+            self.refusals.items(),
         )
         self._render_histogram(out)
         g = gauges or Gauges()

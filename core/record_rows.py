@@ -45,7 +45,7 @@ class ExecutionLine(msgspec.Struct, rename="camel", forbid_unknown_fields=True, 
 
     timestamp: _EpochMs
     agent: _Name
-    status: Literal["completed", "error", "failed"] = "completed"
+    status: Literal["completed", "error", "failed", "refused"] = "completed"
     duration: _Ms = 0.0
     tokens_used: _Tokens = 0
     input_tokens: _Tokens = 0

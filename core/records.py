@@ -224,7 +224,9 @@ EpochMs = Annotated[int, Field(ge=0, le=253_402_300_799_999)]  # up to year 9999
 MAX_SOURCE_ID = 120
 SourceId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE_ID)]
 
-Status = Literal["completed", "error", "failed"]
+#: ``refused``: the guard (core/guards) refused the run before it spent; ``error`` holds
+#: the reason. Not an error: it counts in neither error rates nor response times.
+Status = Literal["completed", "error", "failed", "refused"]
 Level = Literal["info", "warning", "critical"]
 Pricing = Literal["exact", "family", "caller", "reported", "unpriced"]
 ERROR_STATUSES = frozenset({"error", "failed"})

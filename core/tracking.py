@@ -6,6 +6,11 @@ work during the run) and the change of the process's resident memory (RSS via ps
 cheap read of /proc at each end, honest about what the process holds; tracemalloc would
 see only Python allocations and slow every allocation down). On exit the run writes the
 cost entry first (``tracker.track_cost``) and then the execution with the same cost.
+
+Guarded: entering a run asks the guard (core/guards) first, and ``Run.guard_call`` asks it
+again before each model call, with the run's own caps (``max_cost_usd``, ``max_calls``). A
+refusal raises ``core.Refused``; a run refused on entry is recorded as a refused execution
+at once, one refused inside is recorded on exit with status ``refused``.
 """
 
 from __future__ import annotations
@@ -15,16 +20,18 @@ import inspect
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from core.clock import Clock, system_clock, to_ms
+from core.guards.refusals import Refused, RunCapReached
 from core.records import check_name
 
 if TYPE_CHECKING:
     from core.costs.ledger import CostTracker
+    from core.guards.engine import Guard
     from core.monitor.performance import PerformanceMonitor
 
 log = logging.getLogger("core.tracking")
@@ -56,6 +63,17 @@ def _count(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
     return value
+
+
+def _cap(value: Any, name: str, kind: type) -> Any:
+    """A run cap: None, or a positive number (``max_calls`` a whole one)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{name}: expected a positive number, got {value!r}")
+    if kind is int and not isinstance(value, int):
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return kind(value)
 
 
 def _field(usage: object, *names: str) -> Any:
@@ -136,6 +154,9 @@ class Run:
         monitor: PerformanceMonitor | None = None,
         tracker: CostTracker | None = None,
         clock: Clock | None = None,
+        max_cost_usd: float | None = None,
+        max_calls: int | None = None,
+        fingerprint: Hashable | None = None,
     ) -> None:
         self.agent = check_name(agent, "agent")
         self.department = check_name(department, "department") if department else "default"
@@ -143,6 +164,9 @@ class Run:
         self._monitor = monitor
         self._tracker = tracker
         self.clock: Clock = clock or system_clock
+        self.max_cost_usd = _cap(max_cost_usd, "max_cost_usd", float)
+        self.max_calls = _cap(max_calls, "max_calls", int)
+        self.fingerprint = fingerprint
         self._reset()
 
     def _reset(self) -> None:
@@ -154,6 +178,8 @@ class Run:
         self.duration = self.cpu_time = self.memory_delta = 0.0
         self.cost: float | None = None  # caller-supplied until exit, then the recorded cost
         self.recording_error: BaseException | None = None
+        self.refused: Refused | None = None  # the refusal of a guarded call, even if caught
+        self._guarded = 0  # model calls the guard let through
         self._token: Token[Run | None] | None = None
         self._t0 = self._c0 = self._m0 = 0  # start readings: wall ns, CPU ns, RSS bytes
 
@@ -219,9 +245,88 @@ class Run:
         """Use a cost the caller knows (USD) instead of pricing the tokens."""
         self.cost = cost
 
+    # ------------------------------------------------------------------ guard
+    def _guard(self) -> Guard:
+        import core
+
+        if self._tracker is None and self._monitor is None:
+            return core._core().guards
+        from core.guards.engine import guard_for
+
+        return guard_for(
+            self._tracker or core.get_cost_tracker(),
+            self._monitor or core.get_performance_monitor(),
+        )
+
+    def guard_call(self, fingerprint: Hashable | None = None, *, model: str | None = None) -> None:
+        """Ask before each model call of the run: raises ``core.Refused`` when the agent is
+        paused, its department at its hard cap, the run at ``max_calls`` calls or
+        ``max_cost_usd`` spent, or the same call (``model`` + ``fingerprint``, e.g. a hash of
+        the prompt) repeated more than ``[guard] loop_max`` times within ``loop_window_s``.
+        The run is then recorded with status ``refused`` and the reason."""
+        model = model or self.model
+        try:
+            self._guard().check(
+                self.agent,
+                self.department,
+                model=model,
+                fingerprint=fingerprint,
+                record=False,
+                pending=lambda: self._spent(model),
+            )
+            calls = max(self._guarded, self.api_calls)
+            if self.max_calls is not None and calls >= self.max_calls:
+                raise RunCapReached(
+                    f"the run made {calls} model calls (max_calls={self.max_calls})",
+                    agent=self.agent,
+                    department=self.department,
+                    limit="max_calls",
+                    cap=self.max_calls,
+                    calls=calls,
+                )
+            if self.max_cost_usd is not None:
+                spent = self._spent(model)
+                if spent >= self.max_cost_usd:
+                    raise RunCapReached(
+                        f"the run spent ${spent:,.4f} (max_cost_usd={self.max_cost_usd:g})",
+                        agent=self.agent,
+                        department=self.department,
+                        limit="max_cost_usd",
+                        cap=self.max_cost_usd,
+                        spent=spent,
+                    )
+        except Refused as refused:
+            self.refused = refused
+            raise
+        self._guarded += 1
+
+    def _spent(self, model: str | None) -> float:
+        """USD the run spent so far: the caller's cost, else its tokens priced (0 when the
+        model has no price)."""
+        if self.cost is not None:
+            return self.cost
+        if model is None or not self.tokens_used:
+            return 0.0
+        import core
+
+        tracker = self._tracker or core.get_cost_tracker()
+        try:
+            return tracker.calculate_cost(
+                model,
+                self.input_tokens,
+                self.output_tokens,
+                cache_read_tokens=self.cache_read_tokens,
+                cache_write_tokens=self.cache_write_tokens,
+            )
+        except ValueError:
+            return 0.0
+
     # ------------------------------------------------------- context manager
     def __enter__(self) -> Run:
         self._reset()
+        self._guard().check(
+            self.agent, self.department, model=self.model, fingerprint=self.fingerprint
+        )
         self._token = _current.set(self)
         self._m0 = _rss()
         self._c0 = time.process_time_ns()
@@ -240,9 +345,13 @@ class Run:
         if self._token is not None:
             _current.reset(self._token)
             self._token = None
-        self.status = "completed" if exc is None else "error"
-        if exc is not None:
-            self.error = f"{type(exc).__name__}: {exc}"
+        refused = exc if isinstance(exc, Refused) else self.refused
+        if refused is not None:
+            self.status, self.error = "refused", refused.reason
+        else:
+            self.status = "completed" if exc is None else "error"
+            if exc is not None:
+                self.error = f"{type(exc).__name__}: {exc}"
         try:
             self._record()
         except Exception as problem:  # the agent's own outcome must not be masked or lost
@@ -307,6 +416,9 @@ class Run:
             monitor=self._monitor,
             tracker=self._tracker,
             clock=self.clock,
+            max_cost_usd=self.max_cost_usd,
+            max_calls=self.max_calls,
+            fingerprint=self.fingerprint,
         )
 
     @overload
@@ -340,14 +452,27 @@ def track(
     monitor: PerformanceMonitor | None = None,
     tracker: CostTracker | None = None,
     clock: Clock | None = None,
+    max_cost_usd: float | None = None,
+    max_calls: int | None = None,
+    fingerprint: Hashable | None = None,
 ) -> Run:
     """Measure an agent run: ``with track("a", model=...) as run:`` or ``@track("a")``.
 
     Without a department the run is booked to ``default``; without a model (given here or
     through ``record_usage(model=...)``) the cost entry is ``unknown`` and unpriced.
+    Entering asks the guard (``core.guard``, with ``fingerprint`` for loop detection);
+    ``max_cost_usd`` and ``max_calls`` cap the run, checked by ``run.guard_call()``.
     """
     return Run(
-        agent, department=department, model=model, monitor=monitor, tracker=tracker, clock=clock
+        agent,
+        department=department,
+        model=model,
+        monitor=monitor,
+        tracker=tracker,
+        clock=clock,
+        max_cost_usd=max_cost_usd,
+        max_calls=max_calls,
+        fingerprint=fingerprint,
     )
 
 

@@ -33,6 +33,7 @@ AGENT_KEYS = {
     "totalApiCalls",
     "lastExecution",
     "windows",
+    "refused",
 }
 SYSTEM_KEYS = {
     "uptime",

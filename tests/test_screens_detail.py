@@ -535,3 +535,40 @@ def test_alert_detail_fields_and_details_are_plain_values() -> None:
     assert fields["Repeated"] == "3 times, last 2025-11-26 12:01:30 UTC (30s ago)"
     assert fields["Escalated"].startswith("yes") and fields["agent"] == "a"
     assert list(fields)[-1] == "Id"
+
+
+async def test_agent_detail_shows_runs_the_guard_refused(core: Components, clock: Any) -> None:
+    """A refused run (core.Refused) is counted apart and listed with its reason."""
+    core.monitor.track_execution(
+        AGENT,
+        status="refused",
+        department="sales",
+        error="budget_exhausted: department 'sales' reached its hard cap of $1.00 this month",
+    )
+
+    async def load(window: str):
+        return build_agent_detail(core.monitor, core.tracker, AGENT, window)
+
+    app = Host(lambda: AgentDetailScreen(AGENT, load, refresh_s=None))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, AgentDetailScreen)
+        await _until(pilot, lambda: screen.loads >= 1)
+        summary = str(screen.query_one("#summary", Static).render())
+        assert "5 runs" in summary and "1 error (20.0%)" in summary  # not a run, not an error
+        assert "1 refused by the guard" in summary
+        recent = screen.query_one("#recent", KeyedTable)
+        newest = [str(c) for c in recent.get_row_at(0)]
+        assert newest[1] == "⊘ refused"
+        assert newest[6].startswith("budget_exhausted: department 'sales' reached its hard cap")
+
+
+def test_the_agents_table_marks_an_agent_with_refused_runs() -> None:
+    from werkpilot_tui.console.view_models import AgentRow, ThresholdsView
+    from werkpilot_tui.console.widgets.agent_table import agent_cells
+    from werkpilot_tui.console.widgets.palette import Palette
+
+    row = AgentRow("a", "sales", 3, 0, 10, 0.1, None, refused=2)
+    assert agent_cells(row, "24h", ThresholdsView(), 0, Palette())[2].plain.endswith("⊘")
+    plain = AgentRow("a", "sales", 3, 0, 10, 0.1, None)
+    assert "⊘" not in agent_cells(plain, "24h", ThresholdsView(), 0, Palette())[2].plain

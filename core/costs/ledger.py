@@ -114,6 +114,7 @@ class CostTracker:
         self._caught_up = False
         self._today_day = -1
         self._today_path = Path()
+        self._guard_day: tuple[int, Month] = (-1, (0, 0))  # fresh_month_spend's day and month
         self._started = False
         self._checkpoint_every = checkpoint_every  # entries read between checkpoint saves
         self._saved_entries = 0
@@ -445,6 +446,20 @@ class CostTracker:
         )
         now = self.clock()
         self._burn_alerts.check(dept, self._agg.recent, float(amount), now, to_ms(now), force=True)
+
+    def fresh_month_spend(self, department: str, now_ms: int) -> int:
+        """``department``'s spend this month (nano-USD) after reading what any process
+        appended to today's day file: the hard-cap guard's view, one ``stat`` when nothing
+        is new (``department`` lower case)."""
+        day = now_ms // MS_PER_DAY
+        if self._guard_day[0] != day or self._today_day != day:
+            d = day_of_ms(now_ms)
+            self._guard_day = (day, (d.year, d.month))
+            self._load_month(self._guard_day[1])
+            self._poll_day(now_ms)
+        elif self._reader.appended(self._today_path):
+            self._agg.add_all(self._reader.poll_file(self._today_path))
+        return self._agg.department_month_nanos(department, self._guard_day[1])
 
     def check_budgets(self) -> list[BudgetForecast]:
         """Raise or resolve budget and burn-rate alerts for every department; for cron and

@@ -49,6 +49,7 @@ class _Totals(BaseModel):
     last_ts: int | None
     department: str | None
     department_ts: int
+    refused: int = 0  # absent from checkpoints written before refusals existed
 
 
 class _Agent(BaseModel):

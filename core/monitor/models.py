@@ -52,6 +52,7 @@ class AgentMetrics(_Shape):
     total_api_calls: int
     last_execution: int | None  # epoch ms
     windows: dict[str, WindowStats]
+    refused: int = 0  # runs the guard refused: in no other figure (not executions, errors)
 
     @classmethod
     def of(cls, name: str, t: ExecutionTotals, windows: dict[str, WindowStats]) -> AgentMetrics:
@@ -69,6 +70,7 @@ class AgentMetrics(_Shape):
             total_api_calls=t.api_calls,
             last_execution=t.last_ts,
             windows=windows,
+            refused=t.refused,
         )
 
 

@@ -39,6 +39,7 @@ from core.monitor.snapshots import SnapshotSchedule
 from core.monitor.thresholds import ThresholdWatch
 from core.monitor.windows import (
     MS_PER_DAY,
+    REFUSED,
     WINDOWS,
     RollingWindows,
     to_micro,
@@ -278,7 +279,7 @@ class PerformanceMonitor:
         self._windows.add(
             r.agent,
             r.timestamp,
-            1 if r.status in ERROR_STATUSES else 0,
+            REFUSED if r.status == "refused" else 1 if r.status in ERROR_STATUSES else 0,
             to_micro(r.duration),
             to_nano(r.cost),
             r.tokens_used,

@@ -20,7 +20,7 @@ import numpy.typing as npt
 import orjson
 
 from core.journal.store import Journal, JournalReader
-from core.monitor.windows import Batch, to_micro, to_nano
+from core.monitor.windows import REFUSED, Batch, to_micro, to_nano
 from core.record_rows import check_hosts, check_names, decode_execution
 from core.records import ERROR_STATUSES, Execution
 
@@ -28,7 +28,7 @@ _COLUMNS = tuple(
     map(attrgetter, ("timestamp", "agent", "status", "duration", "cost", "tokens_used",
                      "cpu_time", "memory_delta", "api_calls", "department", "model", "host"))
 )  # fmt: skip
-_IS_ERROR = {"completed": 0, **dict.fromkeys(ERROR_STATUSES, 1)}
+_IS_ERROR = {"completed": 0, "refused": REFUSED, **dict.fromkeys(ERROR_STATUSES, 1)}
 
 
 def _nanos(costs: list[float]) -> npt.NDArray[np.int64]:
@@ -81,7 +81,7 @@ def batch_of(records: list[Execution]) -> Batch:
     return Batch(
         ts=[r.timestamp for r in records],
         agent=[r.agent for r in records],
-        err=[1 if r.status in ERROR_STATUSES else 0 for r in records],
+        err=[_IS_ERROR[r.status] for r in records],
         dur=[to_micro(r.duration) for r in records],
         cost=[to_nano(r.cost) for r in records],
         tok=[r.tokens_used for r in records],

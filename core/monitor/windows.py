@@ -39,6 +39,9 @@ MS_PER_DAY = 86_400_000
 #: The windows every query reports, by their exported names.
 WINDOWS: dict[str, int] = {"1h": MS_PER_HOUR, "24h": 24 * MS_PER_HOUR, "7d": 7 * MS_PER_DAY}
 NANO = 1_000_000_000
+#: The ``err`` code of a refused execution (core/guards): counted per agent in
+#: ``ExecutionTotals.refused`` only, never in a window (it neither ran nor failed).
+REFUSED = 2
 _I64_MAX = 2**63 - 1
 #: A column of integers: a list (records one by one) or an int64 array (parsed batches).
 Ints: TypeAlias = Sequence[int] | npt.NDArray[np.int64]
@@ -261,6 +264,7 @@ class ExecutionTotals:
     last_ts: int | None = None
     department: str | None = None  # of the newest execution that named one
     department_ts: int = -1
+    refused: int = 0  # executions the guard refused (not counted in ``executions``)
 
     def add(
         self,
@@ -291,6 +295,7 @@ class ExecutionTotals:
         self.cpu_us += other.cpu_us
         self.memory += other.memory
         self.api_calls += other.api_calls
+        self.refused += other.refused
         if other.last_ts is not None and (self.last_ts is None or other.last_ts > self.last_ts):
             self.last_ts = other.last_ts
 
@@ -361,11 +366,15 @@ class RollingWindows:
         api: int = 0,
         department: str | None = None,
     ) -> None:
-        """Add one execution in O(1) (amortised)."""
+        """Add one execution in O(1) (amortised); a refused one (``err == REFUSED``) is
+        only counted."""
         s = self.series.get(agent)
         if s is None:
             s = self.series[agent] = self._new_series()
             self.totals[agent] = ExecutionTotals()
+        if err == REFUSED:
+            self.totals[agent].refused += 1
+            return
         s.add(ts, err, dur, cost, tok)
         t = self.totals[agent]
         t.add(1, err, dur, cost, tok, cpu, mem, api)
@@ -382,6 +391,8 @@ class RollingWindows:
         n = len(b.ts)
         if n == 0:
             return {}
+        if REFUSED in b.err:
+            return self._add_with_refused(b)
         agents = list(dict.fromkeys(b.agent))  # in order of first appearance
         cols = [_int64(c) for c in (b.ts, b.err, b.dur, b.cost, b.tok, b.cpu, b.mem, b.api)]
         if len(agents) == 1:
@@ -425,6 +436,31 @@ class RollingWindows:
                     self.day_cost[day] = self.day_cost.get(day, 0) + cost_nano
             else:
                 self._add_day_costs(ts_g.tolist(), cost[lo:hi].tolist())
+        return groups
+
+    def _add_with_refused(self, b: Batch) -> dict[str, list[int]]:
+        """``add_batch`` of a batch holding refused executions: those are counted, the
+        others added; the groups index the whole batch (refused ones included)."""
+        err = _int64(b.err)
+        refused = err == REFUSED
+        keep = np.flatnonzero(~refused)
+        columns: list[Any] = [
+            [getattr(b, name)[i] for i in keep.tolist()]
+            if name in _LIST_COLUMNS
+            else _int64(getattr(b, name))[keep]
+            for name in Batch.__slots__  # type: ignore[attr-defined]
+        ]
+        rest = Batch(*columns)
+        groups = {a: [int(keep[i]) for i in idx] for a, idx in self.add_batch(rest).items()}
+        for i in np.flatnonzero(refused).tolist():
+            agent = b.agent[i]
+            if agent not in self.series:
+                self.series[agent] = self._new_series()
+                self.totals[agent] = ExecutionTotals()
+            self.totals[agent].refused += 1
+            groups.setdefault(agent, []).append(i)
+        for idx in groups.values():
+            idx.sort()
         return groups
 
     @staticmethod

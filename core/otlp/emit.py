@@ -123,7 +123,8 @@ class Emitter:
             attrs["gen_ai.request.model"] = r.model
         if r.is_error:
             attrs["error.type"] = (r.error or r.status).split(":")[0][:100]
-        self._duration.record(r.duration / 1000, attrs)
+        if r.status != "refused":  # stopped by the guard: not an operation's duration
+            self._duration.record(r.duration / 1000, attrs)
         inp = r.input_tokens + r.cache_read_tokens + r.cache_write_tokens  # as the conventions
         if inp:
             self._tokens.record(inp, {**attrs, "gen_ai.token.type": "input"})

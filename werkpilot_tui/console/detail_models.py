@@ -101,6 +101,7 @@ class AgentDetailView:
     thresholds: ThresholdsView = field(default_factory=ThresholdsView)
     #: Fleet mode: the host whose data directory holds what Prometheus does not carry.
     fleet_host: str | None = None
+    refused: int = 0  # runs the guard refused (core.Refused), all time
 
 
 def _agent_cost(tracker: CostTracker, name: str) -> Any:
@@ -192,6 +193,7 @@ def build_agent_detail(
         department=department,
         executions=int(metrics.executions) if metrics else 0,
         errors=int(metrics.errors) if metrics else 0,
+        refused=int(metrics.refused) if metrics else 0,
         avg_duration=float(metrics.avg_duration) if metrics else 0.0,
         total_tokens=int(metrics.total_tokens) if metrics else 0,
         total_cost=float(metrics.total_cost) if metrics else 0.0,

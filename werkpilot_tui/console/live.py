@@ -472,6 +472,7 @@ def _agent_row(
         last_execution_ms=m.last_execution,
         windows={w: window_figures(s, t) for w, s in m.windows.items()},
         month_ledger_cost=float(month.total_cost) if month is not None else 0.0,
+        refused=int(m.refused),
     )
 
 

@@ -56,6 +56,8 @@ class AgentRow:
     month_ledger_cost: float = 0.0
     #: Cost entries this month and no execution ever: a row so every spend has one.
     ledger_only: bool = False
+    #: Runs the guard refused (all time; in no other figure): marked ``⊘`` in Runs.
+    refused: int = 0
 
     def window(self, name: str) -> WindowFigures:
         return self.windows.get(name) or WindowFigures()

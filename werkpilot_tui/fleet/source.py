@@ -266,6 +266,8 @@ class FleetSource:
             return host, instance, labels.get("agent", "")
 
         for s in results["executions"]:
+            if s.labels.get("status") == "refused":  # stopped by the guard: never ran
+                continue
             k, w = key(s.labels), s.labels.get("window", ALL)
             acc[k][w]["count"] += s.value
             if s.labels.get("status") in ERROR_STATUSES:

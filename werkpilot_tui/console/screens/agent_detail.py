@@ -30,7 +30,7 @@ COST_NOTE = (
     "cost: what the executions recorded (track_execution); ledger: cost entries (track_cost), "
     "which the budgets count — {month} this month"
 )
-STATUS_MARK = {"completed": "✔", "error": "✖", "failed": "✖"}
+STATUS_MARK = {"completed": "✔", "error": "✖", "failed": "✖", "refused": "⊘"}
 
 
 class TrendLabel(Label):
@@ -207,6 +207,7 @@ def _summary(view: AgentDetailView, now_ms: int) -> Text:
         f"department {view.department or '—'}",
         f"{fmt.count(view.executions)} runs",
         f"{view.errors} error{'' if view.errors == 1 else 's'} ({fmt.percent(error_rate)})",
+        *([f"{fmt.count(view.refused)} refused by the guard"] if view.refused else []),
         f"avg {fmt.duration_ms(view.avg_duration)}" + (" (7d)" if fleet else ""),
         f"{fmt.count(view.total_tokens)} tokens",
         f"cost {fmt.money(view.total_cost)}",
@@ -251,7 +252,9 @@ def _window_cells(
 
 
 def _execution_cells(r: ExecutionRow, now_ms: int, palette: Palette) -> list[TextCell]:
-    status_style = palette.critical if r.is_error else palette.ok
+    status_style = (
+        palette.critical if r.is_error else palette.warning if r.status == "refused" else palette.ok
+    )
     return [
         cell(fmt.clock_time(r.timestamp_ms, now_ms), sort_value=r.timestamp_ms),
         cell(f"{STATUS_MARK.get(r.status, '?')} {r.status}", status_style, r.status),

@@ -33,7 +33,12 @@ SYMBOLS: tuple[tuple[str, str, str], ...] = (
     ("✖", "critical level · budget used up or forecast over it", "tables, feed, header"),
     ("✔", "no errors in the window · in the feed: ack, acknowledged (a)", "agents, feed"),
     ("◷", "snz: snoozed, acknowledged until a time (A)", "feed"),
-    ("⊘", "mute: condition silenced, recorded but not sent or escalated (S)", "feed"),
+    (
+        "⊘",
+        "mute: condition silenced, recorded but not sent or escalated (S) · agents: runs "
+        "the guard refused (paused, hard cap, run cap, loop)",
+        "feed, agents",
+    ),
     ("✓", "done: the condition resolved", "feed"),
     ("⇧", "escalated: a warning unacknowledged too long became a critical", "feed"),
     ("×N", "the condition repeated N times in this alert", "feed"),

@@ -204,6 +204,8 @@ def agent_cells(
     if a.ledger_only:  # no executions: the Cost column holds its month's ledger spend
         errors = "ledger/mo" if compact else "ledger/month"
         runs = tokens = ago = "—"
+    if a.refused:  # the guard refused some of its runs (all time): the detail says how many
+        runs += "⊘"
     slow = w.count > 0 and w.avg_duration > t.response_time_warning_ms
     slow_mark = ("▲" if compact else " ▲") if slow else ""
     avg = fmt.duration_ms(w.avg_duration) + slow_mark if w.count else "—"

@@ -1,0 +1,1 @@
+"""The guard before the call: pauses, hard budget caps, run caps and loops refuse a run early."""
