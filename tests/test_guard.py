@@ -297,3 +297,36 @@ def test_refused_counts_survive_a_monitor_checkpoint_and_a_cold_rebuild(tmp_path
     with core.open(data, clock=FakeClock()) as c:  # cold rebuild from the journal
         m = c.monitor.get_agent_metrics("a")
         assert m is not None and (m.executions, m.refused, m.avg_duration) == (1, 4, 10.0)
+
+
+def test_a_hard_capped_check_with_nothing_new_makes_no_system_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every ledger append is announced in a shared word (``.locks/ledger.beacon``): the
+    guard compares it instead of ``fstat``-ing the day file (a syscall is ~2 µs here, the
+    whole check's budget), and still sees another writer's spend at once."""
+    import os
+
+    data = tmp_path / "data"
+    cfg = _config(tmp_path, "[budgets.hard]\nsales = 1.00\n")
+    clock = FakeClock()
+    with core.open(data, cfg, clock=clock) as c, core.open(data, cfg, clock=clock) as other:
+        c.tracker.track_cost("a", "sales", model="sonnet", cost=0.50)
+        c.guard("a", "sales")  # loads the month
+        c.guard("a", "sales")  # learns the beacon
+        calls: list[str] = []
+        for name in ("fstat", "stat", "lseek", "read", "pread"):
+            real = getattr(os, name)
+
+            def counting(*args: Any, _real: Any = real, _name: str = name, **kw: Any) -> Any:
+                calls.append(_name)
+                return _real(*args, **kw)
+
+            monkeypatch.setattr(os, name, counting)
+        for _ in range(50):
+            c.guard("a", "sales")
+        assert calls == []
+        monkeypatch.undo()
+        other.tracker.track_cost("b", "sales", model="sonnet", cost=0.50)  # another writer
+        with pytest.raises(core.BudgetExhausted):
+            c.guard("a", "sales")

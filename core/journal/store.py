@@ -12,10 +12,12 @@ import contextlib
 import errno
 import fcntl
 import functools
+import mmap
 import os
 import re
 import secrets
 import stat
+import struct
 import threading
 import time
 from collections import OrderedDict
@@ -57,6 +59,13 @@ _DIR_MODE = 0o750  # less the umask, as every mode here: 0o700 under umask 077
 _FILE_MODE = 0o644
 _NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _MTIME_TICK_NS = 50_000_000  # coarser than any file system's timestamp granularity
+#: Kinds whose every append is announced in a word shared through ``.locks/KIND.beacon``
+#: (see ``Journal.beacon``): the guard asks "anything new in the ledger?" before every call.
+BEACON_KINDS = frozenset({"ledger"})
+_BEACON = struct.Struct("<q")  # (UTC day number << 40) | end offset of the newest append
+#: How long an unchanged beacon is believed without a ``fstat``: bounds the delay should a
+#: word ever be read half-written.
+_BEACON_TRUST_NS = 250_000_000
 
 T = TypeVar("T")
 
@@ -133,6 +142,7 @@ class Journal:
         self._problems: list[Problem] = []
         self._problem_keys: set[tuple[Path, int]] = set()
         self.problem_count = 0
+        self._beacons: dict[str, mmap.mmap | None] = {}
 
     @classmethod
     def at(cls, data_dir: str | os.PathLike[str] | None = None) -> Journal:
@@ -230,7 +240,45 @@ class Journal:
     def append_line(self, kind: str, timestamp_ms: int, line: bytes) -> tuple[Path, int]:
         """Append a pre-serialised line (ending in a newline) with a single write."""
         with self._append_lock:
-            return self._append_line(kind, timestamp_ms, line)
+            path, end = self._append_line(kind, timestamp_ms, line)
+            if kind in BEACON_KINDS:
+                beacon = self._beacons.get(kind) if kind in self._beacons else self._map(kind)
+                if beacon is not None:
+                    _BEACON.pack_into(beacon, 0, (timestamp_ms // MS_PER_DAY) << 40 | end)
+            return path, end
+
+    def beacon(self, kind: str) -> int | None:
+        """The word every process's append of ``kind`` (one of ``BEACON_KINDS``) rewrites
+        after its write: unchanged since a reader last caught up means nothing new, learnt
+        without a system call (a ``stat`` costs ~2 µs on some hosts). None when it cannot be
+        shared (a read-only data directory): ask the files instead.
+
+        Safe without a lock: a writer stores the end of its own append after writing it, so
+        a value a reader saw before catching up differs from any later writer's (a larger
+        offset, or another day)."""
+        beacon = self._beacons.get(kind) if kind in self._beacons else self._map(kind)
+        return None if beacon is None else _BEACON.unpack_from(beacon, 0)[0]
+
+    def _map(self, kind: str) -> mmap.mmap | None:
+        found: mmap.mmap | None = None
+        path = self.root / ".locks" / f"{kind}.beacon"
+        try:
+            dir_fd = self._open_dir(path.parent)
+            try:
+                flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+                fd = os.open(path.name, flags, _FILE_MODE, dir_fd=dir_fd)
+            finally:
+                os.close(dir_fd)
+            try:
+                if os.fstat(fd).st_size < _BEACON.size:  # both may grow it: same size
+                    os.ftruncate(fd, _BEACON.size)
+                found = mmap.mmap(fd, _BEACON.size)
+            finally:
+                os.close(fd)
+        except (OSError, ValueError, DataDirError):
+            found = None
+        self._beacons[kind] = found
+        return found
 
     def _append_line(self, kind: str, timestamp_ms: int, line: bytes) -> tuple[Path, int]:
         key = (kind, timestamp_ms // MS_PER_DAY)
@@ -348,6 +396,10 @@ class Journal:
         with self._append_lock:
             for key in list(self._slots):
                 self._drop(key)
+            beacons, self._beacons = self._beacons, {}
+            for beacon in beacons.values():
+                if beacon is not None:
+                    beacon.close()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
@@ -651,6 +703,7 @@ class JournalReader(Generic[T]):
     _parse_many: Callable[[bytes], list[T]] | None = field(default=None, init=False, repr=False)
     _seen: _Seen | None = field(default=None, init=False, repr=False)
     _watched: tuple[Path, int, _Tail | None] | None = field(default=None, init=False, repr=False)
+    _beacon_seen: tuple[int, int] = field(default=(-1, 0), init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._parse_many = _batch_parser(self.parse)
@@ -721,6 +774,13 @@ class JournalReader(Generic[T]):
         ledger of today), by ``fstat`` of a descriptor kept open on it, half the cost of a
         ``stat`` of the path. Another ``path`` moves the descriptor; a file replaced under
         the same name (never a current day file) is seen once the caller polls another."""
+        beacon = self.journal.beacon(self.kind) if self.kind in BEACON_KINDS else None
+        if beacon is not None:
+            now = time.monotonic_ns()
+            seen, until = self._beacon_seen
+            if beacon == seen and now < until:
+                return False  # no process appended since we last looked
+            self._beacon_seen = (beacon, now + _BEACON_TRUST_NS)
         watched = self._watched
         if watched is None or (watched[0] is not path and watched[0] != path):
             if watched is not None:
