@@ -82,8 +82,37 @@ class CostLine(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=Fa
     source_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SOURCE_ID)] | None = None
 
 
+class CostOut(msgspec.Struct, rename="camel", omit_defaults=True, gc=False):
+    """A cost entry on its way out, checked by ``CostTracker`` (not here): the same fields
+    in the same order as ``CostEntry``, encoded to the same bytes as ``CostEntry.to_json_line``
+    (``sourceId`` only when set) in a fraction of the time (tests/test_hot_path.py compares
+    them on random entries)."""
+
+    timestamp: int
+    agent: str
+    department: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost: float
+    pricing: str
+    host: str
+    pid: int
+    source_id: str | None = None
+
+
 #: A cost entry as the aggregates see it: validated either way, the same attributes.
-CostRecord = CostEntry | CostLine
+CostRecord = CostEntry | CostLine | CostOut
+
+_encode = msgspec.json.Encoder().encode
+
+
+def cost_out_line(row: CostOut) -> bytes:
+    """``row`` as one JSON line, byte for byte what ``CostEntry.to_json_line`` writes."""
+    return _encode(row) + b"\n"
+
 
 decode_execution = msgspec.json.Decoder(ExecutionLine).decode
 _decode_cost = msgspec.json.Decoder(CostLine).decode
