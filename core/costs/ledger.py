@@ -61,6 +61,7 @@ from core.record_rows import CostOut, CostRecord, cost_out_line, parse_cost_line
 from core.records import (
     MAX_ENTRY_COST,
     MAX_EPOCH_MS,
+    MAX_EXECUTION_TOKENS,
     MAX_SOURCE_ID,
     CostEntry,
     Pricing,
@@ -410,17 +411,29 @@ class CostTracker:
         """One entry checked and priced, refused with the ValidationError naming the first
         bad field (in this order: model, timestamp, tokens, cost, then the model's fields).
 
-        ``fast``: when every field is plainly valid (names already seen, numbers in range),
-        a ``CostOut`` row, written as the same bytes without building the pydantic model;
-        otherwise (and for a batch, which returns models) the ``CostEntry`` decides.
+        ``fast``: when every field is plainly valid (names already seen, plain ints and
+        floats in range), a ``CostOut`` row, written as the same bytes without building the
+        pydantic model; otherwise (and for a batch, which returns models) the ``CostEntry``.
         """
         if model is None:
             raise refusal("model", None, "required (the model id or family the call used)")
         ts = now_ms if timestamp is None else api_timestamp(timestamp, now_ms, allow_history)
         model = refuse_bad_name(model, "model")
-        tokens = make_usage(
-            input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
-        )
+        if (
+            tokens_used is None
+            and type(input_tokens) is type(output_tokens) is int
+            and type(cache_read_tokens) is type(cache_write_tokens) is int
+            and 0 <= input_tokens <= MAX_EXECUTION_TOKENS
+            and 0 <= output_tokens <= MAX_EXECUTION_TOKENS
+            and 0 <= cache_read_tokens <= MAX_EXECUTION_TOKENS
+            and 0 <= cache_write_tokens <= MAX_EXECUTION_TOKENS
+        ):  # what make_usage accepts as it is
+            tokens = Usage(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+        else:
+            fast = False  # counts of another int type, or a bare tokens_used: the model decides
+            tokens = make_usage(
+                input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
+            )
         amount, pricing = self._price(model, tokens, cost)
         if reported and pricing == "caller":
             pricing = "reported"
@@ -438,8 +451,6 @@ class CostTracker:
             and type(ts) is int
             and 0 <= ts <= MAX_EPOCH_MS
             and 0.0 <= amount <= MAX_ENTRY_COST
-            and type(tokens.input) is type(tokens.output) is int
-            and type(tokens.cache_read) is type(tokens.cache_write) is int
         ):
             return CostOut(
                 ts, agent, department, model, tokens.input, tokens.output, tokens.cache_read,
