@@ -103,6 +103,31 @@ class CostOut(msgspec.Struct, rename="camel", omit_defaults=True, gc=False):
     source_id: str | None = None
 
 
+class ExecutionOut(msgspec.Struct, rename="camel", omit_defaults=True, gc=False):
+    """An execution on its way out, checked by ``PerformanceMonitor.record_run`` (not here):
+    ``Execution``'s fields in its order, encoded to the bytes of ``Execution.to_json_line``."""
+
+    timestamp: int
+    agent: str
+    status: str
+    duration: float
+    tokens_used: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    model: str | None
+    department: str | None
+    cost: float
+    cpu_time: float
+    memory_delta: float
+    api_calls: int
+    error: str | None
+    host: str
+    pid: int
+    source_id: str | None = None
+
+
 #: A cost entry as the aggregates see it: validated either way, the same attributes.
 CostRecord = CostEntry | CostLine | CostOut
 
@@ -111,6 +136,11 @@ _encode = msgspec.json.Encoder().encode
 
 def cost_out_line(row: CostOut) -> bytes:
     """``row`` as one JSON line, byte for byte what ``CostEntry.to_json_line`` writes."""
+    return _encode(row) + b"\n"
+
+
+def execution_out_line(row: ExecutionOut) -> bytes:
+    """``row`` as one JSON line, byte for byte what ``Execution.to_json_line`` writes."""
     return _encode(row) + b"\n"
 
 

@@ -81,10 +81,10 @@ def is_known_host(value: object) -> TypeGuard[str]:
     return type(value) is str and value in _GOOD_HOSTS
 
 
-def remember_valid(names: tuple[str, ...], host: str) -> None:
+def remember_valid(names: tuple[str | None, ...], host: str) -> None:
     """Note names and a host that a record model has just accepted."""
     for name in names:
-        if name not in _GOOD_NAMES:
+        if name is not None and name not in _GOOD_NAMES:
             _remember(_GOOD_NAMES, name)
     if host not in _GOOD_HOSTS:
         _remember(_GOOD_HOSTS, host)

@@ -21,7 +21,7 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
-from core.clock import Clock, system_clock, to_ms
+from core.clock import Clock, now_ms, system_clock
 from core.records import check_name
 
 if TYPE_CHECKING:
@@ -296,7 +296,7 @@ class Run:
 
         tracker = self._tracker or core.get_cost_tracker()
         monitor = self._monitor or core.get_performance_monitor()
-        timestamp = to_ms(self.clock())
+        timestamp = now_ms(self.clock)
         model = self.model or UNKNOWN_MODEL
         result = tracker.track_cost(
             self.agent,
@@ -310,11 +310,10 @@ class Run:
             timestamp=timestamp,
         )
         self.cost = result.cost
-        monitor.track_execution(
+        monitor.record_run(
             self.agent,
             duration=self.duration,
             status=self.status,
-            tokens_used=self.tokens_used,
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
             cache_read_tokens=self.cache_read_tokens,

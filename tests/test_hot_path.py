@@ -179,7 +179,9 @@ def test_refusals_after_the_names_are_known_are_the_models(
             input_tokens=5, cost=1.5e-05, pricing="family", host=bad["host"] or "", pid=1,
             source_id=bad["source_id"],
         )  # fmt: skip
-    assert refused.value.errors(include_url=False) == model_says.value.errors(include_url=False)
+    assert refused.value.errors(
+        include_url=False, include_context=False
+    ) == model_says.value.errors(include_url=False, include_context=False)
     assert _lines(data_dir, "ledger") == before
     tracker.close()
 
@@ -286,3 +288,96 @@ def test_rss_is_psutils_figure_and_follows_a_fork() -> None:
     child_ours, child_theirs = map(int, got)
     assert abs(child_ours - child_theirs) < 4 << 20
     assert sys.platform.startswith("linux")
+
+
+_floats_ms = st.floats(0, 1e10) | st.sampled_from([0.0, 5e-324, 1e10, 1.5])
+RUN_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "status": st.sampled_from(["completed", "error", "failed"]),
+    "duration": _floats_ms,
+    "cpu_time": _floats_ms,
+    "memory_delta": st.floats(-1e15, 1e15),
+    "cost": st.floats(0, 1e6),
+    "input_tokens": st.integers(0, 10**11),
+    "output_tokens": st.integers(0, 10**11),
+    "cache_read_tokens": st.integers(0, 10**11),
+    "cache_write_tokens": st.integers(0, 10**11),
+    "api_calls": st.integers(0, 10**12),
+    "model": st.none() | names,
+    "department": st.none() | names,
+    "error": st.none() | st.text(max_size=50),
+}
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(agent=names, fields=st.fixed_dictionaries(RUN_FIELDS), back_ms=st.sampled_from([0, 5000]))
+def test_record_run_writes_what_track_execution_writes(
+    data_dir: Path, clock: FakeClock, agent: str, fields: dict[str, Any], back_ms: int
+) -> None:
+    """core.track's execution: twice each (the first call of new names takes the model)."""
+    from core.monitor.performance import _HOST
+
+    monitor = PerformanceMonitor(data_dir, clock=clock)
+    try:
+        for _ in range(2):
+            before = Counter(_lines(data_dir, "executions"))
+            monitor.record_run(agent, timestamp=NOW_MS - back_ms, **fields)
+            (line,) = (Counter(_lines(data_dir, "executions")) - before).elements()
+            parts = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+            expected = Execution(
+                timestamp=NOW_MS - back_ms, agent=agent, host=_HOST, pid=os.getpid(),
+                tokens_used=sum(fields[k] for k in parts), **fields,
+            )  # fmt: skip
+            assert line == expected.to_json_line()
+        if back_ms == 0:  # the newest of the agent: the console reads the same record back
+            assert monitor.get_recent_executions(agent)[0] == expected
+    finally:
+        monitor.close()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("duration", math.nan),
+        ("duration", -1.0),
+        ("cpu_time", 1e11),
+        ("memory_delta", math.inf),
+        ("cost", 2e6),
+        ("status", "weird"),
+        ("status", None),
+        ("error", "\ud800"),
+        ("input_tokens", 10**12 + 1),
+        ("api_calls", -1),
+        ("output_tokens", 1.5),
+        ("model", "bad\nmodel"),
+        ("department", ""),
+    ],
+)
+def test_record_run_refuses_as_track_execution_does(
+    data_dir: Path, clock: FakeClock, field: str, value: object
+) -> None:
+    good: dict[str, Any] = dict(
+        status="completed", duration=1.0, cpu_time=0.5, memory_delta=0.0, cost=0.1,
+        input_tokens=5, output_tokens=6, cache_read_tokens=0, cache_write_tokens=0,
+        api_calls=1, model="sonnet", department="sales", error=None,
+    )  # fmt: skip
+    monitor = PerformanceMonitor(data_dir, clock=clock)
+    monitor.record_run("a", timestamp=NOW_MS, **good)
+    monitor.record_run("a", timestamp=NOW_MS, **good)  # every name remembered now
+    before = _lines(data_dir, "executions")
+    bad = {**good, field: value}
+    with pytest.raises(ValidationError) as refused:
+        monitor.record_run("a", timestamp=NOW_MS, **bad)
+    with pytest.raises(ValidationError) as tracked:
+        used = {}
+        if all(type(bad[k]) is int for k in ("input_tokens", "output_tokens")):
+            used = {"tokens_used": bad["input_tokens"] + bad["output_tokens"]}
+        monitor.track_execution("a", timestamp=NOW_MS, **bad, **used)
+    assert refused.value.errors(include_url=False, include_context=False) == tracked.value.errors(
+        include_url=False, include_context=False
+    )
+    assert _lines(data_dir, "executions") == before
+    monitor.close()
