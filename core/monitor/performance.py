@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import orjson
 
@@ -54,6 +54,7 @@ from core.records import (
     MAX_EXECUTION_TOKENS,
     MAX_MEMORY_DELTA,
     Execution,
+    Status,
     api_timestamp,
     is_known_host,
     is_known_name,
@@ -78,7 +79,7 @@ _TOKEN_PARTS = (
     ("cache_write_tokens", "cacheWriteTokens"),
 )
 _PART_KEYS = frozenset(k for pair in _TOKEN_PARTS for k in pair)
-_STATUSES = frozenset(("completed", "error", "failed"))
+_STATUSES = frozenset(get_args(Status))
 
 
 def _storable(text: str) -> bool:
