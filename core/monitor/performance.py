@@ -276,7 +276,8 @@ class PerformanceMonitor:
         """Write one checked record's line, fold it in, and check its thresholds."""
         path, end = self.journal.append_line("executions", record.timestamp, line)
         if self._reader.claim(path, end, len(line)):  # nobody wrote in between
-            self._apply(record, line)
+            # The newest list keeps a model as it is; a mirror row as its line.
+            self._apply(record, None if isinstance(record, Execution) else line)
         else:
             self._catch_up(force=True)
         self._watch.check_agent(self._windows, record.agent, now)
