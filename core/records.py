@@ -61,7 +61,7 @@ def _short(value: object) -> str:
 # set instead of running the validator (~1 µs) on every call. Only exact ``str`` is kept.
 _GOOD_NAMES: set[str] = set()
 _GOOD_HOSTS: set[str] = set()
-_MAX_REMEMBERED = 100_000
+_MAX_REMEMBERED = 10_000  # a few MB at most, even for 200-character names
 
 
 def _remember(good: set[str], value: str) -> None:
