@@ -33,7 +33,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 UNKNOWN_MODEL = "unknown"
 _current: ContextVar[Run | None] = ContextVar("werkpilot_run", default=None)
-_rss_state: tuple[int, Callable[[], int], int] | None = None  # pid, reader, fd
+_UNOPENED, _NO_PROC = -2, -1
+_statm = _UNOPENED  # descriptor of /proc/self/statm, or one of the two above
+_page = 4096
+_psutil_process: Any = None  # where there is no /proc
 
 
 def current_run() -> Run | None:
@@ -46,34 +49,45 @@ def _rss() -> int:
     /proc/self/statm times the page size), read with one ``pread`` on a descriptor kept open:
     about 1 µs where psutil, which opens the file each time, takes 5-15 µs. Without /proc
     (macOS, Windows), psutil."""
-    global _rss_state
-    pid = os.getpid()
-    state = _rss_state
-    if state is None or state[0] != pid:  # re-open after fork: /proc/self was the parent
-        if state is not None and state[2] >= 0:
-            os.close(state[2])  # the parent's descriptor, inherited
-        state = _rss_state = (pid, *_rss_reader())
-    return state[1]()
+    if _statm >= 0:
+        return int(os.pread(_statm, 128, 0).split(None, 2)[1]) * _page
+    return _rss_first()
 
 
-def _rss_reader() -> tuple[Callable[[], int], int]:
-    """A function reading RSS, and the descriptor it keeps open (-1: none)."""
-    try:
-        fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        fd = -1
-    if fd >= 0:
-        page = os.sysconf("SC_PAGE_SIZE")
+def _rss_first() -> int:
+    """Open /proc/self/statm (first use, or first use after a fork), else use psutil."""
+    global _statm, _page, _psutil_process
+    if _statm == _UNOPENED:
         try:
-            int(os.pread(fd, 256, 0).split()[1])
-        except (OSError, ValueError, IndexError):
-            os.close(fd)
+            fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            _statm = _NO_PROC
         else:
-            return lambda: int(os.pread(fd, 256, 0).split()[1]) * page, fd
-    import psutil
+            try:
+                int(os.pread(fd, 128, 0).split(None, 2)[1])
+            except (OSError, ValueError, IndexError):
+                os.close(fd)
+                _statm = _NO_PROC
+            else:
+                _statm, _page = fd, os.sysconf("SC_PAGE_SIZE")
+                return _rss()
+    if _psutil_process is None:
+        import psutil
 
-    proc = psutil.Process()
-    return lambda: int(proc.memory_info().rss), -1
+        _psutil_process = psutil.Process()
+    return int(_psutil_process.memory_info().rss)
+
+
+def _forget_rss_source() -> None:
+    """In a forked child: /proc/self was the parent's when the descriptor was opened."""
+    global _statm, _psutil_process
+    if _statm >= 0:
+        os.close(_statm)
+    _statm, _psutil_process = _UNOPENED, None
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork (nor /proc)
+    os.register_at_fork(after_in_child=_forget_rss_source)
 
 
 def _count(name: str, value: object) -> int:
