@@ -198,9 +198,10 @@ class PerformanceMonitor:
             data["timestamp"] = timestamp
         now = now_ms(self.clock)
         record = self._validated(agent, data, now, allow_history)
-        self._append(record, record.to_json_line(), now)
+        self._append(record, record.to_json_line())
         if self._emit is not None:
             self._emit(record)
+        self._after(agent, now)
         return record
 
     def record_run(
@@ -260,7 +261,8 @@ class PerformanceMonitor:
                 cache_read_tokens, cache_write_tokens, model, department, cost, cpu_time,
                 memory_delta, api_calls, error, _HOST, self._pid,
             )  # fmt: skip
-            self._append(row, execution_out_line(row), now)
+            self._append(row, execution_out_line(row))
+            self._after(agent, now)
             return
         fields: dict[str, Any] = {} if used is None else {"tokens_used": used}
         record = self.track_execution(
@@ -272,15 +274,18 @@ class PerformanceMonitor:
         )  # fmt: skip
         remember_valid((record.agent, record.model, record.department), record.host)
 
-    def _append(self, record: Execution | ExecutionOut, line: bytes, now: int) -> None:
-        """Write one checked record's line, fold it in, and check its thresholds."""
+    def _append(self, record: Execution | ExecutionOut, line: bytes) -> None:
+        """Write one checked record's line and fold it in."""
         path, end = self.journal.append_line("executions", record.timestamp, line)
         if self._reader.claim(path, end, len(line)):  # nobody wrote in between
             # The newest list keeps a model as it is; a mirror row as its line.
             self._apply(record, None if isinstance(record, Execution) else line)
         else:
             self._catch_up(force=True)
-        self._watch.check_agent(self._windows, record.agent, now)
+
+    def _after(self, agent: str, now: int) -> None:
+        """After one record: its agent's thresholds, the daily budget, a snapshot if due."""
+        self._watch.check_agent(self._windows, agent, now)
         self._watch.check_budget(self._windows, now)
         if self._snapshots.due(now):
             self.maybe_save_snapshot()
