@@ -1,4 +1,5 @@
-"""A/B of the agents' hot path: ``track_execution`` and ``track_cost`` p50, this tree vs another.
+"""A/B of the agents' hot path: ``track_execution``, ``track_cost`` and ``core.track`` p50, this
+tree vs another.
 
 Run: ``python bench/hot_path_ab.py OTHER_ROOT`` where OTHER_ROOT is a checkout of the commit to
 compare against (e.g. ``git worktree add --detach /tmp/base HEAD~5``).
@@ -40,7 +41,8 @@ for i in range(1000):  # a small history, the same in both trees
                             model="haiku", cost=0.0001, api_calls=1)
     tracker.track_cost(f"agent-{i % 20:02d}", "sales", model="claude-sonnet-4-5",
                        input_tokens=500, output_tokens=300)
-ex, co = [], []
+import core
+ex, co, tr = [], [], []
 for i in range(calls):
     agent = f"agent-{i % 20:02d}"
     t0 = time.perf_counter_ns()
@@ -50,11 +52,17 @@ for i in range(calls):
     tracker.track_cost(agent, "sales", model="claude-sonnet-4-5", input_tokens=500,
                        output_tokens=300)
     t2 = time.perf_counter_ns()
+    with core.track(agent, department="sales", model="claude-sonnet-4-5", monitor=monitor,
+                    tracker=tracker) as run:
+        run.record_usage(input_tokens=500, output_tokens=300)
+    t3 = time.perf_counter_ns()
     ex.append((t1 - t0) / 1000)
     co.append((t2 - t1) / 1000)
+    tr.append((t3 - t2) / 1000)
 monitor.close()
 tracker.close()
-print(json.dumps({"track_execution": statistics.median(ex), "track_cost": statistics.median(co)}))
+print(json.dumps({"track_execution": statistics.median(ex), "track_cost": statistics.median(co),
+                  "core.track run": statistics.median(tr)}))
 """
 
 

@@ -83,11 +83,19 @@ def get_cost_tracker() -> CostTracker:
     return _core().tracker
 
 
-def track(agent: str, **kwargs: Any) -> Run:
-    """Measure one agent run (context manager or decorator); see ``core.tracking.track``."""
-    from core.tracking import track as _track
+_run_class: list[type[Run]] = []  # core.tracking.Run once imported
 
-    return _track(agent, **kwargs)
+
+def track(agent: str, **kwargs: Any) -> Run:
+    """Measure one agent run (context manager or decorator); see ``core.tracking.track``.
+
+    ``Run`` is looked up once: an import statement on every call costs more (3 µs) than
+    the rest of building the run."""
+    if not _run_class:
+        from core.tracking import Run as run_class
+
+        _run_class.append(run_class)
+    return _run_class[0](agent, **kwargs)
 
 
 def guard(

@@ -449,6 +449,7 @@ class RuntimeBudgets:
         self.journal = journal
         self._stamp: int | None = None
         self._edits: dict[str, float] = {}
+        self._resolved: dict[str, float] = {}
         self.ignored: list[str] = []  # "file: budgets.x: problem" of the last version read
         self._skipped: list[str] = []
 
@@ -458,6 +459,7 @@ class RuntimeBudgets:
             return
         self._stamp = stamp
         self._edits = self._read()
+        self._resolved = {}  # department as given -> its budget, worked out again
         self.ignored = self._skipped
         for problem in self._skipped:
             log.warning("ignored %s", problem)
@@ -493,8 +495,17 @@ class RuntimeBudgets:
         return dict(self._edits)
 
     def budget_for(self, department: str) -> float:
+        """A department's budget: its edit, else (for a department without one of its own)
+        the edited default, else the configured one. One ``stat`` of budgets.toml a call."""
         self._reload()
-        dept = department.lower()
+        budget = self._resolved.get(department)
+        if budget is None:
+            if len(self._resolved) >= 10_000:
+                self._resolved.clear()
+            budget = self._resolved[department] = self._budget_for(department.lower())
+        return budget
+
+    def _budget_for(self, dept: str) -> float:
         if dept in self._edits:
             return self._edits[dept]
         if (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import (
     AfterValidator,
@@ -57,28 +57,73 @@ def _short(value: object) -> str:
     return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
 
 
+# Names and hosts that passed: an agent records under a handful, so the hot path checks a
+# set instead of running the validator (~1 µs) on every call. Only exact ``str`` is kept.
+_GOOD_NAMES: set[str] = set()
+_GOOD_HOSTS: set[str] = set()
+_MAX_REMEMBERED = 10_000  # a few MB at most, even for 200-character names
+
+
+def _remember(good: set[str], value: str) -> None:
+    if type(value) is str:
+        if len(good) >= _MAX_REMEMBERED:
+            good.clear()
+        good.add(value)
+
+
+def is_known_name(value: object) -> TypeGuard[str]:
+    """True when ``value`` is a name that already passed the name rule (no validator run)."""
+    return type(value) is str and value in _GOOD_NAMES
+
+
+def is_known_host(value: object) -> TypeGuard[str]:
+    """True when ``value`` is a host name that already passed the host rule."""
+    return type(value) is str and value in _GOOD_HOSTS
+
+
+def remember_valid(names: tuple[str | None, ...], host: str) -> None:
+    """Note names and a host that a record model has just accepted."""
+    for name in names:
+        if name is not None and name not in _GOOD_NAMES:
+            _remember(_GOOD_NAMES, name)
+    if host not in _GOOD_HOSTS:
+        _remember(_GOOD_HOSTS, host)
+
+
 def check_name(value: object, field: str) -> str:
     """Validate an agent, department or model name; the ValueError names ``field``."""
+    if type(value) is str and value in _GOOD_NAMES:
+        return value
     try:
-        return _NAME.validate_python(value, strict=True)
+        name = _NAME.validate_python(value, strict=True)
     except ValidationError as exc:
         raise ValueError(f"{field}: {_name_error(exc)} (got {_short(value)})") from None
+    _remember(_GOOD_NAMES, name)
+    return name
 
 
 def refuse_bad_name(value: object, field: str) -> str:
     """``check_name`` for the recording API: the same rule, refused as a ValidationError."""
+    if type(value) is str and value in _GOOD_NAMES:
+        return value
     try:
-        return _NAME.validate_python(value, strict=True)
+        name = _NAME.validate_python(value, strict=True)
     except ValidationError as exc:
         raise refusal(field, value, f"{_name_error(exc)} (got {_short(value)})") from None
+    _remember(_GOOD_NAMES, name)
+    return name
 
 
 def check_host(value: object, field: str = "host") -> str:
     """Validate a host name (empty allowed); the ValueError names ``field``."""
+    if type(value) is str and value in _GOOD_HOSTS:
+        return value
     try:
-        return _HOST.validate_python(value, strict=True)
+        host = _HOST.validate_python(value, strict=True)
     except ValidationError as exc:
         raise ValueError(f"{field}: {_name_error(exc)} (got {_short(value)})") from None
+    _remember(_GOOD_HOSTS, host)
+    return host
 
 
 def _name_error(exc: ValidationError) -> str:
@@ -218,7 +263,8 @@ Tokens = Annotated[int, Field(ge=0, le=MAX_EXECUTION_TOKENS)]
 MemoryDelta = Annotated[
     float, Field(ge=-MAX_MEMORY_DELTA, le=MAX_MEMORY_DELTA, allow_inf_nan=False)
 ]
-EpochMs = Annotated[int, Field(ge=0, le=253_402_300_799_999)]  # up to year 9999
+MAX_EPOCH_MS = 253_402_300_799_999  # the last millisecond of year 9999
+EpochMs = Annotated[int, Field(ge=0, le=MAX_EPOCH_MS)]
 #: Where an ingested record came from (``otlp:<trace id>:<span id>``): the key that makes a
 #: retried delivery count once. Absent (and not written) for records agents track directly.
 MAX_SOURCE_ID = 120

@@ -90,6 +90,7 @@ FILE_ACCESS_ALLOWED = {
     "werkpilot_tui/console/settings.py": {".read_text"},  # the console's settings.toml
     "werkpilot_tui/console/themes.py": {".read_text", ".glob"},  # theme files
     "werkpilot_tui/commands.py": {"os.open"},  # /dev/null after a broken pipe
+    "core/tracking.py": {"os.open"},  # /proc/self/statm, the run's RSS (not a data file)
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from core.costs.forecast import LEVELS, level_index, percent
+from core.costs.forecast import LEVELS, level_bars, level_of, percent
 from core.costs.pricing import nanos_to_usd
 
 if TYPE_CHECKING:
@@ -20,6 +20,17 @@ class BudgetAlerts:
         self._alerts = alert_manager  # called only when there is something to say
         self._levels = levels
         self._state: dict[str, tuple[int, int]] = {}  # department -> (level index, nanos)
+        self._bars: dict[float, list[int]] = {}  # budget -> its levels in whole nano-dollars
+
+    def level(self, spent: int, budget: float) -> int:
+        """Index into LEVELS of the highest level ``spent`` reached (-1: none), exactly as
+        ``level_index`` says, from the budget's levels worked out once."""
+        bars = self._bars.get(budget)
+        if bars is None:
+            if len(self._bars) >= 1024:
+                self._bars.clear()
+            bars = self._bars[budget] = level_bars(budget, self._levels)
+        return level_of(spent, bars)
 
     def check(self, dept: str, spent: int, budget: float, force: bool = False) -> None:
         """Raise the level reached (the open alert's value is updated when spend moved).
@@ -28,7 +39,7 @@ class BudgetAlerts:
         also resolves every level above the one reached; otherwise that happens only when
         this process saw the level drop.
         """
-        idx = level_index(spent, budget, self._levels)
+        idx = self.level(spent, budget)
         prev = self._state.get(dept)
         if prev == (idx, spent) and not force:
             return

@@ -13,7 +13,7 @@ reaches the headroom of the nearest pair that does not fire yet.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from core.costs.burn import WINDOWS, RuleVerdict, burn_rate, evaluate, headroom, month_ms
@@ -39,18 +39,19 @@ class BurnAlerts:
         dept: str,
         recent: RecentSpend,
         budget: float,
-        now: datetime,
+        now: datetime | None,
         now_ms: int,
         force: bool = False,
     ) -> None:
-        """Evaluate ``dept``'s pairs at ``now`` (``now_ms``: the same in epoch ms)."""
+        """Evaluate ``dept``'s pairs at ``now_ms`` (``now``: the same as a datetime, made
+        from ``now_ms`` when None and needed: ``track_cost`` reads the clock as ms only)."""
         minute, total = now_ms // MS_PER_MINUTE, recent.total(dept)
         seen = self._seen.get(dept)
         if not force and seen is not None and seen[0] == minute:
             room = seen[2]
             if room is None or total - seen[1] < room:
                 return
-        month = month_ms(now)
+        month = month_ms(now if now is not None else datetime.fromtimestamp(now_ms / 1000, UTC))
         spends = {w: recent.spend(dept, now_ms, ms) for w, ms in WINDOWS.items()}
         self._seen[dept] = (minute, total, headroom(spends, budget, month))
         verdicts = evaluate(spends, budget, month)

@@ -10,6 +10,7 @@ or nothing has been spent.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -38,6 +39,21 @@ def month_bounds_ms(now: datetime) -> tuple[int, int]:
 
 def budget_nanos(budget: float) -> Decimal:
     return Decimal(repr(float(budget))) * NANOS_PER_USD
+
+
+def level_bars(budget: float, levels: Sequence[float]) -> list[int]:
+    """The whole nano-dollars at which each level of LEVELS is reached: spend is whole
+    nano-dollars, so ``spent >= budget x level`` exactly when ``spent >= ceil(that)``."""
+    whole = budget_nanos(budget)
+    return [math.ceil(whole * Decimal(repr(float(x)))) for x in levels[: len(LEVELS)]]
+
+
+def level_of(spent_nanos: int, bars: Sequence[int]) -> int:
+    """``level_index`` from ``level_bars``: integer comparisons only."""
+    for i in range(len(bars) - 1, -1, -1):
+        if spent_nanos >= bars[i]:
+            return i
+    return -1
 
 
 def level_index(spent_nanos: int, budget: float, levels: Sequence[float]) -> int:

@@ -18,18 +18,17 @@ import os
 import socket
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.clock import MS_PER_DAY, Clock, day_of_ms, parse_day, system_clock, to_ms
+from core.clock import MS_PER_DAY, Clock, day_of_ms, now_ms, parse_day, system_clock, to_ms
 from core.config import Config, RuntimeBudgets, load_config
 from core.costs import checkpoint as ledger_checkpoint
 from core.costs.aggregates import CostCell, Key, LedgerAggregates, Month, fold_days
 from core.costs.budget_alerts import BudgetAlerts
 from core.costs.burn import WINDOWS, month_ms, rates
 from core.costs.burn_alerts import BurnAlerts
-from core.costs.forecast import LEVELS, budget_nanos, forecast
+from core.costs.forecast import forecast, level_bars, level_of
 from core.costs.models import (
     AgentCost,
     AllCosts,
@@ -62,15 +61,21 @@ from core.costs.reports import (
     weekly_report,
 )
 from core.journal.store import Journal, JournalReader
-from core.record_rows import CostRecord, parse_cost_lines
+from core.record_rows import CostOut, CostRecord, cost_out_line, parse_cost_lines
 from core.records import (
     MAX_ENTRY_COST,
+    MAX_EPOCH_MS,
+    MAX_EXECUTION_TOKENS,
+    MAX_SOURCE_ID,
     CostEntry,
     Pricing,
     api_timestamp,
     check_name,
+    is_known_host,
+    is_known_name,
     refusal,
     refuse_bad_name,
+    remember_valid,
 )
 
 if TYPE_CHECKING:
@@ -281,56 +286,43 @@ class CostTracker:
         if usage is not None:
             kwargs = usage_kwargs(usage)
             return self.track_cost(agent, department, allow_history=allow_history, **kwargs)
-        if model is None:
-            raise refusal("model", None, "required (the model id or family the call used)")
-        now = self.clock().astimezone(UTC)
-        ts = (
-            to_ms(now) if timestamp is None else api_timestamp(timestamp, to_ms(now), allow_history)
-        )
-        refuse_bad_name(model, "model")
-        tokens = make_usage(
-            input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
-        )
-        amount, pricing = self._price(model, tokens, cost)
-        if reported and pricing == "caller":
-            pricing = "reported"
-        entry = CostEntry(
-            timestamp=ts,
-            agent=agent,
-            department=department,
-            model=model,
-            input_tokens=tokens.input,
-            output_tokens=tokens.output,
-            cache_read_tokens=tokens.cache_read,
-            cache_write_tokens=tokens.cache_write,
-            cost=amount,
-            pricing=pricing,
-            host=self._host if host is None else host,
-            pid=os.getpid(),
-            source_id=source_id,
-        )
-        month = (now.year, now.month)
+        now = self._now_ms()  # the one clock reading of the call
+        entry = self._checked(
+            agent, department, model, timestamp, now, allow_history,
+            input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens,
+            cost, reported, host, source_id, os.getpid(), fast=True,
+        )  # fmt: skip
+        today = now // MS_PER_DAY
+        month = self._agg.month_of_day(today)
         self._load_month(month)
-        now_ms = to_ms(now)
-        self._poll_day(now_ms)
-        line = entry.to_json_line()
-        path, end = self.journal.append_line("ledger", ts, line)
+        if entry.timestamp // MS_PER_DAY != today:
+            # Today's file is not the one written: catch up on it here. When it is, the
+            # claim below says whether anyone else appended to it since we last read it.
+            self._poll_day(now)
+        line = cost_out_line(entry) if isinstance(entry, CostOut) else entry.to_json_line()
+        path, end = self.journal.append_line("ledger", entry.timestamp, line)
         if self._reader.claim(path, end, len(line)):
             self._agg.add(entry)
         else:
             self._agg.add_all(self._reader.poll_file(path))
-        dept = department.lower()
-        spent = self._agg.department_month_nanos(dept, month)
+        agg = self._agg
+        dept = entry.department.lower()
+        spent = agg.department_month_nanos(dept, month)
         budget = self.budgets.budget_for(dept)
         self._budget_alerts.check(dept, spent, budget)
-        self._burn_alerts.check(dept, self._agg.recent, budget, now, now_ms)
+        self._burn_alerts.check(dept, agg.recent, budget, None, now)
+        day_total = agg.day_totals.get(today)
         return CostResult(
-            cost=amount,
-            total_cost_today=nanos_to_usd(self._agg.day_total(now.date()).nanos),
-            total_cost_this_month=nanos_to_usd(self._agg.month_total(month).nanos),
+            cost=entry.cost,
+            total_cost_today=nanos_to_usd(day_total.nanos if day_total is not None else 0),
+            total_cost_this_month=nanos_to_usd(agg.month_total(month).nanos),
             department_cost=nanos_to_usd(spent),
             department_budget=budget,
         )
+
+    def _now_ms(self) -> int:
+        clock = self.clock
+        return now_ms(clock) if clock is system_clock else to_ms(clock().astimezone(UTC))
 
     def track_costs(
         self, entries: Iterable[Mapping[str, Any]], *, allow_history: bool = False
@@ -397,27 +389,88 @@ class CostTracker:
         if unknown:
             name = sorted(unknown)[0]
             raise refusal(name, item[name], "not a field of a cost entry")
-        model = item.get("model")
+        entry = self._checked(
+            item.get("agent"), item.get("department"), item.get("model"), item.get("timestamp"),
+            now_ms, allow_history, item.get("input_tokens", 0), item.get("output_tokens", 0),
+            item.get("tokens_used"), item.get("cache_read_tokens", 0),
+            item.get("cache_write_tokens", 0), item.get("cost"), item.get("reported"),
+            item.get("host"), item.get("source_id"), pid, fast=False,
+        )  # fmt: skip
+        assert isinstance(entry, CostEntry)
+        return entry
+
+    def _checked(
+        self,
+        agent: object,
+        department: object,
+        model: object,
+        timestamp: object,
+        now_ms: int,
+        allow_history: bool,
+        input_tokens: int,
+        output_tokens: int,
+        tokens_used: int | None,
+        cache_read_tokens: int,
+        cache_write_tokens: int,
+        cost: float | None,
+        reported: object,
+        host: object,
+        source_id: object,
+        pid: int,
+        fast: bool,
+    ) -> CostEntry | CostOut:
+        """One entry checked and priced, refused with the ValidationError naming the first
+        bad field (in this order: model, timestamp, tokens, cost, then the model's fields).
+
+        ``fast``: when every field is plainly valid (names already seen, plain ints and
+        floats in range), a ``CostOut`` row, written as the same bytes without building the
+        pydantic model; otherwise (and for a batch, which returns models) the ``CostEntry``.
+        """
         if model is None:
             raise refusal("model", None, "required (the model id or family the call used)")
-        given = item.get("timestamp")
-        ts = now_ms if given is None else api_timestamp(given, now_ms, allow_history)
-        refuse_bad_name(model, "model")
-        tokens = make_usage(
-            item.get("input_tokens", 0),
-            item.get("output_tokens", 0),
-            item.get("tokens_used"),
-            item.get("cache_read_tokens", 0),
-            item.get("cache_write_tokens", 0),
-        )
-        amount, pricing = self._price(model, tokens, item.get("cost"))
-        if item.get("reported") and pricing == "caller":
+        ts = now_ms if timestamp is None else api_timestamp(timestamp, now_ms, allow_history)
+        model = refuse_bad_name(model, "model")
+        if (
+            tokens_used is None
+            and type(input_tokens) is type(output_tokens) is int
+            and type(cache_read_tokens) is type(cache_write_tokens) is int
+            and 0 <= input_tokens <= MAX_EXECUTION_TOKENS
+            and 0 <= output_tokens <= MAX_EXECUTION_TOKENS
+            and 0 <= cache_read_tokens <= MAX_EXECUTION_TOKENS
+            and 0 <= cache_write_tokens <= MAX_EXECUTION_TOKENS
+        ):  # what make_usage accepts as it is
+            tokens = Usage(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+        else:
+            fast = False  # counts of another int type, or a bare tokens_used: the model decides
+            tokens = make_usage(
+                input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
+            )
+        amount, pricing = self._price(model, tokens, cost)
+        if reported and pricing == "caller":
             pricing = "reported"
-        host = item.get("host")
-        return CostEntry(
+        if host is None:
+            host = self._host
+        if (
+            fast
+            and is_known_name(agent)
+            and is_known_name(department)
+            and is_known_host(host)
+            and (
+                source_id is None
+                or (type(source_id) is str and 0 < len(source_id) <= MAX_SOURCE_ID)
+            )
+            and type(ts) is int
+            and 0 <= ts <= MAX_EPOCH_MS
+            and 0.0 <= amount <= MAX_ENTRY_COST
+        ):
+            return CostOut(
+                ts, agent, department, model, tokens.input, tokens.output, tokens.cache_read,
+                tokens.cache_write, amount, pricing, host, pid, source_id,
+            )  # fmt: skip
+        entry = CostEntry(
             timestamp=ts,
-            agent=item.get("agent"),  # type: ignore[arg-type]  # the model checks it
-            department=item.get("department"),  # type: ignore[arg-type]
+            agent=agent,  # type: ignore[arg-type]  # the model checks it
+            department=department,  # type: ignore[arg-type]
             model=model,
             input_tokens=tokens.input,
             output_tokens=tokens.output,
@@ -425,10 +478,12 @@ class CostTracker:
             cache_write_tokens=tokens.cache_write,
             cost=amount,
             pricing=pricing,
-            host=self._host if host is None else host,
+            host=host,  # type: ignore[arg-type]
             pid=pid,
-            source_id=item.get("source_id"),
+            source_id=source_id,  # type: ignore[arg-type]
         )
+        remember_valid((entry.agent, entry.department), entry.host)
+        return entry
 
     # -------------------------------------------------------------- budgets
     def set_department_budget(self, department: str, amount: float) -> None:
@@ -612,25 +667,16 @@ class _LevelSteps:
         if dept not in self._bars:
             t = self.tracker
             budget = t.budgets.budget_for(dept)
-            whole = budget_nanos(budget)
-            # Spend is whole nano-dollars: ``spent >= bar`` exactly when ``spent >= ceil(bar)``.
-            bars = [math.ceil(whole * Decimal(repr(float(x)))) for x in t._levels[: len(LEVELS)]]
+            bars = level_bars(budget, t._levels)
             spent = t._agg.department_month_nanos(dept, self.month)
-            self._bars[dept] = (budget, bars, _level(spent, bars))
+            self._bars[dept] = (budget, bars, level_of(spent, bars))
 
     def crossed(self, dept: str) -> None:
         """After an entry of ``dept`` was added: raise the level it reached, if new."""
         t = self.tracker
         spent = t._agg.department_month_nanos(dept, self.month)
         budget, bars, idx = self._bars[dept]
-        now = _level(spent, bars)
+        now = level_of(spent, bars)
         if now != idx:
             self._bars[dept] = (budget, bars, now)
             t._budget_alerts.check(dept, spent, budget)
-
-
-def _level(spent: int, bars: list[int]) -> int:
-    for i in range(len(bars) - 1, -1, -1):
-        if spent >= bars[i]:
-            return i
-    return -1

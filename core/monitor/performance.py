@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import orjson
 
@@ -46,12 +46,21 @@ from core.monitor.windows import (
     to_nano,
 )
 from core.otlp.emit import emitter_for
+from core.record_rows import ExecutionOut, execution_out_line
 from core.records import (
     ERROR_STATUSES,
+    MAX_EPOCH_MS,
+    MAX_EXECUTION_COST,
+    MAX_EXECUTION_MS,
     MAX_EXECUTION_TOKENS,
+    MAX_MEMORY_DELTA,
     Execution,
+    Status,
     api_timestamp,
+    is_known_host,
+    is_known_name,
     refusal,
+    remember_valid,
 )
 
 if TYPE_CHECKING:
@@ -71,6 +80,16 @@ _TOKEN_PARTS = (
     ("cache_write_tokens", "cacheWriteTokens"),
 )
 _PART_KEYS = frozenset(k for pair in _TOKEN_PARTS for k in pair)
+_STATUSES = frozenset(get_args(Status))
+
+
+def _storable(text: str) -> bool:
+    """True when ``text`` can be written as UTF-8 (no lone surrogate): the model's rule."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class PerformanceMonitor:
@@ -180,19 +199,97 @@ class PerformanceMonitor:
             data["timestamp"] = timestamp
         now = now_ms(self.clock)
         record = self._validated(agent, data, now, allow_history)
-        line = record.to_json_line()
-        path, end = self.journal.append_line("executions", record.timestamp, line)
-        if self._reader.claim(path, end, len(line)):  # nobody wrote in between
-            self._apply(record)
-        else:
-            self._catch_up(force=True)
+        self._append(record, record.to_json_line())
         if self._emit is not None:
             self._emit(record)
+        self._after(agent, now)
+        return record
+
+    def record_run(
+        self,
+        agent: str,
+        *,
+        timestamp: int,
+        status: str | None,
+        duration: float,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int,
+        cache_write_tokens: int,
+        model: str | None,
+        department: str | None,
+        cost: float,
+        cpu_time: float,
+        memory_delta: float,
+        api_calls: int,
+        error: str | None,
+    ) -> None:
+        """``track_execution`` of what ``core.track`` measured (``tokens_used``: the sum of
+        the four counts), without building the model when every field is plainly valid
+        (names already seen, plain ints and floats in range): the same checks, the same line
+        (``ExecutionOut``), the same folding and alerts. Otherwise ``track_execution`` takes
+        the fields, and accepts or refuses them as it always does."""
+        now = now_ms(self.clock)
+        ts = api_timestamp(timestamp, now)  # track_execution's first check, and its error
+        counts = (input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+        ints = type(input_tokens) is type(output_tokens) is int
+        ints = ints and type(cache_read_tokens) is type(cache_write_tokens) is int
+        used = sum(counts) if ints else None
+        if (
+            self._emit is None
+            and is_known_name(agent)
+            and (model is None or is_known_name(model))
+            and (department is None or is_known_name(department))
+            and is_known_host(_HOST)
+            and type(status) is str
+            and status in _STATUSES
+            and type(ts) is int
+            and ts <= MAX_EPOCH_MS
+            and type(duration) is type(cpu_time) is type(memory_delta) is type(cost) is float
+            and 0.0 <= duration <= MAX_EXECUTION_MS
+            and 0.0 <= cpu_time <= MAX_EXECUTION_MS
+            and -MAX_MEMORY_DELTA <= memory_delta <= MAX_MEMORY_DELTA
+            and 0.0 <= cost <= MAX_EXECUTION_COST
+            and used is not None
+            and min(counts) >= 0
+            and used <= MAX_EXECUTION_TOKENS
+            and type(api_calls) is int
+            and 0 <= api_calls <= MAX_EXECUTION_TOKENS
+            and (error is None or (type(error) is str and _storable(error)))
+        ):
+            row = ExecutionOut(
+                ts, agent, status, duration, used, input_tokens, output_tokens,
+                cache_read_tokens, cache_write_tokens, model, department, cost, cpu_time,
+                memory_delta, api_calls, error, _HOST, self._pid,
+            )  # fmt: skip
+            self._append(row, execution_out_line(row))
+            self._after(agent, now)
+            return
+        fields: dict[str, Any] = {} if used is None else {"tokens_used": used}
+        record = self.track_execution(
+            agent, timestamp=timestamp, status=status, duration=duration,
+            input_tokens=input_tokens, output_tokens=output_tokens,
+            cache_read_tokens=cache_read_tokens, cache_write_tokens=cache_write_tokens,
+            model=model, department=department, cost=cost, cpu_time=cpu_time,
+            memory_delta=memory_delta, api_calls=api_calls, error=error, **fields,
+        )  # fmt: skip
+        remember_valid((record.agent, record.model, record.department), record.host)
+
+    def _append(self, record: Execution | ExecutionOut, line: bytes) -> None:
+        """Write one checked record's line and fold it in."""
+        path, end = self.journal.append_line("executions", record.timestamp, line)
+        if self._reader.claim(path, end, len(line)):  # nobody wrote in between
+            # The newest list keeps a model as it is; a mirror row as its line.
+            self._apply(record, None if isinstance(record, Execution) else line)
+        else:
+            self._catch_up(force=True)
+
+    def _after(self, agent: str, now: int) -> None:
+        """After one record: its agent's thresholds, the daily budget, a snapshot if due."""
         self._watch.check_agent(self._windows, agent, now)
         self._watch.check_budget(self._windows, now)
         if self._snapshots.due(now):
             self.maybe_save_snapshot()
-        return record
 
     def track_executions(
         self, records: Iterable[Execution | Mapping[str, Any]], *, allow_history: bool = False
@@ -275,7 +372,9 @@ class PerformanceMonitor:
         data.setdefault("pid", self._pid)
         return Execution.model_validate(data)
 
-    def _apply(self, r: Execution) -> None:
+    def _apply(self, r: Execution | ExecutionOut, line: bytes | None = None) -> None:
+        """Fold one record in; the newest list keeps its ``line`` when given (parsed again
+        only if the console asks for it)."""
         self._windows.add(
             r.agent,
             r.timestamp,
@@ -288,7 +387,7 @@ class PerformanceMonitor:
             r.api_calls,
             r.department,
         )
-        self._recent.add(r.agent, r.timestamp, r)
+        self._recent.add(r.agent, r.timestamp, r if line is None else line)
         self._unsaved += 1
 
     # ------------------------------------------------------------- thresholds
