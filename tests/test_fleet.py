@@ -22,6 +22,7 @@ from fleet_harness import HAVE_PROMETHEUS, Proc, prometheus, serve, wait_until
 
 from core.alerts.manager import AlertManager
 from core.config import load_config
+from core.costs.ledger import CostTracker
 from werkpilot_tui.fleet.promql import PrometheusClient
 from werkpilot_tui.fleet.session import FleetSession
 from werkpilot_tui.fleet.source import ALL, FleetActionError, FleetSnapshot, FleetSource
@@ -263,6 +264,14 @@ def test_dashboard_with_host_column_budgets_and_alert_actions(fleet: Fleet) -> N
     assert len(names) == 4
     sales = d.budget("sales")
     assert sales is not None and sales.budget == 500.0 and sales.spent > 0
+    # The burn rate is the fleet's: each host's last-hour burn against the same budget, summed.
+    local = 0.0
+    for h in fleet.hosts.values():
+        tracker = CostTracker(h.data_dir, config=load_config(None, env={}))
+        local += next((b.shown for b in tracker.get_burn_rates() if b.department == "sales"), 0)
+        tracker.close()
+    assert local > 0
+    assert sales.burn_rate == pytest.approx(local, rel=0.05)
     [row] = [r for r in d.alerts if r.id == alert.id]
     assert row.message == "[host-a] host-a needs a look" and not row.acknowledged
     assert session.acknowledge(alert.id) is True

@@ -103,11 +103,12 @@ def budget_row_of_spend(
     budget: float,
     now: datetime,
     levels: Sequence[float] = DEFAULT_LEVELS,
+    burn_rate: float | None = None,
 ) -> BudgetRow:
     """A department's month from its spend in USD (fleet mode: summed from Prometheus), by
     core's own forecast, so fleet and local bars agree on the level and the projection."""
     nanos = usd_to_nanos(max(0.0, float(spent_usd)))
-    row = budget_row(forecast(department, nanos, budget, now, levels), levels)
+    row = budget_row(forecast(department, nanos, budget, now, levels), levels, burn_rate)
     if budget <= 0:  # spend reported without a budget: nothing to be at a level of
         row = replace(row, used_pct=0.0, projected_pct=0.0, run_out_date=None, level=None)
         row = replace(row, projected_level=None)

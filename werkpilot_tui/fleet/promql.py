@@ -26,6 +26,7 @@ DURATION_SUM = "werkpilot_execution_duration_seconds_sum"
 DURATION_COUNT = "werkpilot_execution_duration_seconds_count"
 BUDGET = "werkpilot_department_budget_usd"
 SPEND = "werkpilot_department_spend_usd"
+BURN = "werkpilot_department_burn_rate"
 ALERTS_OPEN = "werkpilot_alerts_open"
 
 WINDOWS: tuple[str, ...] = ("1h", "24h", "7d")
@@ -72,10 +73,15 @@ def duration(windows: Sequence[str] = WINDOWS) -> str:
 
 
 def departments(lookback: str = "15m") -> str:
-    """Fleet-wide month spend (summed over hosts) and budget (the largest any host states)."""
+    """Fleet-wide month spend (summed over hosts), budget (the largest any host states) and
+    the last hour's burn rate: each host's against the same budget, so the fleet's is their
+    sum (as ``deploy/werkpilot-rules.yml`` records it)."""
     spend = _tag(f"sum by (department) (last_over_time({SPEND}[{lookback}]))", "part", "spend")
     budget = _tag(f"max by (department) (last_over_time({BUDGET}[{lookback}]))", "part", "budget")
-    return f"{spend} or {budget}"
+    burn = _tag(
+        f'sum by (department) (last_over_time({BURN}{{window="1h"}}[{lookback}]))', "part", "burn"
+    )
+    return f"{spend} or {budget} or {burn}"
 
 
 def cost_since(seconds: int) -> str:

@@ -187,7 +187,8 @@ class FleetSession:
         """Each department's month by core's forecast, as the local console shows it."""
         now, levels = self.clock(), self.config.thresholds.budget_levels
         return tuple(
-            budget_row_of_spend(d.name, d.spent, d.budget, now, levels) for d in snap.departments
+            budget_row_of_spend(d.name, d.spent, d.budget, now, levels, d.burn_rate)
+            for d in snap.departments
         )
 
     def _alert_rows(

@@ -98,6 +98,7 @@ class FleetDepartment:
     name: str
     spent: float  # this month, summed over every host
     budget: float
+    burn_rate: float | None = None  # the last hour's, summed over every host
 
     @property
     def used_pct(self) -> float:
@@ -437,10 +438,13 @@ class BudgetUpdate:
 
 
 def _departments(samples: list[Sample]) -> tuple[FleetDepartment, ...]:
-    spend: dict[str, float] = {}
-    budget: dict[str, float] = {}
+    parts: dict[str, dict[str, float]] = {"spend": {}, "budget": {}, "burn": {}}
     for s in samples:
-        dept = s.labels.get("department", "")
-        (spend if s.labels.get("part") == "spend" else budget)[dept] = s.value
+        found = parts.get(s.labels.get("part", ""))
+        if found is not None:
+            found[s.labels.get("department", "")] = s.value
+    spend, budget, burn = parts["spend"], parts["budget"], parts["burn"]
     names = sorted(set(spend) | set(budget))
-    return tuple(FleetDepartment(n, spend.get(n, 0.0), budget.get(n, 0.0)) for n in names if n)
+    return tuple(
+        FleetDepartment(n, spend.get(n, 0.0), budget.get(n, 0.0), burn.get(n)) for n in names if n
+    )
