@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 from core.clock import EPOCH_DAY, MS_PER_DAY
 from core.costs.burn import SHOWN_WINDOW, WINDOWS, burn_rate, month_ms
 from core.costs.nanos import NANOS_PER_USD, usd_to_nanos
-from core.costs.recent import RecentSpend
+from core.costs.recent import MS_PER_MINUTE, RecentSpend
 from core.journal import peek, sealed
 
 #: The checkpoints read (core/costs/checkpoint.py, core/alerts/checkpoint.py; tests check).
@@ -218,6 +218,10 @@ def _ledger(root: Path, now: datetime) -> tuple[dict[str, int], RecentSpend, boo
     spend: dict[str, int] = {}
     recent = RecentSpend()
     offsets: dict[str, Any] = {}
+    # Only the shown window's minutes matter here: folding the checkpoint's 3 days of them
+    # (thousands of rows) was most of the status line's own time.
+    first_ms = int(now.timestamp() * 1000) - WINDOWS[SHOWN_WINDOW] - MS_PER_MINUTE
+    first_minute = first_ms // MS_PER_MINUTE
     doc = _unsealed(root, LEDGER_CHECKPOINT)
     try:
         if doc is not None:
@@ -225,7 +229,8 @@ def _ledger(root: Path, now: datetime) -> tuple[dict[str, int], RecentSpend, boo
                 if lo <= row[0] < hi:
                     spend[row[2]] = spend.get(row[2], 0) + int(row[4])
             for dept, minute, nanos in doc["minutes"]:
-                recent.add_row(dept, int(minute), int(nanos))
+                if int(minute) >= first_minute:
+                    recent.add_row(dept, int(minute), int(nanos))
             offsets = dict(doc["offsets"])
     except (KeyError, TypeError, ValueError, IndexError):
         spend, recent, offsets, doc = {}, RecentSpend(), {}, None
@@ -243,7 +248,8 @@ def _ledger(root: Path, now: datetime) -> tuple[dict[str, int], RecentSpend, boo
                 continue
             if lo <= ts // MS_PER_DAY < hi:
                 spend[dept] = spend.get(dept, 0) + nanos
-            recent.add(dept, ts, nanos)
+            if ts >= first_ms:
+                recent.add(dept, ts, nanos)
     return spend, recent, doc is not None
 
 

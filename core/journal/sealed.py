@@ -16,17 +16,28 @@ another kind or version.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import logging
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+# The status line runs on every shell prompt and imports this: the built-in SHA-256 (the
+# same digest) spares it loading OpenSSL, and logging is imported only to say something.
+try:
+    from _sha256 import sha256
+except ImportError:  # another build of Python
+    from hashlib import sha256
+
 if TYPE_CHECKING:  # annotations only: ``unseal`` is usable without the journal's pydantic
+    from logging import Logger
+
     from core.journal.store import Journal
 
 
-log = logging.getLogger("core.checkpoint")
+def _log() -> Logger:
+    import logging
+
+    return logging.getLogger("core.checkpoint")
+
 
 T = TypeVar("T")
 
@@ -43,7 +54,7 @@ class CheckpointError(ValueError):
 
 
 def _digest(kind: str, version: int, payload: bytes | memoryview) -> str:
-    h = hashlib.sha256(f"{kind} {version}\n".encode())
+    h = sha256(f"{kind} {version}\n".encode())
     h.update(payload)
     return h.hexdigest()
 
@@ -88,7 +99,7 @@ def try_save(journal: Journal, relpath: str, kind: str, version: int, payload: b
     except (OSError, ValueError) as exc:
         if path not in _failing:
             _failing.add(path)
-            log.warning("cannot write checkpoint %s: %s (the journal suffices)", path, exc)
+            _log().warning("cannot write checkpoint %s: %s (the journal suffices)", path, exc)
         return False
     _failing.discard(path)
     return True
@@ -122,7 +133,7 @@ def load(
 
 def discard(journal: Journal, relpath: str, stamp: int | None, reason: str) -> None:
     """Log once and remove the unusable checkpoint, unless another process replaced it."""
-    log.warning(
+    _log().warning(
         "discarding %s (%s); rebuilding from the journal", journal.root / relpath, reason[:200]
     )
     if stamp is not None and journal.document_mtime(relpath) == stamp:
