@@ -113,6 +113,7 @@ _EXPORTS: dict[str, str] = {
     "LogIn": "core.otlp.ingest",
     "MAX_MONTHLY_BUDGET_USD": "core.config",
     "MetricsMapper": "core.otlp.metrics",
+    "Operator": "core.control.operator",
     "Pause": "core.control.book",
     "PerformanceMonitor": "core.monitor.performance",
     "PointIn": "core.otlp.metrics",
@@ -160,6 +161,7 @@ if TYPE_CHECKING:
     from core.control.book import Pause as Pause
     from core.control.manager import Control as Control
     from core.control.manager import default_actor as default_actor
+    from core.control.operator import Operator as Operator
     from core.costs.forecast import DEFAULT_LEVELS as DEFAULT_LEVELS
     from core.costs.forecast import budget_level as budget_level
     from core.costs.forecast import forecast as forecast

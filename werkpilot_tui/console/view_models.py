@@ -56,6 +56,8 @@ class AgentRow:
     month_ledger_cost: float = 0.0
     #: Cost entries this month and no execution ever: a row so every spend has one.
     ledger_only: bool = False
+    #: Paused by an operator (core.control): its guard refuses every call until resumed.
+    paused: bool = False
 
     def window(self, name: str) -> WindowFigures:
         return self.windows.get(name) or WindowFigures()

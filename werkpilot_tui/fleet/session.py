@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core import Clock, Config, ErrorRateLimits, load_config, now_ms, system_clock
+from werkpilot_tui.console.audit_view import AuditView
 from werkpilot_tui.console.conversions import (
     budget_row_of_spend,
     figures,
@@ -88,7 +89,9 @@ class FleetSession:
 
     #: Alerts are acknowledged and budgets set through each host's endpoint; the rest
     #: acts on (or reads) one host's data directory.
-    capabilities: frozenset[Capability] = frozenset(("acknowledge", "set_budget", "agent_detail"))
+    capabilities: frozenset[Capability] = frozenset(
+        ("acknowledge", "set_budget", "agent_detail", "pause")
+    )
 
     #: What the start-up screen says until Prometheus first answers.
     startup_step = StartupStep("Reading the data")
@@ -259,6 +262,14 @@ class FleetSession:
             names = ", ".join(f"{h.name} ({h.last_error})" for h in snap.hosts)
             return f"budget for {department!r} cannot be edited: every host is down: {names}"
         return None
+
+    def set_paused(self, agent: str, paused: bool, reason: str) -> str:
+        """Pause or resume on every host that reports the agent, through each host's
+        endpoint; raises FleetActionError saying why when no host could be reached."""
+        return self.source.set_paused(agent, paused, reason, self.token).message
+
+    def audit(self, limit: int) -> AuditView:
+        raise NotAvailableHere(_ONE_HOST)
 
     def check(self) -> None:
         """Thresholds and escalations are each host's own (its console or cron ``check``)."""
