@@ -108,6 +108,8 @@ class UiConfig(_Section):
     theme: str = "werkpilot-dark"
     refresh_ms: int = Field(250, gt=0)
     theme_dir: str | None = None
+    #: The console refuses every action key (acknowledge, snooze, silence, budget, pause).
+    read_only: bool = False
 
 
 class RetentionConfig(_Section):

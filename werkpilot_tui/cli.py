@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--theme", default=None, help="theme name (remembered for next time)")
     parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="console: every key that acts (acknowledge, snooze, silence, budget, pause) "
+        "is disabled and says so (also [ui] read_only = true)",
+    )
+    parser.add_argument(
         "--prometheus",
         metavar="URL",
         default=None,
