@@ -512,3 +512,31 @@ def test_cli_fleet_mode_option() -> None:
     )
     assert done.returncode == 2
     assert "--prometheus" in done.stderr and "http(s) URL" in done.stderr
+
+
+def test_fleet_pause_and_resume_reach_every_host_that_reports_the_agent(fleet: Fleet) -> None:
+    import core
+
+    settled(fleet)
+    session = FleetSession(fleet.prom.url, config=load_config(None, env={}), source=fleet.source)
+    session.build()
+
+    def paused_on(host: Host) -> bool:
+        with core.open(host.data_dir, lazy=True) as c:
+            return c.control.pause_of("scorer") is not None
+
+    message = session.set_paused("scorer", True, "fleet-wide stop")
+    assert message == "Paused scorer on host-a, host-b."
+    assert all(paused_on(h) for h in fleet.hosts.values())  # both hosts run a scorer
+    with core.open(fleet.hosts["host-a"].data_dir, lazy=True) as c:
+        [event] = c.control.events(action="paused")
+    assert (event.subject, event.reason) == ("scorer", "fleet-wide stop")
+    assert event.actor == "anonymous@127.0.0.1"  # these hosts run without a token
+    assert session.set_paused("scorer", True, "again") == "Already paused on host-a, host-b."
+    assert session.set_paused("scorer", False, "done") == "Resumed scorer on host-a, host-b."
+    assert not any(paused_on(h) for h in fleet.hosts.values())
+    # an agent one host reports goes to that host only
+    assert session.set_paused("writer", True, "") == "Paused writer on host-a."
+    assert session.set_paused("writer", False, "") == "Resumed writer on host-a."
+    with pytest.raises(FleetActionError, match="no host reports"):
+        session.set_paused("nobody", True, "")
