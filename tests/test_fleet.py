@@ -532,9 +532,12 @@ def test_fleet_pause_and_resume_reach_every_host_that_reports_the_agent(fleet: F
         [event] = c.control.events(action="paused")
     assert (event.subject, event.reason) == ("scorer", "fleet-wide stop")
     assert event.actor == "anonymous@127.0.0.1"  # these hosts run without a token
+    d = session.build()  # each host's endpoint says who is paused there: the rows are marked
+    assert {r.name for r in d.agents if r.paused} == {"scorer@host-a", "scorer@host-b"}
     assert session.set_paused("scorer", True, "again") == "Already paused on host-a, host-b."
     assert session.set_paused("scorer", False, "done") == "Resumed scorer on host-a, host-b."
     assert not any(paused_on(h) for h in fleet.hosts.values())
+    assert not any(r.paused for r in session.build().agents)
     # an agent one host reports goes to that host only
     assert session.set_paused("writer", True, "") == "Paused writer on host-a."
     assert session.set_paused("writer", False, "") == "Resumed writer on host-a."

@@ -129,6 +129,10 @@ def test_api_pause_resume_with_token_names_the_token_and_validates(tmp_path: Pat
             200,
             {"success": True, "agent": "lead-scorer", "paused": True, "changed": True},
         )
+        status, _, data = served.request("GET", "/api/pauses")  # reads stay open
+        [pause] = json.loads(data)["pauses"]
+        assert status == 200 and (pause["agent"], pause["actor"]) == ("lead-scorer", "token:ci-bot")
+        assert pause["reason"] == "api says stop" and isinstance(pause["since"], int)
         again = _post(served, path, {"reason": "again"}, "s3cret")
         assert again[0] == 200 and again[1]["changed"] is False  # already paused
         # bad names: unknown agent 404, bad verb 404, control characters / bad UTF-8 400

@@ -160,6 +160,15 @@ class MetricsService:
                 self.invalidate()
             return changed
 
+    def pauses(self) -> list[dict[str, Any]]:
+        """The pauses in force: ``[{agent, since, actor, reason}]`` by agent name."""
+        with self._core_lock:
+            found = self.components.control.pauses()
+        return [
+            {"agent": p.agent, "since": p.since, "actor": p.actor, "reason": p.reason}
+            for _, p in sorted(found.items())
+        ]
+
     def knows_agent(self, agent: str) -> bool:
         """Whether this host has heard of ``agent``: executions, cost entries this month,
         or a pause in force (so a paused agent that never ran can be resumed)."""

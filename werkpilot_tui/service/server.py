@@ -58,6 +58,8 @@ PROMETHEUS_PATH = "/metrics"
 #: ``POST /api/agents/NAME/pause`` and ``/resume`` (NAME percent-encoded).
 AGENTS_PREFIX = "/api/agents/"
 AGENT_VERBS = ("pause", "resume")
+#: ``GET``: the agents paused on this host (fleet mode marks them).
+PAUSES_PATH = "/api/pauses"
 #: Longest reason accepted with an action (core.records.AuditEvent.reason).
 MAX_REASON = 2000
 #: Overrides ``[server] token_name``: who the audit trail says acted through the API.
@@ -67,6 +69,7 @@ ALLOWED = {
     PROMETHEUS_PATH: "GET",
     ACK_PATH: "POST",
     BUDGETS_PATH: "POST",
+    PAUSES_PATH: "GET",
     TRACES_PATH: "POST",
     LOGS_PATH: "POST",
     OTLP_METRICS_PATH: "POST",
@@ -267,6 +270,8 @@ class MetricsHandler(BaseHTTPRequestHandler):
                 self._send(200, self.server.service.prometheus_text(), CONTENT_TYPE)
             elif path == BUDGETS_PATH:
                 self._post_budget()
+            elif path == PAUSES_PATH:
+                self._json(200, {"pauses": self.server.service.pauses()})
             elif path.startswith(AGENTS_PREFIX):
                 self._post_agent(path)
             elif path in (TRACES_PATH, LOGS_PATH, OTLP_METRICS_PATH):
