@@ -264,3 +264,10 @@ async def test_read_only_from_the_config_file(data_dir: Path, clock: Any, tmp_pa
         await pilot.press("p")
         await wait_for(pilot, lambda: any(n.startswith("read-only") for n in _notes(app)))
     assert _audit_files(data_dir) == []
+
+
+def test_the_console_watches_the_audit_journal(tmp_path: Path) -> None:
+    from werkpilot_tui.console.live import is_watched
+
+    assert is_watched(tmp_path / "audit" / "audit-2026-01-01.jsonl", tmp_path)
+    assert not is_watched(tmp_path / "audit" / "notes.txt", tmp_path)
