@@ -179,8 +179,8 @@ async def test_console_actions_are_recorded_with_who_and_before_after(
         await pilot.pause()
         await pilot.press("b")
         await wait_for(pilot, lambda: isinstance(app.screen, BudgetModal))
-        box = app.screen.query_one(Input)
-        box.value = "900"
+        app.screen.query_one("#budget-input", Input).value = "900"
+        app.screen.query_one("#budget-reason", Input).value = "Q4 [b]push"
         await pilot.press("enter")
         await wait_for(pilot, lambda: any("set to $900.00" in n for n in _notes(app)))
     events = list(reversed(_events(data_dir)))
@@ -197,6 +197,7 @@ async def test_console_actions_are_recorded_with_who_and_before_after(
     assert undo.before == ack.after and undo.after == ack.before
     assert snooze.after["acknowledged"] and snooze.after["until"] == ack.timestamp + 15 * 60_000
     assert (budget.subject, budget.before, budget.after) == ("sales", 500.0, 900.0)
+    assert budget.reason == "Q4 [b]push" and ack.reason == ""
 
 
 async def test_read_only_console_refuses_every_action_key_and_writes_nothing(

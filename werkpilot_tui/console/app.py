@@ -306,14 +306,14 @@ class WerkpilotApp(App[None]):
         """Why the budget key cannot act here (fleet mode), or None."""
         return self.session.cannot_edit_budget(department)
 
-    async def set_budget(self, department: str, amount: float) -> bool:
+    async def set_budget(self, department: str, amount: float, reason: str = "") -> bool:
         """Save a budget; in fleet mode say which hosts took it and which did not (and why).
 
         True when the caller should confirm the plain local save."""
         if self.refuses("editing budgets"):
             return False
         try:
-            result = await self.feed.call(self.session.set_budget, department, amount)
+            result = await self.feed.call(self.session.set_budget, department, amount, reason)
         except NotAvailableHere as exc:
             self.notify(str(exc), title="Cannot edit budget", severity="error", markup=False)
             return False

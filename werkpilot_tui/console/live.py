@@ -279,8 +279,8 @@ class CoreSession:
         """Silence a condition for ``seconds``: recorded, not delivered, not escalated."""
         self._operator().silence(fingerprint, seconds)
 
-    def set_budget(self, department: str, amount: float) -> None:
-        self._operator().set_budget(department, amount)
+    def set_budget(self, department: str, amount: float, reason: str = "") -> None:
+        self._operator().set_budget(department, amount, reason=reason)
 
     def set_paused(self, agent: str, paused: bool, reason: str) -> str:
         operator = self._operator()

@@ -121,8 +121,9 @@ class Session(Protocol):
 
     def silence(self, fingerprint: str, seconds: float) -> None: ...
 
-    def set_budget(self, department: str, amount: float) -> BudgetOutcome | None:
-        """Save a budget; None for a plain local save, else what happened on which host."""
+    def set_budget(self, department: str, amount: float, reason: str = "") -> BudgetOutcome | None:
+        """Save a budget (``reason``: for the audit trail); None for a plain local save,
+        else what happened on which host."""
         ...
 
     def cannot_edit_budget(self, department: str) -> str | None:

@@ -269,10 +269,10 @@ class FleetSession:
         result = self.source.acknowledge(host, alert_id, self.token)
         return bool(result.get("success"))
 
-    def set_budget(self, department: str, amount: float) -> BudgetUpdate:
+    def set_budget(self, department: str, amount: float, reason: str = "") -> BudgetUpdate:
         """Set the budget on every host that reports the department, through each host's
         endpoint; raises FleetActionError saying why when no host could be updated."""
-        return self.source.set_budget(department, amount, self.token)
+        return self.source.set_budget(department, amount, self.token, reason)
 
     def cannot_edit_budget(self, department: str) -> str | None:
         """Why the budget key cannot act now (checked before the editor opens), or None."""

@@ -376,7 +376,9 @@ class FleetSource:
             hosts.append(known.get(instance) or FleetHost(name, instance, True))
         return tuple(sorted(hosts, key=lambda h: h.name))
 
-    def set_budget(self, department: str, amount: float, token: str | None = None) -> BudgetUpdate:
+    def set_budget(
+        self, department: str, amount: float, token: str | None = None, reason: str = ""
+    ) -> BudgetUpdate:
         """Set the budget on every host that reports ``department``, through each host's
         endpoint, in parallel; the fleet's bar (the largest any host states) then shows it.
 
@@ -386,7 +388,7 @@ class FleetSource:
             raise FleetActionError(
                 f"no host reports department {department!r} to Prometheus: nothing to update"
             )
-        doc = {"department": department, "amount": amount}
+        doc = {"department": department, "amount": amount, "reason": reason}
         futures = [
             (
                 h,

@@ -407,13 +407,15 @@ class DashboardScreen(Screen[None]):
             self.notify(blocked, title="Cannot edit budget", severity="error", markup=False)
             return
 
+        modal = BudgetModal(department, row.budget, row.spent)
+
         async def save(amount: float | None) -> None:
             if amount is None:
                 return
-            if await self.wp.set_budget(department, amount):
+            if await self.wp.set_budget(department, amount, modal.reason):
                 self.post_message(BudgetSaved(department, amount))
 
-        self.app.push_screen(BudgetModal(department, row.budget, row.spent), save)
+        self.app.push_screen(modal, save)
 
     def on_budget_saved(self, message: BudgetSaved) -> None:
         self.notify(
