@@ -272,3 +272,17 @@ def test_the_console_watches_the_audit_journal(tmp_path: Path) -> None:
 
     assert is_watched(tmp_path / "audit" / "audit-2026-01-01.jsonl", tmp_path)
     assert not is_watched(tmp_path / "audit" / "notes.txt", tmp_path)
+
+
+async def test_help_lists_p_l_and_the_pause_mark(data_dir: Path, clock: Any) -> None:
+    from werkpilot_tui.console.screens.help import SYMBOLS, HelpScreen
+
+    seed(data_dir, clock)
+    async with app_for(data_dir, clock).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        entries = {(e.key, e.scope) for e in app.screen.entries}
+        assert ("p", "dashboard") in entries and ("L", "everywhere") in entries
+        assert ("esc", "audit") in entries  # the audit screen's keys, listed before it opens
+    assert any(symbol == PAUSED_MARK for symbol, _, _ in SYMBOLS)
