@@ -82,3 +82,24 @@ def test_audit_rows_keep_their_keys_as_new_actions_arrive(tmp_path: Path, clock:
     assert [r.action for r in second.rows] == ["resumed", "paused"]
     assert second.rows[1].key == first.rows[0].key
     assert len({r.key for r in second.rows}) == 2
+
+
+def test_an_action_whose_event_cannot_be_recorded_is_not_carried_out(
+    tmp_path: Path, clock: Any
+) -> None:
+    with core.open(tmp_path, clock=clock, lazy=True, channels=[]) as c:
+        alert = c.alerts.add_alert("warning", "custom", "look", {"agent": "a"})
+        assert alert is not None
+        op = core.Operator(c)
+        bad = "\ud800"  # a lone surrogate: not storable as UTF-8
+        with pytest.raises(ValueError):
+            op.acknowledge(alert.id, reason=bad)
+        with pytest.raises(ValueError):
+            op.set_budget("sales", 700, reason=bad)
+        with pytest.raises(ValueError):
+            op.silence(alert.fingerprint, 60, reason="r" * 2001)
+        with pytest.raises(ValueError):
+            op.pause("a", reason=bad)
+        assert not c.alerts.get_alert(alert.id).acknowledged
+        assert c.tracker.budgets.budget_for("sales") == 500.0
+    assert _lines(tmp_path) == 0

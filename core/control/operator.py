@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.clock import to_ms
 from core.control.manager import default_actor
+from core.records import AuditEvent
 
 if TYPE_CHECKING:
     from core.alerts.state import Alert
@@ -36,6 +37,17 @@ class Operator:
         self.core = core
         self.actor = actor or default_actor()
 
+    def _check(self, subject: str, reason: str) -> None:
+        """Refuse (ValueError naming the field) an event that could not be recorded, before
+        acting: an action must never happen without its audit event."""
+        AuditEvent(
+            timestamp=to_ms(self.core.clock()),
+            action="acknowledged",
+            actor=self.actor,
+            subject=subject,
+            reason=reason,
+        )
+
     def _record(self, action: str, subject: str, before: Any, after: Any, reason: str) -> None:
         self.core.control.record(
             action, subject, before=before, after=after, reason=reason, actor=self.actor
@@ -53,7 +65,10 @@ class Operator:
         """Acknowledge an alert; False for an unknown id. ``seconds`` (or ``snooze``: until
         it resolves) makes it a snooze, recorded as such."""
         alerts = self.core.alerts
-        before = _ack_state(alerts.get_alert(alert_id)) if isinstance(alert_id, str) else None
+        if not isinstance(alert_id, str) or not alert_id:
+            return False
+        self._check(alert_id, reason)
+        before = _ack_state(alerts.get_alert(alert_id))
         until = None if seconds is None else timedelta(seconds=seconds)
         if not alerts.acknowledge_alert(alert_id, until=until):
             return False
@@ -65,7 +80,10 @@ class Operator:
     def unacknowledge(self, alert_id: str, *, reason: str = "") -> bool:
         """Take an acknowledgement back (the console's undo); False for an unknown id."""
         alerts = self.core.alerts
-        before = _ack_state(alerts.get_alert(alert_id)) if isinstance(alert_id, str) else None
+        if not isinstance(alert_id, str) or not alert_id:
+            return False
+        self._check(alert_id, reason)
+        before = _ack_state(alerts.get_alert(alert_id))
         if not alerts.unacknowledge_alert(alert_id):
             return False
         self._record(
@@ -75,6 +93,7 @@ class Operator:
 
     def silence(self, fingerprint: str, seconds: float, *, reason: str = "") -> int:
         """Silence a condition for ``seconds``; returns the end of the silence (epoch ms)."""
+        self._check(fingerprint, reason)
         until_ms = to_ms(self.core.clock()) + int(seconds * 1000)
         self.core.alerts.silence(fingerprint, until_ms)
         self._record("silenced", fingerprint, None, {"until": until_ms}, reason)
@@ -86,8 +105,11 @@ class Operator:
         field when core refuses it (nothing written). Returns the name as stored and the
         budget now in force."""
         tracker = self.core.tracker
-        name = department.lower() if isinstance(department, str) else department
-        before = float(tracker.budgets.budget_for(name)) if isinstance(name, str) else None
+        if not isinstance(department, str):
+            raise ValueError("department: expected a string")
+        name = department.lower()
+        self._check(name or "-", reason)
+        before = float(tracker.budgets.budget_for(name))
         tracker.set_department_budget(department, amount)
         after = float(tracker.budgets.budget_for(name))
         self._record("budget_set", name, before, after, reason)

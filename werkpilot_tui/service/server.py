@@ -548,7 +548,12 @@ class MetricsHandler(BaseHTTPRequestHandler):
         reason = self._reason(doc)
         if reason is None:
             return
-        if not self.server.service.acknowledge(alert_id, actor=self._actor(), reason=reason):
+        try:
+            ok = self.server.service.acknowledge(alert_id, actor=self._actor(), reason=reason)
+        except ValueError as exc:  # a reason the audit trail cannot hold
+            self._error(400, printable(str(exc)))
+            return
+        if not ok:
             self._error(404, f"no alert with id {alert_id!r}")
             return
         self._json(200, {"success": True, "alertId": alert_id})
