@@ -417,8 +417,9 @@ class FleetSource:
         if snap is None:
             return ()
         known = {h.instance: h for h in snap.hosts}
-        instances = sorted({a.instance for a in snap.agents if a.agent == agent})
-        return tuple(known.get(i) or FleetHost(i, i, True) for i in instances)
+        instances = {a.instance for a in snap.agents if a.agent == agent}
+        hosts = (known.get(i) or FleetHost(i, i, True) for i in instances)
+        return tuple(sorted(hosts, key=lambda h: (h.name, h.instance)))
 
     def set_paused(
         self, agent: str, paused: bool, reason: str, token: str | None = None
