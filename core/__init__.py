@@ -142,6 +142,7 @@ _EXPORTS: dict[str, str] = {
     "LoopDetected": "core.guards.refusals",
     "MAX_MONTHLY_BUDGET_USD": "core.config",
     "MetricsMapper": "core.otlp.metrics",
+    "Operator": "core.control.operator",
     "Pause": "core.control.book",
     "PerformanceMonitor": "core.monitor.performance",
     "PointIn": "core.otlp.metrics",
@@ -195,6 +196,7 @@ if TYPE_CHECKING:
     from core.control.book import Pause as Pause
     from core.control.manager import Control as Control
     from core.control.manager import default_actor as default_actor
+    from core.control.operator import Operator as Operator
     from core.costs.forecast import DEFAULT_LEVELS as DEFAULT_LEVELS
     from core.costs.forecast import budget_level as budget_level
     from core.costs.forecast import forecast as forecast

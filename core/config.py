@@ -115,6 +115,8 @@ class UiConfig(_Section):
     theme: str = "werkpilot-dark"
     refresh_ms: int = Field(250, gt=0)
     theme_dir: str | None = None
+    #: The console refuses every action key (acknowledge, snooze, silence, budget, pause).
+    read_only: bool = False
 
 
 class RetentionConfig(_Section):
@@ -132,6 +134,9 @@ class ServerConfig(_Section):
     cache_ttl_s: float = Field(60, ge=0)
     max_body_bytes: int = Field(65_536, gt=0)
     token_env: str = "WERKPILOT_API_TOKEN"
+    #: Who the audit trail says acted through the API (``token:NAME``);
+    #: ``$WERKPILOT_API_TOKEN_NAME`` overrides it.
+    token_name: str = Field("api", pattern=r"^[A-Za-z0-9._@+-]{1,100}$")
     request_timeout_s: float = Field(10, gt=0)  # socket timeout: a slow client frees its thread
     header_timeout_s: float = Field(10, gt=0)  # a request's line + headers, all of them
     max_connections: int = Field(64, gt=0, le=4096)  # one thread each

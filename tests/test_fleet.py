@@ -521,3 +521,86 @@ def test_cli_fleet_mode_option() -> None:
     )
     assert done.returncode == 2
     assert "--prometheus" in done.stderr and "http(s) URL" in done.stderr
+
+
+def test_fleet_pause_and_resume_reach_every_host_that_reports_the_agent(fleet: Fleet) -> None:
+    import core
+
+    settled(fleet)
+    session = FleetSession(fleet.prom.url, config=load_config(None, env={}), source=fleet.source)
+    session.build()
+
+    def paused_on(host: Host) -> bool:
+        with core.open(host.data_dir, lazy=True) as c:
+            return c.control.pause_of("scorer") is not None
+
+    message = session.set_paused("scorer", True, "fleet-wide stop")
+    assert message == "Paused scorer on host-a, host-b."
+    assert all(paused_on(h) for h in fleet.hosts.values())  # both hosts run a scorer
+    with core.open(fleet.hosts["host-a"].data_dir, lazy=True) as c:
+        [event] = c.control.events(action="paused")
+    assert (event.subject, event.reason) == ("scorer", "fleet-wide stop")
+    assert event.actor == "anonymous@127.0.0.1"  # these hosts run without a token
+    d = session.build()  # each host's endpoint says who is paused there: the rows are marked
+    assert {r.name for r in d.agents if r.paused} == {"scorer@host-a", "scorer@host-b"}
+    assert session.set_paused("scorer", True, "again") == "Already paused on host-a, host-b."
+    assert session.set_paused("scorer", False, "done") == "Resumed scorer on host-a, host-b."
+    assert not any(paused_on(h) for h in fleet.hosts.values())
+    assert not any(r.paused for r in session.build().agents)
+    # an agent one host reports goes to that host only
+    assert session.set_paused("writer", True, "") == "Paused writer on host-a."
+    assert session.set_paused("writer", False, "") == "Resumed writer on host-a."
+    with pytest.raises(FleetActionError, match="no host reports"):
+        session.set_paused("nobody", True, "")
+
+
+async def test_p_in_the_fleet_console_pauses_on_every_host_and_marks_the_rows(
+    fleet: Fleet,
+) -> None:
+    import core
+    from werkpilot_tui.console.app import make_app
+    from werkpilot_tui.console.screens.reason_modal import ReasonModal
+    from werkpilot_tui.console.view_models import HostHealth
+    from werkpilot_tui.console.widgets.agent_table import PAUSED_MARK, AgentTable
+
+    settled(fleet)
+    cfg = load_config(None, env={})
+    session = FleetSession(fleet.prom.url, cfg, source=fleet.source, health=HostHealth)
+    app = make_app(config=cfg, watch=False, session=session)
+    app.rebuild_s = 0.5
+
+    def marked(table: AgentTable) -> set[str]:
+        return {
+            str(r.key.value)
+            for r in table.ordered_rows
+            if str(table.get_row(r.key)[0]).startswith(PAUSED_MARK)
+        }
+
+    async def wait(condition: Any) -> None:
+        for _ in range(400):
+            if condition():
+                return
+            await pilot.pause(0.05)
+        raise AssertionError("condition not met")
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait(lambda: app.latest is not None and len(app.latest.agents) == 4)
+        table = app.screen.query_one("#agents", AgentTable)
+        table.focus()
+        table.select_key("scorer@host-b")
+        await pilot.pause()
+        await pilot.press("p")
+        await wait(lambda: isinstance(app.screen, ReasonModal))
+        await pilot.press(*"fleet stop", "enter")
+        await wait(lambda: marked(table) == {"scorer@host-a", "scorer@host-b"})
+        for h in fleet.hosts.values():
+            with core.open(h.data_dir, lazy=True) as c:
+                pause = c.control.pause_of("scorer")
+            assert pause is not None and pause.reason == "fleet stop"
+        # p on a marked row resumes it everywhere
+        table.select_key("scorer@host-a")
+        await pilot.pause()
+        await pilot.press("p")
+        await wait(lambda: isinstance(app.screen, ReasonModal))
+        await pilot.press("enter")
+        await wait(lambda: marked(table) == set())

@@ -54,7 +54,7 @@ def test_both_sessions_say_what_they_offer(tmp_path: Path) -> None:
     try:
         assert local.capabilities == ALL_CAPABILITIES
         assert local.data_dir == tmp_path.absolute() and local.label == str(tmp_path.absolute())
-        assert fleet.capabilities == {"acknowledge", "set_budget", "agent_detail"}
+        assert fleet.capabilities == {"acknowledge", "set_budget", "agent_detail", "pause"}
         assert fleet.data_dir is None and fleet.label == "Prometheus at http://127.0.0.1:9"
         assert fleet.cannot_edit_budget("sales") is not None  # no figures yet
         assert local.cannot_edit_budget("sales") is None

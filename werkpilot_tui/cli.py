@@ -1,4 +1,5 @@
-"""Command line: the console by default, and export, report, check, prune, serve and status."""
+"""Command line: the console by default, and export, report, check, prune, pause, resume, serve
+and status."""
 
 from __future__ import annotations
 
@@ -43,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--theme", default=None, help="theme name (remembered for next time)")
     parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="console: every key that acts (acknowledge, snooze, silence, budget, pause) "
+        "is disabled and says so (also [ui] read_only = true)",
+    )
+    parser.add_argument(
         "--prometheus",
         metavar="URL",
         default=None,
@@ -53,7 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="print the metrics JSON (the /api/metrics shape)")
     _common(p)
-    p.add_argument("--type", choices=["agent", "system", "costs", "alerts"], default=None)
+    p.add_argument("--type", choices=["agent", "system", "costs", "alerts", "audit"], default=None)
+    p.add_argument(
+        "--format",
+        choices=["json", "csv"],
+        default="json",
+        help="csv: one row per operator action (--type audit only)",
+    )
+    p.add_argument(
+        "--limit", type=int, default=None, help="--type audit: the newest N actions only"
+    )
 
     p = sub.add_parser("report", help="generate, write and print the daily cost report")
     _common(p)
@@ -75,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(p)
     p.add_argument("--format", choices=["text", "json", "tmux"], default="text")
+
+    for verb, what in (("pause", "refuses every call of"), ("resume", "lets through")):
+        p = sub.add_parser(
+            verb,
+            help=f"{verb} an agent: its guard then {what} it, in every process "
+            "(recorded in the audit trail as user@host)",
+        )
+        _common(p)
+        p.add_argument("agent", metavar="NAME", help="the agent's name")
+        p.add_argument("--reason", default="", help="why (kept in the audit trail)")
 
     p = sub.add_parser("serve", help="serve /api/metrics and /metrics over HTTP")
     _common(p)

@@ -1,4 +1,4 @@
-"""One-shot sub-commands: export, report, check, prune (for scripts and cron).
+"""One-shot sub-commands: export, report, check, prune, pause, resume (for scripts and cron).
 
 Each returns the process exit code; JSON goes to stdout, notes to stderr, so output pipes
 cleanly into other tools.
@@ -6,11 +6,14 @@ cleanly into other tools.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sys
 from argparse import Namespace
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +44,124 @@ def _fail(message: str) -> int:
 
 
 def cmd_export(args: Namespace) -> int:
-    """Print ``{timestamp, system, agents, costs, alerts}`` (or one part with ``--type``)."""
+    """Print ``{timestamp, system, agents, costs, alerts}`` (or one part with ``--type``;
+    ``--type audit``: the operator actions, newest first, as JSON or CSV)."""
+    part = getattr(args, "type", None)
+    form = getattr(args, "format", "json")
+    limit = getattr(args, "limit", None)
+    if form == "csv" and part != "audit":
+        return _fail("--format csv is for --type audit only")
+    if limit is not None and (part != "audit" or limit < 1):
+        return _fail("--limit takes a positive number, with --type audit")
     c = _open(args)
     try:
-        _print_json(build_metrics(c, getattr(args, "type", None)))
+        if part == "audit":
+            events = c.control.events(limit)
+            if form == "csv":
+                _write(audit_csv(events))
+            else:
+                _print_json({"timestamp": core.now_ms(c.clock), "audit": events})
+        else:
+            _print_json(build_metrics(c, part))
     finally:
         c.close()
     _note_skipped(c.journal)
     return 0
+
+
+#: Columns of ``export --type audit --format csv``; before/after are JSON values.
+AUDIT_COLUMNS = (
+    "timestamp",
+    "time",
+    "action",
+    "actor",
+    "subject",
+    "before",
+    "after",
+    "reason",
+    "host",
+    "pid",
+)
+
+
+def audit_csv(events: list[Any]) -> str:
+    """Operator actions as CSV (``before``/``after`` as JSON; text cells that a spreadsheet
+    would run as a formula are prefixed with ``'``)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(AUDIT_COLUMNS)
+    for e in events:
+        when = datetime.fromtimestamp(e.timestamp / 1000, UTC).isoformat(timespec="milliseconds")
+        values = (
+            e.timestamp,
+            when.replace("+00:00", "Z"),
+            e.action,
+            e.actor,
+            e.subject,
+            json.dumps(e.before, ensure_ascii=False),
+            json.dumps(e.after, ensure_ascii=False),
+            e.reason,
+            e.host,
+            e.pid,
+        )
+        writer.writerow([_cell(v) for v in values])
+    return out.getvalue()
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _write(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def cmd_pause(args: Namespace) -> int:
+    """Pause an agent in every process on the data directory (exit 0, also when it
+    already was; 2 with one line on a bad name)."""
+    return _switch(args, paused=True)
+
+
+def cmd_resume(args: Namespace) -> int:
+    """Resume a paused agent (exit 0, also when it was not paused)."""
+    return _switch(args, paused=False)
+
+
+def _switch(args: Namespace, *, paused: bool) -> int:
+    from core import Operator
+
+    agent: str = args.agent
+    reason: str = getattr(args, "reason", "") or ""
+    c = _open(args)
+    try:
+        operator = Operator(c)
+        try:
+            changed = (operator.pause if paused else operator.resume)(agent, reason=reason)
+        except ValueError as exc:  # a bad name or reason: core says which
+            return _fail(_one_line(exc))
+        known = c.monitor.get_agent_metrics(agent) is not None
+        actor = operator.actor
+    finally:
+        c.close()
+    name = printable(agent)
+    if paused:
+        said = f"paused {name} (by {actor})" if changed else f"{name} is already paused"
+    else:
+        said = f"resumed {name} (by {actor})" if changed else f"{name} is not paused"
+    if paused and changed and not known:
+        said += " — no executions recorded for it yet"
+    print(said)
+    return 0
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(printable(str(exc)).split())
 
 
 def cmd_report(args: Namespace) -> int:

@@ -43,6 +43,7 @@ class WerkpilotApp(App[None]):
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {WerkpilotCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "costs", "Costs", id="app.costs"),
+        Binding("L", "audit", "Audit trail of operator actions", show=False, id="app.audit"),
         Binding("t", "choose_theme", "Theme", id="app.theme"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -63,12 +64,15 @@ class WerkpilotApp(App[None]):
         check_interval_s: float | None = None,
         session: Session | None = None,
         preparing: Preparing | None = None,
+        read_only: bool | None = None,
     ) -> None:
         # ``session``: another source than the local data directory (fleet mode's FleetSession).
         self.session: Session = session or CoreSession(data_dir, config, clock, health)
         super().__init__()
         self.clock: Clock = clock or system_clock
         self.config = self.session.config
+        #: ``--read-only`` or ``[ui] read_only``: every key that writes refuses, saying so.
+        self.read_only = self.config.ui.read_only if read_only is None else read_only
         self.watch_files = watch
         self.requested_theme = theme
         self.tick_s = tick_s
@@ -239,7 +243,22 @@ class WerkpilotApp(App[None]):
         await self.feed.call(self.session.check)
         self.feed.changed(periodic=True)
 
+    def refuses(self, what: str) -> bool:
+        """In a read-only console: say that ``what`` is disabled and return True."""
+        if not self.read_only:
+            return False
+        self.notify(
+            f"read-only console: {what} is disabled (started with --read-only or "
+            "[ui] read_only = true)",
+            title="Read-only",
+            severity="warning",
+            markup=False,
+        )
+        return True
+
     async def acknowledge(self, alert_id: str) -> bool:
+        if self.refuses("acknowledging"):
+            raise SkipAction()
         try:
             ok = await self.feed.call(self.session.acknowledge, alert_id)
         except NotAvailableHere as exc:  # fleet mode: the owning host cannot act
@@ -261,6 +280,8 @@ class WerkpilotApp(App[None]):
             "snooze": self.session.snooze,
             "silence": self.session.silence,
         }
+        if self.refuses(f"{method}"):
+            return False
         if method not in actions or not self.supports(method):
             self.explain_unsupported()
             return False
@@ -285,12 +306,14 @@ class WerkpilotApp(App[None]):
         """Why the budget key cannot act here (fleet mode), or None."""
         return self.session.cannot_edit_budget(department)
 
-    async def set_budget(self, department: str, amount: float) -> bool:
+    async def set_budget(self, department: str, amount: float, reason: str = "") -> bool:
         """Save a budget; in fleet mode say which hosts took it and which did not (and why).
 
         True when the caller should confirm the plain local save."""
+        if self.refuses("editing budgets"):
+            return False
         try:
-            result = await self.feed.call(self.session.set_budget, department, amount)
+            result = await self.feed.call(self.session.set_budget, department, amount, reason)
         except NotAvailableHere as exc:
             self.notify(str(exc), title="Cannot edit budget", severity="error", markup=False)
             return False
@@ -307,6 +330,25 @@ class WerkpilotApp(App[None]):
             markup=False,
         )
         return False
+
+    async def set_paused(self, agent: str, paused: bool, reason: str) -> bool:
+        """Pause or resume an agent through the session (the audit trail holds who and
+        why); says what happened. False when it could not."""
+        if self.refuses("pausing and resuming agents"):
+            return False
+        try:
+            message = await self.feed.call(self.session.set_paused, agent, paused, reason)
+        except NotAvailableHere as exc:
+            verb = "pause" if paused else "resume"
+            self.notify(str(exc), title=f"Cannot {verb}", severity="error", markup=False)
+            return False
+        except ValueError as exc:  # a name core refuses
+            self.notify(str(exc), title="Refused", severity="error", markup=False)
+            return False
+        finally:
+            self.feed.changed()
+        self.notify(message, title="Paused" if paused else "Resumed", markup=False)
+        return True
 
     # --------------------------------------------------------------- actions
     def run_dashboard_action(self, action: str) -> None:
@@ -350,6 +392,22 @@ class WerkpilotApp(App[None]):
         if not isinstance(self.screen, CostsScreen):
             self.push_screen(CostsScreen())
 
+    def action_audit(self) -> None:
+        if not self.supports("audit"):
+            self.notify(
+                "The audit trail is a host's own: in fleet mode open it with "
+                "`werkpilot-tui --data-dir DIR` on that host, or `werkpilot-tui export "
+                "--type audit` there.",
+                title="Audit trail",
+                severity="warning",
+                markup=False,
+            )
+            return
+        from werkpilot_tui.console.screens.audit import AuditScreen
+
+        if not isinstance(self.screen, AuditScreen):
+            self.push_screen(AuditScreen())
+
     def action_choose_theme(self) -> None:
         from werkpilot_tui.console.screens.theme_picker import ThemePicker
 
@@ -378,6 +436,7 @@ def run_console(args: argparse.Namespace) -> int:
     """The default command: open the console (``--demo``: on a simulated fleet)."""
     if getattr(args, "demo", False):
         return _run_demo(args)
+    read_only = True if getattr(args, "read_only", False) else None  # else [ui] read_only
     if getattr(args, "prometheus", None):
         from werkpilot_tui.console.live import host_health
         from werkpilot_tui.fleet.session import FleetSession
@@ -390,11 +449,19 @@ def run_console(args: argparse.Namespace) -> int:
             splash.hide()
             print(f"werkpilot-tui: --prometheus: {exc}", file=sys.stderr)
             return 2
-        fleet = make_app(config=args.config, theme=args.theme, watch=False, session=session)
+        fleet = make_app(
+            config=args.config,
+            theme=args.theme,
+            watch=False,
+            session=session,
+            read_only=read_only,
+        )
         fleet.rebuild_s = 3.0  # nothing to watch: ask Prometheus every few seconds
         fleet.run()
         return int(fleet.return_code or 0)
-    app = make_app(data_dir=args.data_dir, config=args.config, theme=args.theme)
+    app = make_app(
+        data_dir=args.data_dir, config=args.config, theme=args.theme, read_only=read_only
+    )
     app.run()
     return int(app.return_code or 0)
 
@@ -408,6 +475,7 @@ def _run_demo(args: argparse.Namespace) -> int:
             config=args.config,
             theme=args.theme,
             preparing=fleet.preparing,  # no dashboard of half-written history
+            read_only=True if getattr(args, "read_only", False) else None,
         )
         app.run()
     return int(app.return_code or 0)

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,14 +31,24 @@ from werkpilot_tui.console.view_models import (
 )
 
 if TYPE_CHECKING:
-    from core import AgentCost, AgentMetrics, AlertManager, CostTracker, Journal, PerformanceMonitor
+    from core import (
+        AgentCost,
+        AgentMetrics,
+        AlertManager,
+        Core,
+        CostTracker,
+        Journal,
+        Operator,
+        PerformanceMonitor,
+    )
     from core import ThresholdsConfig as ConfigThresholds
+    from werkpilot_tui.console.audit_view import AuditView
     from werkpilot_tui.console.detail_models import AgentDetailView, CostsView
 
 T = TypeVar("T")
 HealthProvider = Callable[[], HostHealth]
 #: Sub-directories and files whose changes can change the dashboard.
-WATCHED_DIRS = frozenset({"metrics", "costs", "alerts"})
+WATCHED_DIRS = frozenset({"metrics", "costs", "alerts", "audit"})
 ALERT_FEED_LENGTH = 100
 
 
@@ -93,6 +103,9 @@ class CoreSession:
         self.monitor: PerformanceMonitor | None = None
         self.tracker: CostTracker | None = None
         self.journal: Journal | None = None
+        self.core: Core | None = None
+        #: Carries out the console's actions and records them as this user's (user@host).
+        self.operator: Operator | None = None
         self.last_change_ms: int | None = None
         self._last_good: Dashboard | None = None
         #: Written by the core thread, read by the start-up screen (one attribute: atomic).
@@ -115,6 +128,8 @@ class CoreSession:
         # Lazy: each component is built (and its journal read) as the status says.
         opened = core.open(self.data_dir, self.config, self.clock, lazy=True)
         self.journal = opened.journal
+        self.core = opened
+        self.operator = core.Operator(opened)
         self.status = StartupStep(f"Reading alerts in {self.data_dir}")
         self.alerts = opened.alerts
         self.status = StartupStep(f"Reading executions in {self.data_dir}")
@@ -141,8 +156,9 @@ class CoreSession:
     def refresh(self) -> int:
         """Catch up on lines other processes appended; returns how many were new."""
         self.open()
-        assert self.monitor and self.tracker and self.alerts
+        assert self.monitor and self.tracker and self.alerts and self.core
         new = self.monitor.refresh() + self.tracker.refresh() + self.alerts.refresh()
+        new += self.core.control.refresh()
         if new:
             self.last_change_ms = now_ms(self.clock)
         return new
@@ -166,15 +182,18 @@ class CoreSession:
             )
 
     def _build(self) -> Dashboard:
-        assert self.monitor and self.tracker and self.alerts and self.journal
+        assert self.monitor and self.tracker and self.alerts and self.journal and self.core
         thresholds = self.config.thresholds
         system = self.monitor.get_system_metrics()
         departments = self.monitor.get_agent_departments()
         month = {c.name: c for c in self.tracker.get_agent_month_costs()}
+        paused = self.core.control.pauses()
         agents = tuple(
             _agent_row(m, departments.get(m.name), thresholds, month.pop(m.name, None))
             for m in self.monitor.get_all_agent_metrics()
         ) + tuple(_ledger_row(c) for c in month.values() if c.total_cost > 0)
+        if paused:
+            agents = tuple(replace(a, paused=True) if a.name in paused else a for a in agents)
         alerts = tuple(_alert_row(a) for a in self.alerts.get_alerts(limit=ALERT_FEED_LENGTH))
         hour = window_figures(system.windows.get("1h"), thresholds)
         open_alerts = Counter(a.level for a in alerts if not a.acknowledged and not a.resolved)
@@ -238,35 +257,45 @@ class CoreSession:
         assert self.tracker
         return build_costs(self.tracker, day)
 
-    # ---------------------------------------------------------------- actions
-    def acknowledge(self, alert_id: str) -> bool:
+    def audit(self, limit: int) -> AuditView:
+        from werkpilot_tui.console.audit_view import audit_rows
+
         self.open()
-        assert self.alerts
-        return bool(self.alerts.acknowledge_alert(alert_id))
+        assert self.core
+        return audit_rows(self.core.control.events(limit))
+
+    # ---------------------------------------------------------------- actions
+    # Each goes through core's Operator, which also writes it to the audit trail.
+    def _operator(self) -> Operator:
+        self.open()
+        assert self.operator
+        return self.operator
+
+    def acknowledge(self, alert_id: str) -> bool:
+        return self._operator().acknowledge(alert_id)
 
     def unacknowledge(self, alert_id: str) -> bool:
         """Take an acknowledgement back (the console's undo key)."""
-        self.open()
-        assert self.alerts
-        return bool(self.alerts.unacknowledge_alert(alert_id))
+        return self._operator().unacknowledge(alert_id)
 
     def snooze(self, alert_id: str, seconds: float | None) -> bool:
         """Acknowledge for ``seconds`` (None: until the condition resolves)."""
-        self.open()
-        assert self.alerts
-        until = None if seconds is None else timedelta(seconds=seconds)
-        return bool(self.alerts.acknowledge_alert(alert_id, until=until))
+        return self._operator().acknowledge(alert_id, seconds=seconds, snooze=True)
 
     def silence(self, fingerprint: str, seconds: float) -> None:
         """Silence a condition for ``seconds``: recorded, not delivered, not escalated."""
-        self.open()
-        assert self.alerts
-        self.alerts.silence(fingerprint, timedelta(seconds=seconds))
+        self._operator().silence(fingerprint, seconds)
 
-    def set_budget(self, department: str, amount: float) -> None:
-        self.open()
-        assert self.tracker
-        self.tracker.set_department_budget(department, amount)
+    def set_budget(self, department: str, amount: float, reason: str = "") -> None:
+        self._operator().set_budget(department, amount, reason=reason)
+
+    def set_paused(self, agent: str, paused: bool, reason: str) -> str:
+        operator = self._operator()
+        if paused:
+            done = operator.pause(agent, reason=reason)
+            return f"Paused {agent}." if done else f"{agent} is already paused."
+        done = operator.resume(agent, reason=reason)
+        return f"Resumed {agent}." if done else f"{agent} is not paused."
 
     def cannot_edit_budget(self, department: str) -> str | None:
         return None  # a local ledger always takes a budget

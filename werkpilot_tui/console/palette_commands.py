@@ -24,11 +24,13 @@ BOUND: dict[str, tuple[str, str]] = {
     "app.costs": ("view: costs", "Daily, weekly and monthly costs"),
     "dashboard.open_detail": ("view: agent detail", "The selected agent"),
     "app.help": ("view: help", "Keys and what they do"),
+    "app.audit": ("view: audit trail", "Every operator action, newest first"),
     "dashboard.acknowledge": ("alert: acknowledge", "Acknowledge the selected alert"),
     "dashboard.undo": ("alert: undo acknowledgement", "Take back the last ack, 10 s"),
     "dashboard.snooze": ("alert: snooze…", "Snooze the selected alert: 15 min …"),
     "dashboard.silence": ("alert: silence…", "Silence the selected alert's condition"),
     "dashboard.edit_budget": ("budget: edit", "Edit the selected department's budget"),
+    "dashboard.pause": ("agent: pause / resume…", "Pause or resume the selected agent"),
     "dashboard.filter": ("agents: filter", "Filter agents by name or department"),
     "app.theme": ("theme: choose…", "Pick a theme"),
     "app.quit": ("app: quit", "Leave the console"),
@@ -59,6 +61,7 @@ class WerkpilotCommands(Provider):
         app_actions: dict[str, Callable[[], object]] = {
             "costs": app.action_costs,
             "help": app.action_help,
+            "audit": app.action_audit,
             "choose_theme": app.action_choose_theme,
             "quit": app.action_quit,
         }

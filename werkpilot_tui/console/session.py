@@ -19,16 +19,35 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from core import Clock, Config
+    from werkpilot_tui.console.audit_view import AuditView
     from werkpilot_tui.console.detail_models import AgentDetailView, CostsView
     from werkpilot_tui.console.view_models import Dashboard
 
 #: Actions and views a session may or may not offer (``Session.capabilities``).
 Capability = Literal[
-    "acknowledge", "unacknowledge", "snooze", "silence", "set_budget", "costs", "agent_detail"
+    "acknowledge",
+    "unacknowledge",
+    "snooze",
+    "silence",
+    "set_budget",
+    "costs",
+    "agent_detail",
+    "pause",
+    "audit",
 ]
 #: Everything a local session on a data directory can do.
 ALL_CAPABILITIES: frozenset[Capability] = frozenset(
-    ("acknowledge", "unacknowledge", "snooze", "silence", "set_budget", "costs", "agent_detail")
+    (
+        "acknowledge",
+        "unacknowledge",
+        "snooze",
+        "silence",
+        "set_budget",
+        "costs",
+        "agent_detail",
+        "pause",
+        "audit",
+    )
 )
 
 
@@ -102,12 +121,22 @@ class Session(Protocol):
 
     def silence(self, fingerprint: str, seconds: float) -> None: ...
 
-    def set_budget(self, department: str, amount: float) -> BudgetOutcome | None:
-        """Save a budget; None for a plain local save, else what happened on which host."""
+    def set_budget(self, department: str, amount: float, reason: str = "") -> BudgetOutcome | None:
+        """Save a budget (``reason``: for the audit trail); None for a plain local save,
+        else what happened on which host."""
         ...
 
     def cannot_edit_budget(self, department: str) -> str | None:
         """Why the budget key cannot act now (checked before the editor opens), or None."""
+        ...
+
+    def set_paused(self, agent: str, paused: bool, reason: str) -> str:
+        """Pause or resume an agent (recorded in the audit trail); what happened, in words
+        (``already paused`` included). Raises ``NotAvailableHere`` saying why it could not."""
+        ...
+
+    def audit(self, limit: int) -> AuditView:
+        """The newest operator actions (the audit screen)."""
         ...
 
 

@@ -58,6 +58,8 @@ class AgentRow:
     ledger_only: bool = False
     #: Runs the guard refused (all time; in no other figure): marked ``⊘`` in Runs.
     refused: int = 0
+    #: Paused by an operator (core.control): its guard refuses every call until resumed.
+    paused: bool = False
 
     def window(self, name: str) -> WindowFigures:
         return self.windows.get(name) or WindowFigures()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core import Clock, Config, ErrorRateLimits, load_config, now_ms, system_clock
+from werkpilot_tui.console.audit_view import AuditView
 from werkpilot_tui.console.conversions import (
     budget_row_of_spend,
     figures,
@@ -88,7 +89,9 @@ class FleetSession:
 
     #: Alerts are acknowledged and budgets set through each host's endpoint; the rest
     #: acts on (or reads) one host's data directory.
-    capabilities: frozenset[Capability] = frozenset(("acknowledge", "set_budget", "agent_detail"))
+    capabilities: frozenset[Capability] = frozenset(
+        ("acknowledge", "set_budget", "agent_detail", "pause")
+    )
 
     #: What the start-up screen says until Prometheus first answers.
     startup_step = StartupStep("Reading the data")
@@ -114,15 +117,24 @@ class FleetSession:
         # The hosts' alert feeds are fetched while Prometheus answers (hosts as last seen).
         known = self.source.last
         hosts = [h for h in known.hosts if h.up] if known else []
-        pending = [(h, self._pool.submit(self._fetch_alerts, h)) for h in hosts]
+        pending = [(h, self._pool.submit(self._fetch_host, h)) for h in hosts]
         snap = self.source.refresh()
         if known is None:
             hosts = [h for h in snap.hosts if h.up]
-            pending = [(h, self._pool.submit(self._fetch_alerts, h)) for h in hosts]
-        self._last = self.dashboard(snap, self._alert_rows([(h, f.result()) for h, f in pending]))
+            pending = [(h, self._pool.submit(self._fetch_host, h)) for h in hosts]
+        found = [(h, f.result()) for h, f in pending]
+        alerts = self._alert_rows([(h, items) for h, (items, _) in found])
+        paused = {h.name: names for h, (_, names) in found}
+        self._last = self.dashboard(snap, alerts, paused)
         return self._last
 
-    def dashboard(self, snap: FleetSnapshot, alerts: tuple[AlertRow, ...] = ()) -> Dashboard:
+    def dashboard(
+        self,
+        snap: FleetSnapshot,
+        alerts: tuple[AlertRow, ...] = (),
+        paused: dict[str, frozenset[str]] | None = None,
+    ) -> Dashboard:
+        """``paused``: host name -> the agents paused there (from each host's endpoint)."""
         t = self.config.thresholds
         hour = snap.total("1h")
         hour_figures = _figures(hour, t)
@@ -147,7 +159,10 @@ class FleetSession:
                 t,
             ),
             host=self.health() if self.health else HostHealth(),
-            agents=tuple(self._agent_row(a, t) for a in snap.agents),
+            agents=tuple(
+                self._agent_row(a, t, a.agent in (paused or {}).get(a.host, ()))
+                for a in snap.agents
+            ),
             budgets=self._budgets(snap),
             alerts=alerts,
             thresholds=thresholds_view(t),
@@ -169,7 +184,7 @@ class FleetSession:
         return None
 
     @staticmethod
-    def _agent_row(a: Any, limits: ErrorRateLimits) -> AgentRow:
+    def _agent_row(a: Any, limits: ErrorRateLimits, paused: bool = False) -> AgentRow:
         total = a.span(ALL)
         return AgentRow(
             name=f"{a.agent}@{a.host}",  # unique across the fleet: the table's row key
@@ -181,6 +196,7 @@ class FleetSession:
             last_execution_ms=None,  # counters do not carry it
             windows={w: _figures(a.span(w), limits) for w in WINDOWS},
             host=a.host,
+            paused=paused,
         )
 
     def _budgets(self, snap: FleetSnapshot) -> tuple[BudgetRow, ...]:
@@ -205,6 +221,19 @@ class FleetSession:
                 self._alert_hosts[item["id"]] = host.name
         rows.sort(key=lambda r: r.timestamp_ms, reverse=True)
         return tuple(rows[:100])
+
+    def _fetch_host(self, host: FleetHost) -> tuple[list[dict[str, Any]], frozenset[str]]:
+        """A host's recent alerts and the agents paused there (each empty when unreachable)."""
+        return self._fetch_alerts(host), self._fetch_pauses(host)
+
+    def _fetch_pauses(self, host: FleetHost) -> frozenset[str]:
+        url = host.endpoint + "/api/pauses"
+        try:
+            with urllib.request.urlopen(url, timeout=self.source.timeout_s) as resp:
+                doc = json.loads(resp.read())
+            return frozenset(str(p["agent"]) for p in doc.get("pauses", []))
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
+            return frozenset()  # an older host without the endpoint: nothing shown paused
 
     def _fetch_alerts(self, host: FleetHost) -> list[dict[str, Any]]:
         url = host.endpoint + "/api/metrics?type=alerts"
@@ -241,10 +270,10 @@ class FleetSession:
         result = self.source.acknowledge(host, alert_id, self.token)
         return bool(result.get("success"))
 
-    def set_budget(self, department: str, amount: float) -> BudgetUpdate:
+    def set_budget(self, department: str, amount: float, reason: str = "") -> BudgetUpdate:
         """Set the budget on every host that reports the department, through each host's
         endpoint; raises FleetActionError saying why when no host could be updated."""
-        return self.source.set_budget(department, amount, self.token)
+        return self.source.set_budget(department, amount, self.token, reason)
 
     def cannot_edit_budget(self, department: str) -> str | None:
         """Why the budget key cannot act now (checked before the editor opens), or None."""
@@ -260,6 +289,14 @@ class FleetSession:
             names = ", ".join(f"{h.name} ({h.last_error})" for h in snap.hosts)
             return f"budget for {department!r} cannot be edited: every host is down: {names}"
         return None
+
+    def set_paused(self, agent: str, paused: bool, reason: str) -> str:
+        """Pause or resume on every host that reports the agent, through each host's
+        endpoint; raises FleetActionError saying why when no host could be reached."""
+        return self.source.set_paused(agent, paused, reason, self.token).message
+
+    def audit(self, limit: int) -> AuditView:
+        raise NotAvailableHere(_ONE_HOST)
 
     def check(self) -> None:
         """Thresholds and escalations are each host's own (its console or cron ``check``)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import defaultdict
 from collections.abc import Mapping
@@ -378,7 +379,9 @@ class FleetSource:
             hosts.append(known.get(instance) or FleetHost(name, instance, True))
         return tuple(sorted(hosts, key=lambda h: h.name))
 
-    def set_budget(self, department: str, amount: float, token: str | None = None) -> BudgetUpdate:
+    def set_budget(
+        self, department: str, amount: float, token: str | None = None, reason: str = ""
+    ) -> BudgetUpdate:
         """Set the budget on every host that reports ``department``, through each host's
         endpoint, in parallel; the fleet's bar (the largest any host states) then shows it.
 
@@ -388,7 +391,7 @@ class FleetSource:
             raise FleetActionError(
                 f"no host reports department {department!r} to Prometheus: nothing to update"
             )
-        doc = {"department": department, "amount": amount}
+        doc = {"department": department, "amount": amount, "reason": reason}
         futures = [
             (
                 h,
@@ -410,6 +413,71 @@ class FleetSource:
         if not updated:
             raise FleetActionError(result.message)
         return result
+
+    def agent_hosts(self, agent: str) -> tuple[FleetHost, ...]:
+        """The hosts whose figures (the last snapshot) report ``agent``."""
+        snap = self.last
+        if snap is None:
+            return ()
+        known = {h.instance: h for h in snap.hosts}
+        instances = {a.instance for a in snap.agents if a.agent == agent}
+        hosts = (known.get(i) or FleetHost(i, i, True) for i in instances)
+        return tuple(sorted(hosts, key=lambda h: (h.name, h.instance)))
+
+    def set_paused(
+        self, agent: str, paused: bool, reason: str, token: str | None = None
+    ) -> PauseUpdate:
+        """Pause or resume ``agent`` on every host that reports it, through each host's
+        ``POST /api/agents/NAME/pause|resume``, in parallel.
+
+        Raises FleetActionError saying why when no host could be reached."""
+        hosts = self.agent_hosts(agent)
+        if not hosts:
+            raise FleetActionError(f"no host reports agent {agent!r}: nothing to pause")
+        verb = "pause" if paused else "resume"
+        path = f"/api/agents/{urllib.parse.quote(agent, safe='')}/{verb}"
+        futures = [
+            (h, self._pool.submit(self._post, h, path, {"reason": reason}, token, (verb, verb)))
+            for h in hosts
+        ]
+        done: list[tuple[str, bool]] = []
+        failed: list[tuple[str, str]] = []
+        for h, f in futures:
+            try:
+                done.append((h.name, bool(f.result().get("changed"))))
+            except FleetActionError as exc:
+                failed.append((h.name, str(exc)))
+        result = PauseUpdate(agent, paused, tuple(done), tuple(failed))
+        if not done:
+            raise FleetActionError(result.message)
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class PauseUpdate:
+    """What a fleet pause or resume did: per host whether it changed, and the failures."""
+
+    agent: str
+    paused: bool
+    done: tuple[tuple[str, bool], ...]  # (host, changed: False when it already was)
+    failed: tuple[tuple[str, str], ...]
+
+    @property
+    def message(self) -> str:
+        verb = "Paused" if self.paused else "Resumed"
+        state = "paused" if self.paused else "running"
+        changed = [h for h, c in self.done if c]
+        already = [h for h, c in self.done if not c]
+        parts = []
+        if changed:
+            parts.append(f"{verb} {self.agent} on " + ", ".join(changed) + ".")
+        if already:
+            parts.append(f"Already {state} on " + ", ".join(already) + ".")
+        if not self.done:
+            parts.append(f"{self.agent} not {verb.lower()} on any host.")
+        if self.failed:
+            parts.append("Failed: " + "; ".join(why for _, why in self.failed))
+        return " ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from core import Clock, Exposition, gauges_from, now_ms
+from core import Clock, Exposition, Operator, gauges_from, now_ms
 
 if TYPE_CHECKING:
     from core import AlertManager, Core
@@ -130,23 +130,53 @@ class MetricsService:
                 self._cache[part] = (self.clock(), body)
         return body, 0.0, False
 
-    def acknowledge(self, alert_id: str) -> bool:
-        """Acknowledge through core (persisted for every process); drops cached payloads."""
+    def acknowledge(self, alert_id: str, *, actor: str, reason: str = "") -> bool:
+        """Acknowledge through core (persisted for every process, and in the audit trail as
+        ``actor``'s); drops cached payloads."""
         with self._core_lock:
-            ok = bool(self.components.alerts.acknowledge_alert(alert_id))
+            ok = Operator(self.components, actor).acknowledge(alert_id, reason=reason)
             if ok:
                 self.invalidate()
         return ok
 
-    def set_budget(self, department: str, amount: float) -> tuple[str, float]:
-        """Set a department's monthly budget through core (``data/budgets.toml``); drops
-        cached payloads. Returns the department as stored and the budget now in force."""
+    def set_budget(
+        self, department: str, amount: float, *, actor: str, reason: str = ""
+    ) -> tuple[str, float]:
+        """Set a department's monthly budget through core (``data/budgets.toml``, and the
+        audit trail); drops cached payloads. Returns the department as stored and the budget
+        now in force."""
         with self._core_lock:
-            tracker = self.components.tracker
-            tracker.set_department_budget(department, amount)
+            result = Operator(self.components, actor).set_budget(department, amount, reason=reason)
             self.invalidate()
-            name = department.lower()
-            return name, float(tracker.budgets.budget_for(name))
+            return result
+
+    def set_paused(self, agent: str, paused: bool, *, actor: str, reason: str = "") -> bool:
+        """Pause or resume an agent for every process on the data directory (the audit
+        trail holds it); False when it already was."""
+        with self._core_lock:
+            operator = Operator(self.components, actor)
+            changed = (operator.pause if paused else operator.resume)(agent, reason=reason)
+            if changed:
+                self.invalidate()
+            return changed
+
+    def pauses(self) -> list[dict[str, Any]]:
+        """The pauses in force: ``[{agent, since, actor, reason}]`` by agent name."""
+        with self._core_lock:
+            found = self.components.control.pauses()
+        return [
+            {"agent": p.agent, "since": p.since, "actor": p.actor, "reason": p.reason}
+            for _, p in sorted(found.items())
+        ]
+
+    def knows_agent(self, agent: str) -> bool:
+        """Whether this host has heard of ``agent``: executions, cost entries this month,
+        or a pause in force (so a paused agent that never ran can be resumed)."""
+        c = self.components
+        with self._core_lock:
+            if agent in c.control.pauses() or c.monitor.get_agent_metrics(agent) is not None:
+                return True
+            return any(a.name == agent for a in c.tracker.get_agent_month_costs())
 
     @property
     def core_lock(self) -> threading.Lock:

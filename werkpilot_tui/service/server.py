@@ -26,10 +26,19 @@ from argparse import Namespace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import core
-from core import CONTENT_TYPE, Clock, Core, budget_problem, load_config, printable, system_clock
+from core import (
+    CONTENT_TYPE,
+    Clock,
+    ConfigError,
+    Core,
+    budget_problem,
+    load_config,
+    printable,
+    system_clock,
+)
 from werkpilot_tui.service.api import MetricsService
 from werkpilot_tui.service.connections import (
     MAX_HEAD_BYTES,
@@ -46,11 +55,21 @@ METRICS_PATH = "/api/metrics"
 ACK_PATH = "/api/metrics/acknowledge"
 BUDGETS_PATH = "/api/budgets"
 PROMETHEUS_PATH = "/metrics"
+#: ``POST /api/agents/NAME/pause`` and ``/resume`` (NAME percent-encoded).
+AGENTS_PREFIX = "/api/agents/"
+AGENT_VERBS = ("pause", "resume")
+#: ``GET``: the agents paused on this host (fleet mode marks them).
+PAUSES_PATH = "/api/pauses"
+#: Longest reason accepted with an action (core.records.AuditEvent.reason).
+MAX_REASON = 2000
+#: Overrides ``[server] token_name``: who the audit trail says acted through the API.
+TOKEN_NAME_ENV = "WERKPILOT_API_TOKEN_NAME"
 ALLOWED = {
     METRICS_PATH: "GET",
     PROMETHEUS_PATH: "GET",
     ACK_PATH: "POST",
     BUDGETS_PATH: "POST",
+    PAUSES_PATH: "GET",
     TRACES_PATH: "POST",
     LOGS_PATH: "POST",
     OTLP_METRICS_PATH: "POST",
@@ -77,6 +96,7 @@ class MetricsServer(ThreadingHTTPServer):
         service: MetricsService,
         *,
         token: str | None = None,
+        token_name: str = "api",
         max_body_bytes: int = 65_536,
         request_timeout_s: float = 10.0,
         header_timeout_s: float = 10.0,
@@ -88,6 +108,7 @@ class MetricsServer(ThreadingHTTPServer):
         self.service = service
         self.otlp = otlp or OtlpReceiver(service)
         self.token = token or None
+        self.token_name = token_name
         self.max_body_bytes = max_body_bytes
         self.request_timeout_s = request_timeout_s
         self.header_timeout_s = header_timeout_s
@@ -237,7 +258,7 @@ class MetricsHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         self._responded = False
         path, query = self._route()
-        allowed = ALLOWED.get(path)
+        allowed = "POST" if path.startswith(AGENTS_PREFIX) else ALLOWED.get(path)
         try:
             if allowed is None:
                 self._error(404, f"not found: {path}")
@@ -249,6 +270,10 @@ class MetricsHandler(BaseHTTPRequestHandler):
                 self._send(200, self.server.service.prometheus_text(), CONTENT_TYPE)
             elif path == BUDGETS_PATH:
                 self._post_budget()
+            elif path == PAUSES_PATH:
+                self._json(200, {"pauses": self.server.service.pauses()})
+            elif path.startswith(AGENTS_PREFIX):
+                self._post_agent(path)
             elif path in (TRACES_PATH, LOGS_PATH, OTLP_METRICS_PATH):
                 self._post_otlp(path)
             else:
@@ -426,9 +451,70 @@ class MetricsHandler(BaseHTTPRequestHandler):
         )
         self._send(reply.status, reply.body, reply.content_type, reply.headers)
 
+    def _actor(self) -> str:
+        """Who acts, for the audit trail: the token's name, or without a token the address
+        the request came from."""
+        if self.server.token is not None:
+            return f"token:{self.server.token_name}"
+        return f"anonymous@{self.client_address[0]}"
+
+    def _reason(self, doc: dict[str, Any]) -> str | None:
+        """The optional ``reason`` of an action, or None after answering 400."""
+        reason = doc.get("reason", "")
+        if reason is None:
+            return ""
+        if not isinstance(reason, str):
+            self._error(400, "reason must be a string")
+            return None
+        if len(reason) > MAX_REASON:
+            self._error(400, f"reason is too long ({len(reason)} characters, at most {MAX_REASON})")
+            return None
+        return reason
+
+    def _post_agent(self, path: str) -> None:
+        """``POST /api/agents/NAME/pause|resume`` with ``{"reason": ...}``."""
+        encoded, _, verb = path[len(AGENTS_PREFIX) :].rpartition("/")
+        if verb not in AGENT_VERBS or not encoded or "/" in encoded:
+            self._error(
+                404, f"not found: {printable(path)} (POST {AGENTS_PREFIX}NAME/pause|resume)"
+            )
+            return
+        doc = self._json_body()  # the token first: nothing is said to a stranger
+        if doc is None:
+            return
+        try:
+            agent = unquote(encoded, errors="strict")
+        except UnicodeDecodeError:
+            self._error(400, "agent name is not valid percent-encoded UTF-8")
+            return
+        problem = _name_problem(agent, "agent name")
+        if problem:
+            self._error(400, problem)
+            return
+        reason = self._reason(doc)
+        if reason is None:
+            return
+        service = self.server.service
+        paused = verb == "pause"
+        if not service.knows_agent(agent):
+            self._error(404, f"no agent named {printable(agent)!r} on this host")
+            return
+        try:
+            changed = service.set_paused(agent, paused, actor=self._actor(), reason=reason)
+        except ValueError as exc:
+            self._error(400, str(exc))
+            return
+        self._json(
+            200,
+            {"success": True, "agent": agent, "paused": paused, "changed": changed},
+        )
+
     def _post_budget(self) -> None:
         doc = self._json_body()
         if doc is None:
+            return
+        reason = self._reason(doc)
+        if reason is None:
             return
         department = doc.get("department")
         problem = _department_problem(department)
@@ -443,7 +529,9 @@ class MetricsHandler(BaseHTTPRequestHandler):
             return
         assert isinstance(department, str) and isinstance(amount, int | float)
         try:
-            name, budget = self.server.service.set_budget(department, float(amount))
+            name, budget = self.server.service.set_budget(
+                department, float(amount), actor=self._actor(), reason=reason
+            )
         except ValueError as exc:
             self._error(400, str(exc))
             return
@@ -457,7 +545,15 @@ class MetricsHandler(BaseHTTPRequestHandler):
         if not isinstance(alert_id, str) or not alert_id or len(alert_id) > 200:
             self._error(400, "alertId is required")
             return
-        if not self.server.service.acknowledge(alert_id):
+        reason = self._reason(doc)
+        if reason is None:
+            return
+        try:
+            ok = self.server.service.acknowledge(alert_id, actor=self._actor(), reason=reason)
+        except ValueError as exc:  # a reason the audit trail cannot hold
+            self._error(400, printable(str(exc)))
+            return
+        if not ok:
             self._error(404, f"no alert with id {alert_id!r}")
             return
         self._json(200, {"success": True, "alertId": alert_id})
@@ -469,11 +565,29 @@ def _department_problem(department: object) -> str | None:
         return "department is required"
     if not isinstance(department, str):
         return "department must be a string"
-    if not department.strip():
-        return "department must not be blank"
-    if len(department) > MAX_NAME:
-        return f"department is too long ({len(department)} characters, at most {MAX_NAME})"
+    return _name_problem(department, "department")
+
+
+def _name_problem(name: str, what: str) -> str | None:
+    """Why an agent or department name is unusable: blank, too long, control characters."""
+    if not name.strip():
+        return f"{what} must not be blank"
+    if len(name) > MAX_NAME:
+        return f"{what} is too long ({len(name)} characters, at most {MAX_NAME})"
+    if not name.isprintable():
+        return f"{what} must not contain control characters"
     return None
+
+
+def token_name(config_name: str, env: dict[str, str]) -> str:
+    """The API token's name for the audit trail: ``$WERKPILOT_API_TOKEN_NAME`` or
+    ``[server] token_name``; ConfigError for a name the trail cannot hold."""
+    name = env.get(TOKEN_NAME_ENV, "").strip() or config_name
+    if not (0 < len(name) <= 100) or not all(c.isalnum() or c in "._@+-" for c in name):
+        raise ConfigError(
+            f"${TOKEN_NAME_ENV}", "", f"{printable(name)!r}: letters, digits and ._@+- only"
+        )
+    return name
 
 
 def make_server(
@@ -500,6 +614,7 @@ def make_server(
         (host, port),
         service,
         token=env.get(cfg.token_env) or None,
+        token_name=token_name(cfg.token_name, env),
         max_body_bytes=cfg.max_body_bytes,
         request_timeout_s=cfg.request_timeout_s,
         header_timeout_s=cfg.header_timeout_s,
@@ -518,6 +633,9 @@ def run_server(args: Namespace) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     try:
         server = make_server(components, host, port)
+    except ConfigError:
+        components.close()
+        raise
     except OSError as exc:
         components.close()
         print(f"werkpilot-tui: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)

@@ -17,6 +17,8 @@ from werkpilot_tui.console.widgets.text import neutralise
 
 #: Longer input is not an amount anyone means (the ceiling has 8 digits).
 MAX_INPUT = 40
+#: core.records.AuditEvent keeps reasons up to this many characters.
+MAX_REASON = 2000
 
 
 def parse_amount(raw: str, max_usd: float = MAX_MONTHLY_BUDGET_USD) -> float:
@@ -41,7 +43,8 @@ def parse_amount(raw: str, max_usd: float = MAX_MONTHLY_BUDGET_USD) -> float:
 
 
 class BudgetModal(ModalScreen[float | None]):
-    """Returns the new budget on Enter, or None on Escape; nothing is saved here."""
+    """Returns the new budget on Enter, or None on Escape; nothing is saved here. The
+    optional reason typed under it is left in ``reason`` (for the audit trail)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
@@ -59,6 +62,7 @@ class BudgetModal(ModalScreen[float | None]):
         self.department = department
         self.current = current
         self.spent = spent
+        self.reason = ""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -76,18 +80,26 @@ class BudgetModal(ModalScreen[float | None]):
                 max_length=MAX_INPUT,
             )
             yield Static("", id="budget-error")
+            yield Input(
+                placeholder="reason (optional, kept in the audit trail)",
+                id="budget-reason",
+                max_length=MAX_REASON,
+            )
             yield Static(Text("Enter saves · Escape cancels"), classes="hint")
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.query_one("#budget-error", Static).update("")
+        if event.input.id == "budget-input":
+            self.query_one("#budget-error", Static).update("")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        raw = self.query_one("#budget-input", Input).value
         try:
-            amount = parse_amount(event.value, self.max_usd)
+            amount = parse_amount(raw, self.max_usd)
         except ValueError as exc:
             self.query_one("#budget-error", Static).update(Text(f"✖ {exc}"))
             return
+        self.reason = self.query_one("#budget-reason", Input).value.strip()
         self.dismiss(amount)
 
     @property

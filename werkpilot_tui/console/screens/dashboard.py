@@ -30,6 +30,7 @@ from werkpilot_tui.console.screens.alert_detail import (
 )
 from werkpilot_tui.console.screens.budget_modal import BudgetModal
 from werkpilot_tui.console.screens.duration_picker import DurationPicker
+from werkpilot_tui.console.screens.reason_modal import ReasonModal
 from werkpilot_tui.console.view_models import WINDOWS, AlertRow, Dashboard
 from werkpilot_tui.console.widgets.agent_table import SORTS, AgentTable
 from werkpilot_tui.console.widgets.alert_feed import AlertFeed
@@ -60,6 +61,13 @@ class DashboardScreen(Screen[None]):
         ),
         Binding(
             "S", "silence", "Silence the alert's condition", show=False, id="dashboard.silence"
+        ),
+        Binding(
+            "p",
+            "pause",
+            "Pause or resume the agent (asks why)",
+            show=False,
+            id="dashboard.pause",
         ),
         Binding("w", "cycle_window", "Window", show=False, id="dashboard.cycle_window"),
         Binding("s", "cycle_sort", "Sort", show=False, id="dashboard.cycle_sort"),
@@ -101,6 +109,7 @@ class DashboardScreen(Screen[None]):
         self.query_one("#bottom").styles.height = room // 2 if room >= 30 else max(8, room * 2 // 5)
 
     def on_mount(self) -> None:
+        self.query_one(HealthHeader).read_only = bool(getattr(self.app, "read_only", False))
         self.query_one("#filter", Input).display = False
         self._titles()
         self.query_one("#agents", AgentTable).focus()
@@ -229,11 +238,15 @@ class DashboardScreen(Screen[None]):
         return alert
 
     async def action_acknowledge(self) -> None:
+        if self.wp.refuses("acknowledging (a)"):
+            return
         alert = self._selected_alert("acknowledge")
         if alert is not None:
             await self._acknowledge(alert.id)
 
     async def _acknowledge(self, alert_id: str | None) -> None:
+        if self.wp.refuses("acknowledging (a)"):
+            return
         alert = self.dashboard.alert(alert_id) if self.dashboard and alert_id else None
         if alert is None:
             self.notify("No alert selected.", severity="warning")
@@ -248,6 +261,8 @@ class DashboardScreen(Screen[None]):
 
     async def action_undo(self) -> None:
         """Take back the last acknowledgement made here, within ``UNDO_S`` seconds."""
+        if self.wp.refuses("undoing an acknowledgement (u)"):
+            return
         if not self.wp.supports("unacknowledge"):
             self.wp.explain_unsupported()
             return
@@ -263,11 +278,15 @@ class DashboardScreen(Screen[None]):
             self.notify(f"Acknowledgement undone: {describe(alert)}", markup=False)
 
     async def action_snooze(self) -> None:
+        if self.wp.refuses("snoozing (A)"):
+            return
         alert = self._selected_alert("snooze")
         if alert is not None:
             await self._snooze(alert)
 
     async def _snooze(self, alert: AlertRow) -> None:
+        if self.wp.refuses("snoozing (A)"):
+            return
         if not self.wp.supports("snooze"):
             self.wp.explain_unsupported()
             return
@@ -285,11 +304,15 @@ class DashboardScreen(Screen[None]):
         self.app.push_screen(DurationPicker("Snooze alert", about, SNOOZE_CHOICES), chosen)
 
     async def action_silence(self) -> None:
+        if self.wp.refuses("silencing (S)"):
+            return
         alert = self._selected_alert("silence")
         if alert is not None:
             await self._silence(alert)
 
     async def _silence(self, alert: AlertRow) -> None:
+        if self.wp.refuses("silencing (S)"):
+            return
         if not self.wp.supports("silence") or not alert.fingerprint:
             self.wp.explain_unsupported()
             return
@@ -359,6 +382,8 @@ class DashboardScreen(Screen[None]):
         return None
 
     def action_edit_budget(self) -> None:
+        if self.wp.refuses("editing budgets (b)"):
+            return
         department = self._selected_department()
         row = self.dashboard.budget(department) if self.dashboard and department else None
         if row is None or department is None:
@@ -382,18 +407,58 @@ class DashboardScreen(Screen[None]):
             self.notify(blocked, title="Cannot edit budget", severity="error", markup=False)
             return
 
+        modal = BudgetModal(department, row.budget, row.spent)
+
         async def save(amount: float | None) -> None:
             if amount is None:
                 return
-            if await self.wp.set_budget(department, amount):
+            if await self.wp.set_budget(department, amount, modal.reason):
                 self.post_message(BudgetSaved(department, amount))
 
-        self.app.push_screen(BudgetModal(department, row.budget, row.spent), save)
+        self.app.push_screen(modal, save)
 
     def on_budget_saved(self, message: BudgetSaved) -> None:
         self.notify(
             f"Budget for {neutralise(message.department)} set to ${message.amount:,.2f}.",
             markup=False,
+        )
+
+    def action_pause(self) -> None:
+        """``p``: pause the highlighted agent, or resume it when paused, after asking why."""
+        if self.wp.refuses("pausing and resuming agents (p)"):
+            return
+        table = self.query_one(AgentTable)
+        key = table.selected_key if self.focused is table else None
+        row = self.dashboard.agent(key) if self.dashboard and key else None
+        if row is None:
+            table.focus()
+            self.notify(
+                "Select an agent first: the agents table has focus now; highlight one and "
+                "press p again.",
+                title="No agent selected",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if not self.wp.supports("pause"):
+            self.notify("This console cannot pause agents.", severity="warning", markup=False)
+            return
+        agent = row.name.removesuffix(f"@{row.host}") if row.host else row.name
+        pausing = not row.paused
+        where = " on every host that reports it" if row.host else " in every process"
+        about = (
+            f"{agent}: its next calls are refused{where} until it is resumed."
+            if pausing
+            else f"{agent} is paused: resuming lets its calls through again{where}."
+        )
+        verb = "Pause" if pausing else "Resume"
+
+        async def confirmed(reason: str | None) -> None:
+            if reason is not None:  # None: Escape, nothing written
+                await self.wp.set_paused(agent, pausing, reason)
+
+        self.app.push_screen(
+            ReasonModal(f"{verb} agent {agent}?", about, f"{verb.lower()}s"), confirmed
         )
 
     def action_open_detail(self) -> None:

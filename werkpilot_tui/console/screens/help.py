@@ -42,6 +42,7 @@ SYMBOLS: tuple[tuple[str, str, str], ...] = (
     ("✓", "done: the condition resolved", "feed"),
     ("⇧", "escalated: a warning unacknowledged too long became a critical", "feed"),
     ("×N", "the condition repeated N times in this alert", "feed"),
+    ("⏸", "paused agent: its guard refuses every call until resumed (p)", "agents"),
     ("▲ ▼", "in a title: sorted ascending / descending", "agents"),
     ("█░", "share of the monthly budget spent", "budgets"),
     ("—", "no data (no runs in the window, no department)", "tables"),
@@ -94,9 +95,10 @@ def help_entries(app: App[object], screen: Screen[object] | None) -> list[HelpEn
 
 def _other_screens() -> tuple[type[Screen[object]], ...]:
     from werkpilot_tui.console.screens.alert_detail import AlertDetailScreen  # deferred: start-up
+    from werkpilot_tui.console.screens.audit import AuditScreen
     from werkpilot_tui.console.screens.costs import CostsScreen
 
-    return (CostsScreen, AlertDetailScreen)  # type: ignore[return-value]
+    return (CostsScreen, AlertDetailScreen, AuditScreen)  # type: ignore[return-value]
 
 
 def _screen_title(screen: type[DOMNode]) -> str:

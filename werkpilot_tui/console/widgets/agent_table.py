@@ -57,6 +57,8 @@ COMPACT: dict[str, tuple[str, int]] = {
     "last": ("Last", 5),
 }
 AGENT_MIN, AGENT_MAX, HOST_MAX = 8, 32, 24
+#: Before a paused agent's name (and its name in the warning colour): readable without colour.
+PAUSED_MARK = "⏸"
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,10 @@ def agent_cells(
     slow_mark = ("▲" if compact else " ▲") if slow else ""
     avg = fmt.duration_ms(w.avg_duration) + slow_mark if w.count else "—"
     quiet = palette.muted if not w.count else ""
-    name = cell(a.name, quiet, a.name.casefold(), width("agent"))
+    if a.paused:
+        name = cell(f"{PAUSED_MARK} {a.name}", palette.warning, a.name.casefold(), width("agent"))
+    else:
+        name = cell(a.name, quiet, a.name.casefold(), width("agent"))
     if compact:  # the margin to the border that padding gives wide tables
         name = TextCell(f" {name.plain}", name.style, name.sort_value)
     return [

@@ -41,6 +41,8 @@ class HealthHeader(Widget):
         super().__init__(id=id)
         self._last = Text("Loading…")
         self._shown: tuple[Dashboard, int, Palette] | None = None
+        #: ``--read-only`` / ``[ui] read_only``: said on the second line, in words.
+        self.read_only = False
 
     @property
     def text(self) -> str:
@@ -56,7 +58,9 @@ class HealthHeader(Widget):
 
     def show(self, dashboard: Dashboard, now_ms: int, palette: Palette) -> None:
         self._shown = (dashboard, now_ms, palette)
-        text = render_header(dashboard, now_ms, palette, self.content_size.width)
+        text = render_header(
+            dashboard, now_ms, palette, self.content_size.width, read_only=self.read_only
+        )
         if text == self._last:  # repaint only when a figure or style changed
             return
         # Same height: repaint this widget only, without a layout pass over the screen.
@@ -75,8 +79,11 @@ def open_alerts_text(open_alerts: Mapping[str, int]) -> list[tuple[str, str | No
     return parts or [("✔ 0", None)]
 
 
-def render_header(d: Dashboard, now_ms: int, palette: Palette, width: int = 0) -> Text:
-    """The header for ``width`` cells (0: not known, the wide form)."""
+def render_header(
+    d: Dashboard, now_ms: int, palette: Palette, width: int = 0, *, read_only: bool = False
+) -> Text:
+    """The header for ``width`` cells (0: not known, the wide form); ``read_only``: the
+    console refuses every action key, which the second line says first (reverse video)."""
     h, host = d.health, d.host
     narrow = 0 < width < NARROW_BELOW
     lines: list[Text] = [Text(), Text()]
@@ -116,12 +123,16 @@ def render_header(d: Dashboard, now_ms: int, palette: Palette, width: int = 0) -
         cost_level,
     )
     alerts = lines[1]
+    if read_only:  # first, so no width cuts it off
+        alerts.append("READ-ONLY", Style(bold=True, reverse=True))
+        alerts.append(_SEP, palette.muted)
     alerts.append("alerts " if narrow else "open alerts ", palette.muted)
     for i, (words, level) in enumerate(open_alerts_text(h.open_alerts)):
         alerts.append((" " if i else "") + words, palette.level(level) if level else palette.ok)
     cpu = "—" if host.cpu_percent is None else f"{host.cpu_percent:.0f}%"
     part(1, "CPU", cpu.ljust(4))
-    part(1, "mem", f"{fmt.size_bytes(host.memory_used)}/{fmt.size_bytes(host.memory_total)}")
+    if not (narrow and read_only):  # its room goes to READ-ONLY on a small terminal
+        part(1, "mem", f"{fmt.size_bytes(host.memory_used)}/{fmt.size_bytes(host.memory_total)}")
     part(1, "data", fmt.ago(d.last_change_ms, now_ms).ljust(9))
     if not narrow:  # the agents table shows both well enough on a small terminal
         part(1, "up", fmt.span(h.uptime_ms).ljust(5))
