@@ -46,6 +46,8 @@ SCREENS = (
     (["c"], "Top agents", "costs"),
     (["t"], "Theme — ", "theme picker"),
     (["Tab", "b"], "Monthly budget for", "budget editor"),
+    (["L"], "Audit trail", "audit trail"),
+    (["p"], "Escape cancels", "pause confirmation"),
 )
 
 
