@@ -40,6 +40,8 @@ MS_PER_DAY = 86_400_000
 WINDOWS: dict[str, int] = {"1h": MS_PER_HOUR, "24h": 24 * MS_PER_HOUR, "7d": 7 * MS_PER_DAY}
 NANO = 1_000_000_000
 _I64_MAX = 2**63 - 1
+#: From this many stored records after the oldest out-of-order one, settle with numpy.
+_NUMPY_TAIL = 64
 #: A column of integers: a list (records one by one) or an int64 array (parsed batches).
 Ints: TypeAlias = Sequence[int] | npt.NDArray[np.int64]
 
@@ -173,6 +175,8 @@ class PrefixSeries:
         pending.sort(key=itemgetter(0))
         t = self.ts
         i = bisect_right(t, pending[0][0])
+        if len(t) - i >= _NUMPY_TAIL and self._settle_numpy(i, pending):
+            return
         tail: list[tuple[int, int, int, int, int]] = [
             (
                 t[k],
@@ -190,6 +194,30 @@ class PrefixSeries:
             del pre[i + 1 :]
         cols = list(zip(*tail, strict=True))
         self.append_sorted(*cols)
+
+    def _settle_numpy(self, i: int, pending: list[tuple[int, int, int, int, int]]) -> bool:
+        """``settle`` for a long stored tail (a batch older than much of what is stored:
+        late or retried deliveries) at C speed; False, changing nothing, when a column is
+        not int64 (widened sums) so the Python path must do it."""
+        pres = (self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok)
+        if any(isinstance(p, list) for p in pres):
+            return False
+        try:
+            new = np.array(pending, dtype=np.int64)
+        except OverflowError:
+            return False
+        # Copies (not views): the arrays are cut below, which a live buffer view forbids.
+        ts = np.concatenate([np.frombuffer(self.ts, np.int64)[i:], new[:, 0]])
+        parts = [
+            np.concatenate([np.diff(np.frombuffer(p, np.int64)[i:]), new[:, k + 1]])
+            for k, p in enumerate(pres)
+        ]
+        order = np.argsort(ts, kind="stable")  # stored records stay ahead of equal newcomers
+        del self.ts[i:]
+        for pre in pres:
+            del pre[i + 1 :]
+        self.append_sorted(ts[order], *(c[order] for c in parts))
+        return True
 
     def sums(self, lo: int, hi: int) -> Sums:
         """Records with ``lo < timestamp <= hi``."""
