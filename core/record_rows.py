@@ -8,6 +8,11 @@ model accepts (tests/test_execution_reader.py and tests/test_cost_rows.py compar
 random records): whatever it refuses, a caller hands to the model line by line, which decides
 and reports each bad line. Rows carry the model's attribute names, so the aggregates read a
 row and a model alike.
+
+The other way, a row built in Python and encoded with :data:`encode_row` is the model's
+``to_json_line`` byte for byte when it has a ``source_id`` (tests/test_otlp_fast.py);
+:func:`vouch_execution` / :func:`vouch_cost` then check such a line as a reader would. Ingestion
+writes its records this way, without building a model per record.
 """
 
 from __future__ import annotations
@@ -87,6 +92,8 @@ CostRecord = CostEntry | CostLine
 
 decode_execution = msgspec.json.Decoder(ExecutionLine).decode
 _decode_cost = msgspec.json.Decoder(CostLine).decode
+#: A row as its journal line without the newline (not checked: see :func:`vouch_execution`).
+encode_row = msgspec.json.Encoder().encode
 _good_names: set[str] = set()
 _good_hosts: set[str] = set()
 
@@ -112,6 +119,30 @@ def check_hosts(hosts: Sequence[str]) -> None:
             if len(_good_hosts) > 10_000:
                 _good_hosts.clear()
             _good_hosts.add(host)
+
+
+def _vouch_names(agent: Any, department: Any, model: Any, host: Any) -> None:
+    good = _good_names
+    if agent not in good or (department not in good and department is not None):
+        check_names([agent, department], optional=True)
+    if model not in good and model is not None:
+        check_names([model], optional=True)
+    if host not in _good_hosts:
+        check_hosts([host])
+
+
+def vouch_execution(line: bytes) -> ExecutionLine:
+    """One line as a reader accepts it (``parse_execution_lines`` of one); else ValueError."""
+    row = decode_execution(line)
+    _vouch_names(row.agent, row.department, row.model, row.host)
+    return row
+
+
+def vouch_cost(line: bytes) -> CostLine:
+    """One line as a reader accepts it (``parse_cost_lines`` of one); else ValueError."""
+    row = _decode_cost(line)
+    _vouch_names(row.agent, row.department, row.model, row.host)
+    return row
 
 
 _NAMES = tuple(map(attrgetter, ("agent", "department", "model")))

@@ -28,8 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.clock import MS_PER_DAY, day_of_ms
-from core.records import MAX_EXECUTION_COST, Execution, check_name
+from core.clock import MS_PER_DAY, day_of_ms, now_ms
+from core.record_rows import CostLine, ExecutionLine, encode_row, vouch_cost, vouch_execution
+from core.records import (
+    FUTURE_SLACK_MS,
+    HISTORY_START_MS,
+    MAX_EXECUTION_COST,
+    Execution,
+    check_name,
+)
 from core.tracking import UNKNOWN_MODEL, normalise_usage
 
 if TYPE_CHECKING:
@@ -373,10 +380,10 @@ class Ingestor:
         kind: str,
     ) -> IngestResult:
         """Map, check and write a whole batch: one append per journal day file, thresholds
-        and budgets checked once (``track_costs`` / ``track_executions``)."""
+        and budgets checked once (``append_checked``; ``track_costs`` /
+        ``track_executions`` for a record the fast checks cannot vouch for)."""
         result = IngestResult()
-        # Per record: (what, record, execution to write or None, cost entry needed)
-        todo: list[tuple[str, CallRecord, Execution | None, bool]] = []
+        plan = _Plan(now_ms(self.monitor.clock), os.getpid())
         batch_ids: set[tuple[str, str]] = set()  # a span twice in one batch counts once
         for what, item in items:
             try:
@@ -384,16 +391,12 @@ class Ingestor:
                 if record is None:
                     result.ignored += 1
                     continue
-                planned = self._plan(record, batch_ids)
+                if not self._plan(what, record, batch_ids, plan):
+                    result.duplicates += 1
             except ValueError as exc:  # pydantic's ValidationError is one
                 result.reject(what, _one_line(exc))
-                continue
-            if planned is None:
-                result.duplicates += 1
-                continue
-            todo.append((what, record, *planned))
         try:
-            self._write(todo, result)
+            self._write(plan, result)
         except OSError:
             self.seen.forget()  # re-read what reached the journal before judging a retry
             raise
@@ -402,11 +405,11 @@ class Ingestor:
         return result
 
     def _plan(
-        self, r: CallRecord, batch_ids: set[tuple[str, str]]
-    ) -> tuple[Execution | None, bool] | None:
-        """What of ``r`` is not yet in the journal: (execution to write, whether its cost
-        entry is needed); None when both already are. Raises ValueError for a record the
-        execution model refuses, before anything of it is written."""
+        self, what: str, r: CallRecord, batch_ids: set[tuple[str, str]], plan: _Plan
+    ) -> bool:
+        """Add what of ``r`` is not yet in the journal to ``plan``; False when all of it
+        already is. Raises ValueError for a record the execution model refuses, before
+        anything of it is written."""
         sid = r.source_id
         need_execution = (
             r.execution
@@ -419,45 +422,138 @@ class Ingestor:
             and ("ledger", sid) not in batch_ids
         )
         if not (need_execution or need_cost):
-            return None
-        cost = 0.0
+            return False
+        cost, pricing = 0.0, "exact"
         if r.model_call:
-            cost, _ = self.tracker._price(r.model or UNKNOWN_MODEL, _usage(r), r.reported_cost)
-        # Built (and so checked) before anything is written, so a refused span leaves no trace.
-        execution = Execution.model_validate(
-            {
-                "timestamp": r.timestamp,
-                "agent": r.agent,
-                "duration": r.duration,
-                "status": r.status,
-                "tokens_used": r.input_tokens
-                + r.output_tokens
-                + r.cache_read_tokens
-                + r.cache_write_tokens,
-                "input_tokens": r.input_tokens,
-                "output_tokens": r.output_tokens,
-                "cache_read_tokens": r.cache_read_tokens,
-                "cache_write_tokens": r.cache_write_tokens,
-                "model": r.model,
-                "department": r.department,
-                "cost": cost,
-                "api_calls": r.api_calls if r.api_calls is not None else int(r.model_call),
-                "error": r.error,
-                "host": self._host if r.host is None else r.host,
-                "pid": os.getpid(),
-                "source_id": sid,
-            }
-        )
+            cost, pricing = self.tracker._price(
+                r.model or UNKNOWN_MODEL, _usage(r), r.reported_cost
+            )
+            if r.reported_cost is not None and pricing == "caller":
+                pricing = "reported"
+        if not self._fast(r, cost, pricing, need_execution, need_cost, plan):
+            # Built (and so checked) before anything is written: a refused span leaves no trace.
+            execution = Execution.model_validate(self._execution_fields(r, cost))
+            plan.slow.append((what, r, execution if need_execution else None, need_cost))
+        else:
+            plan.fast_what.append(what)
+            plan.fast_records.append(r)
         if need_execution:
             batch_ids.add(("executions", sid))
         if need_cost:
             batch_ids.add(("ledger", sid))
-        return (execution if need_execution else None), need_cost
+        return True
 
-    def _write(
-        self, todo: list[tuple[str, CallRecord, Execution | None, bool]], result: IngestResult
-    ) -> None:
-        """Cost entries first; a record whose entry is refused writes no execution either."""
+    def _execution_fields(self, r: CallRecord, cost: float) -> dict[str, Any]:
+        return {
+            "timestamp": r.timestamp,
+            "agent": r.agent,
+            "duration": r.duration,
+            "status": r.status,
+            "tokens_used": r.input_tokens
+            + r.output_tokens
+            + r.cache_read_tokens
+            + r.cache_write_tokens,
+            "input_tokens": r.input_tokens,
+            "output_tokens": r.output_tokens,
+            "cache_read_tokens": r.cache_read_tokens,
+            "cache_write_tokens": r.cache_write_tokens,
+            "model": r.model,
+            "department": r.department,
+            "cost": cost,
+            "api_calls": r.api_calls if r.api_calls is not None else int(r.model_call),
+            "error": r.error,
+            "host": self._host if r.host is None else r.host,
+            "pid": os.getpid(),
+            "source_id": r.source_id,
+        }
+
+    def _fast(
+        self,
+        r: CallRecord,
+        cost: float,
+        pricing: str,
+        need_execution: bool,
+        need_cost: bool,
+        plan: _Plan,
+    ) -> bool:
+        """Plan ``r``'s lines as rows encoded and vouched for by the msgspec mirrors (what
+        a reader accepts) and by the API's timestamp rule; False, planning nothing, when
+        any of it is in doubt, so the models decide (and name the problem)."""
+        ts = r.timestamp
+        if not (
+            type(ts) is int
+            and HISTORY_START_MS <= ts <= plan.now + FUTURE_SLACK_MS
+            and type(r.duration) is float
+            and type(cost) is float
+        ):
+            return False
+        host = self._host if r.host is None else r.host
+        try:
+            # Built unchecked, then checked as a reader checks the line written.
+            e_line = encode_row(
+                ExecutionLine(
+                    ts,
+                    r.agent,
+                    r.status,  # type: ignore[arg-type]  # checked by vouch_execution
+                    r.duration,
+                    r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens,
+                    r.input_tokens,
+                    r.output_tokens,
+                    r.cache_read_tokens,
+                    r.cache_write_tokens,
+                    r.model,
+                    r.department,
+                    cost,
+                    0.0,
+                    0.0,
+                    r.api_calls if r.api_calls is not None else int(r.model_call),
+                    r.error,
+                    host,
+                    plan.pid,
+                    r.source_id,
+                )
+            )
+            e_row = vouch_execution(e_line)
+            if need_cost:
+                c_line = encode_row(
+                    CostLine(
+                        ts,
+                        r.agent,
+                        r.department,
+                        r.model or UNKNOWN_MODEL,
+                        r.input_tokens,
+                        r.output_tokens,
+                        r.cache_read_tokens,
+                        r.cache_write_tokens,
+                        cost,
+                        pricing,  # type: ignore[arg-type]
+                        host,
+                        plan.pid,
+                        r.source_id,
+                    )
+                )
+                c_row = vouch_cost(c_line)
+        except (ValueError, TypeError, OverflowError):  # msgspec's errors are ValueErrors
+            return False
+        if need_execution:
+            plan.executions.append(e_row)
+            plan.execution_lines.append(e_line + b"\n")
+        if need_cost:
+            plan.costs.append(c_row)
+            plan.cost_lines.append(c_line + b"\n")
+        return True
+
+    def _write(self, plan: _Plan, result: IngestResult) -> None:
+        """Cost entries first; a record whose entry is refused writes no execution either.
+
+        Vouched lines go out as they are; the records the fast checks left to the models
+        go through ``track_costs`` / ``track_executions`` (a batch of well-formed spans
+        has none)."""
+        if plan.costs:
+            self.tracker.append_checked(plan.costs, plan.cost_lines)
+            for row in plan.costs:
+                self.seen.ids("ledger", row.timestamp).add(row.source_id)  # type: ignore[arg-type]
+        todo = plan.slow
         costed = [t for t in todo if t[3]]
         refused: set[int] = set()
         if costed:
@@ -484,6 +580,10 @@ class Ingestor:
                     result.reject(what, _one_line(entry))
                 else:
                     self.seen.ids("ledger", r.timestamp).add(r.source_id)
+        if plan.executions:
+            self.monitor.append_checked(plan.executions, plan.execution_lines)
+            for e_row in plan.executions:
+                self.seen.ids("executions", e_row.timestamp).add(e_row.source_id)  # type: ignore[arg-type]
         executions = [t for t in todo if t[2] is not None and id(t[1]) not in refused]
         if executions:
             recorded = self.monitor.track_executions([e for _, _, e, _ in executions if e])
@@ -493,7 +593,24 @@ class Ingestor:
                     result.reject(what, _one_line(done))
                 else:
                     self.seen.ids("executions", r.timestamp).add(r.source_id)
+        result.accepted += len(plan.fast_records)
         result.accepted += sum(1 for t in todo if id(t[1]) not in refused)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What a batch writes: vouched rows and lines, and the records left to the models."""
+
+    now: int  # epoch ms the timestamps are judged against
+    pid: int
+    executions: list[ExecutionLine] = field(default_factory=list)
+    execution_lines: list[bytes] = field(default_factory=list)
+    costs: list[CostLine] = field(default_factory=list)
+    cost_lines: list[bytes] = field(default_factory=list)
+    fast_what: list[str] = field(default_factory=list)
+    fast_records: list[CallRecord] = field(default_factory=list)
+    # (what, record, execution to write or None, cost entry needed)
+    slow: list[tuple[str, CallRecord, Execution | None, bool]] = field(default_factory=list)
 
 
 def _usage(r: CallRecord) -> Any:
