@@ -66,6 +66,46 @@ def _field(usage: object, *names: str) -> Any:
     return None
 
 
+#: (input, output, cache read, cache write), each under its current name or an older one.
+_OTEL_USAGE = (
+    ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"),
+    ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"),
+    ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens"),
+    ("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens"),
+)
+#: Every attribute :func:`otel_usage` reads.
+OTEL_USAGE_KEYS = tuple(key for pair in _OTEL_USAGE for key in pair)
+
+
+def otel_usage(usage: Mapping[str, Any], includes: bool = True) -> tuple[int, int, int, int]:
+    """``normalise_usage`` of the OpenTelemetry GenAI attributes (a span's, or any mapping
+    holding them): input includes the cache tokens unless ``includes`` is False."""
+    get = usage.get
+    (i1, i2), (o1, o2), (r1, r2), (w1, w2) = _OTEL_USAGE
+    inp, out, read, write = get(i1), get(o1), get(r1), get(w1)
+    return _counted(
+        get(i2) if inp is None else inp,
+        get(o2) if out is None else out,
+        get(r2) if read is None else read,
+        get(w2) if write is None else write,
+        includes,
+    )
+
+
+def _counted(
+    inp: Any, out: Any, read: Any, write: Any, includes: bool
+) -> tuple[int, int, int, int]:
+    inp, out = _count("input_tokens", inp), _count("output_tokens", out)
+    read, write = _count("cache_read_tokens", read), _count("cache_write_tokens", write)
+    if includes:
+        if read + write > inp:
+            raise ValueError(
+                f"input_tokens: {inp} should include the {read + write} cache tokens but is smaller"
+            )
+        inp -= read + write
+    return inp, out, read, write
+
+
 def normalise_usage(
     usage: object, input_includes_cache: bool | None = None
 ) -> tuple[int, int, int, int]:
@@ -83,18 +123,8 @@ def normalise_usage(
         isinstance(k, str) and k.startswith("gen_ai.usage.") for k in usage
     )
     if otel:
-        inp = _field(usage, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
-        out = _field(usage, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
-        read = _field(
-            usage, "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens"
-        )
-        write = _field(
-            usage,
-            "gen_ai.usage.cache_creation.input_tokens",
-            "gen_ai.usage.cache_creation_input_tokens",
-        )
-        includes = True if input_includes_cache is None else input_includes_cache
-    elif _field(usage, "prompt_tokens") is not None and _field(usage, "input_tokens") is None:
+        return otel_usage(usage, True if input_includes_cache is None else input_includes_cache)  # type: ignore[arg-type]
+    if _field(usage, "prompt_tokens") is not None and _field(usage, "input_tokens") is None:
         inp = _field(usage, "prompt_tokens")
         out = _field(usage, "completion_tokens")
         details = _field(usage, "prompt_tokens_details")
@@ -113,15 +143,7 @@ def normalise_usage(
         read = _field(usage, "cache_read_input_tokens", "cache_read_tokens")
         write = _field(usage, "cache_creation_input_tokens", "cache_write_tokens")
         includes = bool(input_includes_cache)
-    inp, out = _count("input_tokens", inp), _count("output_tokens", out)
-    read, write = _count("cache_read_tokens", read), _count("cache_write_tokens", write)
-    if includes:
-        if read + write > inp:
-            raise ValueError(
-                f"input_tokens: {inp} should include the {read + write} cache tokens but is smaller"
-            )
-        inp -= read + write
-    return inp, out, read, write
+    return _counted(inp, out, read, write, includes)
 
 
 class Run:

@@ -347,9 +347,7 @@ class CostTracker:
                 out.append(exc)
                 continue
             out.append(entry)
-            days.setdefault(entry.timestamp // MS_PER_DAY, []).append(
-                (entry, entry.to_json_line())
-            )
+            days.setdefault(entry.timestamp // MS_PER_DAY, []).append((entry, entry.to_json_line()))
         self._append(days, now)
         return out
 

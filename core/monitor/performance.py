@@ -57,6 +57,7 @@ from core.records import (
 if TYPE_CHECKING:
     from core.alerts.manager import AlertManager
 
+
 def _line(payload: Execution | bytes) -> bytes:
     """The journal line of a model, or the line itself."""
     return payload if isinstance(payload, bytes) else payload.to_json_line()

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from core.clock import MS_PER_DAY, day_of_ms, now_ms
 from core.record_rows import CostLine, ExecutionLine, encode_row, vouch_cost, vouch_execution
 from core.records import (
@@ -37,7 +39,7 @@ from core.records import (
     Execution,
     check_name,
 )
-from core.tracking import UNKNOWN_MODEL, normalise_usage
+from core.tracking import OTEL_USAGE_KEYS, UNKNOWN_MODEL, otel_usage
 
 if TYPE_CHECKING:
     from core.costs.ledger import CostTracker
@@ -58,9 +60,11 @@ MAX_INDEXED_DAYS = 16
 _SOURCE_RE = re.compile(rb'"sourceId":"([^"\\]*)"')
 
 
-@dataclass(frozen=True, slots=True)
-class SpanIn:
-    """One decoded span with its resource's attributes (values as plain Python)."""
+class SpanIn(msgspec.Struct, frozen=True):
+    """One decoded span with its resource's attributes (values as plain Python).
+
+    msgspec structs, not dataclasses: a frozen dataclass's ``__init__`` sets each field
+    through ``object.__setattr__``, which costs more than the rest of decoding a span."""
 
     trace_id: str  # lower-case hex
     span_id: str
@@ -69,8 +73,8 @@ class SpanIn:
     end_ns: int
     status_code: int = 0
     status_message: str = ""
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-    resource: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    resource: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -97,8 +101,7 @@ class IngestResult:
         return "; ".join(self.errors) + (f"; and {more} more" if more > 0 else "")
 
 
-@dataclass(frozen=True, slots=True)
-class CallRecord:
+class CallRecord(msgspec.Struct, frozen=True):
     """The execution (and, for a model call, cost entry) one span or log event maps to."""
 
     agent: str
@@ -122,16 +125,15 @@ class CallRecord:
     api_calls: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LogIn:
+class LogIn(msgspec.Struct, frozen=True):
     """One decoded log record (an OpenTelemetry event) with its resource's attributes."""
 
     time_ns: int
     observed_ns: int = 0
     event_name: str = ""
     body: Any = None
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-    resource: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    resource: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
 
 #: Claude Code's event for one model request (its ``event.name``, or the record's name).
@@ -180,14 +182,15 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
     if span.end_ns < span.start_ns:
         raise ValueError("duration: the span ends before it starts")
     model_call = operation not in NOT_MODEL_CALLS
-    usage = {  # a JSON sender may send a count as a double (1500.0)
-        k: int(v) if isinstance(v, float) and v.is_integer() else v
-        for k, v in attrs.items()
-        if k.startswith("gen_ai.usage.") and "token" in k
-    }
     inp = out = read = write = 0
-    if model_call and usage:
-        inp, out, read, write = normalise_usage(usage, input_includes_cache=True)
+    if model_call:
+        usage = {  # a JSON sender may send a count as a double (1500.0)
+            k: int(v) if isinstance(v, float) and v.is_integer() else v
+            for k in OTEL_USAGE_KEYS
+            if (v := attrs.get(k)) is not None
+        }
+        if usage:
+            inp, out, read, write = otel_usage(usage)
     cost: float | None = None
     if model_call:
         for key in COST_ATTRIBUTES:
@@ -404,9 +407,7 @@ class Ingestor:
             log.warning("OTLP: %d %s refused: %s", result.rejected, kind, result.error_message)
         return result
 
-    def _plan(
-        self, what: str, r: CallRecord, batch_ids: set[tuple[str, str]], plan: _Plan
-    ) -> bool:
+    def _plan(self, what: str, r: CallRecord, batch_ids: set[tuple[str, str]], plan: _Plan) -> bool:
         """Add what of ``r`` is not yet in the journal to ``plan``; False when all of it
         already is. Raises ValueError for a record the execution model refuses, before
         anything of it is written."""
