@@ -39,7 +39,7 @@ from core.costs.models import (
     Optimization,
     WeeklyCostReport,
 )
-from core.costs.pricing import PriceTable, Usage, nanos_to_usd
+from core.costs.pricing import PriceTable, Usage, nanos_to_usd, usd_to_nanos
 from core.costs.reports import (
     agent_cost,
     agent_costs,
@@ -382,7 +382,12 @@ class CostTracker:
                 raise
             claimed = self._reader.claim_lines(path, end, size, len(lines))
             # Others wrote in between (or the file is new to us): read them and ours back.
-            for e in (e for e, _ in pairs) if claimed else self._reader.poll_file(path):
+            written = [e for e, _ in pairs] if claimed else list(self._reader.poll_file(path))
+            nanos = levels.steady(written)
+            if nanos is not None:
+                self._agg.add_many(written, nanos)
+                continue
+            for e in written:
                 dept = e.department.lower()
                 levels.prime(dept)
                 self._agg.add(e)
@@ -588,6 +593,22 @@ class _LevelSteps:
             bars = [math.ceil(whole * Decimal(repr(float(x)))) for x in t._levels[: len(LEVELS)]]
             spent = t._agg.department_month_nanos(dept, self.month)
             self._bars[dept] = (budget, bars, _level(spent, bars))
+
+    def steady(self, entries: Sequence[CostRecord]) -> list[int] | None:
+        """Each entry's nano-dollars when no department reaches a new level by adding them
+        all (spend only grows, so none is reached on the way either); else None."""
+        nanos = [usd_to_nanos(e.cost) for e in entries]
+        added: dict[str, int] = {}
+        for e, n in zip(entries, nanos, strict=True):
+            dept = e.department.lower()
+            added[dept] = added.get(dept, 0) + n
+        agg = self.tracker._agg
+        for dept, n in added.items():
+            self.prime(dept)
+            _, bars, idx = self._bars[dept]
+            if _level(agg.department_month_nanos(dept, self.month) + n, bars) != idx:
+                return None
+        return nanos
 
     def crossed(self, dept: str) -> None:
         """After an entry of ``dept`` was added: raise the level it reached, if new."""

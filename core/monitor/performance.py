@@ -33,7 +33,7 @@ from core.monitor.models import (
     ThresholdBreach,
     WindowStats,
 )
-from core.monitor.reader import ExecutionReader, as_dict, as_execution
+from core.monitor.reader import ExecutionReader, as_dict, as_execution, rows_batch
 from core.monitor.recent import Newest
 from core.monitor.snapshots import SnapshotSchedule
 from core.monitor.thresholds import ThresholdWatch
@@ -241,11 +241,14 @@ class PerformanceMonitor:
         days: dict[int, list[tuple[ExecutionLine, Any]]] = {}
         for row, line in zip(rows, lines, strict=True):
             days.setdefault(row.timestamp // MS_PER_DAY, []).append((row, line))
-        self._append(days, now_ms(self.clock))
+        self._append(days, now_ms(self.clock), batched=True)
 
-    def _append(self, days: Mapping[int, list[tuple[Any, Any]]], now: int) -> None:
-        """Append (record, model or line) pairs of each UTC day in one write, fold them in,
-        then check thresholds, the budget and snapshots once."""
+    def _append(
+        self, days: Mapping[int, list[tuple[Any, Any]]], now: int, batched: bool = False
+    ) -> None:
+        """Append (record, model or line) pairs of each UTC day in one write, fold them in
+        (``batched``: in columns, as the reader folds rows), then check thresholds, the
+        budget and snapshots once."""
         for day_records in days.values():
             lines = [_line(p) for _, p in day_records]
             size = sum(map(len, lines))
@@ -256,11 +259,14 @@ class PerformanceMonitor:
             except OSError:
                 self._catch_up(force=True)  # fold what did reach the file, then report
                 raise
-            if self._reader.claim_lines(path, end, size, len(lines)):
+            if not self._reader.claim_lines(path, end, size, len(lines)):
+                self._catch_up(force=True)
+            elif batched:
+                batch = rows_batch([r for r, _ in day_records], [p for _, p in day_records])
+                self._unsaved += rebuild.fold(self._windows, self._recent, [batch])
+            else:
                 for r, p in day_records:
                     self._apply(r, p)
-            else:
-                self._catch_up(force=True)
         if self._emit is not None:
             for day_records in days.values():
                 for _, p in day_records:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from core.clock import MS_PER_DAY, day_of_ms, now_ms
+from core.costs.pricing import Usage
 from core.record_rows import CostLine, ExecutionLine, encode_row, vouch_cost, vouch_execution
 from core.records import (
     FUTURE_SLACK_MS,
@@ -320,9 +321,12 @@ class SeenIndex:
         self.journal = journal
         self.max_days = max_days
         self._days: OrderedDict[tuple[str, int], set[str]] = OrderedDict()  # (kind, day no.)
+        self._last: tuple[tuple[str, int] | None, set[str]] = (None, set())
 
     def ids(self, kind: str, timestamp_ms: int) -> set[str]:
         key = (kind, timestamp_ms // MS_PER_DAY)
+        if key == self._last[0]:  # a batch's records mostly share a day
+            return self._last[1]
         ids = self._days.get(key)
         if ids is None:
             path = self.journal.path_for(kind, day_of_ms(timestamp_ms))
@@ -333,11 +337,13 @@ class SeenIndex:
                 self._days.popitem(last=False)
         elif len(self._days) > 1:
             self._days.move_to_end(key)
+        self._last = (key, ids)
         return ids
 
     def forget(self) -> None:
         """Drop every cached day (after a failed write: the journal is read again)."""
         self._days.clear()
+        self._last = (None, set())
 
 
 class Ingestor:
@@ -614,9 +620,7 @@ class _Plan:
     slow: list[tuple[str, CallRecord, Execution | None, bool]] = field(default_factory=list)
 
 
-def _usage(r: CallRecord) -> Any:
-    from core.costs.pricing import Usage
-
+def _usage(r: CallRecord) -> Usage:
     return Usage(r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens)
 
 
