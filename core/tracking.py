@@ -73,23 +73,26 @@ _OTEL_USAGE = (
     ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens"),
     ("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens"),
 )
-#: Every attribute :func:`otel_usage` reads.
-OTEL_USAGE_KEYS = tuple(key for pair in _OTEL_USAGE for key in pair)
 
 
-def otel_usage(usage: Mapping[str, Any], includes: bool = True) -> tuple[int, int, int, int]:
+def otel_usage(
+    usage: Mapping[str, Any], includes: bool = True, whole_floats: bool = False
+) -> tuple[int, int, int, int]:
     """``normalise_usage`` of the OpenTelemetry GenAI attributes (a span's, or any mapping
-    holding them): input includes the cache tokens unless ``includes`` is False."""
+    holding them): input includes the cache tokens unless ``includes`` is False.
+    ``whole_floats``: a count sent as a whole double (1500.0, as JSON senders may) counts."""
     get = usage.get
     (i1, i2), (o1, o2), (r1, r2), (w1, w2) = _OTEL_USAGE
     inp, out, read, write = get(i1), get(o1), get(r1), get(w1)
-    return _counted(
+    counts = [
         get(i2) if inp is None else inp,
         get(o2) if out is None else out,
         get(r2) if read is None else read,
         get(w2) if write is None else write,
-        includes,
-    )
+    ]
+    if whole_floats:
+        counts = [int(v) if isinstance(v, float) and v.is_integer() else v for v in counts]
+    return _counted(counts[0], counts[1], counts[2], counts[3], includes)
 
 
 def _counted(

@@ -88,6 +88,14 @@ def _count(totals: dict[Any, CostTotals], period: Any, nanos: int) -> None:
     t.executions += 1
 
 
+def _merge_totals(totals: dict[Any, CostTotals], period: Any, cell: CostCell) -> None:
+    t = totals.get(period)
+    if t is None:
+        t = totals[period] = CostTotals()
+    t.nanos += cell.nanos
+    t.executions += cell.executions
+
+
 class LedgerAggregates:
     """Every cost entry seen, folded into day, month and agent sums."""
 
@@ -159,12 +167,8 @@ class LedgerAggregates:
             month = self.month_of_day(day)
             _cell(self.days, day, key).merge(cell)
             _cell(self.months, month, key).merge(cell)
-            for totals, period in ((self.day_totals, day), (self.month_totals, month)):
-                t = totals.get(period)
-                if t is None:
-                    t = totals[period] = CostTotals()  # type: ignore[index]
-                t.nanos += cell.nanos
-                t.executions += cell.executions
+            _merge_totals(self.day_totals, day, cell)
+            _merge_totals(self.month_totals, month, cell)
             depts = self.month_departments.get(month)
             if depts is None:
                 depts = self.month_departments[month] = {}

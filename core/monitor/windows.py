@@ -199,19 +199,22 @@ class PrefixSeries:
         """``settle`` for a long stored tail (a batch older than much of what is stored:
         late or retried deliveries) at C speed; False, changing nothing, when a column is
         not int64 (widened sums) so the Python path must do it."""
-        pres = (self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok)
-        if any(isinstance(p, list) for p in pres):
-            return False
+        pres: list[array[int]] = []
+        for column in (self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok):
+            if not isinstance(column, array):
+                return False
+            pres.append(column)
         try:
             new = np.array(pending, dtype=np.int64)
         except OverflowError:
             return False
         # Copies (not views): the arrays are cut below, which a live buffer view forbids.
         ts = np.concatenate([np.frombuffer(self.ts, np.int64)[i:], new[:, 0]])
-        parts = [
-            np.concatenate([np.diff(np.frombuffer(p, np.int64)[i:]), new[:, k + 1]])
-            for k, p in enumerate(pres)
-        ]
+        parts = []
+        for k, column in enumerate(pres):
+            sums = np.frombuffer(column, np.int64)[i:]
+            parts.append(np.concatenate([sums[1:] - sums[:-1], new[:, k + 1]]))
+        del sums  # a view: release it before the arrays are cut
         order = np.argsort(ts, kind="stable")  # stored records stay ahead of equal newcomers
         del self.ts[i:]
         for pre in pres:

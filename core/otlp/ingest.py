@@ -40,7 +40,7 @@ from core.records import (
     Execution,
     check_name,
 )
-from core.tracking import OTEL_USAGE_KEYS, UNKNOWN_MODEL, otel_usage
+from core.tracking import UNKNOWN_MODEL, otel_usage
 
 if TYPE_CHECKING:
     from core.costs.ledger import CostTracker
@@ -185,13 +185,7 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
     model_call = operation not in NOT_MODEL_CALLS
     inp = out = read = write = 0
     if model_call:
-        usage = {  # a JSON sender may send a count as a double (1500.0)
-            k: int(v) if isinstance(v, float) and v.is_integer() else v
-            for k in OTEL_USAGE_KEYS
-            if (v := attrs.get(k)) is not None
-        }
-        if usage:
-            inp, out, read, write = otel_usage(usage)
+        inp, out, read, write = otel_usage(attrs, whole_floats=True)
     cost: float | None = None
     if model_call:
         for key in COST_ATTRIBUTES:
