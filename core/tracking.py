@@ -90,7 +90,7 @@ def otel_usage(
         get(r2) if read is None else read,
         get(w2) if write is None else write,
     ]
-    if whole_floats:
+    if whole_floats and float in map(type, counts):
         counts = [int(v) if isinstance(v, float) and v.is_integer() else v for v in counts]
     return _counted(counts[0], counts[1], counts[2], counts[3], includes)
 

@@ -1,11 +1,13 @@
 """OpenTelemetry GenAI spans as executions and cost entries (no HTTP, no protobuf here).
 
 ``serve`` decodes OTLP (werkpilot_tui/service/otlp_http.py) into ``SpanIn`` values; ``Ingestor``
-records the spans with ``gen_ai.operation.name`` of a request through
-``CostTracker.track_costs`` and ``PerformanceMonitor.track_executions`` (the batch forms of
-``track_cost`` / ``track_execution``: one append per day file, checks once per batch), so the
-records obey the same bounds: a span they refuse is counted as rejected and reported, and
-nothing of it is written.
+records the spans with ``gen_ai.operation.name`` of a request in one batch (one append per day
+file, checks once per batch). At tens of thousands of spans a second a pydantic model per
+record is most of the cost, so each record's lines are msgspec rows encoded and checked as a
+reader checks a line (core/record_rows.py) and written with ``append_checked``; a record those
+checks doubt goes through ``CostTracker.track_costs`` / ``PerformanceMonitor.track_executions``
+(the batch forms of ``track_cost`` / ``track_execution``). Either way the records obey the same
+bounds: a span they refuse is counted as rejected and reported, and nothing of it is written.
 
 Exactly once: every record carries ``sourceId = otlp:<trace id>:<span id>``. A retried span
 has the same end time, so it lands in the same day file; the set of source ids of a day is
