@@ -438,8 +438,7 @@ class Ingestor:
             execution = Execution.model_validate(self._execution_fields(r, cost))
             plan.slow.append((what, r, execution if need_execution else None, need_cost))
         else:
-            plan.fast_what.append(what)
-            plan.fast_records.append(r)
+            plan.fast_records += 1
         if need_execution:
             batch_ids.add(("executions", sid))
         if need_cost:
@@ -596,7 +595,7 @@ class Ingestor:
                     result.reject(what, _one_line(done))
                 else:
                     self.seen.ids("executions", r.timestamp).add(r.source_id)
-        result.accepted += len(plan.fast_records)
+        result.accepted += plan.fast_records
         result.accepted += sum(1 for t in todo if id(t[1]) not in refused)
 
 
@@ -610,8 +609,7 @@ class _Plan:
     execution_lines: list[bytes] = field(default_factory=list)
     costs: list[CostLine] = field(default_factory=list)
     cost_lines: list[bytes] = field(default_factory=list)
-    fast_what: list[str] = field(default_factory=list)
-    fast_records: list[CallRecord] = field(default_factory=list)
+    fast_records: int = 0
     # (what, record, execution to write or None, cost entry needed)
     slow: list[tuple[str, CallRecord, Execution | None, bool]] = field(default_factory=list)
 
