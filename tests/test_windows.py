@@ -264,12 +264,14 @@ def test_sums_beyond_int64_stay_exact(
         min_size=1,
         max_size=300,
     ),
+    older=st.booleans(),
 )
 def test_a_late_batch_under_a_long_tail_settles_as_record_by_record(
-    stored: list[int], late: list[tuple[int, int, int]]
+    stored: list[int], late: list[tuple[int, int, int]], older: bool
 ) -> None:
     """Records older than a long stored tail (a late or retried delivery) are merged with
-    numpy; the arrays equal the Python merge's, equal timestamps in arrival order."""
+    numpy; the arrays equal the Python merge's, equal timestamps in arrival order.
+    ``older``: the whole late batch is older than everything stored (it goes in front)."""
     import core.monitor.windows as windows
 
     def build() -> PrefixSeries:
@@ -277,7 +279,7 @@ def test_a_late_batch_under_a_long_tail_settles_as_record_by_record(
         for n, ts in enumerate(sorted(stored)):
             s.add(ts, n % 2, n * 7, n * 11, n)
         for ts, err, big in late:
-            s.add(ts, err, big, big + 1, big // 3)
+            s.add(ts - 10_000 if older else ts, err, big, big + 1, big // 3)
         return s
 
     fast = build()

@@ -208,6 +208,8 @@ class PrefixSeries:
             new = np.array(pending, dtype=np.int64)
         except OverflowError:
             return False
+        if pending[-1][0] < self.ts[i] and self._prepend(i, new, pres):
+            return True
         # Copies (not views): the arrays are cut below, which a live buffer view forbids.
         ts = np.concatenate([np.frombuffer(self.ts, np.int64)[i:], new[:, 0]])
         parts = []
@@ -220,6 +222,30 @@ class PrefixSeries:
         for pre in pres:
             del pre[i + 1 :]
         self.append_sorted(ts[order], *(c[order] for c in parts))
+        return True
+
+    def _prepend(self, i: int, new: npt.NDArray[np.int64], pres: list[array[int]]) -> bool:
+        """``_settle_numpy`` when every pending record (``new``, sorted) is older than the
+        whole stored tail: it goes in front, whose running sums just grow by its totals.
+        False, changing nothing, when a sum could leave int64 or a value is negative."""
+        totals = new[:, 1:].sum(axis=0, dtype=object).tolist()  # Python integers: exact
+        if new[:, 1:].min() < 0:
+            return False
+        ts = np.concatenate([new[:, 0], np.frombuffer(self.ts, np.int64)[i:]])
+        columns = []
+        for k, column in enumerate(pres):
+            sums = np.frombuffer(column, np.int64)[i:]
+            if int(sums.max()) + totals[k] > _I64_MAX:  # the new values are not negative
+                return False
+            head = np.cumsum(new[:, k + 1])
+            head += sums[0]
+            columns.append(np.concatenate([head, sums[1:] + totals[k]]))
+        del sums  # a view: released before the arrays are cut below
+        del self.ts[i:]
+        self.ts.frombytes(ts.tobytes())
+        for column, values in zip(pres, columns, strict=True):
+            del column[i + 1 :]
+            column.frombytes(values.tobytes())
         return True
 
     def sums(self, lo: int, hi: int) -> Sums:
