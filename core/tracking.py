@@ -124,6 +124,49 @@ def _field(usage: object, *names: str) -> Any:
     return None
 
 
+#: (input, output, cache read, cache write), each under its current name or an older one.
+_OTEL_USAGE = (
+    ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"),
+    ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"),
+    ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens"),
+    ("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens"),
+)
+
+
+def otel_usage(
+    usage: Mapping[str, Any], includes: bool = True, whole_floats: bool = False
+) -> tuple[int, int, int, int]:
+    """``normalise_usage`` of the OpenTelemetry GenAI attributes (a span's, or any mapping
+    holding them): input includes the cache tokens unless ``includes`` is False.
+    ``whole_floats``: a count sent as a whole double (1500.0, as JSON senders may) counts."""
+    get = usage.get
+    (i1, i2), (o1, o2), (r1, r2), (w1, w2) = _OTEL_USAGE
+    inp, out, read, write = get(i1), get(o1), get(r1), get(w1)
+    counts = [
+        get(i2) if inp is None else inp,
+        get(o2) if out is None else out,
+        get(r2) if read is None else read,
+        get(w2) if write is None else write,
+    ]
+    if whole_floats and float in map(type, counts):
+        counts = [int(v) if isinstance(v, float) and v.is_integer() else v for v in counts]
+    return _counted(counts[0], counts[1], counts[2], counts[3], includes)
+
+
+def _counted(
+    inp: Any, out: Any, read: Any, write: Any, includes: bool
+) -> tuple[int, int, int, int]:
+    inp, out = _count("input_tokens", inp), _count("output_tokens", out)
+    read, write = _count("cache_read_tokens", read), _count("cache_write_tokens", write)
+    if includes:
+        if read + write > inp:
+            raise ValueError(
+                f"input_tokens: {inp} should include the {read + write} cache tokens but is smaller"
+            )
+        inp -= read + write
+    return inp, out, read, write
+
+
 def normalise_usage(
     usage: object, input_includes_cache: bool | None = None
 ) -> tuple[int, int, int, int]:
@@ -141,18 +184,8 @@ def normalise_usage(
         isinstance(k, str) and k.startswith("gen_ai.usage.") for k in usage
     )
     if otel:
-        inp = _field(usage, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
-        out = _field(usage, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
-        read = _field(
-            usage, "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens"
-        )
-        write = _field(
-            usage,
-            "gen_ai.usage.cache_creation.input_tokens",
-            "gen_ai.usage.cache_creation_input_tokens",
-        )
-        includes = True if input_includes_cache is None else input_includes_cache
-    elif _field(usage, "prompt_tokens") is not None and _field(usage, "input_tokens") is None:
+        return otel_usage(usage, True if input_includes_cache is None else input_includes_cache)  # type: ignore[arg-type]
+    if _field(usage, "prompt_tokens") is not None and _field(usage, "input_tokens") is None:
         inp = _field(usage, "prompt_tokens")
         out = _field(usage, "completion_tokens")
         details = _field(usage, "prompt_tokens_details")
@@ -171,22 +204,7 @@ def normalise_usage(
         read = _field(usage, "cache_read_input_tokens", "cache_read_tokens")
         write = _field(usage, "cache_creation_input_tokens", "cache_write_tokens")
         includes = bool(input_includes_cache)
-    return _counts(inp, out, read, write, includes)
-
-
-def _counts(
-    inp: object, out: object, read: object, write: object, includes: bool
-) -> tuple[int, int, int, int]:
-    """Checked token counts, the input without the cache tokens it ``includes``."""
-    i, o = _count("input_tokens", inp), _count("output_tokens", out)
-    r, w = _count("cache_read_tokens", read), _count("cache_write_tokens", write)
-    if includes:
-        if r + w > i:
-            raise ValueError(
-                f"input_tokens: {i} should include the {r + w} cache tokens but is smaller"
-            )
-        i -= r + w
-    return i, o, r, w
+    return _counted(inp, out, read, write, includes)
 
 
 class Run:
@@ -261,7 +279,7 @@ class Run:
         if usage is not None:
             inp, out, read, write = normalise_usage(usage, input_includes_cache)
         else:  # what normalise_usage makes of these keys, without building a mapping
-            inp, out, read, write = _counts(
+            inp, out, read, write = _counted(
                 input_tokens,
                 output_tokens,
                 cache_read_tokens,

@@ -250,3 +250,45 @@ def test_sums_beyond_int64_stay_exact(
     w.trim(cut)
     s = w.window("a", T0 - 1, T0 + 10**6)
     assert s.cost_nano == sum(c for ts, c in rows if ts >= cut)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    stored=st.lists(st.integers(0, 5_000), min_size=70, max_size=400),
+    late=st.lists(
+        st.tuples(
+            st.integers(0, 5_000),
+            st.integers(0, 1),
+            st.one_of(st.integers(0, 10**13), st.just(2**61)),  # 2**61: sums leave int64
+        ),
+        min_size=1,
+        max_size=300,
+    ),
+    older=st.booleans(),
+)
+def test_a_late_batch_under_a_long_tail_settles_as_record_by_record(
+    stored: list[int], late: list[tuple[int, int, int]], older: bool
+) -> None:
+    """Records older than a long stored tail (a late or retried delivery) are merged with
+    numpy; the arrays equal the Python merge's, equal timestamps in arrival order.
+    ``older``: the whole late batch is older than everything stored (it goes in front)."""
+    import core.monitor.windows as windows
+
+    def build() -> PrefixSeries:
+        s = PrefixSeries()
+        for n, ts in enumerate(sorted(stored)):
+            s.add(ts, n % 2, n * 7, n * 11, n)
+        for ts, err, big in late:
+            s.add(ts - 10_000 if older else ts, err, big, big + 1, big // 3)
+        return s
+
+    fast = build()
+    fast.settle()
+    old, windows._NUMPY_TAIL = windows._NUMPY_TAIL, 10**9
+    try:
+        slow = build()
+        slow.settle()
+    finally:
+        windows._NUMPY_TAIL = old
+    assert [list(a) for a in fast.arrays()] == [list(a) for a in slow.arrays()]
+    assert not fast.pending

@@ -9,7 +9,7 @@ month's cells and never touch history again. Money is integer nano-dollars, so s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -90,6 +90,14 @@ def _count(totals: dict[Any, CostTotals], period: Any, nanos: int) -> None:
     t.executions += 1
 
 
+def _merge_totals(totals: dict[Any, CostTotals], period: Any, cell: CostCell) -> None:
+    t = totals.get(period)
+    if t is None:
+        t = totals[period] = CostTotals()
+    t.nanos += cell.nanos
+    t.executions += cell.executions
+
+
 class LedgerAggregates:
     """Every cost entry seen, folded into day, month and agent sums."""
 
@@ -137,6 +145,52 @@ class LedgerAggregates:
             model = agent.models[e.model] = CostCell()
         model.add(e, nanos)
         self.entries += 1
+
+    def add_many(self, entries: Sequence[CostRecord], nanos: Sequence[int]) -> None:
+        """``add`` of each entry in turn (``nanos``: each one's ``usd_to_nanos(cost)``),
+        summed per day and key first: the same sums, a quarter of the dictionary work."""
+        groups: dict[tuple[int, Key], CostCell] = {}
+        newest: dict[str, list[Any]] = {}  # agent -> [newest timestamp, its department]
+        agents = self.agents
+        recent = self.recent
+        for e, n in zip(entries, nanos, strict=True):
+            ts = e.timestamp
+            dept = e.department.lower()
+            recent.add(dept, ts, n)  # the burn rates' minutes, as ``add`` keeps them
+            key = (e.agent, dept, e.model)
+            gk = (ts // MS_PER_DAY, key)
+            cell = groups.get(gk)
+            if cell is None:
+                cell = groups[gk] = CostCell()
+            cell.add(e, n)
+            state = newest.get(e.agent)
+            if state is None:
+                known = agents.get(e.agent)
+                state = newest[e.agent] = [known.total.last_used if known else 0, None]
+            if ts >= state[0]:  # ``add``'s rule: the department of the newest entry
+                state[0], state[1] = ts, dept
+        for (day, key), cell in groups.items():
+            month = self.month_of_day(day)
+            _cell(self.days, day, key).merge(cell)
+            _cell(self.months, month, key).merge(cell)
+            _merge_totals(self.day_totals, day, cell)
+            _merge_totals(self.month_totals, month, cell)
+            depts = self.month_departments.get(month)
+            if depts is None:
+                depts = self.month_departments[month] = {}
+            depts[key[1]] = depts.get(key[1], 0) + cell.nanos
+            agent = agents.get(key[0])
+            if agent is None:
+                agent = agents[key[0]] = AgentTotals()
+            agent.total.merge(cell)
+            model = agent.models.get(key[2])
+            if model is None:
+                model = agent.models[key[2]] = CostCell()
+            model.merge(cell)
+        for name, (_, dept) in newest.items():
+            if dept is not None:
+                agents[name].department = dept
+        self.entries += len(entries)
 
     def add_cell(self, day: int, key: Key, cell: CostCell) -> None:
         """Fold in a whole day cell (from a checkpoint) exactly as its entries would be,

@@ -16,7 +16,7 @@ import logging
 import math
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +42,7 @@ from core.costs.models import (
     Optimization,
     WeeklyCostReport,
 )
-from core.costs.pricing import PriceTable, Usage, nanos_to_usd
+from core.costs.pricing import PriceTable, Usage, nanos_to_usd, usd_to_nanos
 from core.costs.reports import (
     agent_cost,
     agent_costs,
@@ -61,7 +61,7 @@ from core.costs.reports import (
     weekly_report,
 )
 from core.journal.store import Journal, JournalReader
-from core.record_rows import CostOut, CostRecord, cost_out_line, parse_cost_lines
+from core.record_rows import CostLine, CostOut, CostRecord, cost_out_line, parse_cost_lines
 from core.records import (
     MAX_ENTRY_COST,
     MAX_EPOCH_MS,
@@ -340,7 +340,7 @@ class CostTracker:
         now_ms = to_ms(now)
         pid = os.getpid()
         out: list[CostEntry | ValueError] = []
-        days: dict[int, list[CostEntry]] = {}
+        days: dict[int, list[tuple[CostRecord, bytes]]] = {}
         for item in entries:
             try:
                 entry = self._entry(item, now_ms, allow_history, pid)
@@ -348,35 +348,56 @@ class CostTracker:
                 out.append(exc)
                 continue
             out.append(entry)
-            days.setdefault(entry.timestamp // MS_PER_DAY, []).append(entry)
+            days.setdefault(entry.timestamp // MS_PER_DAY, []).append((entry, entry.to_json_line()))
+        self._append(days, now)
+        return out
+
+    def append_checked(self, rows: Sequence[CostLine], lines: Sequence[bytes]) -> None:
+        """Record cost entries already priced and checked as :meth:`track_costs` checks
+        them: each line vouched for by the mirror (``core.record_rows.vouch_cost``, whose
+        row is given beside it) and its timestamp by ``api_timestamp``. Ingestion's write
+        path: the same appends, folding and budget checks, without a model per entry."""
+        days: dict[int, list[tuple[CostRecord, bytes]]] = {}
+        for row, line in zip(rows, lines, strict=True):
+            days.setdefault(row.timestamp // MS_PER_DAY, []).append((row, line))
+        self._append(days, self.clock().astimezone(UTC))
+
+    def _append(self, days: Mapping[int, list[tuple[CostRecord, bytes]]], now: datetime) -> None:
+        """Append the (entry, line) pairs of each UTC day in one write, fold them in, and
+        check each department's budget: levels reached on the way as ``track_cost`` would
+        raise them, then once per department."""
         if not days:
-            return out
+            return
         month = (now.year, now.month)
         self._load_month(month)
-        self._poll_day(now_ms)
+        self._poll_day(to_ms(now))
         levels = _LevelSteps(self, month)
-        for day_entries in days.values():
-            lines = [e.to_json_line() for e in day_entries]
+        for pairs in days.values():
+            lines = [line for _, line in pairs]
             size = sum(map(len, lines))
             try:
-                path, end = self.journal.append_lines("ledger", day_entries[0].timestamp, lines)
+                path, end = self.journal.append_lines("ledger", pairs[0][0].timestamp, lines)
             except OSError:
                 for day in days:  # fold what did reach the files, then report
                     self._agg.add_all(self._reader.poll_file(self._path_of_day(day)))
                 raise
             claimed = self._reader.claim_lines(path, end, size, len(lines))
             # Others wrote in between (or the file is new to us): read them and ours back.
-            for e in day_entries if claimed else self._reader.poll_file(path):
+            written = [e for e, _ in pairs] if claimed else list(self._reader.poll_file(path))
+            nanos = levels.steady(written)
+            if nanos is not None:
+                self._agg.add_many(written, nanos)
+                continue
+            for e in written:
                 dept = e.department.lower()
                 levels.prime(dept)
                 self._agg.add(e)
                 levels.crossed(dept)
-        for dept in dict.fromkeys(e.department.lower() for es in days.values() for e in es):
+        for dept in dict.fromkeys(e.department.lower() for ps in days.values() for e, _ in ps):
             spent = self._agg.department_month_nanos(dept, month)
             budget = self.budgets.budget_for(dept)
             self._budget_alerts.check(dept, spent, budget)
-            self._burn_alerts.check(dept, self._agg.recent, budget, now, now_ms)
-        return out
+            self._burn_alerts.check(dept, self._agg.recent, budget, now, to_ms(now))
 
     def _path_of_day(self, day: int) -> Path:
         return self.journal.path_for("ledger", day_of_ms(day * MS_PER_DAY))
@@ -670,6 +691,22 @@ class _LevelSteps:
             bars = level_bars(budget, t._levels)
             spent = t._agg.department_month_nanos(dept, self.month)
             self._bars[dept] = (budget, bars, level_of(spent, bars))
+
+    def steady(self, entries: Sequence[CostRecord]) -> list[int] | None:
+        """Each entry's nano-dollars when no department reaches a new level by adding them
+        all (spend only grows, so none is reached on the way either); else None."""
+        nanos = [usd_to_nanos(e.cost) for e in entries]
+        added: dict[str, int] = {}
+        for e, n in zip(entries, nanos, strict=True):
+            dept = e.department.lower()
+            added[dept] = added.get(dept, 0) + n
+        agg = self.tracker._agg
+        for dept, n in added.items():
+            self.prime(dept)
+            _, bars, idx = self._bars[dept]
+            if level_of(agg.department_month_nanos(dept, self.month) + n, bars) != idx:
+                return None
+        return nanos
 
     def crossed(self, dept: str) -> None:
         """After an entry of ``dept`` was added: raise the level it reached, if new."""

@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -33,7 +33,7 @@ from core.monitor.models import (
     ThresholdBreach,
     WindowStats,
 )
-from core.monitor.reader import ExecutionReader, as_dict, as_execution
+from core.monitor.reader import ExecutionReader, as_dict, as_execution, rows_batch
 from core.monitor.recent import Newest
 from core.monitor.snapshots import SnapshotSchedule
 from core.monitor.thresholds import ThresholdWatch
@@ -46,7 +46,7 @@ from core.monitor.windows import (
     to_nano,
 )
 from core.otlp.emit import emitter_for
-from core.record_rows import ExecutionOut, execution_out_line
+from core.record_rows import ExecutionLine, ExecutionOut, execution_out_line
 from core.records import (
     ERROR_STATUSES,
     MAX_EPOCH_MS,
@@ -65,6 +65,12 @@ from core.records import (
 
 if TYPE_CHECKING:
     from core.alerts.manager import AlertManager
+
+
+def _line(payload: Execution | bytes) -> bytes:
+    """The journal line of a model, or the line itself."""
+    return payload if isinstance(payload, bytes) else payload.to_json_line()
+
 
 __all__ = ["AgentMetrics", "AgentSeries", "PerformanceMonitor", "SystemMetrics", "WindowStats"]
 
@@ -306,7 +312,7 @@ class PerformanceMonitor:
         """
         now = now_ms(self.clock)
         out: list[Execution | ValueError] = []
-        days: dict[int, list[Execution]] = {}
+        days: dict[int, list[tuple[Execution, Any]]] = {}
         for item in records:
             try:
                 if isinstance(item, Execution):
@@ -320,31 +326,54 @@ class PerformanceMonitor:
                 out.append(exc)
                 continue
             out.append(record)
-            days.setdefault(record.timestamp // MS_PER_DAY, []).append(record)
+            days.setdefault(record.timestamp // MS_PER_DAY, []).append((record, record))
+        self._append_days(days, now)
+        return out
+
+    def append_checked(self, rows: Sequence[ExecutionLine], lines: Sequence[bytes]) -> None:
+        """Record executions already checked as :meth:`track_executions` checks them: each
+        line vouched for by the mirror (``core.record_rows.vouch_execution``, whose row is
+        given beside it) and its timestamp by ``api_timestamp``. Ingestion's write path:
+        the same appends, folding and checks, without a model per record."""
+        days: dict[int, list[tuple[ExecutionLine, Any]]] = {}
+        for row, line in zip(rows, lines, strict=True):
+            days.setdefault(row.timestamp // MS_PER_DAY, []).append((row, line))
+        self._append_days(days, now_ms(self.clock), batched=True)
+
+    def _append_days(
+        self, days: Mapping[int, list[tuple[Any, Any]]], now: int, batched: bool = False
+    ) -> None:
+        """Append (record, model or line) pairs of each UTC day in one write, fold them in
+        (``batched``: in columns, as the reader folds rows), then check thresholds, the
+        budget and snapshots once."""
         for day_records in days.values():
-            lines = [r.to_json_line() for r in day_records]
+            lines = [_line(p) for _, p in day_records]
             size = sum(map(len, lines))
             try:
-                path, end = self.journal.append_lines("executions", day_records[0].timestamp, lines)
+                path, end = self.journal.append_lines(
+                    "executions", day_records[0][0].timestamp, lines
+                )
             except OSError:
                 self._catch_up(force=True)  # fold what did reach the file, then report
                 raise
-            if self._reader.claim_lines(path, end, size, len(lines)):
-                for r in day_records:
-                    self._apply(r)
-            else:
+            if not self._reader.claim_lines(path, end, size, len(lines)):
                 self._catch_up(force=True)
+            elif batched:
+                batch = rows_batch([r for r, _ in day_records], [p for _, p in day_records])
+                self._unsaved += rebuild.fold(self._windows, self._recent, [batch])
+            else:
+                for r, p in day_records:
+                    self._apply(r, p)
         if self._emit is not None:
-            for done in out:
-                if isinstance(done, Execution):
-                    self._emit(done)
-        for agent in dict.fromkeys(r.agent for rs in days.values() for r in rs):
+            for day_records in days.values():
+                for _, p in day_records:
+                    self._emit(as_execution(p))
+        for agent in dict.fromkeys(r.agent for rs in days.values() for r, _ in rs):
             self._watch.check_agent(self._windows, agent, now)
         if days:
             self._watch.check_budget(self._windows, now)
             if self._snapshots.due(now):
                 self.maybe_save_snapshot()
-        return out
 
     def _validated(
         self, agent: object, data: dict[str, Any], now: int, allow_history: bool
@@ -372,9 +401,10 @@ class PerformanceMonitor:
         data.setdefault("pid", self._pid)
         return Execution.model_validate(data)
 
-    def _apply(self, r: Execution | ExecutionOut, line: bytes | None = None) -> None:
-        """Fold one record in; the newest list keeps its ``line`` when given (parsed again
-        only if the console asks for it)."""
+    def _apply(self, r: Execution | ExecutionLine | ExecutionOut, payload: Any = None) -> None:
+        """Fold one record in; ``payload`` is what the recent list keeps (the model, or
+        the line as written: ``as_execution`` reads either, parsed again only if the
+        console asks for it)."""
         self._windows.add(
             r.agent,
             r.timestamp,
@@ -387,7 +417,7 @@ class PerformanceMonitor:
             r.api_calls,
             r.department,
         )
-        self._recent.add(r.agent, r.timestamp, r if line is None else line)
+        self._recent.add(r.agent, r.timestamp, r if payload is None else payload)
         self._unsaved += 1
 
     # ------------------------------------------------------------- thresholds

@@ -10,7 +10,7 @@ with its file and line number.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ import orjson
 
 from core.journal.store import Journal, JournalReader
 from core.monitor.windows import REFUSED, Batch, to_micro, to_nano
-from core.record_rows import check_hosts, check_names, decode_execution
+from core.record_rows import ExecutionLine, check_hosts, check_names, decode_execution
 from core.records import ERROR_STATUSES, Execution
 
 _COLUMNS = tuple(
@@ -51,15 +51,22 @@ def _rounded(values: list[float], scale: float = 1.0) -> npt.NDArray[np.int64]:
 def parse_batch(lines: list[bytes]) -> Batch:
     """Validate and convert complete JSON lines; raises ValueError when it cannot vouch."""
     rows = list(map(decode_execution, lines))  # msgspec's errors are ValueErrors
+    return rows_batch(rows, lines, check=True)
+
+
+def rows_batch(rows: Sequence[ExecutionLine], payload: list[Any], check: bool = False) -> Batch:
+    """Rows in columns, each with its ``payload``; with ``check``, the names and hosts are
+    checked too (ValueError), as rows decoded from lines need."""
     if not rows:
         return Batch()
     ts, agent, status, dur, cost, tok, cpu, mem, api, dept, model, host = [
         list(map(get, rows)) for get in _COLUMNS
     ]
-    check_names(agent)
-    check_names(dept, optional=True)
-    check_names(model, optional=True)
-    check_hosts(host)
+    if check:
+        check_names(agent)
+        check_names(dept, optional=True)
+        check_names(model, optional=True)
+        check_hosts(host)
     n = len(rows)
     return Batch(
         ts=np.array(ts, dtype=np.int64),
@@ -72,7 +79,7 @@ def parse_batch(lines: list[bytes]) -> Batch:
         mem=_rounded(mem),
         api=np.array(api, dtype=np.int64),
         dept=dept,
-        payload=lines,  # the line itself: the decoded rows are freed at once, while in cache
+        payload=payload,  # e.g. the line itself: the rows are freed at once, while in cache
     )
 
 

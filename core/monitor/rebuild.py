@@ -73,7 +73,8 @@ class Piece:
     lines: int | None  # lines before ``start`` if known (the reader's own offset), else None
 
 
-def _aggregate(windows: RollingWindows, recent: Newest, parts: list[Batch]) -> int:
+def fold(windows: RollingWindows, recent: Newest, parts: list[Batch]) -> int:
+    """Fold batches into the windows and the recent lists; how many records they held."""
     if not parts:
         return 0
     batch = Batch.join(parts)
@@ -138,7 +139,7 @@ def ingest_files(
                 parts.extend(batches)
                 chunks += 1
                 if chunks == GROUP:
-                    n += _aggregate(windows, recent, parts)
+                    n += fold(windows, recent, parts)
                     parts, chunks = [], 0
                     if meter is not None:
                         at = meter.read(path, at)
@@ -147,7 +148,7 @@ def ingest_files(
                             break
         finally:
             reading.close()  # type: ignore[attr-defined]
-        n += _aggregate(windows, recent, parts)
+        n += fold(windows, recent, parts)
         if meter is not None:
             meter.read(path, at)
         if stop is not None and path == stop[0]:

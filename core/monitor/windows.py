@@ -43,6 +43,8 @@ NANO = 1_000_000_000
 #: ``ExecutionTotals.refused`` only, never in a window (it neither ran nor failed).
 REFUSED = 2
 _I64_MAX = 2**63 - 1
+#: From this many stored records after the oldest out-of-order one, settle with numpy.
+_NUMPY_TAIL = 64
 #: A column of integers: a list (records one by one) or an int64 array (parsed batches).
 Ints: TypeAlias = Sequence[int] | npt.NDArray[np.int64]
 
@@ -176,6 +178,8 @@ class PrefixSeries:
         pending.sort(key=itemgetter(0))
         t = self.ts
         i = bisect_right(t, pending[0][0])
+        if len(t) - i >= _NUMPY_TAIL and self._settle_numpy(i, pending):
+            return
         tail: list[tuple[int, int, int, int, int]] = [
             (
                 t[k],
@@ -193,6 +197,59 @@ class PrefixSeries:
             del pre[i + 1 :]
         cols = list(zip(*tail, strict=True))
         self.append_sorted(*cols)
+
+    def _settle_numpy(self, i: int, pending: list[tuple[int, int, int, int, int]]) -> bool:
+        """``settle`` for a long stored tail (a batch older than much of what is stored:
+        late or retried deliveries) at C speed; False, changing nothing, when a column is
+        not int64 (widened sums) so the Python path must do it."""
+        pres: list[array[int]] = []
+        for column in (self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok):
+            if not isinstance(column, array):
+                return False
+            pres.append(column)
+        try:
+            new = np.array(pending, dtype=np.int64)
+        except OverflowError:
+            return False
+        if pending[-1][0] < self.ts[i] and self._prepend(i, new, pres):
+            return True
+        # Copies (not views): the arrays are cut below, which a live buffer view forbids.
+        ts = np.concatenate([np.frombuffer(self.ts, np.int64)[i:], new[:, 0]])
+        parts = []
+        for k, column in enumerate(pres):
+            sums = np.frombuffer(column, np.int64)[i:]
+            parts.append(np.concatenate([sums[1:] - sums[:-1], new[:, k + 1]]))
+        del sums  # a view: release it before the arrays are cut
+        order = np.argsort(ts, kind="stable")  # stored records stay ahead of equal newcomers
+        del self.ts[i:]
+        for pre in pres:
+            del pre[i + 1 :]
+        self.append_sorted(ts[order], *(c[order] for c in parts))
+        return True
+
+    def _prepend(self, i: int, new: npt.NDArray[np.int64], pres: list[array[int]]) -> bool:
+        """``_settle_numpy`` when every pending record (``new``, sorted) is older than the
+        whole stored tail: it goes in front, whose running sums just grow by its totals.
+        False, changing nothing, when a sum could leave int64 or a value is negative."""
+        totals = new[:, 1:].sum(axis=0, dtype=object).tolist()  # Python integers: exact
+        if new[:, 1:].min() < 0:
+            return False
+        ts = np.concatenate([new[:, 0], np.frombuffer(self.ts, np.int64)[i:]])
+        columns = []
+        for k, column in enumerate(pres):
+            sums = np.frombuffer(column, np.int64)[i:]
+            if int(sums.max()) + totals[k] > _I64_MAX:  # the new values are not negative
+                return False
+            head = np.cumsum(new[:, k + 1])
+            head += sums[0]
+            columns.append(np.concatenate([head, sums[1:] + totals[k]]))
+        del sums  # a view: released before the arrays are cut below
+        del self.ts[i:]
+        self.ts.frombytes(ts.tobytes())
+        for column, values in zip(pres, columns, strict=True):
+            del column[i + 1 :]
+            column.frombytes(values.tobytes())
+        return True
 
     def sums(self, lo: int, hi: int) -> Sums:
         """Records with ``lo < timestamp <= hi``."""

@@ -1,11 +1,13 @@
 """OpenTelemetry GenAI spans as executions and cost entries (no HTTP, no protobuf here).
 
 ``serve`` decodes OTLP (werkpilot_tui/service/otlp_http.py) into ``SpanIn`` values; ``Ingestor``
-records the spans with ``gen_ai.operation.name`` of a request through
-``CostTracker.track_costs`` and ``PerformanceMonitor.track_executions`` (the batch forms of
-``track_cost`` / ``track_execution``: one append per day file, checks once per batch), so the
-records obey the same bounds: a span they refuse is counted as rejected and reported, and
-nothing of it is written.
+records the spans with ``gen_ai.operation.name`` of a request in one batch (one append per day
+file, checks once per batch). At tens of thousands of spans a second a pydantic model per
+record is most of the cost, so each record's lines are msgspec rows encoded and checked as a
+reader checks a line (core/record_rows.py) and written with ``append_checked``; a record those
+checks doubt goes through ``CostTracker.track_costs`` / ``PerformanceMonitor.track_executions``
+(the batch forms of ``track_cost`` / ``track_execution``). Either way the records obey the same
+bounds: a span they refuse is counted as rejected and reported, and nothing of it is written.
 
 Exactly once: every record carries ``sourceId = otlp:<trace id>:<span id>``. A retried span
 has the same end time, so it lands in the same day file; the set of source ids of a day is
@@ -28,9 +30,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.clock import MS_PER_DAY, day_of_ms
-from core.records import MAX_EXECUTION_COST, Execution, check_name
-from core.tracking import UNKNOWN_MODEL, normalise_usage
+import msgspec
+
+from core.clock import MS_PER_DAY, day_of_ms, now_ms
+from core.costs.pricing import Usage
+from core.record_rows import CostLine, ExecutionLine, encode_row, vouch_cost, vouch_execution
+from core.records import (
+    FUTURE_SLACK_MS,
+    HISTORY_START_MS,
+    MAX_EXECUTION_COST,
+    Execution,
+    check_name,
+)
+from core.tracking import UNKNOWN_MODEL, otel_usage
 
 if TYPE_CHECKING:
     from core.costs.ledger import CostTracker
@@ -51,9 +63,11 @@ MAX_INDEXED_DAYS = 16
 _SOURCE_RE = re.compile(rb'"sourceId":"([^"\\]*)"')
 
 
-@dataclass(frozen=True, slots=True)
-class SpanIn:
-    """One decoded span with its resource's attributes (values as plain Python)."""
+class SpanIn(msgspec.Struct, frozen=True):
+    """One decoded span with its resource's attributes (values as plain Python).
+
+    msgspec structs, not dataclasses: a frozen dataclass's ``__init__`` sets each field
+    through ``object.__setattr__``, which costs more than the rest of decoding a span."""
 
     trace_id: str  # lower-case hex
     span_id: str
@@ -62,8 +76,8 @@ class SpanIn:
     end_ns: int
     status_code: int = 0
     status_message: str = ""
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-    resource: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    resource: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -90,8 +104,7 @@ class IngestResult:
         return "; ".join(self.errors) + (f"; and {more} more" if more > 0 else "")
 
 
-@dataclass(frozen=True, slots=True)
-class CallRecord:
+class CallRecord(msgspec.Struct, frozen=True):
     """The execution (and, for a model call, cost entry) one span or log event maps to."""
 
     agent: str
@@ -115,16 +128,15 @@ class CallRecord:
     api_calls: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LogIn:
+class LogIn(msgspec.Struct, frozen=True):
     """One decoded log record (an OpenTelemetry event) with its resource's attributes."""
 
     time_ns: int
     observed_ns: int = 0
     event_name: str = ""
     body: Any = None
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-    resource: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    resource: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
 
 #: Claude Code's event for one model request (its ``event.name``, or the record's name).
@@ -173,14 +185,9 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
     if span.end_ns < span.start_ns:
         raise ValueError("duration: the span ends before it starts")
     model_call = operation not in NOT_MODEL_CALLS
-    usage = {  # a JSON sender may send a count as a double (1500.0)
-        k: int(v) if isinstance(v, float) and v.is_integer() else v
-        for k, v in attrs.items()
-        if k.startswith("gen_ai.usage.") and "token" in k
-    }
     inp = out = read = write = 0
-    if model_call and usage:
-        inp, out, read, write = normalise_usage(usage, input_includes_cache=True)
+    if model_call:
+        inp, out, read, write = otel_usage(attrs, whole_floats=True)
     cost: float | None = None
     if model_call:
         for key in COST_ATTRIBUTES:
@@ -310,9 +317,12 @@ class SeenIndex:
         self.journal = journal
         self.max_days = max_days
         self._days: OrderedDict[tuple[str, int], set[str]] = OrderedDict()  # (kind, day no.)
+        self._last: tuple[tuple[str, int] | None, set[str]] = (None, set())
 
     def ids(self, kind: str, timestamp_ms: int) -> set[str]:
         key = (kind, timestamp_ms // MS_PER_DAY)
+        if key == self._last[0]:  # a batch's records mostly share a day
+            return self._last[1]
         ids = self._days.get(key)
         if ids is None:
             path = self.journal.path_for(kind, day_of_ms(timestamp_ms))
@@ -323,11 +333,13 @@ class SeenIndex:
                 self._days.popitem(last=False)
         elif len(self._days) > 1:
             self._days.move_to_end(key)
+        self._last = (key, ids)
         return ids
 
     def forget(self) -> None:
         """Drop every cached day (after a failed write: the journal is read again)."""
         self._days.clear()
+        self._last = (None, set())
 
 
 class Ingestor:
@@ -373,10 +385,10 @@ class Ingestor:
         kind: str,
     ) -> IngestResult:
         """Map, check and write a whole batch: one append per journal day file, thresholds
-        and budgets checked once (``track_costs`` / ``track_executions``)."""
+        and budgets checked once (``append_checked``; ``track_costs`` /
+        ``track_executions`` for a record the fast checks cannot vouch for)."""
         result = IngestResult()
-        # Per record: (what, record, execution to write or None, cost entry needed)
-        todo: list[tuple[str, CallRecord, Execution | None, bool]] = []
+        plan = _Plan(now_ms(self.monitor.clock), os.getpid())
         batch_ids: set[tuple[str, str]] = set()  # a span twice in one batch counts once
         for what, item in items:
             try:
@@ -384,16 +396,12 @@ class Ingestor:
                 if record is None:
                     result.ignored += 1
                     continue
-                planned = self._plan(record, batch_ids)
+                if not self._plan(what, record, batch_ids, plan):
+                    result.duplicates += 1
             except ValueError as exc:  # pydantic's ValidationError is one
                 result.reject(what, _one_line(exc))
-                continue
-            if planned is None:
-                result.duplicates += 1
-                continue
-            todo.append((what, record, *planned))
         try:
-            self._write(todo, result)
+            self._write(plan, result)
         except OSError:
             self.seen.forget()  # re-read what reached the journal before judging a retry
             raise
@@ -401,12 +409,10 @@ class Ingestor:
             log.warning("OTLP: %d %s refused: %s", result.rejected, kind, result.error_message)
         return result
 
-    def _plan(
-        self, r: CallRecord, batch_ids: set[tuple[str, str]]
-    ) -> tuple[Execution | None, bool] | None:
-        """What of ``r`` is not yet in the journal: (execution to write, whether its cost
-        entry is needed); None when both already are. Raises ValueError for a record the
-        execution model refuses, before anything of it is written."""
+    def _plan(self, what: str, r: CallRecord, batch_ids: set[tuple[str, str]], plan: _Plan) -> bool:
+        """Add what of ``r`` is not yet in the journal to ``plan``; False when all of it
+        already is. Raises ValueError for a record the execution model refuses, before
+        anything of it is written."""
         sid = r.source_id
         need_execution = (
             r.execution
@@ -419,45 +425,137 @@ class Ingestor:
             and ("ledger", sid) not in batch_ids
         )
         if not (need_execution or need_cost):
-            return None
-        cost = 0.0
+            return False
+        cost, pricing = 0.0, "exact"
         if r.model_call:
-            cost, _ = self.tracker._price(r.model or UNKNOWN_MODEL, _usage(r), r.reported_cost)
-        # Built (and so checked) before anything is written, so a refused span leaves no trace.
-        execution = Execution.model_validate(
-            {
-                "timestamp": r.timestamp,
-                "agent": r.agent,
-                "duration": r.duration,
-                "status": r.status,
-                "tokens_used": r.input_tokens
-                + r.output_tokens
-                + r.cache_read_tokens
-                + r.cache_write_tokens,
-                "input_tokens": r.input_tokens,
-                "output_tokens": r.output_tokens,
-                "cache_read_tokens": r.cache_read_tokens,
-                "cache_write_tokens": r.cache_write_tokens,
-                "model": r.model,
-                "department": r.department,
-                "cost": cost,
-                "api_calls": r.api_calls if r.api_calls is not None else int(r.model_call),
-                "error": r.error,
-                "host": self._host if r.host is None else r.host,
-                "pid": os.getpid(),
-                "source_id": sid,
-            }
-        )
+            cost, pricing = self.tracker._price(
+                r.model or UNKNOWN_MODEL, _usage(r), r.reported_cost
+            )
+            if r.reported_cost is not None and pricing == "caller":
+                pricing = "reported"
+        if not self._fast(r, cost, pricing, need_execution, need_cost, plan):
+            # Built (and so checked) before anything is written: a refused span leaves no trace.
+            execution = Execution.model_validate(self._execution_fields(r, cost))
+            plan.slow.append((what, r, execution if need_execution else None, need_cost))
+        else:
+            plan.fast_records += 1
         if need_execution:
             batch_ids.add(("executions", sid))
         if need_cost:
             batch_ids.add(("ledger", sid))
-        return (execution if need_execution else None), need_cost
+        return True
 
-    def _write(
-        self, todo: list[tuple[str, CallRecord, Execution | None, bool]], result: IngestResult
-    ) -> None:
-        """Cost entries first; a record whose entry is refused writes no execution either."""
+    def _execution_fields(self, r: CallRecord, cost: float) -> dict[str, Any]:
+        return {
+            "timestamp": r.timestamp,
+            "agent": r.agent,
+            "duration": r.duration,
+            "status": r.status,
+            "tokens_used": r.input_tokens
+            + r.output_tokens
+            + r.cache_read_tokens
+            + r.cache_write_tokens,
+            "input_tokens": r.input_tokens,
+            "output_tokens": r.output_tokens,
+            "cache_read_tokens": r.cache_read_tokens,
+            "cache_write_tokens": r.cache_write_tokens,
+            "model": r.model,
+            "department": r.department,
+            "cost": cost,
+            "api_calls": r.api_calls if r.api_calls is not None else int(r.model_call),
+            "error": r.error,
+            "host": self._host if r.host is None else r.host,
+            "pid": os.getpid(),
+            "source_id": r.source_id,
+        }
+
+    def _fast(
+        self,
+        r: CallRecord,
+        cost: float,
+        pricing: str,
+        need_execution: bool,
+        need_cost: bool,
+        plan: _Plan,
+    ) -> bool:
+        """Plan ``r``'s lines as rows encoded and vouched for by the msgspec mirrors (what
+        a reader accepts) and by the API's timestamp rule; False, planning nothing, when
+        any of it is in doubt, so the models decide (and name the problem)."""
+        ts = r.timestamp
+        if not (
+            type(ts) is int
+            and HISTORY_START_MS <= ts <= plan.now + FUTURE_SLACK_MS
+            and type(r.duration) is float
+            and type(cost) is float
+        ):
+            return False
+        host = self._host if r.host is None else r.host
+        try:
+            # Built unchecked, then checked as a reader checks the line written.
+            e_line = encode_row(
+                ExecutionLine(
+                    ts,
+                    r.agent,
+                    r.status,  # type: ignore[arg-type]  # checked by vouch_execution
+                    r.duration,
+                    r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens,
+                    r.input_tokens,
+                    r.output_tokens,
+                    r.cache_read_tokens,
+                    r.cache_write_tokens,
+                    r.model,
+                    r.department,
+                    cost,
+                    0.0,
+                    0.0,
+                    r.api_calls if r.api_calls is not None else int(r.model_call),
+                    r.error,
+                    host,
+                    plan.pid,
+                    r.source_id,
+                )
+            )
+            e_row = vouch_execution(e_line)
+            if need_cost:
+                c_line = encode_row(
+                    CostLine(
+                        ts,
+                        r.agent,
+                        r.department,
+                        r.model or UNKNOWN_MODEL,
+                        r.input_tokens,
+                        r.output_tokens,
+                        r.cache_read_tokens,
+                        r.cache_write_tokens,
+                        cost,
+                        pricing,  # type: ignore[arg-type]
+                        host,
+                        plan.pid,
+                        r.source_id,
+                    )
+                )
+                c_row = vouch_cost(c_line)
+        except (ValueError, TypeError, OverflowError):  # msgspec's errors are ValueErrors
+            return False
+        if need_execution:
+            plan.executions.append(e_row)
+            plan.execution_lines.append(e_line + b"\n")
+        if need_cost:
+            plan.costs.append(c_row)
+            plan.cost_lines.append(c_line + b"\n")
+        return True
+
+    def _write(self, plan: _Plan, result: IngestResult) -> None:
+        """Cost entries first; a record whose entry is refused writes no execution either.
+
+        Vouched lines go out as they are; the records the fast checks left to the models
+        go through ``track_costs`` / ``track_executions`` (a batch of well-formed spans
+        has none)."""
+        if plan.costs:
+            self.tracker.append_checked(plan.costs, plan.cost_lines)
+            for row in plan.costs:
+                self.seen.ids("ledger", row.timestamp).add(row.source_id)  # type: ignore[arg-type]
+        todo = plan.slow
         costed = [t for t in todo if t[3]]
         refused: set[int] = set()
         if costed:
@@ -484,6 +582,10 @@ class Ingestor:
                     result.reject(what, _one_line(entry))
                 else:
                     self.seen.ids("ledger", r.timestamp).add(r.source_id)
+        if plan.executions:
+            self.monitor.append_checked(plan.executions, plan.execution_lines)
+            for e_row in plan.executions:
+                self.seen.ids("executions", e_row.timestamp).add(e_row.source_id)  # type: ignore[arg-type]
         executions = [t for t in todo if t[2] is not None and id(t[1]) not in refused]
         if executions:
             recorded = self.monitor.track_executions([e for _, _, e, _ in executions if e])
@@ -493,12 +595,26 @@ class Ingestor:
                     result.reject(what, _one_line(done))
                 else:
                     self.seen.ids("executions", r.timestamp).add(r.source_id)
+        result.accepted += plan.fast_records
         result.accepted += sum(1 for t in todo if id(t[1]) not in refused)
 
 
-def _usage(r: CallRecord) -> Any:
-    from core.costs.pricing import Usage
+@dataclass(slots=True)
+class _Plan:
+    """What a batch writes: vouched rows and lines, and the records left to the models."""
 
+    now: int  # epoch ms the timestamps are judged against
+    pid: int
+    executions: list[ExecutionLine] = field(default_factory=list)
+    execution_lines: list[bytes] = field(default_factory=list)
+    costs: list[CostLine] = field(default_factory=list)
+    cost_lines: list[bytes] = field(default_factory=list)
+    fast_records: int = 0
+    # (what, record, execution to write or None, cost entry needed)
+    slow: list[tuple[str, CallRecord, Execution | None, bool]] = field(default_factory=list)
+
+
+def _usage(r: CallRecord) -> Usage:
     return Usage(r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens)
 
 

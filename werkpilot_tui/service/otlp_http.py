@@ -273,12 +273,17 @@ _NESTED = frozenset({"array_value", "kvlist_value"})
 
 def _pb_attributes(items: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for kv in items:  # the common scalar case inline: this runs for every attribute
+    for kv in items:  # the common cases inline: this runs for every attribute
         v = kv.value
         kind = v.WhichOneof("value")
-        out[kv.key] = (
-            None if kind is None else _pb_value(v) if kind in _NESTED else getattr(v, kind)
-        )
+        if kind == "string_value":
+            out[kv.key] = v.string_value
+        elif kind == "int_value":
+            out[kv.key] = v.int_value
+        else:
+            out[kv.key] = (
+                None if kind is None else _pb_value(v) if kind in _NESTED else getattr(v, kind)
+            )
     return out
 
 
@@ -298,6 +303,7 @@ def decode_traces_protobuf(body: bytes) -> list[SpanIn]:
         resource = _pb_attributes(rs.resource.attributes)
         for ss in rs.scope_spans:
             for s in ss.spans:
+                status = s.status
                 spans.append(
                     SpanIn(
                         trace_id=s.trace_id.hex(),
@@ -305,8 +311,8 @@ def decode_traces_protobuf(body: bytes) -> list[SpanIn]:
                         name=s.name,
                         start_ns=s.start_time_unix_nano,
                         end_ns=s.end_time_unix_nano,
-                        status_code=int(s.status.code),
-                        status_message=s.status.message,
+                        status_code=int(status.code),
+                        status_message=status.message,
                         attributes=_pb_attributes(s.attributes),
                         resource=resource,
                     )
