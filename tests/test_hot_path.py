@@ -382,3 +382,89 @@ def test_record_run_refuses_as_track_execution_does(
     )
     assert _lines(data_dir, "executions") == before
     monitor.close()
+
+
+def _set_budget_elsewhere(data_dir: Path, department: str, amount: float) -> None:
+    """``budgets set`` from another process, through the journal as every writer does."""
+    import subprocess
+    import textwrap
+
+    root = Path(__file__).resolve().parent.parent
+    script = """
+        import sys
+        from core.config import Config, RuntimeBudgets
+        from core.journal.store import Journal
+        RuntimeBudgets(Config(), Journal(sys.argv[1])).set(sys.argv[2], float(sys.argv[3]))
+    """
+    subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), str(data_dir), department, str(amount)],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=True,
+        timeout=60,
+    )
+
+
+def test_a_budget_set_by_another_process_is_seen_by_the_next_track_cost(
+    data_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The beacon, not the periodic ``stat``, tells of the edit: the recheck is an hour."""
+    from core.config import BUDGETS_FILE, Config, RuntimeBudgets
+    from core.journal.store import WATCHED_DOCUMENTS
+
+    assert BUDGETS_FILE in WATCHED_DOCUMENTS
+    monkeypatch.setattr(RuntimeBudgets, "RECHECK_NS", 3600 * 10**9)
+    tracker = CostTracker(data_dir, clock=clock, config=Config(budgets={"sales": 100.0}))
+    first = tracker.track_cost("a", "sales", model="sonnet", cost=0.1)
+    assert first.department_budget == 100.0
+    for amount in (5.0, 7.0):
+        _set_budget_elsewhere(data_dir, "sales", amount)
+        after = tracker.track_cost("a", "sales", model="sonnet", cost=0.1)
+        assert after.department_budget == amount
+    tracker.close()
+
+
+def test_an_edit_by_hand_is_seen_within_the_recheck(data_dir: Path, clock: FakeClock) -> None:
+    """A writer that bypasses the journal does not move the beacon: the ``stat`` fallback
+    (at least every ``RuntimeBudgets.RECHECK_NS``) still finds its edit."""
+    import time
+
+    from core.config import Config, RuntimeBudgets
+
+    assert RuntimeBudgets.RECHECK_NS <= 1_000_000_000
+    tracker = CostTracker(data_dir, clock=clock, config=Config(budgets={"sales": 100.0}))
+    assert tracker.track_cost("a", "sales", model="sonnet", cost=0.1).department_budget == 100.0
+    (data_dir / "budgets.toml").write_text("[budgets]\nsales = 9.0\n")
+    deadline = time.monotonic() + 10
+    while tracker.track_cost("a", "sales", model="sonnet", cost=0.1).department_budget != 9.0:
+        assert time.monotonic() < deadline, "the edit by hand was never seen"
+        time.sleep(0.05)
+    tracker.close()
+
+
+def test_track_cost_makes_no_stat_while_nothing_changed(
+    data_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.config import Config, RuntimeBudgets
+
+    monkeypatch.setattr(RuntimeBudgets, "RECHECK_NS", 3600 * 10**9)  # far from any alert:
+    tracker = CostTracker(data_dir, clock=clock, config=Config(budgets={"sales": 1e6}))
+    tracker.track_cost("a", "sales", model="sonnet", cost=0.0001)  # files opened, budgets read
+    calls: Counter[str] = Counter()
+    real_stat, real_fstat = os.stat, os.fstat
+
+    def stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        calls["stat"] += 1
+        return real_stat(path, *args, **kwargs)
+
+    def fstat(fd: int) -> os.stat_result:
+        calls["fstat"] += 1
+        return real_fstat(fd)
+
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "fstat", fstat)
+    for _ in range(200):
+        tracker.track_cost("a", "sales", model="sonnet", cost=0.0001)
+    monkeypatch.undo()
+    assert calls["stat"] == 0
+    assert calls["fstat"] <= 10  # the day file's "still linked?" check, once a second
+    tracker.close()
