@@ -441,7 +441,7 @@ def test_an_edit_by_hand_is_seen_within_the_recheck(data_dir: Path, clock: FakeC
     tracker.close()
 
 
-def test_track_cost_makes_no_stat_while_nothing_changed(
+def test_track_cost_makes_no_stat_nor_getpid_while_nothing_changed(
     data_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from core.config import Config, RuntimeBudgets
@@ -460,11 +460,34 @@ def test_track_cost_makes_no_stat_while_nothing_changed(
         calls["fstat"] += 1
         return real_fstat(fd)
 
+    def getpid() -> int:
+        calls["getpid"] += 1
+        return pid
+
+    pid = os.getpid()
     monkeypatch.setattr(os, "stat", stat)
     monkeypatch.setattr(os, "fstat", fstat)
+    monkeypatch.setattr(os, "getpid", getpid)
     for _ in range(200):
         tracker.track_cost("a", "sales", model="sonnet", cost=0.0001)
     monkeypatch.undo()
-    assert calls["stat"] == 0
+    assert calls["stat"] == calls["getpid"] == 0
     assert calls["fstat"] <= 10  # the day file's "still linked?" check, once a second
+    tracker.close()
+
+
+def test_a_forked_child_records_its_own_pid(data_dir: Path, clock: FakeClock) -> None:
+    """The pid ``track_cost`` caches is the child's after a ``fork``."""
+    tracker = CostTracker(data_dir, clock=clock)
+    tracker.track_cost("a", "sales", model="sonnet", cost=0.0001)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            tracker.track_cost("a", "sales", model="sonnet", cost=0.0001)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    tracker.track_cost("a", "sales", model="sonnet", cost=0.0001)
+    pids = [CostEntry.model_validate_json(line).pid for line in _lines(data_dir, "ledger")]
+    assert pids == [os.getpid(), pid, os.getpid()]
     tracker.close()
