@@ -491,3 +491,17 @@ def test_a_forked_child_records_its_own_pid(data_dir: Path, clock: FakeClock) ->
     pids = [CostEntry.model_validate_json(line).pid for line in _lines(data_dir, "ledger")]
     assert pids == [os.getpid(), pid, os.getpid()]
     tracker.close()
+
+
+def test_a_budget_lookup_does_not_create_the_data_directory(tmp_path: Path) -> None:
+    """Only a write creates it: a console watching a directory that is not there yet
+    looks budgets up too."""
+    from core.config import Config, RuntimeBudgets
+    from core.journal.store import Journal
+
+    data_dir = tmp_path / "not" / "yet"
+    budgets = RuntimeBudgets(Config(budgets={"sales": 100.0}), Journal(data_dir))
+    assert budgets.budget_for("sales") == 100.0
+    assert not data_dir.exists()
+    budgets.set("sales", 5.0)
+    assert budgets.budget_for("sales") == 5.0

@@ -606,9 +606,12 @@ class Journal:
         it cannot be shared (a read-only data directory). A writer that bypasses the journal
         (a person editing the file) does not move it: readers still ``stat`` now and then."""
         name = os.fspath(relpath)
-        if name not in WATCHED_DOCUMENTS:
-            return None
-        beacon = self._beacons.get(name) if name in self._beacons else self._map(name)
+        if name in self._beacons:
+            beacon = self._beacons[name]
+        elif name not in WATCHED_DOCUMENTS or not self.root.is_dir():
+            return None  # a reader does not create the data directory (it may never come)
+        else:
+            beacon = self._map(name)
         return None if beacon is None else _BEACON.unpack_from(beacon, 0)[0]
 
     def list_documents(self, subdir: str, pattern: str) -> list[Path]:
