@@ -93,7 +93,9 @@ def _forked() -> None:
     _pid = os.getpid()
 
 
-os.register_at_fork(after_in_child=_forked)
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forked)
+
 #: The keys of one entry of ``CostTracker.track_costs`` (``track_cost``'s arguments).
 _ENTRY_KEYS = frozenset(
     ("agent", "department", "model", "input_tokens", "output_tokens", "tokens_used",
