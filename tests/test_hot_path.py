@@ -505,3 +505,30 @@ def test_a_budget_lookup_does_not_create_the_data_directory(tmp_path: Path) -> N
     assert not data_dir.exists()
     budgets.set("sales", 5.0)
     assert budgets.budget_for("sales") == 5.0
+
+
+def test_a_forked_child_records_executions_with_its_own_pid(
+    data_dir: Path, clock: FakeClock
+) -> None:
+    """A monitor built before a ``fork`` writes the child's pid in the child (the field
+    names the writer), on the fast path and the model's."""
+    monitor = PerformanceMonitor(data_dir, clock=clock)
+    tracker = CostTracker(data_dir, clock=clock)
+
+    def one_run() -> None:
+        with core.track("a", model="sonnet", monitor=monitor, tracker=tracker, clock=clock) as r:
+            r.record_usage(input_tokens=1)
+        monitor.track_execution("a", duration=1.0, tokens_used=1)
+
+    one_run()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            one_run()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    pids = [Execution.model_validate_json(line).pid for line in _lines(data_dir, "executions")]
+    assert pids == [os.getpid()] * 2 + [pid] * 2
+    monitor.close()
+    tracker.close()

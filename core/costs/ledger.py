@@ -61,7 +61,7 @@ from core.costs.reports import (
     weekly_report,
 )
 from core.journal.store import Journal, JournalReader
-from core.record_rows import CostOut, CostRecord, cost_out_line, parse_cost_lines
+from core.record_rows import CostOut, CostRecord, cost_out_line, parse_cost_lines, writer_pid
 from core.records import (
     MAX_ENTRY_COST,
     MAX_EPOCH_MS,
@@ -83,19 +83,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("core.ledger")
 _warned_unpriced: set[str] = set()
-#: This process's id, kept current across ``fork``: ``getpid`` is a system call (~2 µs on
-#: some hosts) that ``track_cost`` would otherwise make for every entry.
-_pid = os.getpid()
-
-
-def _forked() -> None:
-    global _pid
-    _pid = os.getpid()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_forked)
-
 #: The keys of one entry of ``CostTracker.track_costs`` (``track_cost``'s arguments).
 _ENTRY_KEYS = frozenset(
     ("agent", "department", "model", "input_tokens", "output_tokens", "tokens_used",
@@ -303,7 +290,7 @@ class CostTracker:
         entry = self._checked(
             agent, department, model, timestamp, now, allow_history,
             input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens,
-            cost, reported, host, source_id, _pid, fast=True,
+            cost, reported, host, source_id, writer_pid(), fast=True,
         )  # fmt: skip
         today = now // MS_PER_DAY
         month = self._agg.month_of_day(today)
