@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import re
+import time
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -449,17 +450,31 @@ class RuntimeBudgets:
     existed) is logged once, listed in ``ignored`` and skipped: the department falls back to
     its configured budget, and every process keeps working."""
 
+    #: Longest an edit of budgets.toml that bypasses the journal (by hand) goes unseen.
+    RECHECK_NS = 250_000_000
+
     def __init__(self, config: Config, journal: Journal) -> None:
         self.config = config
         self.journal = journal
-        self._stamp: int | None = None
+        self._stamp: tuple[int | None, int | None] | None = None
+        self._beacon: int | None = None
+        self._recheck_at = 0
         self._edits: dict[str, float] = {}
         self._resolved: dict[str, float] = {}
         self.ignored: list[str] = []  # "file: budgets.x: problem" of the last version read
         self._skipped: list[str] = []
 
     def _reload(self) -> None:
-        stamp = self.journal.document_mtime(BUDGETS_FILE)
+        # The beacon every process's ``set`` moves says "no edit since" without a system
+        # call; a ``stat`` still runs at least every ``RECHECK_NS`` (an edit by hand, or a
+        # half-read word), and whenever the beacon moved (part of the stamp: a new file
+        # with the old file's inode, size and mtime tick is still read).
+        beacon = self.journal.document_beacon(BUDGETS_FILE)
+        now = time.monotonic_ns()
+        if beacon is not None and beacon == self._beacon and now < self._recheck_at:
+            return
+        self._beacon, self._recheck_at = beacon, now + self.RECHECK_NS
+        stamp = (beacon, self.journal.document_mtime(BUDGETS_FILE))
         if stamp == self._stamp:
             return
         self._stamp = stamp
@@ -501,7 +516,8 @@ class RuntimeBudgets:
 
     def budget_for(self, department: str) -> float:
         """A department's budget: its edit, else (for a department without one of its own)
-        the edited default, else the configured one. One ``stat`` of budgets.toml a call."""
+        the edited default, else the configured one. No system call while nothing was
+        edited (see ``_reload``); an edit by hand shows within ``RECHECK_NS``."""
         self._reload()
         budget = self._resolved.get(department)
         if budget is None:
@@ -550,4 +566,4 @@ class RuntimeBudgets:
                 )
             edits[dept] = float(amount)
             self.journal.write_document(BUDGETS_FILE, tomli_w.dumps({"budgets": edits}))
-        self._stamp = None
+        self._stamp, self._recheck_at = None, 0

@@ -23,6 +23,7 @@ writes its records this way, without building a model per record.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from operator import attrgetter
 from typing import Annotated, Any, Literal
@@ -41,6 +42,23 @@ from core.records import (
     check_host,
     check_name,
 )
+
+#: The writing process's id (the ``pid`` of every record), kept current across ``fork``:
+#: ``getpid`` is a system call (~2 µs on some hosts) the hot path would make per record.
+_pid = os.getpid()
+
+
+def writer_pid() -> int:
+    return _pid
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forked)
 
 _Pid = Annotated[int, msgspec.Meta(ge=0, le=MAX_PID)]
 _Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_EXECUTION_TOKENS)]

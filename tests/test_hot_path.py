@@ -382,3 +382,153 @@ def test_record_run_refuses_as_track_execution_does(
     )
     assert _lines(data_dir, "executions") == before
     monitor.close()
+
+
+def _set_budget_elsewhere(data_dir: Path, department: str, amount: float) -> None:
+    """``budgets set`` from another process, through the journal as every writer does."""
+    import subprocess
+    import textwrap
+
+    root = Path(__file__).resolve().parent.parent
+    script = """
+        import sys
+        from core.config import Config, RuntimeBudgets
+        from core.journal.store import Journal
+        RuntimeBudgets(Config(), Journal(sys.argv[1])).set(sys.argv[2], float(sys.argv[3]))
+    """
+    subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), str(data_dir), department, str(amount)],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=True,
+        timeout=60,
+    )
+
+
+def test_a_budget_set_by_another_process_is_seen_by_the_next_track_cost(
+    data_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The beacon, not the periodic ``stat``, tells of the edit: the recheck is an hour."""
+    from core.config import BUDGETS_FILE, Config, RuntimeBudgets
+    from core.journal.store import WATCHED_DOCUMENTS
+
+    assert BUDGETS_FILE in WATCHED_DOCUMENTS
+    monkeypatch.setattr(RuntimeBudgets, "RECHECK_NS", 3600 * 10**9)
+    tracker = CostTracker(data_dir, clock=clock, config=Config(budgets={"sales": 100.0}))
+    first = tracker.track_cost("a", "sales", model="sonnet", cost=0.1)
+    assert first.department_budget == 100.0
+    for amount in (5.0, 7.0):
+        _set_budget_elsewhere(data_dir, "sales", amount)
+        after = tracker.track_cost("a", "sales", model="sonnet", cost=0.1)
+        assert after.department_budget == amount
+    tracker.close()
+
+
+def test_an_edit_by_hand_is_seen_within_the_recheck(data_dir: Path, clock: FakeClock) -> None:
+    """A writer that bypasses the journal does not move the beacon: the ``stat`` fallback
+    (at least every ``RuntimeBudgets.RECHECK_NS``) still finds its edit."""
+    import time
+
+    from core.config import Config, RuntimeBudgets
+
+    assert RuntimeBudgets.RECHECK_NS <= 1_000_000_000
+    tracker = CostTracker(data_dir, clock=clock, config=Config(budgets={"sales": 100.0}))
+    assert tracker.track_cost("a", "sales", model="sonnet", cost=0.1).department_budget == 100.0
+    (data_dir / "budgets.toml").write_text("[budgets]\nsales = 9.0\n")
+    deadline = time.monotonic() + 10
+    while tracker.track_cost("a", "sales", model="sonnet", cost=0.1).department_budget != 9.0:
+        assert time.monotonic() < deadline, "the edit by hand was never seen"
+        time.sleep(0.05)
+    tracker.close()
+
+
+def test_track_cost_makes_no_stat_nor_getpid_while_nothing_changed(
+    data_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.config import Config, RuntimeBudgets
+
+    monkeypatch.setattr(RuntimeBudgets, "RECHECK_NS", 3600 * 10**9)  # far from any alert:
+    tracker = CostTracker(data_dir, clock=clock, config=Config(budgets={"sales": 1e6}))
+    tracker.track_cost("a", "sales", model="sonnet", cost=0.0001)  # files opened, budgets read
+    calls: Counter[str] = Counter()
+    real_stat, real_fstat = os.stat, os.fstat
+
+    def stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        calls["stat"] += 1
+        return real_stat(path, *args, **kwargs)
+
+    def fstat(fd: int) -> os.stat_result:
+        calls["fstat"] += 1
+        return real_fstat(fd)
+
+    def getpid() -> int:
+        calls["getpid"] += 1
+        return pid
+
+    pid = os.getpid()
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "fstat", fstat)
+    monkeypatch.setattr(os, "getpid", getpid)
+    for _ in range(200):
+        tracker.track_cost("a", "sales", model="sonnet", cost=0.0001)
+    monkeypatch.undo()
+    assert calls["stat"] == calls["getpid"] == 0
+    assert calls["fstat"] <= 10  # the day file's "still linked?" check, once a second
+    tracker.close()
+
+
+def test_a_forked_child_records_its_own_pid(data_dir: Path, clock: FakeClock) -> None:
+    """The pid ``track_cost`` caches is the child's after a ``fork``."""
+    tracker = CostTracker(data_dir, clock=clock)
+    tracker.track_cost("a", "sales", model="sonnet", cost=0.0001)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            tracker.track_cost("a", "sales", model="sonnet", cost=0.0001)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    tracker.track_cost("a", "sales", model="sonnet", cost=0.0001)
+    pids = [CostEntry.model_validate_json(line).pid for line in _lines(data_dir, "ledger")]
+    assert pids == [os.getpid(), pid, os.getpid()]
+    tracker.close()
+
+
+def test_a_budget_lookup_does_not_create_the_data_directory(tmp_path: Path) -> None:
+    """Only a write creates it: a console watching a directory that is not there yet
+    looks budgets up too."""
+    from core.config import Config, RuntimeBudgets
+    from core.journal.store import Journal
+
+    data_dir = tmp_path / "not" / "yet"
+    budgets = RuntimeBudgets(Config(budgets={"sales": 100.0}), Journal(data_dir))
+    assert budgets.budget_for("sales") == 100.0
+    assert not data_dir.exists()
+    budgets.set("sales", 5.0)
+    assert budgets.budget_for("sales") == 5.0
+
+
+def test_a_forked_child_records_executions_with_its_own_pid(
+    data_dir: Path, clock: FakeClock
+) -> None:
+    """A monitor built before a ``fork`` writes the child's pid in the child (the field
+    names the writer), on the fast path and the model's."""
+    monitor = PerformanceMonitor(data_dir, clock=clock)
+    tracker = CostTracker(data_dir, clock=clock)
+
+    def one_run() -> None:
+        with core.track("a", model="sonnet", monitor=monitor, tracker=tracker, clock=clock) as r:
+            r.record_usage(input_tokens=1)
+        monitor.track_execution("a", duration=1.0, tokens_used=1)
+
+    one_run()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            one_run()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    pids = [Execution.model_validate_json(line).pid for line in _lines(data_dir, "executions")]
+    assert pids == [os.getpid()] * 2 + [pid] * 2
+    monitor.close()
+    tracker.close()

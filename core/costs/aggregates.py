@@ -120,30 +120,44 @@ class LedgerAggregates:
         return month
 
     def add(self, e: CostRecord) -> None:
+        # Called for every entry (each ``track_cost``): the four cells an entry lands in are
+        # found first, then summed in one loop (``CostCell.add`` inlined).
         nanos = usd_to_nanos(e.cost)
-        day = e.timestamp // MS_PER_DAY
+        ts = e.timestamp
+        day = ts // MS_PER_DAY
         dept = e.department.lower()
-        key = (e.agent, dept, e.model)
-        month = self.month_of_day(day)
-        _cell(self.days, day, key).add(e, nanos)
-        _cell(self.months, month, key).add(e, nanos)
+        name, model_name = e.agent, e.model
+        key = (name, dept, model_name)
+        month = self._months.get(day)
+        if month is None:
+            month = self.month_of_day(day)
+        agent = self.agents.get(name)
+        if agent is None:
+            agent = self.agents[name] = AgentTotals()
+        if ts >= agent.total.last_used:
+            agent.department = dept
+        model = agent.models.get(model_name)
+        if model is None:
+            model = agent.models[model_name] = CostCell()
+        inp, out = e.input_tokens, e.output_tokens
+        read, write = e.cache_read_tokens, e.cache_write_tokens
+        cells = (_cell(self.days, day, key), _cell(self.months, month, key), agent.total, model)
+        for cell in cells:
+            cell.nanos += nanos
+            cell.input_tokens += inp
+            cell.output_tokens += out
+            cell.cache_read_tokens += read
+            cell.cache_write_tokens += write
+            cell.executions += 1
+            if ts > cell.last_used:
+                cell.last_used = ts
         _count(self.day_totals, day, nanos)
         _count(self.month_totals, month, nanos)
         depts = self.month_departments.get(month)
         if depts is None:
             depts = self.month_departments[month] = {}
         depts[dept] = depts.get(dept, 0) + nanos
-        self.recent.add(dept, e.timestamp, nanos)
-        agent = self.agents.get(e.agent)
-        if agent is None:
-            agent = self.agents[e.agent] = AgentTotals()
-        if e.timestamp >= agent.total.last_used:
-            agent.department = dept
-        agent.total.add(e, nanos)
-        model = agent.models.get(e.model)
-        if model is None:
-            model = agent.models[e.model] = CostCell()
-        model.add(e, nanos)
+        self.recent.add(dept, ts, nanos)
         self.entries += 1
 
     def add_many(self, entries: Sequence[CostRecord], nanos: Sequence[int]) -> None:

@@ -61,7 +61,14 @@ from core.costs.reports import (
     weekly_report,
 )
 from core.journal.store import Journal, JournalReader
-from core.record_rows import CostLine, CostOut, CostRecord, cost_out_line, parse_cost_lines
+from core.record_rows import (
+    CostLine,
+    CostOut,
+    CostRecord,
+    cost_out_line,
+    parse_cost_lines,
+    writer_pid,
+)
 from core.records import (
     MAX_ENTRY_COST,
     MAX_EPOCH_MS,
@@ -290,7 +297,7 @@ class CostTracker:
         entry = self._checked(
             agent, department, model, timestamp, now, allow_history,
             input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens,
-            cost, reported, host, source_id, os.getpid(), fast=True,
+            cost, reported, host, source_id, writer_pid(), fast=True,
         )  # fmt: skip
         today = now // MS_PER_DAY
         month = self._agg.month_of_day(today)

@@ -62,6 +62,10 @@ _MTIME_TICK_NS = 50_000_000  # coarser than any file system's timestamp granular
 #: Kinds whose every append is announced in a word shared through ``.locks/KIND.beacon``
 #: (see ``Journal.beacon``): the guard asks "anything new in the ledger?" before every call.
 BEACON_KINDS = frozenset({"ledger"})
+#: Documents whose every ``write_document`` rewrites ``.locks/NAME.beacon`` with a fresh
+#: random word (see ``Journal.document_beacon``): budgets are looked up on every
+#: ``track_cost``, and a ``stat`` of the file costs ~2 µs on some hosts.
+WATCHED_DOCUMENTS = frozenset({"budgets.toml"})
 _BEACON = struct.Struct("<q")  # (UTC day number << 40) | end offset of the newest append
 #: How long an unchanged beacon is believed without a ``fstat``: bounds the delay should a
 #: word ever be read half-written.
@@ -537,7 +541,8 @@ class Journal:
         path = self.root / relpath
         data = content.encode() if isinstance(content, str) else content
         dir_fd = self._open_dir(path.parent)
-        tmp = f".{path.name}.{secrets.token_hex(6)}.tmp"
+        token = secrets.token_hex(6)
+        tmp = f".{path.name}.{token}.tmp"
         try:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
             fd = os.open(tmp, flags, _FILE_MODE, dir_fd=dir_fd)
@@ -553,6 +558,11 @@ class Journal:
                 raise
             with contextlib.suppress(OSError):
                 os.fsync(dir_fd)  # the rename itself survives a crash too
+            name = os.fspath(relpath)
+            if name in WATCHED_DOCUMENTS:  # after the rename: a reader that sees it sees it
+                beacon = self._beacons.get(name) if name in self._beacons else self._map(name)
+                if beacon is not None:  # the random part of the temporary's name: fresh
+                    _BEACON.pack_into(beacon, 0, int(token, 16))
         except IsADirectoryError:
             raise DataDirError(f"{path} is a directory, not a document") from None
         finally:
@@ -588,6 +598,21 @@ class Journal:
         except (FileNotFoundError, NotADirectoryError):
             return None
         return st.st_mtime_ns ^ st.st_ino ^ st.st_size
+
+    def document_beacon(self, relpath: str | Path) -> int | None:
+        """A word every process's ``write_document`` of ``relpath`` (one of
+        ``WATCHED_DOCUMENTS``) rewrites after its rename: unchanged since the last
+        ``document_mtime`` means no such write since, learnt without a system call. None when
+        it cannot be shared (a read-only data directory). A writer that bypasses the journal
+        (a person editing the file) does not move it: readers still ``stat`` now and then."""
+        name = os.fspath(relpath)
+        if name in self._beacons:
+            beacon = self._beacons[name]
+        elif name not in WATCHED_DOCUMENTS or not self.root.is_dir():
+            return None  # a reader does not create the data directory (it may never come)
+        else:
+            beacon = self._map(name)
+        return None if beacon is None else _BEACON.unpack_from(beacon, 0)[0]
 
     def list_documents(self, subdir: str, pattern: str) -> list[Path]:
         """Documents in ``subdir`` whose name matches the regular expression, sorted."""

@@ -46,7 +46,7 @@ from core.monitor.windows import (
     to_nano,
 )
 from core.otlp.emit import emitter_for
-from core.record_rows import ExecutionLine, ExecutionOut, execution_out_line
+from core.record_rows import ExecutionLine, ExecutionOut, execution_out_line, writer_pid
 from core.records import (
     ERROR_STATUSES,
     MAX_EPOCH_MS,
@@ -124,7 +124,6 @@ class PerformanceMonitor:
         self._started = now_ms(self.clock)
         self._health = HealthCache(self.clock)
         self._checkpoint_every = int(checkpoint_interval_s * 1000)
-        self._pid = os.getpid()
         self._parallel_bytes = parallel_rebuild_bytes  # 0: never fork a reader
         self._watch = ThresholdWatch(
             self.config.thresholds, lambda: self.alert_manager, int(alert_repeat_s * 1000)
@@ -266,7 +265,7 @@ class PerformanceMonitor:
             row = ExecutionOut(
                 ts, agent, status, duration, used, input_tokens, output_tokens,
                 cache_read_tokens, cache_write_tokens, model, department, cost, cpu_time,
-                memory_delta, api_calls, error, _HOST, self._pid,
+                memory_delta, api_calls, error, _HOST, writer_pid(),
             )  # fmt: skip
             self._append(row, execution_out_line(row))
             self._after(agent, now)
@@ -398,7 +397,7 @@ class PerformanceMonitor:
                     )
         data["timestamp"], data["agent"] = ts, agent
         data.setdefault("host", _HOST)
-        data.setdefault("pid", self._pid)
+        data.setdefault("pid", writer_pid())
         return Execution.model_validate(data)
 
     def _apply(self, r: Execution | ExecutionLine | ExecutionOut, payload: Any = None) -> None:

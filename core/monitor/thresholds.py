@@ -106,6 +106,14 @@ class ThresholdWatch:
         t = self.t
         out: list[ThresholdBreach] = []
         count, errors, h_count, h_dur = series.recent_figures(now, _DAY, MS_PER_HOUR)
+        if (
+            not collect  # every record: nothing held, nothing breached, nothing to do
+            and ("error_rate", agent) not in self.raised
+            and ("response_time", agent) not in self.raised
+            and error_rate_level(count, errors, t, None, t.hysteresis) is None
+            and not (h_count and h_dur > t.response_time_warning_ms * 1000 * h_count)
+        ):
+            return out
         held = self._held("error_rate", agent)
         level = error_rate_level(count, errors, t, held, t.hysteresis)
         rate = errors / count if count else 0.0
