@@ -308,3 +308,53 @@ def test_adding_many_cost_entries_equals_adding_each(
     for name in ("days", "months", "day_totals", "month_totals", "month_departments", "agents"):
         assert getattr(many, name) == getattr(one, name), name
     assert many.entries == one.entries
+
+
+def test_protobuf_attributes_decode_every_value_kind_as_the_oneof_says() -> None:
+    """Attributes are read by field, not ``WhichOneof``: values set to their default (an
+    empty string, 0, False, 0.0) and unset ones still decode to what the sender set."""
+    from google.protobuf.json_format import MessageToDict
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    from werkpilot_tui.service.otlp_http import decode_traces_protobuf
+
+    values = {
+        "s": AnyValue(string_value="text"),
+        "s0": AnyValue(string_value=""),
+        "i": AnyValue(int_value=-7),
+        "i0": AnyValue(int_value=0),
+        "b": AnyValue(bool_value=True),
+        "b0": AnyValue(bool_value=False),
+        "d": AnyValue(double_value=1.5),
+        "d0": AnyValue(double_value=0.0),
+        "bytes": AnyValue(bytes_value=b"\x00\x01"),
+        "none": AnyValue(),
+    }
+    request = ExportTraceServiceRequest()
+    span = request.resource_spans.add().scope_spans.add().spans.add()
+    span.attributes.extend(KeyValue(key=k, value=v) for k, v in values.items())
+    nested = span.attributes.add(key="list")
+    nested.value.array_value.values.extend([AnyValue(int_value=0), AnyValue(string_value="x")])
+    kv = span.attributes.add(key="kv").value.kvlist_value.values.add(key="inner")
+    kv.value.string_value = ""
+    for k, v in values.items():  # the oneof as the library reports it
+        assert MessageToDict(v) or k == "none"
+    (decoded,) = decode_traces_protobuf(request.SerializeToString())
+    assert decoded.attributes == {
+        "s": "text",
+        "s0": "",
+        "i": -7,
+        "i0": 0,
+        "b": True,
+        "b0": False,
+        "d": 1.5,
+        "d0": 0.0,
+        "bytes": b"\x00\x01",
+        "none": None,
+        "list": [0, "x"],
+        "kv": {"inner": ""},
+    }
+    assert type(decoded.attributes["b0"]) is bool and type(decoded.attributes["d0"]) is float

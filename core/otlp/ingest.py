@@ -164,22 +164,27 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
     """The record of a GenAI span; None for a span without ``gen_ai.operation.name``.
 
     Raises ValueError naming what is wrong with a GenAI span that cannot be recorded."""
-    attrs = span.attributes
-    operation = _text(attrs.get("gen_ai.operation.name"))
+    get = span.attributes.get
+    operation = _text(get("gen_ai.operation.name"))
     if operation is None:
         return None
-    service = _text(span.resource.get("service.name"))
-    agent = _text(attrs.get("gen_ai.agent.name")) or service or "unknown_service"
+    resource = span.resource
+    service = _text(resource.get("service.name"))
+    agent = _text(get("gen_ai.agent.name")) or service or "unknown_service"
     department = (
-        _text(span.resource.get("werkpilot.department"))
+        _text(resource.get("werkpilot.department"))
         or (departments.get(service) if service else None)
         or "default"
     )
-    model = _text(attrs.get("gen_ai.response.model")) or _text(attrs.get("gen_ai.request.model"))
-    _check_name(agent, "agent")
-    _check_name(department, "department")
-    if model is not None:
+    model = _text(get("gen_ai.response.model")) or _text(get("gen_ai.request.model"))
+    checked = _CHECKED
+    if agent not in checked:
+        _check_name(agent, "agent")
+    if department not in checked:
+        _check_name(department, "department")
+    if model is not None and model not in checked:
         _check_name(model, "model")
+    attrs = span.attributes
     if not 0 < span.end_ns <= MAX_END_NS:
         raise ValueError(f"timestamp: the span's end {span.end_ns} ns is not a plausible time")
     if span.end_ns < span.start_ns:
@@ -317,12 +322,14 @@ class SeenIndex:
         self.journal = journal
         self.max_days = max_days
         self._days: OrderedDict[tuple[str, int], set[str]] = OrderedDict()  # (kind, day no.)
-        self._last: tuple[tuple[str, int] | None, set[str]] = (None, set())
+        #: Per kind, the day last asked for (a batch asks for both kinds, span by span).
+        self._last: dict[str, tuple[tuple[str, int], set[str]]] = {}
 
     def ids(self, kind: str, timestamp_ms: int) -> set[str]:
         key = (kind, timestamp_ms // MS_PER_DAY)
-        if key == self._last[0]:  # a batch's records mostly share a day
-            return self._last[1]
+        last = self._last.get(kind)
+        if last is not None and last[0] == key:  # a batch's records mostly share a day
+            return last[1]
         ids = self._days.get(key)
         if ids is None:
             path = self.journal.path_for(kind, day_of_ms(timestamp_ms))
@@ -333,13 +340,13 @@ class SeenIndex:
                 self._days.popitem(last=False)
         elif len(self._days) > 1:
             self._days.move_to_end(key)
-        self._last = (key, ids)
+        self._last[kind] = (key, ids)
         return ids
 
     def forget(self) -> None:
         """Drop every cached day (after a failed write: the journal is read again)."""
         self._days.clear()
-        self._last = (None, set())
+        self._last.clear()
 
 
 class Ingestor:
