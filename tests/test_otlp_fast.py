@@ -358,3 +358,43 @@ def test_protobuf_attributes_decode_every_value_kind_as_the_oneof_says() -> None
         "kv": {"inner": ""},
     }
     assert type(decoded.attributes["b0"]) is bool and type(decoded.attributes["d0"]) is float
+
+
+_usage_values = st.one_of(
+    st.none(),
+    st.integers(-5, 10**13),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.sampled_from(["12", ""]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "gen_ai.usage.input_tokens",
+                "gen_ai.usage.prompt_tokens",
+                "gen_ai.usage.output_tokens",
+                "gen_ai.usage.completion_tokens",
+                "gen_ai.usage.cache_read.input_tokens",
+                "gen_ai.usage.cache_read_input_tokens",
+                "gen_ai.usage.cache_creation.input_tokens",
+                "gen_ai.usage.cache_creation_input_tokens",
+            ]
+        ),
+        _usage_values,
+    )
+)
+def test_a_spans_usage_is_otel_usage_with_whole_floats(attrs: dict[str, Any]) -> None:
+    from core.otlp.ingest import _span_usage
+    from core.tracking import otel_usage
+
+    def outcome(f: Any) -> Any:
+        try:
+            return f(attrs)
+        except ValueError as exc:
+            return str(exc)
+
+    assert outcome(_span_usage) == outcome(lambda a: otel_usage(a, whole_floats=True))

@@ -42,7 +42,7 @@ from core.records import (
     Execution,
     check_name,
 )
-from core.tracking import UNKNOWN_MODEL, otel_usage
+from core.tracking import _OTEL_USAGE, UNKNOWN_MODEL, otel_usage
 
 if TYPE_CHECKING:
     from core.costs.ledger import CostTracker
@@ -160,11 +160,39 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+_IN, _OUT, _READ, _WRITE = (names[0] for names in _OTEL_USAGE)
+_READ_OLD, _WRITE_OLD = _OTEL_USAGE[2][1], _OTEL_USAGE[3][1]
+
+
+def _span_usage(attrs: Mapping[str, Any]) -> tuple[int, int, int, int]:
+    """``otel_usage(attrs, whole_floats=True)``, without its general path for the usual span:
+    plain integers under the current names, the cache ones possibly absent."""
+    get = attrs.get
+    inp, out, read, write = get(_IN), get(_OUT), get(_READ), get(_WRITE)
+    if read is None and get(_READ_OLD) is None:
+        read = 0
+    if write is None and get(_WRITE_OLD) is None:
+        write = 0
+    if (
+        type(inp) is int
+        and type(out) is int
+        and type(read) is int
+        and type(write) is int
+        and out >= 0
+        and read >= 0
+        and write >= 0
+        and inp >= read + write
+    ):
+        return inp - read - write, out, read, write
+    return otel_usage(attrs, whole_floats=True)
+
+
 def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
     """The record of a GenAI span; None for a span without ``gen_ai.operation.name``.
 
     Raises ValueError naming what is wrong with a GenAI span that cannot be recorded."""
-    get = span.attributes.get
+    attrs = span.attributes
+    get = attrs.get
     operation = _text(get("gen_ai.operation.name"))
     if operation is None:
         return None
@@ -184,7 +212,6 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
         _check_name(department, "department")
     if model is not None and model not in checked:
         _check_name(model, "model")
-    attrs = span.attributes
     if not 0 < span.end_ns <= MAX_END_NS:
         raise ValueError(f"timestamp: the span's end {span.end_ns} ns is not a plausible time")
     if span.end_ns < span.start_ns:
@@ -192,7 +219,7 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
     model_call = operation not in NOT_MODEL_CALLS
     inp = out = read = write = 0
     if model_call:
-        inp, out, read, write = otel_usage(attrs, whole_floats=True)
+        inp, out, read, write = _span_usage(attrs)
     cost: float | None = None
     if model_call:
         for key in COST_ATTRIBUTES:
@@ -223,7 +250,7 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
         cache_write_tokens=write,
         reported_cost=cost,
         model_call=model_call,
-        host=_text(span.resource.get("host.name")),
+        host=_text(resource.get("host.name")),
         source_id=f"otlp:{span.trace_id}:{span.span_id}",
     )
 
