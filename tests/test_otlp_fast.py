@@ -308,3 +308,93 @@ def test_adding_many_cost_entries_equals_adding_each(
     for name in ("days", "months", "day_totals", "month_totals", "month_departments", "agents"):
         assert getattr(many, name) == getattr(one, name), name
     assert many.entries == one.entries
+
+
+def test_protobuf_attributes_decode_every_value_kind_as_the_oneof_says() -> None:
+    """Attributes are read by field, not ``WhichOneof``: values set to their default (an
+    empty string, 0, False, 0.0) and unset ones still decode to what the sender set."""
+    from google.protobuf.json_format import MessageToDict
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    from werkpilot_tui.service.otlp_http import decode_traces_protobuf
+
+    values = {
+        "s": AnyValue(string_value="text"),
+        "s0": AnyValue(string_value=""),
+        "i": AnyValue(int_value=-7),
+        "i0": AnyValue(int_value=0),
+        "b": AnyValue(bool_value=True),
+        "b0": AnyValue(bool_value=False),
+        "d": AnyValue(double_value=1.5),
+        "d0": AnyValue(double_value=0.0),
+        "bytes": AnyValue(bytes_value=b"\x00\x01"),
+        "none": AnyValue(),
+    }
+    request = ExportTraceServiceRequest()
+    span = request.resource_spans.add().scope_spans.add().spans.add()
+    span.attributes.extend(KeyValue(key=k, value=v) for k, v in values.items())
+    nested = span.attributes.add(key="list")
+    nested.value.array_value.values.extend([AnyValue(int_value=0), AnyValue(string_value="x")])
+    kv = span.attributes.add(key="kv").value.kvlist_value.values.add(key="inner")
+    kv.value.string_value = ""
+    for k, v in values.items():  # the oneof as the library reports it
+        assert MessageToDict(v) or k == "none"
+    (decoded,) = decode_traces_protobuf(request.SerializeToString())
+    assert decoded.attributes == {
+        "s": "text",
+        "s0": "",
+        "i": -7,
+        "i0": 0,
+        "b": True,
+        "b0": False,
+        "d": 1.5,
+        "d0": 0.0,
+        "bytes": b"\x00\x01",
+        "none": None,
+        "list": [0, "x"],
+        "kv": {"inner": ""},
+    }
+    assert type(decoded.attributes["b0"]) is bool and type(decoded.attributes["d0"]) is float
+
+
+_usage_values = st.one_of(
+    st.none(),
+    st.integers(-5, 10**13),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.sampled_from(["12", ""]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "gen_ai.usage.input_tokens",
+                "gen_ai.usage.prompt_tokens",
+                "gen_ai.usage.output_tokens",
+                "gen_ai.usage.completion_tokens",
+                "gen_ai.usage.cache_read.input_tokens",
+                "gen_ai.usage.cache_read_input_tokens",
+                "gen_ai.usage.cache_creation.input_tokens",
+                "gen_ai.usage.cache_creation_input_tokens",
+            ]
+        ),
+        _usage_values,
+    )
+)
+def test_a_spans_usage_is_otel_usage_with_whole_floats(attrs: dict[str, Any]) -> None:
+    from core.otlp.ingest import _span_usage
+    from core.tracking import otel_usage
+
+    def outcome(f: Any) -> Any:
+        try:
+            return f(attrs)
+        except ValueError as exc:
+            return str(exc)
+
+    assert outcome(_span_usage) == outcome(lambda a: otel_usage(a, whole_floats=True))

@@ -42,7 +42,7 @@ from core.records import (
     Execution,
     check_name,
 )
-from core.tracking import UNKNOWN_MODEL, otel_usage
+from core.tracking import _OTEL_USAGE, UNKNOWN_MODEL, otel_usage
 
 if TYPE_CHECKING:
     from core.costs.ledger import CostTracker
@@ -160,25 +160,57 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+_IN, _OUT, _READ, _WRITE = (names[0] for names in _OTEL_USAGE)
+_READ_OLD, _WRITE_OLD = _OTEL_USAGE[2][1], _OTEL_USAGE[3][1]
+
+
+def _span_usage(attrs: Mapping[str, Any]) -> tuple[int, int, int, int]:
+    """``otel_usage(attrs, whole_floats=True)``, without its general path for the usual span:
+    plain integers under the current names, the cache ones possibly absent."""
+    get = attrs.get
+    inp, out, read, write = get(_IN), get(_OUT), get(_READ), get(_WRITE)
+    if read is None and get(_READ_OLD) is None:
+        read = 0
+    if write is None and get(_WRITE_OLD) is None:
+        write = 0
+    if (
+        type(inp) is int
+        and type(out) is int
+        and type(read) is int
+        and type(write) is int
+        and out >= 0
+        and read >= 0
+        and write >= 0
+        and inp >= read + write
+    ):
+        return inp - read - write, out, read, write
+    return otel_usage(attrs, whole_floats=True)
+
+
 def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
     """The record of a GenAI span; None for a span without ``gen_ai.operation.name``.
 
     Raises ValueError naming what is wrong with a GenAI span that cannot be recorded."""
     attrs = span.attributes
-    operation = _text(attrs.get("gen_ai.operation.name"))
+    get = attrs.get
+    operation = _text(get("gen_ai.operation.name"))
     if operation is None:
         return None
-    service = _text(span.resource.get("service.name"))
-    agent = _text(attrs.get("gen_ai.agent.name")) or service or "unknown_service"
+    resource = span.resource
+    service = _text(resource.get("service.name"))
+    agent = _text(get("gen_ai.agent.name")) or service or "unknown_service"
     department = (
-        _text(span.resource.get("werkpilot.department"))
+        _text(resource.get("werkpilot.department"))
         or (departments.get(service) if service else None)
         or "default"
     )
-    model = _text(attrs.get("gen_ai.response.model")) or _text(attrs.get("gen_ai.request.model"))
-    _check_name(agent, "agent")
-    _check_name(department, "department")
-    if model is not None:
+    model = _text(get("gen_ai.response.model")) or _text(get("gen_ai.request.model"))
+    checked = _CHECKED
+    if agent not in checked:
+        _check_name(agent, "agent")
+    if department not in checked:
+        _check_name(department, "department")
+    if model is not None and model not in checked:
         _check_name(model, "model")
     if not 0 < span.end_ns <= MAX_END_NS:
         raise ValueError(f"timestamp: the span's end {span.end_ns} ns is not a plausible time")
@@ -187,7 +219,7 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
     model_call = operation not in NOT_MODEL_CALLS
     inp = out = read = write = 0
     if model_call:
-        inp, out, read, write = otel_usage(attrs, whole_floats=True)
+        inp, out, read, write = _span_usage(attrs)
     cost: float | None = None
     if model_call:
         for key in COST_ATTRIBUTES:
@@ -218,7 +250,7 @@ def map_span(span: SpanIn, departments: Mapping[str, str]) -> CallRecord | None:
         cache_write_tokens=write,
         reported_cost=cost,
         model_call=model_call,
-        host=_text(span.resource.get("host.name")),
+        host=_text(resource.get("host.name")),
         source_id=f"otlp:{span.trace_id}:{span.span_id}",
     )
 
@@ -317,12 +349,14 @@ class SeenIndex:
         self.journal = journal
         self.max_days = max_days
         self._days: OrderedDict[tuple[str, int], set[str]] = OrderedDict()  # (kind, day no.)
-        self._last: tuple[tuple[str, int] | None, set[str]] = (None, set())
+        #: Per kind, the day last asked for (a batch asks for both kinds, span by span).
+        self._last: dict[str, tuple[tuple[str, int], set[str]]] = {}
 
     def ids(self, kind: str, timestamp_ms: int) -> set[str]:
         key = (kind, timestamp_ms // MS_PER_DAY)
-        if key == self._last[0]:  # a batch's records mostly share a day
-            return self._last[1]
+        last = self._last.get(kind)
+        if last is not None and last[0] == key:  # a batch's records mostly share a day
+            return last[1]
         ids = self._days.get(key)
         if ids is None:
             path = self.journal.path_for(kind, day_of_ms(timestamp_ms))
@@ -333,13 +367,13 @@ class SeenIndex:
                 self._days.popitem(last=False)
         elif len(self._days) > 1:
             self._days.move_to_end(key)
-        self._last = (key, ids)
+        self._last[kind] = (key, ids)
         return ids
 
     def forget(self) -> None:
         """Drop every cached day (after a failed write: the journal is read again)."""
         self._days.clear()
-        self._last = (None, set())
+        self._last.clear()
 
 
 class Ingestor:
