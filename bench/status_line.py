@@ -5,7 +5,8 @@ Seeds a data directory (a month of cost entries spread over the last days, a led
 alert checkpoint, then an hour of lines after them, a few alerts and pauses), then runs
 ``python -m werkpilot_tui status`` ``--runs`` times per format and prints min / median / p90
 in ms beside ``python -c pass`` and ``python -m werkpilot_tui --version`` (the floor: the
-interpreter, the entry point and argparse) measured in the same run.
+interpreter, the entry point and argparse) measured in the same run, and the installed
+``werkpilot-tui status`` script (what a prompt runs) when it is beside the interpreter.
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def main() -> None:
         for fmt in ("text", "json", "tmux"):
             cmd = [*py, "-m", "werkpilot_tui", "status", "--data-dir", str(data), "--format", fmt]
             print(row(f"status --format {fmt}", timed(cmd, args.runs)))
+        # What a prompt or tmux runs: the installed script (no runpy), when there is one.
+        script = Path(sys.executable).with_name("werkpilot-tui")
+        if script.exists():
+            cmd = [str(script), "status", "--data-dir", str(data)]
+            print(row("werkpilot-tui status (installed)", timed(cmd, args.runs)))
         line = subprocess.run(
             [*py, "-m", "werkpilot_tui", "status", "--data-dir", str(data)],
             env={**os.environ, "PYTHONPATH": str(ROOT)},

@@ -47,7 +47,6 @@ DEFAULT_LEVELS: tuple[float, float, float] = (0.75, 0.90, 1.00)
 LEVELS = ("info", "warning", "critical")
 _DEPT_BUDGET_ENV = re.compile(r"^([A-Z][A-Z0-9_]*)_BUDGET$")
 _MIN_BUDGET, _MAX_BUDGET = 0.01, 1e12  # core.config's floor; the largest ceiling it allows
-_BIG = 256 * 1024  # bytes of JSON from which orjson pays for its import
 
 
 class DepartmentStatus(NamedTuple):
@@ -184,27 +183,19 @@ def _unsealed(root: Path, spec: tuple[str, str, int]) -> dict[str, Any] | None:
 
 
 def _loads(payload: bytes | memoryview) -> Any:
-    """JSON: the standard library's for small documents, orjson (whose import costs more
-    than a small document's parse) for big ones."""
-    if len(payload) > _BIG:
-        import orjson
-
-        return orjson.loads(payload)
+    """JSON by the standard library, already imported: orjson parses a 0.5 MB checkpoint in
+    half the time but its import (dataclasses, inspect, uuid) costs more than that, measured
+    as whole status-line processes side by side (median 97 vs 111 ms)."""
     return json.loads(bytes(payload))
 
 
 def _lines(data: bytes) -> list[dict[str, Any]]:
-    if len(data) > _BIG:
-        import orjson
-
-        loads: Any = orjson.loads
-    else:
-        loads = json.loads
+    loads = json.loads
     out = []
     for line in data.splitlines():
         try:
             rec = loads(line)
-        except ValueError:  # JSONDecodeError, orjson's too; UnicodeDecodeError
+        except ValueError:  # JSONDecodeError; UnicodeDecodeError
             continue
         if isinstance(rec, dict):
             out.append(rec)
