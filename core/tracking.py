@@ -450,18 +450,17 @@ class Run:
         monitor = self._monitor or core.get_performance_monitor()
         timestamp = now_ms(self.clock)
         model = self.model or UNKNOWN_MODEL
-        result = tracker.track_cost(
+        cost = self.cost = tracker.record_run_cost(
             self.agent,
             self.department,
-            model=model,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            cache_read_tokens=self.cache_read_tokens,
-            cache_write_tokens=self.cache_write_tokens,
-            cost=self.cost,
-            timestamp=timestamp,
+            model,
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            self.cost,
+            timestamp,
         )
-        self.cost = result.cost
         monitor.record_run(
             self.agent,
             duration=self.duration,
@@ -472,7 +471,7 @@ class Run:
             cache_write_tokens=self.cache_write_tokens,
             model=model,
             department=self.department,
-            cost=result.cost,
+            cost=cost,
             cpu_time=max(self.cpu_time, 0.0),
             memory_delta=self.memory_delta,
             api_calls=self.api_calls,
