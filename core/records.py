@@ -147,7 +147,9 @@ def api_timestamp(value: object, now: int, allow_history: bool = False) -> int:
     1970) unless ``allow_history``. Only the API checks this: readers fold whatever the
     record model accepts, so older history on disk stays readable.
     """
-    if isinstance(value, datetime):
+    if type(value) is int:  # the usual case first (neither a datetime nor a bool)
+        ms = value
+    elif isinstance(value, datetime):
         if value.tzinfo is None:
             raise refusal("timestamp", value, "datetime must be timezone-aware (UTC)")
         ms = math.floor(value.timestamp() * 1000)

@@ -112,6 +112,8 @@ def _import_guard_for() -> Callable[[CostTracker, PerformanceMonitor], Guard]:
 
 
 def _count(name: str, value: object) -> int:
+    if type(value) is int and value >= 0:  # the usual case, without the isinstance checks
+        return value
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
