@@ -245,8 +245,11 @@ class Run:
         self._monitor = monitor
         self._tracker = tracker
         self.clock: Clock = clock or system_clock
-        self.max_cost_usd = _cap(max_cost_usd, "max_cost_usd", float)
-        self.max_calls = _cap(max_calls, "max_calls", int)
+        # no cap, the usual case, without a call
+        self.max_cost_usd = (
+            None if max_cost_usd is None else _cap(max_cost_usd, "max_cost_usd", float)
+        )
+        self.max_calls = None if max_calls is None else _cap(max_calls, "max_calls", int)
         self.fingerprint = fingerprint
         self._reset()
 

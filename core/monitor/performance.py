@@ -42,7 +42,6 @@ from core.monitor.windows import (
     REFUSED,
     WINDOWS,
     RollingWindows,
-    to_micro,
     to_nano,
 )
 from core.otlp.emit import emitter_for
@@ -404,14 +403,15 @@ class PerformanceMonitor:
         """Fold one record in; ``payload`` is what the recent list keeps (the model, or
         the line as written: ``as_execution`` reads either, parsed again only if the
         console asks for it)."""
+        status = r.status
         self._windows.add(
             r.agent,
             r.timestamp,
-            REFUSED if r.status == "refused" else 1 if r.status in ERROR_STATUSES else 0,
-            to_micro(r.duration),
+            REFUSED if status == "refused" else 1 if status in ERROR_STATUSES else 0,
+            round(r.duration * 1000.0),  # to_micro, inlined (once per execution)
             to_nano(r.cost),
             r.tokens_used,
-            to_micro(r.cpu_time),
+            round(r.cpu_time * 1000.0),
             round(r.memory_delta),
             r.api_calls,
             r.department,

@@ -452,7 +452,15 @@ class RollingWindows:
             return
         s.add(ts, err, dur, cost, tok)
         t = self.totals[agent]
-        t.add(1, err, dur, cost, tok, cpu, mem, api)
+        # ``t.add(1, err, dur, cost, tok, cpu, mem, api)``, inlined: once per execution
+        t.executions += 1
+        t.errors += err
+        t.duration_us += dur
+        t.cost_nano += cost
+        t.tokens += tok
+        t.cpu_us += cpu
+        t.memory += mem
+        t.api_calls += api
         if t.last_ts is None or ts >= t.last_ts:
             t.last_ts = ts
         if department is not None and ts >= t.department_ts:
