@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from core.clock import Clock, now_ms, system_clock
 from core.guards.refusals import Refused, RunCapReached
-from core.records import check_name
+from core.records import KNOWN_NAMES, check_name
 
 if TYPE_CHECKING:
     from core.costs.ledger import CostTracker
@@ -239,9 +239,17 @@ class Run:
         max_calls: int | None = None,
         fingerprint: Hashable | None = None,
     ) -> None:
-        self.agent = check_name(agent, "agent")
-        self.department = check_name(department, "department") if department else "default"
-        self.model = check_name(model, "model") if model is not None else None
+        # ``check_name``, whose first test (a name seen before) is made here without the call
+        known = KNOWN_NAMES
+        self.agent = agent if type(agent) is str and agent in known else check_name(agent, "agent")
+        if not department:
+            department = "default"
+        elif type(department) is not str or department not in known:
+            department = check_name(department, "department")
+        self.department = department
+        if model is not None and (type(model) is not str or model not in known):
+            model = check_name(model, "model")
+        self.model = model
         self._monitor = monitor
         self._tracker = tracker
         self.clock: Clock = clock or system_clock

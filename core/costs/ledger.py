@@ -70,6 +70,8 @@ from core.record_rows import (
     writer_pid,
 )
 from core.records import (
+    KNOWN_HOSTS,
+    KNOWN_NAMES,
     MAX_ENTRY_COST,
     MAX_EPOCH_MS,
     MAX_EXECUTION_TOKENS,
@@ -78,8 +80,6 @@ from core.records import (
     Pricing,
     api_timestamp,
     check_name,
-    is_known_host,
-    is_known_name,
     refusal,
     refuse_bad_name,
     remember_valid,
@@ -513,9 +513,12 @@ class CostTracker:
             host = self._host
         if (
             fast
-            and is_known_name(agent)
-            and is_known_name(department)
-            and is_known_host(host)
+            and type(agent) is str  # is_known_name and is_known_host, without the calls
+            and agent in KNOWN_NAMES
+            and type(department) is str
+            and department in KNOWN_NAMES
+            and type(host) is str
+            and host in KNOWN_HOSTS
             and (
                 source_id is None
                 or (type(source_id) is str and 0 < len(source_id) <= MAX_SOURCE_ID)

@@ -48,6 +48,8 @@ from core.otlp.emit import emitter_for
 from core.record_rows import ExecutionLine, ExecutionOut, execution_out_line, writer_pid
 from core.records import (
     ERROR_STATUSES,
+    KNOWN_HOSTS,
+    KNOWN_NAMES,
     MAX_EPOCH_MS,
     MAX_EXECUTION_COST,
     MAX_EXECUTION_MS,
@@ -56,8 +58,6 @@ from core.records import (
     Execution,
     Status,
     api_timestamp,
-    is_known_host,
-    is_known_name,
     refusal,
     remember_valid,
 )
@@ -241,10 +241,11 @@ class PerformanceMonitor:
         used = sum(counts) if ints else None
         if (
             self._emit is None
-            and is_known_name(agent)
-            and (model is None or is_known_name(model))
-            and (department is None or is_known_name(department))
-            and is_known_host(_HOST)
+            and type(agent) is str  # is_known_name and is_known_host, without the calls
+            and agent in KNOWN_NAMES
+            and (model is None or (type(model) is str and model in KNOWN_NAMES))
+            and (department is None or (type(department) is str and department in KNOWN_NAMES))
+            and _HOST in KNOWN_HOSTS  # a str
             and type(status) is str
             and status in _STATUSES
             and type(ts) is int
