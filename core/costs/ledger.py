@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import socket
 from collections.abc import Iterable, Mapping, Sequence
@@ -238,7 +237,7 @@ class CostTracker:
         if cost is not None:
             if isinstance(cost, bool) or not isinstance(cost, int | float):
                 raise refusal("cost", cost, f"expected a number of USD, got {cost!r}")
-            if not math.isfinite(cost) or not 0 <= cost <= MAX_ENTRY_COST:
+            if not 0 <= cost <= MAX_ENTRY_COST:  # NaN, infinities and ints beyond floats too
                 raise refusal(
                     "cost", cost, f"must be a finite amount from 0 to {MAX_ENTRY_COST:g} USD"
                 )
