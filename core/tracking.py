@@ -44,7 +44,7 @@ _UNOPENED, _NO_PROC = -2, -1
 _statm = _UNOPENED  # descriptor of /proc/self/statm, or one of the two above
 _page = 4096
 _psutil_process: Any = None  # where there is no /proc
-_wall_ns, _cpu_ns = time.perf_counter_ns, time.process_time_ns  # no module lookup per run
+_wall_ns, _cpu_ns, _pread = time.perf_counter_ns, time.process_time_ns, os.pread  # no lookups
 
 
 def current_run() -> Run | None:
@@ -58,7 +58,7 @@ def _rss() -> int:
     about 1 µs where psutil, which opens the file each time, takes 5-15 µs. Without /proc
     (macOS, Windows), psutil."""
     if _statm >= 0:
-        return int(os.pread(_statm, 128, 0).split(None, 2)[1]) * _page
+        return int(_pread(_statm, 128, 0).split(None, 2)[1]) * _page
     return _rss_first()
 
 
@@ -303,7 +303,19 @@ class Run:
         Each call counts as one API call. A run has one model: ``model`` sets it when the
         run has none and must match it otherwise (use one ``track`` per model).
         """
-        if usage is not None:
+        if (
+            usage is None
+            and not input_includes_cache
+            and type(input_tokens) is type(output_tokens) is int
+            and type(cache_read_tokens) is type(cache_write_tokens) is int
+            and input_tokens >= 0
+            and output_tokens >= 0
+            and cache_read_tokens >= 0
+            and cache_write_tokens >= 0
+        ):  # plain counts, as they are (what ``_counted`` returns for them)
+            inp, out = input_tokens, output_tokens
+            read, write = cache_read_tokens, cache_write_tokens
+        elif usage is not None:
             inp, out, read, write = normalise_usage(usage, input_includes_cache)
         else:  # what normalise_usage makes of these keys, without building a mapping
             inp, out, read, write = _counted(
