@@ -235,10 +235,11 @@ class PerformanceMonitor:
         the fields, and accepts or refuses them as it always does."""
         now = now_ms(self.clock)
         ts = api_timestamp(timestamp, now)  # track_execution's first check, and its error
-        counts = (input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
         ints = type(input_tokens) is type(output_tokens) is int
         ints = ints and type(cache_read_tokens) is type(cache_write_tokens) is int
-        used = sum(counts) if ints else None
+        used = (
+            input_tokens + output_tokens + cache_read_tokens + cache_write_tokens if ints else None
+        )
         if (
             self._emit is None
             and type(agent) is str  # is_known_name and is_known_host, without the calls
@@ -256,7 +257,10 @@ class PerformanceMonitor:
             and -MAX_MEMORY_DELTA <= memory_delta <= MAX_MEMORY_DELTA
             and 0.0 <= cost <= MAX_EXECUTION_COST
             and used is not None
-            and min(counts) >= 0
+            and input_tokens >= 0
+            and output_tokens >= 0
+            and cache_read_tokens >= 0
+            and cache_write_tokens >= 0
             and used <= MAX_EXECUTION_TOKENS
             and type(api_calls) is int
             and 0 <= api_calls <= MAX_EXECUTION_TOKENS
