@@ -8,6 +8,7 @@ line that a crashed writer left torn.
 from __future__ import annotations
 
 import math
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeGuard
 
@@ -62,6 +63,10 @@ def _short(value: object) -> str:
 _GOOD_NAMES: set[str] = set()
 _GOOD_HOSTS: set[str] = set()
 _MAX_REMEMBERED = 10_000  # a few MB at most, even for 200-character names
+#: The same sets, read-only, for the hot paths: ``type(x) is str and x in KNOWN_NAMES`` is
+#: ``is_known_name(x)`` without the call (they are cleared in place, never replaced).
+KNOWN_NAMES: AbstractSet[str] = _GOOD_NAMES
+KNOWN_HOSTS: AbstractSet[str] = _GOOD_HOSTS
 
 
 def _remember(good: set[str], value: str) -> None:
@@ -147,7 +152,9 @@ def api_timestamp(value: object, now: int, allow_history: bool = False) -> int:
     1970) unless ``allow_history``. Only the API checks this: readers fold whatever the
     record model accepts, so older history on disk stays readable.
     """
-    if isinstance(value, datetime):
+    if type(value) is int:  # the usual case first (neither a datetime nor a bool)
+        ms = value
+    elif isinstance(value, datetime):
         if value.tzinfo is None:
             raise refusal("timestamp", value, "datetime must be timezone-aware (UTC)")
         ms = math.floor(value.timestamp() * 1000)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from core.clock import Clock, now_ms, system_clock
 from core.guards.refusals import Refused, RunCapReached
-from core.records import check_name
+from core.records import KNOWN_NAMES, check_name
 
 if TYPE_CHECKING:
     from core.costs.ledger import CostTracker
@@ -44,6 +44,7 @@ _UNOPENED, _NO_PROC = -2, -1
 _statm = _UNOPENED  # descriptor of /proc/self/statm, or one of the two above
 _page = 4096
 _psutil_process: Any = None  # where there is no /proc
+_wall_ns, _cpu_ns, _pread = time.perf_counter_ns, time.process_time_ns, os.pread  # no lookups
 
 
 def current_run() -> Run | None:
@@ -57,7 +58,7 @@ def _rss() -> int:
     about 1 µs where psutil, which opens the file each time, takes 5-15 µs. Without /proc
     (macOS, Windows), psutil."""
     if _statm >= 0:
-        return int(os.pread(_statm, 128, 0).split(None, 2)[1]) * _page
+        return int(_pread(_statm, 128, 0).split(None, 2)[1]) * _page
     return _rss_first()
 
 
@@ -111,6 +112,8 @@ def _import_guard_for() -> Callable[[CostTracker, PerformanceMonitor], Guard]:
 
 
 def _count(name: str, value: object) -> int:
+    if type(value) is int and value >= 0:  # the usual case, without the isinstance checks
+        return value
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -236,14 +239,25 @@ class Run:
         max_calls: int | None = None,
         fingerprint: Hashable | None = None,
     ) -> None:
-        self.agent = check_name(agent, "agent")
-        self.department = check_name(department, "department") if department else "default"
-        self.model = check_name(model, "model") if model is not None else None
+        # ``check_name``, whose first test (a name seen before) is made here without the call
+        known = KNOWN_NAMES
+        self.agent = agent if type(agent) is str and agent in known else check_name(agent, "agent")
+        if not department:
+            department = "default"
+        elif type(department) is not str or department not in known:
+            department = check_name(department, "department")
+        self.department = department
+        if model is not None and (type(model) is not str or model not in known):
+            model = check_name(model, "model")
+        self.model = model
         self._monitor = monitor
         self._tracker = tracker
         self.clock: Clock = clock or system_clock
-        self.max_cost_usd = _cap(max_cost_usd, "max_cost_usd", float)
-        self.max_calls = _cap(max_calls, "max_calls", int)
+        # no cap, the usual case, without a call
+        self.max_cost_usd = (
+            None if max_cost_usd is None else _cap(max_cost_usd, "max_cost_usd", float)
+        )
+        self.max_calls = None if max_calls is None else _cap(max_calls, "max_calls", int)
         self.fingerprint = fingerprint
         self._reset()
 
@@ -289,7 +303,19 @@ class Run:
         Each call counts as one API call. A run has one model: ``model`` sets it when the
         run has none and must match it otherwise (use one ``track`` per model).
         """
-        if usage is not None:
+        if (
+            usage is None
+            and not input_includes_cache
+            and type(input_tokens) is type(output_tokens) is int
+            and type(cache_read_tokens) is type(cache_write_tokens) is int
+            and input_tokens >= 0
+            and output_tokens >= 0
+            and cache_read_tokens >= 0
+            and cache_write_tokens >= 0
+        ):  # plain counts, as they are (what ``_counted`` returns for them)
+            inp, out = input_tokens, output_tokens
+            read, write = cache_read_tokens, cache_write_tokens
+        elif usage is not None:
             inp, out, read, write = normalise_usage(usage, input_includes_cache)
         else:  # what normalise_usage makes of these keys, without building a mapping
             inp, out, read, write = _counted(
@@ -323,14 +349,15 @@ class Run:
 
     # ------------------------------------------------------------------ guard
     def _guard(self) -> Guard:
-        import core
+        tracker, monitor = self._tracker, self._monitor
+        if tracker is None or monitor is None:  # the process-wide ones (an import: ~0.1 µs)
+            import core
 
-        if self._tracker is None and self._monitor is None:
-            return core._core().guards
-        return (_guard_for or _import_guard_for())(
-            self._tracker or core.get_cost_tracker(),
-            self._monitor or core.get_performance_monitor(),
-        )
+            if tracker is None and monitor is None:
+                return core._core().guards
+            tracker = tracker or core.get_cost_tracker()
+            monitor = monitor or core.get_performance_monitor()
+        return (_guard_for or _import_guard_for())(tracker, monitor)
 
     def guard_call(self, fingerprint: Hashable | None = None, *, model: str | None = None) -> None:
         """Ask before each model call of the run: raises ``core.Refused`` when the agent is
@@ -403,8 +430,8 @@ class Run:
         )
         self._token = _current.set(self)
         self._m0 = _rss()
-        self._c0 = time.process_time_ns()
-        self._t0 = time.perf_counter_ns()
+        self._c0 = _cpu_ns()
+        self._t0 = _wall_ns()
         return self
 
     def __exit__(
@@ -413,11 +440,12 @@ class Run:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.duration = (time.perf_counter_ns() - self._t0) / 1e6
-        self.cpu_time = (time.process_time_ns() - self._c0) / 1e6
+        self.duration = (_wall_ns() - self._t0) / 1e6
+        self.cpu_time = (_cpu_ns() - self._c0) / 1e6
         self.memory_delta = float(_rss() - self._m0)
-        if self._token is not None:
-            _current.reset(self._token)
+        token = self._token
+        if token is not None:
+            _current.reset(token)
             self._token = None
         refused = exc if isinstance(exc, Refused) else self.refused
         if refused is not None:
@@ -444,24 +472,25 @@ class Run:
         self.__exit__(exc_type, exc, tb)
 
     def _record(self) -> None:
-        import core
+        tracker, monitor = self._tracker, self._monitor
+        if tracker is None or monitor is None:
+            import core
 
-        tracker = self._tracker or core.get_cost_tracker()
-        monitor = self._monitor or core.get_performance_monitor()
+            tracker = tracker or core.get_cost_tracker()
+            monitor = monitor or core.get_performance_monitor()
         timestamp = now_ms(self.clock)
         model = self.model or UNKNOWN_MODEL
-        result = tracker.track_cost(
+        cost = self.cost = tracker.record_run_cost(
             self.agent,
             self.department,
-            model=model,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            cache_read_tokens=self.cache_read_tokens,
-            cache_write_tokens=self.cache_write_tokens,
-            cost=self.cost,
-            timestamp=timestamp,
+            model,
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            self.cost,
+            timestamp,
         )
-        self.cost = result.cost
         monitor.record_run(
             self.agent,
             duration=self.duration,
@@ -472,7 +501,7 @@ class Run:
             cache_write_tokens=self.cache_write_tokens,
             model=model,
             department=self.department,
-            cost=result.cost,
+            cost=cost,
             cpu_time=max(self.cpu_time, 0.0),
             memory_delta=self.memory_delta,
             api_calls=self.api_calls,

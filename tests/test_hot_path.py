@@ -532,3 +532,43 @@ def test_a_forked_child_records_executions_with_its_own_pid(
     assert pids == [os.getpid()] * 2 + [pid] * 2
     monitor.close()
     tracker.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["add", "add", "add", "old", "trim", "ask"]),
+            st.integers(0, 10_000),
+        ),
+        max_size=80,
+    ),
+    windows=st.tuples(st.integers(0, 5_000), st.integers(0, 5_000)),
+)
+def test_recent_figures_hinted_starts_are_the_bisections(
+    steps: list[tuple[str, int]], windows: tuple[int, int]
+) -> None:
+    """The thresholds' figures start each window where the last call found it (two reads
+    instead of a bisection): after adds, out-of-order adds, trims and any ``now``, they are
+    what bisecting the whole series gives."""
+    from bisect import bisect_right
+
+    from core.monitor.windows import PrefixSeries
+
+    long_ms, short_ms = windows
+    s, now = PrefixSeries(), 0
+    for op, value in steps:
+        if op == "add":
+            now += value % 300
+            s.add(now, value % 2, value, 1, 1)
+        elif op == "old":
+            s.add(max(0, now - value), 1, value, 1, 1)
+        elif op == "trim":
+            s.trim(now - value)
+        got = s.recent_figures(now + (value % 50) - 25 if op == "ask" else now, long_ms, short_ms)
+        at = now + (value % 50) - 25 if op == "ask" else now
+        t = s.ts
+        j = bisect_right(t, at)
+        i = bisect_right(t, at - long_ms, 0, j)
+        k = bisect_right(t, at - short_ms, i, j) if short_ms <= long_ms else 0
+        assert got == (j - i, s.pre_err[j] - s.pre_err[i], j - k, s.pre_dur[j] - s.pre_dur[k])

@@ -56,7 +56,18 @@ def ms(clock: FakeClock) -> int:
 
 
 # --------------------------------------------------------------------- item 1: cost
-@pytest.mark.parametrize("cost", [1e20, 1e19, 1.7e308, 1e10])
+@pytest.mark.parametrize(
+    "cost",
+    [
+        1e20,
+        1e19,
+        1.7e308,
+        1e10,
+        # an int too large for a float once raised OverflowError instead of the refusal
+        pytest.param(10**400, id="int-1e400"),
+        pytest.param(-(10**400), id="int--1e400"),
+    ],
+)
 def test_an_unfoldable_cost_is_refused_and_nothing_is_written(
     data_dir: Path, clock: FakeClock, cost: float
 ) -> None:

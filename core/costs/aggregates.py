@@ -141,8 +141,20 @@ class LedgerAggregates:
             model = agent.models[model_name] = CostCell()
         inp, out = e.input_tokens, e.output_tokens
         read, write = e.cache_read_tokens, e.cache_write_tokens
-        cells = (_cell(self.days, day, key), _cell(self.months, month, key), agent.total, model)
-        for cell in cells:
+        # ``_cell`` of the day and of the month, inlined
+        day_cells = self.days.get(day)
+        if day_cells is None:
+            day_cells = self.days[day] = {}
+        day_cell = day_cells.get(key)
+        if day_cell is None:
+            day_cell = day_cells[key] = CostCell()
+        month_cells = self.months.get(month)
+        if month_cells is None:
+            month_cells = self.months[month] = {}
+        month_cell = month_cells.get(key)
+        if month_cell is None:
+            month_cell = month_cells[key] = CostCell()
+        for cell in (day_cell, month_cell, agent.total, model):
             cell.nanos += nanos
             cell.input_tokens += inp
             cell.output_tokens += out
@@ -151,8 +163,16 @@ class LedgerAggregates:
             cell.executions += 1
             if ts > cell.last_used:
                 cell.last_used = ts
-        _count(self.day_totals, day, nanos)
-        _count(self.month_totals, month, nanos)
+        t = self.day_totals.get(day)  # ``_count`` of the day and of the month, inlined
+        if t is None:
+            t = self.day_totals[day] = CostTotals()
+        t.nanos += nanos
+        t.executions += 1
+        t = self.month_totals.get(month)
+        if t is None:
+            t = self.month_totals[month] = CostTotals()
+        t.nanos += nanos
+        t.executions += 1
         depts = self.month_departments.get(month)
         if depts is None:
             depts = self.month_departments[month] = {}

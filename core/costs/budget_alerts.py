@@ -39,8 +39,13 @@ class BudgetAlerts:
         also resolves every level above the one reached; otherwise that happens only when
         this process saw the level drop.
         """
-        idx = self.level(spent, budget)
         prev = self._state.get(dept)
+        if not force and prev is not None and prev[0] < 0:
+            bars = self._bars.get(budget)
+            if bars and spent < min(bars):  # still below every level: only note the spend
+                self._state[dept] = (-1, spent)
+                return
+        idx = self.level(spent, budget)
         if prev == (idx, spent) and not force:
             return
         self._state[dept] = (idx, spent)

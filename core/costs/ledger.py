@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import socket
 from collections.abc import Iterable, Mapping, Sequence
@@ -70,6 +69,8 @@ from core.record_rows import (
     writer_pid,
 )
 from core.records import (
+    KNOWN_HOSTS,
+    KNOWN_NAMES,
     MAX_ENTRY_COST,
     MAX_EPOCH_MS,
     MAX_EXECUTION_TOKENS,
@@ -78,8 +79,6 @@ from core.records import (
     Pricing,
     api_timestamp,
     check_name,
-    is_known_host,
-    is_known_name,
     refusal,
     refuse_bad_name,
     remember_valid,
@@ -238,7 +237,7 @@ class CostTracker:
         if cost is not None:
             if isinstance(cost, bool) or not isinstance(cost, int | float):
                 raise refusal("cost", cost, f"expected a number of USD, got {cost!r}")
-            if not math.isfinite(cost) or not 0 <= cost <= MAX_ENTRY_COST:
+            if not 0 <= cost <= MAX_ENTRY_COST:  # NaN, infinities and ints beyond floats too
                 raise refusal(
                     "cost", cost, f"must be a finite amount from 0 to {MAX_ENTRY_COST:g} USD"
                 )
@@ -299,26 +298,9 @@ class CostTracker:
             input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens,
             cost, reported, host, source_id, writer_pid(), fast=True,
         )  # fmt: skip
-        today = now // MS_PER_DAY
-        month = self._agg.month_of_day(today)
-        self._load_month(month)
-        if entry.timestamp // MS_PER_DAY != today:
-            # Today's file is not the one written: catch up on it here. When it is, the
-            # claim below says whether anyone else appended to it since we last read it.
-            self._poll_day(now)
-        line = cost_out_line(entry) if isinstance(entry, CostOut) else entry.to_json_line()
-        path, end = self.journal.append_line("ledger", entry.timestamp, line)
-        if self._reader.claim(path, end, len(line)):
-            self._agg.add(entry)
-        else:
-            self._agg.add_all(self._reader.poll_file(path))
+        month, spent, budget = self._book(entry, now)
         agg = self._agg
-        dept = entry.department.lower()
-        spent = agg.department_month_nanos(dept, month)
-        budget = self.budgets.budget_for(dept)
-        self._budget_alerts.check(dept, spent, budget)
-        self._burn_alerts.check(dept, agg.recent, budget, None, now)
-        day_total = agg.day_totals.get(today)
+        day_total = agg.day_totals.get(now // MS_PER_DAY)
         return CostResult(
             cost=entry.cost,
             total_cost_today=nanos_to_usd(day_total.nanos if day_total is not None else 0),
@@ -326,6 +308,56 @@ class CostTracker:
             department_cost=nanos_to_usd(spent),
             department_budget=budget,
         )
+
+    def record_run_cost(
+        self,
+        agent: str,
+        department: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int,
+        cache_write_tokens: int,
+        cost: float | None,
+        timestamp: int,
+    ) -> float:
+        """``core.track``'s cost entry: ``track_cost(agent, department, model=model, ...,
+        cost=cost, timestamp=timestamp)`` (the same checks, line, folding and alerts) that
+        returns only the USD recorded, without building the ``CostResult`` nobody reads."""
+        now = self._now_ms()
+        entry = self._checked(
+            agent, department, model, timestamp, now, False,
+            input_tokens, output_tokens, None, cache_read_tokens, cache_write_tokens,
+            cost, False, None, None, writer_pid(), fast=True,
+        )  # fmt: skip
+        self._book(entry, now)
+        return entry.cost
+
+    def _book(self, entry: CostEntry | CostOut, now: int) -> tuple[Month, int, float]:
+        """Append one checked entry, fold it in and check its department's budget and burn
+        rates; (the month of ``now``, the department's spend in it, its budget)."""
+        today = now // MS_PER_DAY
+        month = self._agg.month_of_day(today)
+        if month not in self._months_loaded:
+            self._load_month(month)  # may start from a checkpoint: a new ``_agg``
+        agg = self._agg
+        ts = entry.timestamp
+        if ts // MS_PER_DAY != today:
+            # Today's file is not the one written: catch up on it here. When it is, the
+            # claim below says whether anyone else appended to it since we last read it.
+            self._poll_day(now)
+        line = cost_out_line(entry) if isinstance(entry, CostOut) else entry.to_json_line()
+        path, end = self.journal.append_line("ledger", ts, line)
+        if self._reader.claim(path, end, len(line)):
+            agg.add(entry)
+        else:
+            agg.add_all(self._reader.poll_file(path))
+        dept = entry.department.lower()
+        spent = agg.department_month_nanos(dept, month)
+        budget = self.budgets.budget_for(dept)
+        self._budget_alerts.check(dept, spent, budget)
+        self._burn_alerts.check(dept, agg.recent, budget, None, now)
+        return month, spent, budget
 
     def _now_ms(self) -> int:
         clock = self.clock
@@ -480,9 +512,12 @@ class CostTracker:
             host = self._host
         if (
             fast
-            and is_known_name(agent)
-            and is_known_name(department)
-            and is_known_host(host)
+            and type(agent) is str  # is_known_name and is_known_host, without the calls
+            and agent in KNOWN_NAMES
+            and type(department) is str
+            and department in KNOWN_NAMES
+            and type(host) is str
+            and host in KNOWN_HOSTS
             and (
                 source_id is None
                 or (type(source_id) is str and 0 < len(source_id) <= MAX_SOURCE_ID)

@@ -42,13 +42,14 @@ from core.monitor.windows import (
     REFUSED,
     WINDOWS,
     RollingWindows,
-    to_micro,
     to_nano,
 )
 from core.otlp.emit import emitter_for
 from core.record_rows import ExecutionLine, ExecutionOut, execution_out_line, writer_pid
 from core.records import (
     ERROR_STATUSES,
+    KNOWN_HOSTS,
+    KNOWN_NAMES,
     MAX_EPOCH_MS,
     MAX_EXECUTION_COST,
     MAX_EXECUTION_MS,
@@ -57,8 +58,6 @@ from core.records import (
     Execution,
     Status,
     api_timestamp,
-    is_known_host,
-    is_known_name,
     refusal,
     remember_valid,
 )
@@ -236,16 +235,18 @@ class PerformanceMonitor:
         the fields, and accepts or refuses them as it always does."""
         now = now_ms(self.clock)
         ts = api_timestamp(timestamp, now)  # track_execution's first check, and its error
-        counts = (input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
         ints = type(input_tokens) is type(output_tokens) is int
         ints = ints and type(cache_read_tokens) is type(cache_write_tokens) is int
-        used = sum(counts) if ints else None
+        used = (
+            input_tokens + output_tokens + cache_read_tokens + cache_write_tokens if ints else None
+        )
         if (
             self._emit is None
-            and is_known_name(agent)
-            and (model is None or is_known_name(model))
-            and (department is None or is_known_name(department))
-            and is_known_host(_HOST)
+            and type(agent) is str  # is_known_name and is_known_host, without the calls
+            and agent in KNOWN_NAMES
+            and (model is None or (type(model) is str and model in KNOWN_NAMES))
+            and (department is None or (type(department) is str and department in KNOWN_NAMES))
+            and _HOST in KNOWN_HOSTS  # a str
             and type(status) is str
             and status in _STATUSES
             and type(ts) is int
@@ -256,7 +257,10 @@ class PerformanceMonitor:
             and -MAX_MEMORY_DELTA <= memory_delta <= MAX_MEMORY_DELTA
             and 0.0 <= cost <= MAX_EXECUTION_COST
             and used is not None
-            and min(counts) >= 0
+            and input_tokens >= 0
+            and output_tokens >= 0
+            and cache_read_tokens >= 0
+            and cache_write_tokens >= 0
             and used <= MAX_EXECUTION_TOKENS
             and type(api_calls) is int
             and 0 <= api_calls <= MAX_EXECUTION_TOKENS
@@ -404,14 +408,15 @@ class PerformanceMonitor:
         """Fold one record in; ``payload`` is what the recent list keeps (the model, or
         the line as written: ``as_execution`` reads either, parsed again only if the
         console asks for it)."""
+        status = r.status
         self._windows.add(
             r.agent,
             r.timestamp,
-            REFUSED if r.status == "refused" else 1 if r.status in ERROR_STATUSES else 0,
-            to_micro(r.duration),
+            REFUSED if status == "refused" else 1 if status in ERROR_STATUSES else 0,
+            round(r.duration * 1000.0),  # to_micro, inlined (once per execution)
             to_nano(r.cost),
             r.tokens_used,
-            to_micro(r.cpu_time),
+            round(r.cpu_time * 1000.0),
             round(r.memory_delta),
             r.api_calls,
             r.department,

@@ -240,6 +240,7 @@ class Part(PrefixSeries):
         self.ts = array("q")
         self.err, self.dur, self.cost, self.tok = array("q"), array("q"), array("q"), array("q")
         self.pending = []
+        self.hints = (0, 0)
         self.log: list[int] = []  # per batch, in order: n stored, or -n pending
 
     def add(self, ts: int, err: int, dur: int, cost: int, tok: int) -> None:

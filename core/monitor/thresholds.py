@@ -106,11 +106,14 @@ class ThresholdWatch:
         t = self.t
         out: list[ThresholdBreach] = []
         count, errors, h_count, h_dur = series.recent_figures(now, _DAY, MS_PER_HOUR)
+        raised = self.raised
         if (
             not collect  # every record: nothing held, nothing breached, nothing to do
-            and ("error_rate", agent) not in self.raised
-            and ("response_time", agent) not in self.raised
-            and error_rate_level(count, errors, t, None, t.hysteresis) is None
+            and (
+                not raised
+                or (("error_rate", agent) not in raised and ("response_time", agent) not in raised)
+            )
+            and (count <= t.min_executions or error_rate_level(count, errors, t) is None)
             and not (h_count and h_dur > t.response_time_warning_ms * 1000 * h_count)
         ):
             return out
@@ -157,6 +160,8 @@ class ThresholdWatch:
     ) -> list[ThresholdBreach]:
         spent_nano = w.cost_on_day(now // MS_PER_DAY)
         over = spent_nano > self._budget_nano
+        if not over and not self.raised:  # every record: nothing held, nothing to resolve
+            return []
         if not over and self._held("daily_budget", None) is not None:
             over = spent_nano > self._budget_nano * (1 - self.t.hysteresis)
         if not over and ("daily_budget", None) not in self.raised:

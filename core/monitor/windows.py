@@ -93,7 +93,7 @@ class PrefixSeries:
     trimmed away, which cancels out in differences).
     """
 
-    __slots__ = ("pending", "pre_cost", "pre_dur", "pre_err", "pre_tok", "ts")
+    __slots__ = ("hints", "pending", "pre_cost", "pre_dur", "pre_err", "pre_tok", "ts")
 
     def __init__(self) -> None:
         self.ts = array("q")
@@ -103,6 +103,7 @@ class PrefixSeries:
         self.pre_cost: array[int] | list[int] = array("q", [0])
         self.pre_tok: array[int] | list[int] = array("q", [0])
         self.pending: list[tuple[int, int, int, int, int]] = []
+        self.hints = (0, 0)  # recent_figures' last window starts: where to look first
 
     def __len__(self) -> int:
         return len(self.ts) + len(self.pending)
@@ -277,9 +278,26 @@ class PrefixSeries:
         if self.pending:
             self.settle()
         t = self.ts
-        j = bisect_right(t, now)
-        i = bisect_right(t, now - long_ms, 0, j)
-        k = bisect_right(t, now - short_ms, i, j) if short_ms <= long_ms else 0
+        j = len(t)
+        if j and t[-1] > now:
+            j = bisect_right(t, now)
+        # Each start is checked at the last call's first (the window moved by few or no
+        # records since): two reads instead of a bisection of the whole series.
+        hi, hk = self.hints
+        lo = now - long_ms
+        if hi <= j and (hi == 0 or t[hi - 1] <= lo) and (hi == j or t[hi] > lo):
+            i = hi
+        else:
+            i = bisect_right(t, lo, 0, j)
+        if short_ms > long_ms:
+            k = 0
+        else:
+            lo = now - short_ms
+            if i <= hk <= j and (hk == i or t[hk - 1] <= lo) and (hk == j or t[hk] > lo):
+                k = hk
+            else:
+                k = bisect_right(t, lo, i, j)
+        self.hints = (i, k)
         return j - i, self.pre_err[j] - self.pre_err[i], j - k, self.pre_dur[j] - self.pre_dur[k]
 
     def trim(self, before: int) -> int:
@@ -434,7 +452,15 @@ class RollingWindows:
             return
         s.add(ts, err, dur, cost, tok)
         t = self.totals[agent]
-        t.add(1, err, dur, cost, tok, cpu, mem, api)
+        # ``t.add(1, err, dur, cost, tok, cpu, mem, api)``, inlined: once per execution
+        t.executions += 1
+        t.errors += err
+        t.duration_us += dur
+        t.cost_nano += cost
+        t.tokens += tok
+        t.cpu_us += cpu
+        t.memory += mem
+        t.api_calls += api
         if t.last_ts is None or ts >= t.last_ts:
             t.last_ts = ts
         if department is not None and ts >= t.department_ts:
