@@ -48,31 +48,11 @@ ROWS = ["track run", "track_cost", "track_execution", "os.write", "prometheus pa
 
 def fill_ledger(root: Path, n: int, now_ms: int) -> None:
     """``n`` cost entries spread over this UTC month so far, written to the day files in bulk."""
-    from core.clock import MS_PER_DAY, day_of_ms
-    from core.journal.store import Journal
+    from ledger import write_entries  # bench/ledger.py's bulk writer of cost entries
 
-    journal = Journal(root)
     now = datetime.fromtimestamp(now_ms / 1000, UTC)
     start = int(datetime(now.year, now.month, 1, tzinfo=UTC).timestamp() * 1000)
-    step = max(now_ms - 60_000 - start, 1) / n
-    by_day: dict[int, list[bytes]] = {}
-    for i in range(n):
-        ts = start + int(i * step)
-        inp, out = 200 + i % 800, 50 + i % 300
-        cost = (inp * 3000 + out * 15000) / 1e9
-        by_day.setdefault(ts // MS_PER_DAY, []).append(
-            (
-                f'{{"timestamp":{ts},"agent":"{AGENTS[i % 20]}","department":"{DEPTS[i % 5]}",'
-                f'"model":"claude-sonnet-4-5","inputTokens":{inp},"outputTokens":{out},'
-                f'"cacheReadTokens":0,"cacheWriteTokens":0,"cost":{cost!r},"pricing":"exact",'
-                f'"host":"bench","pid":1}}\n'
-            ).encode()
-        )
-    for day, lines in by_day.items():
-        path = journal.path_for("ledger", day_of_ms(day * MS_PER_DAY))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("ab") as fh:
-            fh.write(b"".join(lines))
+    write_entries(root, n, start, now_ms - 60_000)
 
 
 def fill(data: Path, size: int) -> None:

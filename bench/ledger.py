@@ -49,10 +49,15 @@ Row = tuple[int, str, str, str, float]
 
 def fill(root: Path, n: int) -> None:
     """Write ``n`` entries over the 30 days before NOW (20 agents, 5 departments, 4 models)."""
-    journal = Journal(root)
     t_end = int(NOW.timestamp() * 1000)
-    t_start = t_end - 30 * MS_PER_DAY
-    step = (t_end - t_start) / n
+    write_entries(root, n, t_end - 30 * MS_PER_DAY, t_end)
+
+
+def write_entries(root: Path, n: int, t_start: int, t_end: int) -> None:
+    """``n`` entries spread evenly from ``t_start`` to ``t_end`` (epoch ms), appended to the
+    day files in bulk (bench/hot_path.py fills its history with it too)."""
+    journal = Journal(root)
+    step = max(t_end - t_start, 1) / n
     by_day: dict[int, list[bytes]] = defaultdict(list)
     for i in range(n):
         ts = t_start + int(i * step)

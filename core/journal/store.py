@@ -247,7 +247,7 @@ class Journal:
         with self._append_lock:
             path, end = self._append_line(kind, timestamp_ms, line)
             if kind in BEACON_KINDS:
-                beacon = self._beacons.get(kind) if kind in self._beacons else self._map(kind)
+                beacon = self._mapped(kind)
                 if beacon is not None:
                     _BEACON.pack_into(beacon, 0, (timestamp_ms // MS_PER_DAY) << 40 | end)
             return path, end
@@ -261,8 +261,14 @@ class Journal:
         Safe without a lock: a writer stores the end of its own append after writing it, so
         a value a reader saw before catching up differs from any later writer's (a larger
         offset, or another day)."""
-        beacon = self._beacons.get(kind) if kind in self._beacons else self._map(kind)
+        beacon = self._mapped(kind)
         return None if beacon is None else _BEACON.unpack_from(beacon, 0)[0]
+
+    def _mapped(self, name: str) -> mmap.mmap | None:
+        """The beacon word of ``name`` mapped (once per journal), or None if it cannot be."""
+        if name in self._beacons:
+            return self._beacons[name]
+        return self._map(name)
 
     def _map(self, kind: str) -> mmap.mmap | None:
         found: mmap.mmap | None = None
@@ -560,7 +566,7 @@ class Journal:
                 os.fsync(dir_fd)  # the rename itself survives a crash too
             name = os.fspath(relpath)
             if name in WATCHED_DOCUMENTS:  # after the rename: a reader that sees it sees it
-                beacon = self._beacons.get(name) if name in self._beacons else self._map(name)
+                beacon = self._mapped(name)
                 if beacon is not None:  # the random part of the temporary's name: fresh
                     _BEACON.pack_into(beacon, 0, int(token, 16))
         except IsADirectoryError:

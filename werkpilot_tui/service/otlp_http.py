@@ -16,7 +16,7 @@ import threading
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
@@ -293,17 +293,27 @@ def _pb_attributes(items: Any) -> dict[str, Any]:
     return out
 
 
-def decode_traces_protobuf(body: bytes) -> list[SpanIn]:
+_Request = TypeVar("_Request")
+
+
+def _parsed(request: _Request, body: bytes) -> _Request:
+    """``request`` (an empty Export*ServiceRequest) filled from ``body``; DecodeError if not."""
     from google.protobuf.message import DecodeError as PbDecodeError
+
+    try:
+        request.ParseFromString(body)  # type: ignore[attr-defined]
+    except (PbDecodeError, RuntimeError, ValueError) as exc:
+        name = type(request).__name__
+        raise DecodeError(f"body is not an {name}: {exc}") from None
+    return request
+
+
+def decode_traces_protobuf(body: bytes) -> list[SpanIn]:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
 
-    request = ExportTraceServiceRequest()
-    try:
-        request.ParseFromString(body)
-    except (PbDecodeError, RuntimeError, ValueError) as exc:
-        raise DecodeError(f"body is not an ExportTraceServiceRequest: {exc}") from None
+    request = _parsed(ExportTraceServiceRequest(), body)
     spans: list[SpanIn] = []
     for rs in request.resource_spans:
         resource = _pb_attributes(rs.resource.attributes)
@@ -327,14 +337,9 @@ def decode_traces_protobuf(body: bytes) -> list[SpanIn]:
 
 
 def decode_logs_protobuf(body: bytes) -> list[LogIn]:
-    from google.protobuf.message import DecodeError as PbDecodeError
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-    request = ExportLogsServiceRequest()
-    try:
-        request.ParseFromString(body)
-    except (PbDecodeError, RuntimeError, ValueError) as exc:
-        raise DecodeError(f"body is not an ExportLogsServiceRequest: {exc}") from None
+    request = _parsed(ExportLogsServiceRequest(), body)
     logs: list[LogIn] = []
     for rl in request.resource_logs:
         resource = _pb_attributes(rl.resource.attributes)
@@ -354,16 +359,11 @@ def decode_logs_protobuf(body: bytes) -> list[LogIn]:
 
 
 def decode_metrics_protobuf(body: bytes) -> list[PointIn]:
-    from google.protobuf.message import DecodeError as PbDecodeError
     from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
         ExportMetricsServiceRequest,
     )
 
-    request = ExportMetricsServiceRequest()
-    try:
-        request.ParseFromString(body)
-    except (PbDecodeError, RuntimeError, ValueError) as exc:
-        raise DecodeError(f"body is not an ExportMetricsServiceRequest: {exc}") from None
+    request = _parsed(ExportMetricsServiceRequest(), body)
     points: list[PointIn] = []
     for rm in request.resource_metrics:
         resource = _pb_attributes(rm.resource.attributes)
