@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 if TYPE_CHECKING:
     from core import Clock, Config
@@ -36,19 +36,7 @@ Capability = Literal[
     "audit",
 ]
 #: Everything a local session on a data directory can do.
-ALL_CAPABILITIES: frozenset[Capability] = frozenset(
-    (
-        "acknowledge",
-        "unacknowledge",
-        "snooze",
-        "silence",
-        "set_budget",
-        "costs",
-        "agent_detail",
-        "pause",
-        "audit",
-    )
-)
+ALL_CAPABILITIES: frozenset[Capability] = frozenset(get_args(Capability))
 
 
 @dataclass(frozen=True, slots=True)

@@ -392,27 +392,34 @@ class FleetSource:
                 f"no host reports department {department!r} to Prometheus: nothing to update"
             )
         doc = {"department": department, "amount": amount, "reason": reason}
-        futures = [
-            (
-                h,
-                self._pool.submit(
-                    self._post, h, "/api/budgets", doc, token, ("set the budget", "budget edit")
-                ),
-            )
-            for h in hosts
-        ]
-        updated: list[str] = []
-        failed: list[tuple[str, str]] = []
-        for h, f in futures:
-            try:
-                f.result()
-                updated.append(h.name)
-            except FleetActionError as exc:
-                failed.append((h.name, str(exc)))
+        answers, failed = self._post_each(
+            hosts, "/api/budgets", doc, token, ("set the budget", "budget edit")
+        )
+        updated = [name for name, _ in answers]
         result = BudgetUpdate(department, amount, tuple(updated), tuple(failed))
         if not updated:
             raise FleetActionError(result.message)
         return result
+
+    def _post_each(
+        self,
+        hosts: tuple[FleetHost, ...],
+        path: str,
+        doc: dict[str, Any],
+        token: str | None,
+        what: tuple[str, str],
+    ) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
+        """POST ``doc`` to ``path`` on every host in parallel: (host name, answer) of those
+        that took it, (host name, why) of those that did not, in the hosts' order."""
+        futures = [(h, self._pool.submit(self._post, h, path, doc, token, what)) for h in hosts]
+        answers: list[tuple[str, dict[str, Any]]] = []
+        failed: list[tuple[str, str]] = []
+        for h, f in futures:
+            try:
+                answers.append((h.name, f.result()))
+            except FleetActionError as exc:
+                failed.append((h.name, str(exc)))
+        return answers, failed
 
     def agent_hosts(self, agent: str) -> tuple[FleetHost, ...]:
         """The hosts whose figures (the last snapshot) report ``agent``."""
@@ -436,17 +443,8 @@ class FleetSource:
             raise FleetActionError(f"no host reports agent {agent!r}: nothing to pause")
         verb = "pause" if paused else "resume"
         path = f"/api/agents/{urllib.parse.quote(agent, safe='')}/{verb}"
-        futures = [
-            (h, self._pool.submit(self._post, h, path, {"reason": reason}, token, (verb, verb)))
-            for h in hosts
-        ]
-        done: list[tuple[str, bool]] = []
-        failed: list[tuple[str, str]] = []
-        for h, f in futures:
-            try:
-                done.append((h.name, bool(f.result().get("changed"))))
-            except FleetActionError as exc:
-                failed.append((h.name, str(exc)))
+        answers, failed = self._post_each(hosts, path, {"reason": reason}, token, (verb, verb))
+        done = [(name, bool(answer.get("changed"))) for name, answer in answers]
         result = PauseUpdate(agent, paused, tuple(done), tuple(failed))
         if not done:
             raise FleetActionError(result.message)
