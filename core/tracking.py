@@ -226,6 +226,19 @@ def normalise_usage(
 class Run:
     """One measured agent run: a context manager (sync or async) and a decorator."""
 
+    # What a run measures, as it reads before it is entered (entering sets them afresh,
+    # ``_reset``): class defaults, so building a run does not write them twice.
+    input_tokens = output_tokens = cache_read_tokens = cache_write_tokens = api_calls = 0
+    status: str | None = None
+    error: str | None = None
+    duration = cpu_time = memory_delta = 0.0
+    cost: float | None = None  # caller-supplied until exit, then the recorded cost
+    recording_error: BaseException | None = None
+    refused: Refused | None = None  # the refusal of a guarded call, even if caught
+    _guarded = 0  # model calls the guard let through
+    _token: Token[Run | None] | None = None
+    _t0 = _c0 = _m0 = 0  # start readings: wall ns, CPU ns, RSS bytes
+
     def __init__(
         self,
         agent: str,
@@ -259,21 +272,19 @@ class Run:
         )
         self.max_calls = None if max_calls is None else _cap(max_calls, "max_calls", int)
         self.fingerprint = fingerprint
-        self._reset()
 
     def _reset(self) -> None:
         self.input_tokens = self.output_tokens = 0
         self.cache_read_tokens = self.cache_write_tokens = 0
         self.api_calls = 0
-        self.status: str | None = None
-        self.error: str | None = None
+        self.status = self.error = None
         self.duration = self.cpu_time = self.memory_delta = 0.0
-        self.cost: float | None = None  # caller-supplied until exit, then the recorded cost
-        self.recording_error: BaseException | None = None
-        self.refused: Refused | None = None  # the refusal of a guarded call, even if caught
-        self._guarded = 0  # model calls the guard let through
-        self._token: Token[Run | None] | None = None
-        self._t0 = self._c0 = self._m0 = 0  # start readings: wall ns, CPU ns, RSS bytes
+        self.cost = None
+        self.recording_error = None
+        self.refused = None
+        self._guarded = 0
+        self._token = None
+        self._t0 = self._c0 = self._m0 = 0
 
     @property
     def tokens_used(self) -> int:
@@ -492,22 +503,11 @@ class Run:
             timestamp,
         )
         monitor.record_run(
-            self.agent,
-            duration=self.duration,
-            status=self.status,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            cache_read_tokens=self.cache_read_tokens,
-            cache_write_tokens=self.cache_write_tokens,
-            model=model,
-            department=self.department,
-            cost=cost,
-            cpu_time=max(self.cpu_time, 0.0),
-            memory_delta=self.memory_delta,
-            api_calls=self.api_calls,
-            error=self.error,
-            timestamp=timestamp,
-        )
+            self.agent, timestamp, self.status, self.duration, self.input_tokens,
+            self.output_tokens, self.cache_read_tokens, self.cache_write_tokens, model,
+            self.department, cost, max(self.cpu_time, 0.0), self.memory_delta, self.api_calls,
+            self.error,
+        )  # fmt: skip
 
     # -------------------------------------------------------------- decorator
     def _fresh(self) -> Run:

@@ -69,6 +69,8 @@ from core.record_rows import (
     writer_pid,
 )
 from core.records import (
+    FUTURE_SLACK_MS,
+    HISTORY_START_MS,
     KNOWN_HOSTS,
     KNOWN_NAMES,
     MAX_ENTRY_COST,
@@ -293,11 +295,19 @@ class CostTracker:
             kwargs = usage_kwargs(usage)
             return self.track_cost(agent, department, allow_history=allow_history, **kwargs)
         now = self._now_ms()  # the one clock reading of the call
-        entry = self._checked(
-            agent, department, model, timestamp, now, allow_history,
-            input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens,
-            cost, reported, host, source_id, writer_pid(), fast=True,
-        )  # fmt: skip
+        entry: CostEntry | CostOut | None = None
+        if timestamp is None and tokens_used is None:  # every agent's call: the plain lane
+            entry = self._row(
+                agent, department, model, now, now, input_tokens, output_tokens,
+                cache_read_tokens, cache_write_tokens, cost, reported,
+                self._host if host is None else host, writer_pid(), source_id,
+            )  # fmt: skip
+        if entry is None:
+            entry = self._checked(
+                agent, department, model, timestamp, now, allow_history,
+                input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens,
+                cost, reported, host, source_id, writer_pid(), fast=True,
+            )  # fmt: skip
         month, spent, budget = self._book(entry, now)
         agg = self._agg
         day_total = agg.day_totals.get(now // MS_PER_DAY)
@@ -325,11 +335,16 @@ class CostTracker:
         cost=cost, timestamp=timestamp)`` (the same checks, line, folding and alerts) that
         returns only the USD recorded, without building the ``CostResult`` nobody reads."""
         now = self._now_ms()
-        entry = self._checked(
-            agent, department, model, timestamp, now, False,
-            input_tokens, output_tokens, None, cache_read_tokens, cache_write_tokens,
-            cost, False, None, None, writer_pid(), fast=True,
+        entry: CostEntry | CostOut | None = self._row(
+            agent, department, model, timestamp, now, input_tokens, output_tokens,
+            cache_read_tokens, cache_write_tokens, cost, False, self._host, writer_pid(), None,
         )  # fmt: skip
+        if entry is None:
+            entry = self._checked(
+                agent, department, model, timestamp, now, False,
+                input_tokens, output_tokens, None, cache_read_tokens, cache_write_tokens,
+                cost, False, None, None, writer_pid(), fast=True,
+            )  # fmt: skip
         self._book(entry, now)
         return entry.cost
 
@@ -459,6 +474,80 @@ class CostTracker:
         assert isinstance(entry, CostEntry)
         return entry
 
+    def _row(
+        self,
+        agent: object,
+        department: object,
+        model: object,
+        ts: object,
+        now_ms: int,
+        input_tokens: object,
+        output_tokens: object,
+        cache_read_tokens: object,
+        cache_write_tokens: object,
+        cost: object,
+        reported: object,
+        host: object,
+        pid: int,
+        source_id: object,
+    ) -> CostOut | None:
+        """The ``CostOut`` of an entry whose every field is plainly valid — names and host
+        already seen, a plain int timestamp from 2000 to a day ahead, plain int counts in
+        range, a priced model or a plain float cost in range — else None, and ``_checked``
+        decides (it refuses, warns of an unpriced model or builds the model). Every record
+        ``core.track`` and ``track_cost`` write takes this lane once their names are known:
+        the checks written out, without the layers of the general path."""
+        if not (
+            type(agent) is str
+            and agent in KNOWN_NAMES
+            and type(department) is str
+            and department in KNOWN_NAMES
+            and type(model) is str
+            and model in KNOWN_NAMES
+            and type(host) is str
+            and host in KNOWN_HOSTS
+            and type(ts) is int
+            and HISTORY_START_MS <= ts <= now_ms + FUTURE_SLACK_MS
+            and ts <= MAX_EPOCH_MS
+            and type(input_tokens) is int
+            and type(output_tokens) is int
+            and type(cache_read_tokens) is int
+            and type(cache_write_tokens) is int
+            and 0 <= input_tokens <= MAX_EXECUTION_TOKENS
+            and 0 <= output_tokens <= MAX_EXECUTION_TOKENS
+            and 0 <= cache_read_tokens <= MAX_EXECUTION_TOKENS
+            and 0 <= cache_write_tokens <= MAX_EXECUTION_TOKENS
+        ):
+            return None
+        if source_id is not None and not (
+            type(source_id) is str and 0 < len(source_id) <= MAX_SOURCE_ID
+        ):
+            return None
+        pricing: Pricing
+        if cost is None:
+            prices = self.prices
+            row, pricing = prices.resolve(model)
+            if row is None:  # unpriced: $0, once ``_price`` has warned of it
+                if model not in _warned_unpriced:
+                    return None
+                amount = 0.0
+            else:
+                usage = Usage(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+                try:
+                    amount = nanos_to_usd(prices.cost_nanos(model, usage))
+                except ArithmeticError:
+                    return None
+                if not amount <= MAX_ENTRY_COST:
+                    return None
+        elif type(cost) is float and 0.0 <= cost <= MAX_ENTRY_COST:
+            amount, pricing = cost, "reported" if reported else "caller"
+        else:
+            return None
+        return CostOut(
+            ts, agent, department, model, input_tokens, output_tokens, cache_read_tokens,
+            cache_write_tokens, amount, pricing, host, pid, source_id,
+        )  # fmt: skip
+
     def _checked(
         self,
         agent: object,
@@ -482,10 +571,18 @@ class CostTracker:
         """One entry checked and priced, refused with the ValidationError naming the first
         bad field (in this order: model, timestamp, tokens, cost, then the model's fields).
 
-        ``fast``: when every field is plainly valid (names already seen, plain ints and
-        floats in range), a ``CostOut`` row, written as the same bytes without building the
-        pydantic model; otherwise (and for a batch, which returns models) the ``CostEntry``.
+        ``fast``: when every field is plainly valid (``_row`` says so), a ``CostOut`` row,
+        written as the same bytes without building the pydantic model; otherwise (and for a
+        batch, which returns models) the ``CostEntry``.
         """
+        if fast and tokens_used is None:
+            row = self._row(
+                agent, department, model, now_ms if timestamp is None else timestamp, now_ms,
+                input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost,
+                reported, self._host if host is None else host, pid, source_id,
+            )  # fmt: skip
+            if row is not None:
+                return row
         if model is None:
             raise refusal("model", None, "required (the model id or family the call used)")
         ts = now_ms if timestamp is None else api_timestamp(timestamp, now_ms, allow_history)
@@ -501,7 +598,6 @@ class CostTracker:
         ):  # what make_usage accepts as it is
             tokens = Usage(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
         else:
-            fast = False  # counts of another int type, or a bare tokens_used: the model decides
             tokens = make_usage(
                 input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens
             )
@@ -510,26 +606,6 @@ class CostTracker:
             pricing = "reported"
         if host is None:
             host = self._host
-        if (
-            fast
-            and type(agent) is str  # is_known_name and is_known_host, without the calls
-            and agent in KNOWN_NAMES
-            and type(department) is str
-            and department in KNOWN_NAMES
-            and type(host) is str
-            and host in KNOWN_HOSTS
-            and (
-                source_id is None
-                or (type(source_id) is str and 0 < len(source_id) <= MAX_SOURCE_ID)
-            )
-            and type(ts) is int
-            and 0 <= ts <= MAX_EPOCH_MS
-            and 0.0 <= amount <= MAX_ENTRY_COST
-        ):
-            return CostOut(
-                ts, agent, department, model, tokens.input, tokens.output, tokens.cache_read,
-                tokens.cache_write, amount, pricing, host, pid, source_id,
-            )  # fmt: skip
         entry = CostEntry(
             timestamp=ts,
             agent=agent,  # type: ignore[arg-type]  # the model checks it

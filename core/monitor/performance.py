@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
+from time import time_ns
 from typing import TYPE_CHECKING, Any, get_args
 
 import orjson
@@ -48,6 +49,8 @@ from core.otlp.emit import emitter_for
 from core.record_rows import ExecutionLine, ExecutionOut, execution_out_line, writer_pid
 from core.records import (
     ERROR_STATUSES,
+    FUTURE_SLACK_MS,
+    HISTORY_START_MS,
     KNOWN_HOSTS,
     KNOWN_NAMES,
     MAX_EPOCH_MS,
@@ -212,7 +215,6 @@ class PerformanceMonitor:
     def record_run(
         self,
         agent: str,
-        *,
         timestamp: int,
         status: str | None,
         duration: float,
@@ -233,8 +235,12 @@ class PerformanceMonitor:
         (names already seen, plain ints and floats in range): the same checks, the same line
         (``ExecutionOut``), the same folding and alerts. Otherwise ``track_execution`` takes
         the fields, and accepts or refuses them as it always does."""
-        now = now_ms(self.clock)
-        ts = api_timestamp(timestamp, now)  # track_execution's first check, and its error
+        clock = self.clock
+        now = time_ns() // 1_000_000 if clock is system_clock else now_ms(clock)
+        if type(timestamp) is int and HISTORY_START_MS <= timestamp <= now + FUTURE_SLACK_MS:
+            ts = timestamp  # what api_timestamp says of a plain one, without the call
+        else:
+            ts = api_timestamp(timestamp, now)  # track_execution's first check, and its error
         ints = type(input_tokens) is type(output_tokens) is int
         ints = ints and type(cache_read_tokens) is type(cache_write_tokens) is int
         used = (
