@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from core.clock import Clock, now_ms, system_clock
 from core.guards.refusals import Refused, RunCapReached
+from core.record_rows import CostOut
 from core.records import KNOWN_NAMES, check_name
 
 if TYPE_CHECKING:
@@ -491,22 +492,21 @@ class Run:
             monitor = monitor or core.get_performance_monitor()
         timestamp = now_ms(self.clock)
         model = self.model or UNKNOWN_MODEL
-        cost = self.cost = tracker.record_run_cost(
-            self.agent,
-            self.department,
-            model,
-            self.input_tokens,
-            self.output_tokens,
-            self.cache_read_tokens,
-            self.cache_write_tokens,
-            self.cost,
-            timestamp,
-        )
+        entry = tracker.record_run_cost(
+            self.agent, self.department, model, self.input_tokens, self.output_tokens,
+            self.cache_read_tokens, self.cache_write_tokens, self.cost, timestamp,
+        )  # fmt: skip
+        cost = self.cost = entry.cost
+        cpu_time = self.cpu_time if self.cpu_time > 0.0 else 0.0
+        if type(entry) is CostOut and monitor.record_plain_run(
+            entry, self.status, self.duration, cpu_time, self.memory_delta, self.api_calls,
+            self.error,
+        ):  # fmt: skip
+            return
         monitor.record_run(
             self.agent, timestamp, self.status, self.duration, self.input_tokens,
             self.output_tokens, self.cache_read_tokens, self.cache_write_tokens, model,
-            self.department, cost, max(self.cpu_time, 0.0), self.memory_delta, self.api_calls,
-            self.error,
+            self.department, cost, cpu_time, self.memory_delta, self.api_calls, self.error,
         )  # fmt: skip
 
     # -------------------------------------------------------------- decorator

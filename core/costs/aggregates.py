@@ -71,6 +71,11 @@ class CostTotals:
     executions: int = 0
 
 
+#: Where an entry lands: its agent, its four cells (day, month, agent total, agent model),
+#: the day's and the month's totals and the month's spend per department.
+_Lands = tuple["AgentTotals", tuple["CostCell", ...], "CostTotals", "CostTotals", dict[str, int]]
+
+
 def _cell(table: dict[Any, dict[Key, CostCell]], period: Any, key: Key) -> CostCell:
     """The cell of ``key`` in ``period`` of ``table``, created empty on first use."""
     cells = table.get(period)
@@ -111,6 +116,8 @@ class LedgerAggregates:
         self.recent = RecentSpend()
         self.entries = 0
         self._months: dict[int, Month] = {}
+        self._lower: dict[str, str] = {}  # department as written -> lower case
+        self._lands: dict[tuple[int, str, str, str], _Lands] = {}  # see ``add``
 
     def month_of_day(self, day: int) -> Month:
         month = self._months.get(day)
@@ -120,41 +127,26 @@ class LedgerAggregates:
         return month
 
     def add(self, e: CostRecord) -> None:
-        # Called for every entry (each ``track_cost``): the four cells an entry lands in are
-        # found first, then summed in one loop (``CostCell.add`` inlined).
+        # Called for every entry (each ``track_cost``): the cells an entry lands in are
+        # found with one lookup of (day, agent, department, model) — ``_lands`` fills it —
+        # then summed in one loop (``CostCell.add`` inlined). Cells are never replaced nor
+        # removed, so what the lookup holds stays the cells of the tables.
         nanos = usd_to_nanos(e.cost)
         ts = e.timestamp
+        name, dept, model_name = e.agent, e.department, e.model
+        lower = self._lower.get(dept)
+        if lower is None:
+            lower = self._lower_case(dept)
         day = ts // MS_PER_DAY
-        dept = e.department.lower()
-        name, model_name = e.agent, e.model
-        key = (name, dept, model_name)
-        month = self._months.get(day)
-        if month is None:
-            month = self.month_of_day(day)
-        agent = self.agents.get(name)
-        if agent is None:
-            agent = self.agents[name] = AgentTotals()
+        lands = self._lands.get((day, name, lower, model_name))
+        if lands is None:
+            lands = self._land(day, name, lower, model_name)
+        agent, cells, day_total, month_total, depts = lands
         if ts >= agent.total.last_used:
-            agent.department = dept
-        model = agent.models.get(model_name)
-        if model is None:
-            model = agent.models[model_name] = CostCell()
+            agent.department = lower
         inp, out = e.input_tokens, e.output_tokens
         read, write = e.cache_read_tokens, e.cache_write_tokens
-        # ``_cell`` of the day and of the month, inlined
-        day_cells = self.days.get(day)
-        if day_cells is None:
-            day_cells = self.days[day] = {}
-        day_cell = day_cells.get(key)
-        if day_cell is None:
-            day_cell = day_cells[key] = CostCell()
-        month_cells = self.months.get(month)
-        if month_cells is None:
-            month_cells = self.months[month] = {}
-        month_cell = month_cells.get(key)
-        if month_cell is None:
-            month_cell = month_cells[key] = CostCell()
-        for cell in (day_cell, month_cell, agent.total, model):
+        for cell in cells:  # the day's, the month's, the agent's total and its model's
             cell.nanos += nanos
             cell.input_tokens += inp
             cell.output_tokens += out
@@ -163,22 +155,50 @@ class LedgerAggregates:
             cell.executions += 1
             if ts > cell.last_used:
                 cell.last_used = ts
-        t = self.day_totals.get(day)  # ``_count`` of the day and of the month, inlined
-        if t is None:
-            t = self.day_totals[day] = CostTotals()
-        t.nanos += nanos
-        t.executions += 1
-        t = self.month_totals.get(month)
-        if t is None:
-            t = self.month_totals[month] = CostTotals()
-        t.nanos += nanos
-        t.executions += 1
+        day_total.nanos += nanos
+        day_total.executions += 1
+        month_total.nanos += nanos
+        month_total.executions += 1
+        depts[lower] = depts.get(lower, 0) + nanos
+        self.recent.add(lower, ts, nanos)
+        self.entries += 1
+
+    def _lower_case(self, department: str) -> str:
+        if len(self._lower) >= 10_000:
+            self._lower.clear()
+        lower = self._lower[department] = department.lower()
+        return lower
+
+    def _land(self, day: int, name: str, dept: str, model_name: str) -> _Lands:
+        """Where an entry of ``day`` and (name, dept, model) lands, created empty as needed."""
+        key = (name, dept, model_name)
+        month = self.month_of_day(day)
+        agent = self.agents.get(name)
+        if agent is None:
+            agent = self.agents[name] = AgentTotals()
+        model = agent.models.get(model_name)
+        if model is None:
+            model = agent.models[model_name] = CostCell()
+        cells = (_cell(self.days, day, key), _cell(self.months, month, key), agent.total, model)
+        day_total = self.day_totals.get(day)
+        if day_total is None:
+            day_total = self.day_totals[day] = CostTotals()
+        month_total = self.month_totals.get(month)
+        if month_total is None:
+            month_total = self.month_totals[month] = CostTotals()
         depts = self.month_departments.get(month)
         if depts is None:
             depts = self.month_departments[month] = {}
-        depts[dept] = depts.get(dept, 0) + nanos
-        self.recent.add(dept, ts, nanos)
-        self.entries += 1
+        if len(self._lands) >= 10_000:
+            self._lands.clear()
+        lands = self._lands[day, name, dept, model_name] = (
+            agent,
+            cells,
+            day_total,
+            month_total,
+            depts,
+        )
+        return lands
 
     def add_many(self, entries: Sequence[CostRecord], nanos: Sequence[int]) -> None:
         """``add`` of each entry in turn (``nanos``: each one's ``usd_to_nanos(cost)``),

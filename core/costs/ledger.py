@@ -330,10 +330,11 @@ class CostTracker:
         cache_write_tokens: int,
         cost: float | None,
         timestamp: int,
-    ) -> float:
+    ) -> CostEntry | CostOut:
         """``core.track``'s cost entry: ``track_cost(agent, department, model=model, ...,
         cost=cost, timestamp=timestamp)`` (the same checks, line, folding and alerts) that
-        returns only the USD recorded, without building the ``CostResult`` nobody reads."""
+        returns the entry written (a ``CostOut`` when it took the plain lane, ``_row``),
+        without building the ``CostResult`` nobody reads."""
         now = self._now_ms()
         entry: CostEntry | CostOut | None = self._row(
             agent, department, model, timestamp, now, input_tokens, output_tokens,
@@ -346,7 +347,7 @@ class CostTracker:
                 cost, False, None, None, writer_pid(), fast=True,
             )  # fmt: skip
         self._book(entry, now)
-        return entry.cost
+        return entry
 
     def _book(self, entry: CostEntry | CostOut, now: int) -> tuple[Month, int, float]:
         """Append one checked entry, fold it in and check its department's budget and burn

@@ -46,7 +46,13 @@ from core.monitor.windows import (
     to_nano,
 )
 from core.otlp.emit import emitter_for
-from core.record_rows import ExecutionLine, ExecutionOut, execution_out_line, writer_pid
+from core.record_rows import (
+    CostOut,
+    ExecutionLine,
+    ExecutionOut,
+    execution_out_line,
+    writer_pid,
+)
 from core.records import (
     ERROR_STATUSES,
     FUTURE_SLACK_MS,
@@ -289,6 +295,56 @@ class PerformanceMonitor:
             memory_delta=memory_delta, api_calls=api_calls, error=error, **fields,
         )  # fmt: skip
         remember_valid((record.agent, record.model, record.department), record.host)
+
+    def record_plain_run(
+        self,
+        entry: CostOut,
+        status: str | None,
+        duration: float,
+        cpu_time: float,
+        memory_delta: float,
+        api_calls: int,
+        error: str | None,
+    ) -> bool:
+        """The execution of a run whose cost entry took the tracker's plain lane
+        (``CostTracker._row``: names seen before, a timestamp from 2000 on, plain counts in
+        range, a cost in range), written and folded as ``record_run`` would, checking only
+        what that lane did not. False, with nothing done, when something is not plainly
+        valid: ``record_run`` then takes the fields."""
+        clock = self.clock
+        now = time_ns() // 1_000_000 if clock is system_clock else now_ms(clock)
+        ts = entry.timestamp
+        inp, out = entry.input_tokens, entry.output_tokens
+        read, write = entry.cache_read_tokens, entry.cache_write_tokens
+        used = inp + out + read + write
+        cost = entry.cost
+        if not (
+            self._emit is None
+            and _HOST in KNOWN_HOSTS  # a str
+            and ts <= now + FUTURE_SLACK_MS
+            and type(status) is str
+            and status in _STATUSES
+            and type(duration) is float
+            and type(cpu_time) is float
+            and type(memory_delta) is float
+            and 0.0 <= duration <= MAX_EXECUTION_MS
+            and 0.0 <= cpu_time <= MAX_EXECUTION_MS
+            and -MAX_MEMORY_DELTA <= memory_delta <= MAX_MEMORY_DELTA
+            and cost <= MAX_EXECUTION_COST
+            and used <= MAX_EXECUTION_TOKENS
+            and type(api_calls) is int
+            and 0 <= api_calls <= MAX_EXECUTION_TOKENS
+            and (error is None or (type(error) is str and _storable(error)))
+        ):
+            return False
+        agent = entry.agent
+        row = ExecutionOut(
+            ts, agent, status, duration, used, inp, out, read, write, entry.model,
+            entry.department, cost, cpu_time, memory_delta, api_calls, error, _HOST, entry.pid,
+        )  # fmt: skip
+        self._append(row, execution_out_line(row))
+        self._after(agent, now)
+        return True
 
     def _append(self, record: Execution | ExecutionOut, line: bytes) -> None:
         """Write one checked record's line and fold it in."""
