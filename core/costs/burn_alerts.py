@@ -45,7 +45,8 @@ class BurnAlerts:
     ) -> None:
         """Evaluate ``dept``'s pairs at ``now_ms`` (``now``: the same as a datetime, made
         from ``now_ms`` when None and needed: ``track_cost`` reads the clock as ms only)."""
-        minute, total = now_ms // MS_PER_MINUTE, recent.total(dept)
+        series = recent.departments.get(dept)  # ``recent.total(dept)``, without the call
+        minute, total = now_ms // MS_PER_MINUTE, series.total if series is not None else 0
         seen = self._seen.get(dept)
         if not force and seen is not None and seen[0] == minute:
             room = seen[2]
