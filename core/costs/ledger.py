@@ -537,7 +537,8 @@ class CostTracker:
             and type(cache_write_tokens) is int
             # each from 0 to MAX_EXECUTION_TOKENS: the OR of ints is negative when one is,
             # and at least each of them (counts all in range whose OR is not go to _checked)
-            and 0 <= input_tokens | output_tokens | cache_read_tokens | cache_write_tokens
+            and 0
+            <= input_tokens | output_tokens | cache_read_tokens | cache_write_tokens
             <= MAX_EXECUTION_TOKENS
         ):
             return None

@@ -219,6 +219,7 @@ class PriceTable:
         self._plain[key] = found
         return found
 
+
 __all__ = [
     "BUILTIN_PRICES",
     "NANOS_PER_USD",
