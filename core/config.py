@@ -518,7 +518,9 @@ class RuntimeBudgets:
         """A department's budget: its edit, else (for a department without one of its own)
         the edited default, else the configured one. No system call while nothing was
         edited (see ``_reload``); an edit by hand shows within ``RECHECK_NS``."""
-        self._reload()
+        beacon = self.journal.document_beacon(BUDGETS_FILE)  # ``_reload``'s "no edit since"
+        if beacon is None or beacon != self._beacon or time.monotonic_ns() >= self._recheck_at:
+            self._reload()
         budget = self._resolved.get(department)
         if budget is None:
             if len(self._resolved) >= 10_000:

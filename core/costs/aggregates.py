@@ -16,7 +16,7 @@ from typing import Any
 
 from core.clock import EPOCH_DAY, MS_PER_DAY
 from core.costs.pricing import usd_to_nanos
-from core.costs.recent import RecentSpend
+from core.costs.recent import MS_PER_MINUTE, MinuteSeries, RecentSpend
 from core.record_rows import CostRecord
 
 #: (agent, department, model); departments are folded to lower case like budgets.
@@ -71,9 +71,75 @@ class CostTotals:
     executions: int = 0
 
 
-#: Where an entry lands: its agent, its four cells (day, month, agent total, agent model),
-#: the day's and the month's totals and the month's spend per department.
-_Lands = tuple["AgentTotals", tuple["CostCell", ...], "CostTotals", "CostTotals", dict[str, int]]
+class Slot:
+    """Where the entries of one (day, agent, department as written, model) land — the four
+    cells, the day's and the month's totals, the month's spend per department, the
+    department's minutes — and the sums of those entries not yet folded into the cells (nor
+    counted in the totals' executions).
+
+    ``LedgerAggregates.add`` sums an entry here once instead of into four cells (seven
+    fields each: a big-int allocation per field); the cells get the sums when anything
+    reads them (``LedgerAggregates.flush``). Cells are never replaced nor removed, so what
+    a slot holds stays the cells of the tables."""
+
+    __slots__ = (
+        "agent",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cells",
+        "day_total",
+        "depts",
+        "executions",
+        "input_tokens",
+        "last_used",
+        "lower",
+        "month_total",
+        "nanos",
+        "output_tokens",
+        "series",
+        "total",
+    )
+
+    def __init__(
+        self,
+        agent: AgentTotals,
+        cells: tuple[CostCell, ...],
+        day_total: CostTotals,
+        month_total: CostTotals,
+        depts: dict[str, int],
+        lower: str,
+        series: MinuteSeries,
+    ) -> None:
+        self.agent, self.cells, self.lower, self.series = agent, cells, lower, series
+        self.total = agent.total
+        self.day_total, self.month_total, self.depts = day_total, month_total, depts
+        self.nanos = self.input_tokens = self.output_tokens = 0
+        self.cache_read_tokens = self.cache_write_tokens = 0
+        self.executions = self.last_used = 0
+
+    def fold(self) -> None:
+        """Add the pending sums to the slot's four cells and start again from zero."""
+        n, inp, out = self.nanos, self.input_tokens, self.output_tokens
+        read, write, count, ts = (
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            self.executions,
+            self.last_used,
+        )
+        for cell in self.cells:
+            cell.nanos += n
+            cell.input_tokens += inp
+            cell.output_tokens += out
+            cell.cache_read_tokens += read
+            cell.cache_write_tokens += write
+            cell.executions += count
+            if ts > cell.last_used:
+                cell.last_used = ts
+        self.day_total.executions += count
+        self.month_total.executions += count
+        self.nanos = self.input_tokens = self.output_tokens = 0
+        self.cache_read_tokens = self.cache_write_tokens = 0
+        self.executions = self.last_used = 0
 
 
 def _cell(table: dict[Any, dict[Key, CostCell]], period: Any, key: Key) -> CostCell:
@@ -104,108 +170,160 @@ def _merge_totals(totals: dict[Any, CostTotals], period: Any, cell: CostCell) ->
 
 
 class LedgerAggregates:
-    """Every cost entry seen, folded into day, month and agent sums."""
+    """Every cost entry seen, folded into day, month and agent sums.
+
+    ``days``, ``months``, ``agents``, ``day_totals`` and ``month_totals`` are read through
+    properties that first fold in the sums ``add`` left pending in its slots (``flush``);
+    the totals' nano-dollars (``day_sums``, ``month_sums``), the month spend per department,
+    ``recent``, ``entries`` and each agent's newest timestamp and department are kept
+    current on every entry (the budget and burn-rate checks and ``track_cost`` read them
+    each call).
+    """
 
     def __init__(self) -> None:
-        self.days: dict[int, dict[Key, CostCell]] = {}
-        self.months: dict[Month, dict[Key, CostCell]] = {}
-        self.day_totals: dict[int, CostTotals] = {}
-        self.month_totals: dict[Month, CostTotals] = {}
+        self._days: dict[int, dict[Key, CostCell]] = {}
+        self._months: dict[Month, dict[Key, CostCell]] = {}
+        #: ``day_totals`` and ``month_totals`` as they are: nano-dollars current, counts of
+        #: executions perhaps pending (``track_cost`` reads the nano-dollars every call).
+        self.day_sums: dict[int, CostTotals] = {}
+        self.month_sums: dict[Month, CostTotals] = {}
         self.month_departments: dict[Month, dict[str, int]] = {}
-        self.agents: dict[str, AgentTotals] = {}
+        self._agents: dict[str, AgentTotals] = {}
         self.recent = RecentSpend()
         self.entries = 0
-        self._months: dict[int, Month] = {}
-        self._lower: dict[str, str] = {}  # department as written -> lower case
-        self._lands: dict[tuple[int, str, str, str], _Lands] = {}  # see ``add``
+        self._month_of: dict[int, Month] = {}
+        self._slots: dict[tuple[int, str, str, str], Slot] = {}  # see ``add``
+        self._dirty: list[Slot] = []  # slots with pending sums
+
+    @property
+    def days(self) -> dict[int, dict[Key, CostCell]]:
+        """Day -> key -> cell (pending sums folded in first)."""
+        if self._dirty:
+            self.flush()
+        return self._days
+
+    @property
+    def months(self) -> dict[Month, dict[Key, CostCell]]:
+        """Month -> key -> cell (pending sums folded in first)."""
+        if self._dirty:
+            self.flush()
+        return self._months
+
+    @property
+    def agents(self) -> dict[str, AgentTotals]:
+        """Agent -> its all-time sums (pending sums folded in first)."""
+        if self._dirty:
+            self.flush()
+        return self._agents
+
+    @property
+    def day_totals(self) -> dict[int, CostTotals]:
+        """Day -> its totals (pending counts folded in first)."""
+        if self._dirty:
+            self.flush()
+        return self.day_sums
+
+    @property
+    def month_totals(self) -> dict[Month, CostTotals]:
+        """Month -> its totals (pending counts folded in first)."""
+        if self._dirty:
+            self.flush()
+        return self.month_sums
+
+    def flush(self) -> None:
+        """Fold every slot's pending sums into its cells."""
+        dirty = self._dirty
+        for slot in dirty:
+            slot.fold()
+        dirty.clear()
 
     def month_of_day(self, day: int) -> Month:
-        month = self._months.get(day)
+        month = self._month_of.get(day)
         if month is None:
             d = EPOCH_DAY + timedelta(days=day)
-            month = self._months[day] = (d.year, d.month)
+            month = self._month_of[day] = (d.year, d.month)
         return month
 
-    def add(self, e: CostRecord) -> None:
-        # Called for every entry (each ``track_cost``): the cells an entry lands in are
-        # found with one lookup of (day, agent, department, model) — ``_lands`` fills it —
-        # then summed in one loop (``CostCell.add`` inlined). Cells are never replaced nor
-        # removed, so what the lookup holds stays the cells of the tables.
-        nanos = usd_to_nanos(e.cost)
+    def add(self, e: CostRecord, nanos: int = -1) -> Slot:
+        """Fold one entry in (``nanos``: its ``usd_to_nanos(cost)`` when known, else -1);
+        the slot it landed in (its ``depts[lower]``: the department's spend in the month of
+        the entry, now).
+
+        Called for every entry (each ``track_cost``): the slot is found with one lookup of
+        (day, agent, department as written, model) and the entry summed into it once; the
+        four cells get the sums on the next read (see ``Slot``)."""
+        if nanos < 0:
+            nanos = usd_to_nanos(e.cost)
         ts = e.timestamp
-        name, dept, model_name = e.agent, e.department, e.model
-        lower = self._lower.get(dept)
-        if lower is None:
-            lower = self._lower_case(dept)
-        day = ts // MS_PER_DAY
-        lands = self._lands.get((day, name, lower, model_name))
-        if lands is None:
-            lands = self._land(day, name, lower, model_name)
-        agent, cells, day_total, month_total, depts = lands
-        if ts >= agent.total.last_used:
-            agent.department = lower
-        inp, out = e.input_tokens, e.output_tokens
-        read, write = e.cache_read_tokens, e.cache_write_tokens
-        for cell in cells:  # the day's, the month's, the agent's total and its model's
-            cell.nanos += nanos
-            cell.input_tokens += inp
-            cell.output_tokens += out
-            cell.cache_read_tokens += read
-            cell.cache_write_tokens += write
-            cell.executions += 1
-            if ts > cell.last_used:
-                cell.last_used = ts
-        day_total.nanos += nanos
-        day_total.executions += 1
-        month_total.nanos += nanos
-        month_total.executions += 1
-        depts[lower] = depts.get(lower, 0) + nanos
-        self.recent.add(lower, ts, nanos)
+        slot = self._slots.get((ts // MS_PER_DAY, e.agent, e.department, e.model))
+        if slot is None:
+            slot = self._slot(ts // MS_PER_DAY, e.agent, e.department, e.model)
+        if not slot.executions:
+            self._dirty.append(slot)
+        slot.nanos += nanos
+        slot.input_tokens += e.input_tokens
+        slot.output_tokens += e.output_tokens
+        slot.cache_read_tokens += e.cache_read_tokens
+        slot.cache_write_tokens += e.cache_write_tokens
+        slot.executions += 1
+        if ts > slot.last_used:
+            slot.last_used = ts
+        total = slot.total
+        if ts >= total.last_used:  # the department of the agent's newest entry (kept current)
+            total.last_used = ts
+            slot.agent.department = slot.lower
+        slot.day_total.nanos += nanos  # their executions: counted in the slot
+        slot.month_total.nanos += nanos
+        slot.depts[slot.lower] += nanos
+        series = slot.series
+        minute = ts // MS_PER_MINUTE
+        minutes = series.minutes
+        if minutes and minutes[-1] == minute:  # ``series.add``'s common case, without the call
+            series.total += nanos
+            series.prefix[-1] += nanos
+        else:
+            series.add(minute, nanos)
         self.entries += 1
+        return slot
 
-    def _lower_case(self, department: str) -> str:
-        if len(self._lower) >= 10_000:
-            self._lower.clear()
-        lower = self._lower[department] = department.lower()
-        return lower
-
-    def _land(self, day: int, name: str, dept: str, model_name: str) -> _Lands:
-        """Where an entry of ``day`` and (name, dept, model) lands, created empty as needed."""
-        key = (name, dept, model_name)
+    def _slot(self, day: int, name: str, dept: str, model_name: str) -> Slot:
+        """The slot of an entry of ``day`` and (name, dept, model), created (with its cells)
+        as needed."""
+        lower = dept.lower()
+        key = (name, lower, model_name)
         month = self.month_of_day(day)
-        agent = self.agents.get(name)
+        agent = self._agents.get(name)
         if agent is None:
-            agent = self.agents[name] = AgentTotals()
+            agent = self._agents[name] = AgentTotals()
         model = agent.models.get(model_name)
         if model is None:
             model = agent.models[model_name] = CostCell()
-        cells = (_cell(self.days, day, key), _cell(self.months, month, key), agent.total, model)
-        day_total = self.day_totals.get(day)
+        cells = (_cell(self._days, day, key), _cell(self._months, month, key), agent.total, model)
+        day_total = self.day_sums.get(day)
         if day_total is None:
-            day_total = self.day_totals[day] = CostTotals()
-        month_total = self.month_totals.get(month)
+            day_total = self.day_sums[day] = CostTotals()
+        month_total = self.month_sums.get(month)
         if month_total is None:
-            month_total = self.month_totals[month] = CostTotals()
+            month_total = self.month_sums[month] = CostTotals()
         depts = self.month_departments.get(month)
         if depts is None:
             depts = self.month_departments[month] = {}
-        if len(self._lands) >= 10_000:
-            self._lands.clear()
-        lands = self._lands[day, name, dept, model_name] = (
-            agent,
-            cells,
-            day_total,
-            month_total,
-            depts,
+        if lower not in depts:
+            depts[lower] = 0
+        if len(self._slots) >= 10_000:
+            self.flush()
+            self._slots.clear()
+        slot = self._slots[day, name, dept, model_name] = Slot(
+            agent, cells, day_total, month_total, depts, lower, self.recent.series(lower)
         )
-        return lands
+        return slot
 
     def add_many(self, entries: Sequence[CostRecord], nanos: Sequence[int]) -> None:
         """``add`` of each entry in turn (``nanos``: each one's ``usd_to_nanos(cost)``),
         summed per day and key first: the same sums, a quarter of the dictionary work."""
         groups: dict[tuple[int, Key], CostCell] = {}
         newest: dict[str, list[Any]] = {}  # agent -> [newest timestamp, its department]
-        agents = self.agents
+        agents = self._agents
         recent = self.recent
         for e, n in zip(entries, nanos, strict=True):
             ts = e.timestamp
@@ -225,10 +343,10 @@ class LedgerAggregates:
                 state[0], state[1] = ts, dept
         for (day, key), cell in groups.items():
             month = self.month_of_day(day)
-            _cell(self.days, day, key).merge(cell)
-            _cell(self.months, month, key).merge(cell)
-            _merge_totals(self.day_totals, day, cell)
-            _merge_totals(self.month_totals, month, cell)
+            _cell(self._days, day, key).merge(cell)
+            _cell(self._months, month, key).merge(cell)
+            _merge_totals(self.day_sums, day, cell)
+            _merge_totals(self.month_sums, month, cell)
             depts = self.month_departments.get(month)
             if depts is None:
                 depts = self.month_departments[month] = {}
@@ -250,19 +368,19 @@ class LedgerAggregates:
         """Fold in a whole day cell (from a checkpoint) exactly as its entries would be,
         except for the minutes of ``recent``: those come with the cell (``fold_days``) or
         from the checkpoint's own rows."""
-        cells = self.days.setdefault(day, {})
+        cells = self._days.setdefault(day, {})
         cells.setdefault(key, CostCell()).merge(cell)
-        t = self.day_totals.setdefault(day, CostTotals())
+        t = self.day_sums.setdefault(day, CostTotals())
         t.nanos += cell.nanos
         t.executions += cell.executions
         month = self.month_of_day(day)
-        t = self.month_totals.setdefault(month, CostTotals())
+        t = self.month_sums.setdefault(month, CostTotals())
         t.nanos += cell.nanos
         t.executions += cell.executions
-        self.months.setdefault(month, {}).setdefault(key, CostCell()).merge(cell)
+        self._months.setdefault(month, {}).setdefault(key, CostCell()).merge(cell)
         depts = self.month_departments.setdefault(month, {})
         depts[key[1]] = depts.get(key[1], 0) + cell.nanos
-        agent = self.agents.setdefault(key[0], AgentTotals())
+        agent = self._agents.setdefault(key[0], AgentTotals())
         if cell.last_used >= agent.total.last_used:
             agent.department = key[1]
         agent.total.merge(cell)

@@ -21,6 +21,7 @@ class BudgetAlerts:
         self._levels = levels
         self._state: dict[str, tuple[int, int]] = {}  # department -> (level index, nanos)
         self._bars: dict[float, list[int]] = {}  # budget -> its levels in whole nano-dollars
+        self._floors: dict[float, int] = {}  # budget -> its lowest level (when it has one)
 
     def level(self, spent: int, budget: float) -> int:
         """Index into LEVELS of the highest level ``spent`` reached (-1: none), exactly as
@@ -29,7 +30,10 @@ class BudgetAlerts:
         if bars is None:
             if len(self._bars) >= 1024:
                 self._bars.clear()
+                self._floors.clear()
             bars = self._bars[budget] = level_bars(budget, self._levels)
+            if bars:
+                self._floors[budget] = min(bars)
         return level_of(spent, bars)
 
     def check(self, dept: str, spent: int, budget: float, force: bool = False) -> None:
@@ -41,9 +45,10 @@ class BudgetAlerts:
         """
         prev = self._state.get(dept)
         if not force and prev is not None and prev[0] < 0:
-            bars = self._bars.get(budget)
-            if bars and spent < min(bars):  # still below every level: only note the spend
-                self._state[dept] = (-1, spent)
+            floor = self._floors.get(budget)
+            if floor is not None and spent < floor:
+                # Still below every level: nothing to say. The state keeps the spend it
+                # had: with level -1, what follows never reads it (no alert, no resolve).
                 return
         idx = self.level(spent, budget)
         if prev == (idx, spent) and not force:

@@ -12,6 +12,7 @@ reaches the headroom of the nearest pair that does not fire yet.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -30,8 +31,9 @@ class BurnAlerts:
 
     def __init__(self, alert_manager: Callable[[], AlertManager]) -> None:
         self._alerts = alert_manager  # called only when there is something to say
-        # department -> (minute evaluated, its total then, headroom then)
-        self._seen: dict[str, tuple[int, int, int | None]] = {}
+        # department -> (minute evaluated, the total below which nothing can change in it:
+        # its total then plus the headroom then, or infinity without a headroom)
+        self._seen: dict[str, tuple[int, float]] = {}
         self._raised: set[tuple[str, str]] = set()  # (department, rule) this process raised
 
     def check(
@@ -45,15 +47,16 @@ class BurnAlerts:
     ) -> None:
         """Evaluate ``dept``'s pairs at ``now_ms`` (``now``: the same as a datetime, made
         from ``now_ms`` when None and needed: ``track_cost`` reads the clock as ms only)."""
-        minute, total = now_ms // MS_PER_MINUTE, recent.total(dept)
+        series = recent.departments.get(dept)  # ``recent.total(dept)``, without the call
+        total = series.total if series is not None else 0
+        minute = now_ms // MS_PER_MINUTE
         seen = self._seen.get(dept)
-        if not force and seen is not None and seen[0] == minute:
-            room = seen[2]
-            if room is None or total - seen[1] < room:
-                return
+        if not force and seen is not None and seen[0] == minute and total < seen[1]:
+            return
         month = month_ms(now if now is not None else datetime.fromtimestamp(now_ms / 1000, UTC))
         spends = {w: recent.spend(dept, now_ms, ms) for w, ms in WINDOWS.items()}
-        self._seen[dept] = (minute, total, headroom(spends, budget, month))
+        room = headroom(spends, budget, month)
+        self._seen[dept] = (minute, math.inf if room is None else total + room)
         verdicts = evaluate(spends, budget, month)
         if not verdicts and force:  # no budget (any more): nothing can be burning
             for rule in ("page", "ticket"):

@@ -41,6 +41,7 @@ from core.costs.models import (
     Optimization,
     WeeklyCostReport,
 )
+from core.costs.nanos import EXACT_USD, NANOS_PER_USD
 from core.costs.pricing import PriceTable, Usage, nanos_to_usd, usd_to_nanos
 from core.costs.reports import (
     agent_cost,
@@ -128,6 +129,7 @@ class CostTracker:
         self._today_day = -1
         self._today_path = Path()
         self._guard_day: tuple[int, Month] = (-1, (0, 0))  # fresh_month_spend's day and month
+        self._book_day, self._book_month = -1, (0, 0)  # ``_book``'s day, its month (loaded)
         self._started = False
         self._checkpoint_every = checkpoint_every  # entries read between checkpoint saves
         self._saved_entries = 0
@@ -295,26 +297,31 @@ class CostTracker:
             kwargs = usage_kwargs(usage)
             return self.track_cost(agent, department, allow_history=allow_history, **kwargs)
         now = self._now_ms()  # the one clock reading of the call
-        entry: CostEntry | CostOut | None = None
+        row = None
         if timestamp is None and tokens_used is None:  # every agent's call: the plain lane
-            entry = self._row(
+            row = self._row(
                 agent, department, model, now, now, input_tokens, output_tokens,
                 cache_read_tokens, cache_write_tokens, cost, reported,
                 self._host if host is None else host, writer_pid(), source_id,
             )  # fmt: skip
-        if entry is None:
+        entry: CostEntry | CostOut
+        if row is not None:
+            entry = row[0]
+            month, spent, budget = self._book(entry, now, row[1])
+        else:
             entry = self._checked(
                 agent, department, model, timestamp, now, allow_history,
                 input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens,
                 cost, reported, host, source_id, writer_pid(), fast=True,
             )  # fmt: skip
-        month, spent, budget = self._book(entry, now)
+            month, spent, budget = self._book(entry, now)
         agg = self._agg
-        day_total = agg.day_totals.get(now // MS_PER_DAY)
+        day_total = agg.day_sums.get(now // MS_PER_DAY)  # nano-dollars: current
+        month_total = agg.month_sums.get(month)
         return CostResult(
             cost=entry.cost,
             total_cost_today=nanos_to_usd(day_total.nanos if day_total is not None else 0),
-            total_cost_this_month=nanos_to_usd(agg.month_total(month).nanos),
+            total_cost_this_month=nanos_to_usd(month_total.nanos if month_total is not None else 0),
             department_cost=nanos_to_usd(spent),
             department_budget=budget,
         )
@@ -335,41 +342,53 @@ class CostTracker:
         cost=cost, timestamp=timestamp)`` (the same checks, line, folding and alerts) that
         returns the entry written (a ``CostOut`` when it took the plain lane, ``_row``),
         without building the ``CostResult`` nobody reads."""
-        now = self._now_ms()
-        entry: CostEntry | CostOut | None = self._row(
+        clock = self.clock  # ``_now_ms``, without its call
+        now = now_ms(clock) if clock is system_clock else to_ms(clock().astimezone(UTC))
+        row = self._row(
             agent, department, model, timestamp, now, input_tokens, output_tokens,
             cache_read_tokens, cache_write_tokens, cost, False, self._host, writer_pid(), None,
         )  # fmt: skip
-        if entry is None:
-            entry = self._checked(
-                agent, department, model, timestamp, now, False,
-                input_tokens, output_tokens, None, cache_read_tokens, cache_write_tokens,
-                cost, False, None, None, writer_pid(), fast=True,
-            )  # fmt: skip
+        if row is not None:
+            self._book(row[0], now, row[1])
+            return row[0]
+        entry = self._checked(
+            agent, department, model, timestamp, now, False,
+            input_tokens, output_tokens, None, cache_read_tokens, cache_write_tokens,
+            cost, False, None, None, writer_pid(), fast=True,
+        )  # fmt: skip
         self._book(entry, now)
         return entry
 
-    def _book(self, entry: CostEntry | CostOut, now: int) -> tuple[Month, int, float]:
+    def _book(
+        self, entry: CostEntry | CostOut, now: int, nanos: int = -1
+    ) -> tuple[Month, int, float]:
         """Append one checked entry, fold it in and check its department's budget and burn
-        rates; (the month of ``now``, the department's spend in it, its budget)."""
+        rates; (the month of ``now``, the department's spend in it, its budget). ``nanos``:
+        the entry's ``usd_to_nanos(cost)`` when known (``_row`` says), else -1."""
         today = now // MS_PER_DAY
-        month = self._agg.month_of_day(today)
-        if month not in self._months_loaded:
+        if today != self._book_day:
+            month = self._agg.month_of_day(today)
             self._load_month(month)  # may start from a checkpoint: a new ``_agg``
-        agg = self._agg
+            self._book_day, self._book_month = today, month
+        month = self._book_month
         ts = entry.timestamp
         if ts // MS_PER_DAY != today:
             # Today's file is not the one written: catch up on it here. When it is, the
             # claim below says whether anyone else appended to it since we last read it.
             self._poll_day(now)
+            today = -1  # the entry's month may not be ``month``
         line = cost_out_line(entry) if isinstance(entry, CostOut) else entry.to_json_line()
         path, end = self.journal.append_line("ledger", ts, line)
+        agg = self._agg
         if self._reader.claim(path, end, len(line)):
-            agg.add(entry)
+            slot = agg.add(entry, nanos)
+            dept = slot.lower
+            # an entry of today: its slot's month is ``month``
+            spent = slot.depts[dept] if today >= 0 else agg.department_month_nanos(dept, month)
         else:
             agg.add_all(self._reader.poll_file(path))
-        dept = entry.department.lower()
-        spent = agg.department_month_nanos(dept, month)
+            dept = entry.department.lower()
+            spent = agg.department_month_nanos(dept, month)
         budget = self.budgets.budget_for(dept)
         self._budget_alerts.check(dept, spent, budget)
         self._burn_alerts.check(dept, agg.recent, budget, None, now)
@@ -491,13 +510,15 @@ class CostTracker:
         host: object,
         pid: int,
         source_id: object,
-    ) -> CostOut | None:
+    ) -> tuple[CostOut, int] | None:
         """The ``CostOut`` of an entry whose every field is plainly valid — names and host
         already seen, a plain int timestamp from 2000 to a day ahead, plain int counts in
         range, a priced model or a plain float cost in range — else None, and ``_checked``
         decides (it refuses, warns of an unpriced model or builds the model). Every record
         ``core.track`` and ``track_cost`` write takes this lane once their names are known:
-        the checks written out, without the layers of the general path."""
+        the checks written out, without the layers of the general path. With it, the
+        entry's ``usd_to_nanos(cost)`` when known without working it out (the price in
+        nano-dollars, below ``EXACT_NANOS``), else -1."""
         if not (
             type(agent) is str
             and agent in KNOWN_NAMES
@@ -514,10 +535,11 @@ class CostTracker:
             and type(output_tokens) is int
             and type(cache_read_tokens) is int
             and type(cache_write_tokens) is int
-            and 0 <= input_tokens <= MAX_EXECUTION_TOKENS
-            and 0 <= output_tokens <= MAX_EXECUTION_TOKENS
-            and 0 <= cache_read_tokens <= MAX_EXECUTION_TOKENS
-            and 0 <= cache_write_tokens <= MAX_EXECUTION_TOKENS
+            # each from 0 to MAX_EXECUTION_TOKENS: the OR of ints is negative when one is,
+            # and at least each of them (counts all in range whose OR is not go to _checked)
+            and 0
+            <= input_tokens | output_tokens | cache_read_tokens | cache_write_tokens
+            <= MAX_EXECUTION_TOKENS
         ):
             return None
         if source_id is not None and not (
@@ -526,28 +548,31 @@ class CostTracker:
             return None
         pricing: Pricing
         if cost is None:
-            prices = self.prices
-            row, pricing = prices.resolve(model)
-            if row is None:  # unpriced: $0, once ``_price`` has warned of it
+            try:
+                priced = self.prices.plain(
+                    model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens
+                )
+            except ArithmeticError:
+                return None
+            if priced is None:  # unpriced: $0, once ``_price`` has warned of it
                 if model not in _warned_unpriced:
                     return None
-                amount = 0.0
+                amount, pricing, nanos = 0.0, "unpriced", 0
             else:
-                usage = Usage(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
-                try:
-                    amount = nanos_to_usd(prices.cost_nanos(model, usage))
-                except ArithmeticError:
-                    return None
-                if not amount <= MAX_ENTRY_COST:
-                    return None
+                nanos, pricing = priced
+                amount = nanos / NANOS_PER_USD  # nanos_to_usd
+                if not amount < EXACT_USD:  # (0 <= nanos < EXACT_NANOS otherwise)
+                    if not amount <= MAX_ENTRY_COST:
+                        return None
+                    nanos = -1
         elif type(cost) is float and 0.0 <= cost <= MAX_ENTRY_COST:
-            amount, pricing = cost, "reported" if reported else "caller"
+            amount, pricing, nanos = cost, "reported" if reported else "caller", -1
         else:
             return None
         return CostOut(
             ts, agent, department, model, input_tokens, output_tokens, cache_read_tokens,
             cache_write_tokens, amount, pricing, host, pid, source_id,
-        )  # fmt: skip
+        ), nanos  # fmt: skip
 
     def _checked(
         self,
@@ -583,7 +608,7 @@ class CostTracker:
                 reported, self._host if host is None else host, pid, source_id,
             )  # fmt: skip
             if row is not None:
-                return row
+                return row[0]
         if model is None:
             raise refusal("model", None, "required (the model id or family the call used)")
         ts = now_ms if timestamp is None else api_timestamp(timestamp, now_ms, allow_history)

@@ -9,6 +9,14 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 
 NANOS_PER_USD = 1_000_000_000
+#: Below this many nano-dollars, ``usd_to_nanos(nanos_to_usd(n)) == n``: the float
+#: n / 1e9 times 1e9 is within 2 ulp of n (at most ~2.3e-4 here), so the float path rounds
+#: back to n and is never near a half (tests/test_hot_path.py checks the edges). Who knows
+#: an amount in nano-dollars below it may pass it on rather than convert the USD again.
+EXACT_NANOS = 10**12
+#: ``nanos_to_usd(n) < EXACT_USD`` exactly when ``n < EXACT_NANOS`` (n >= 0): the division
+#: is correctly rounded and monotonic, and 10**12 - 1 nano-dollars is a float below 1000.
+EXACT_USD = 1000.0
 
 
 def usd_to_nanos(cost: float) -> int:
@@ -29,4 +37,4 @@ def nanos_to_usd(nanos: int) -> float:
     return nanos / NANOS_PER_USD
 
 
-__all__ = ["NANOS_PER_USD", "nanos_to_usd", "usd_to_nanos"]
+__all__ = ["EXACT_NANOS", "EXACT_USD", "NANOS_PER_USD", "nanos_to_usd", "usd_to_nanos"]

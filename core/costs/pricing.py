@@ -162,6 +162,8 @@ class PriceTable:
         # The last few calls priced: ingestion prices a call for its execution and again for
         # its cost entry (exact Decimal arithmetic is the costly part).
         self._costs: dict[tuple[str, Usage], int] = {}
+        # (model, input, output, cache read, cache write) -> (nanos, resolution): ``plain``'s
+        self._plain: dict[tuple[str, int, int, int, int], tuple[int, Resolution]] = {}
 
     def resolve(self, model: str) -> tuple[PriceRow | None, Resolution]:
         """The row for ``model`` and how it was found: exact id, family, or unpriced."""
@@ -197,6 +199,25 @@ class PriceTable:
             self._costs.clear()
         self._costs[key] = nanos
         return nanos
+
+    def plain(
+        self, model: str, input: int, output: int, cache_read: int, cache_write: int
+    ) -> tuple[int, Resolution] | None:
+        """``(cost_nanos(model, Usage(...)), resolve(model)[1])`` of plain counts, or None
+        for an unpriced model: what the ledger's plain lane asks on every entry, in one call
+        (an ArithmeticError as ``cost_nanos`` raises it)."""
+        key = (model, input, output, cache_read, cache_write)
+        hit = self._plain.get(key)
+        if hit is not None:
+            return hit
+        row, how = self.resolve(model)
+        if row is None:
+            return None
+        found = (self.cost_nanos(model, Usage(input, output, cache_read, cache_write)), how)
+        if len(self._plain) >= 4096:
+            self._plain.clear()
+        self._plain[key] = found
+        return found
 
 
 __all__ = [

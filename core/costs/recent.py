@@ -109,6 +109,14 @@ class RecentSpend:
             series = self.departments[department] = MinuteSeries()
         series.add(timestamp_ms // MS_PER_MINUTE, nanos)
 
+    def series(self, department: str) -> MinuteSeries:
+        """``department``'s series, created empty on first use (never replaced: the
+        ledger's aggregates keep it to add to)."""
+        series = self.departments.get(department)
+        if series is None:
+            series = self.departments[department] = MinuteSeries()
+        return series
+
     def spend(self, department: str, now_ms: int, width_ms: int) -> int:
         """Nano-dollars ``department`` spent in the window of ``width_ms`` ending at ``now_ms``
         (whole minutes, see the module doc)."""
