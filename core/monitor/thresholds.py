@@ -103,9 +103,8 @@ class ThresholdWatch:
         series = w.series.get(agent)
         if series is None:
             return []
-        t = self.t
-        out: list[ThresholdBreach] = []
         count, errors, h_count, h_dur = series.recent_figures(now, _DAY, MS_PER_HOUR)
+        t = self.t
         raised = self.raised
         if (
             not collect  # every record: nothing held, nothing breached, nothing to do
@@ -113,10 +112,18 @@ class ThresholdWatch:
                 not raised
                 or (("error_rate", agent) not in raised and ("response_time", agent) not in raised)
             )
-            and (count <= t.min_executions or error_rate_level(count, errors, t) is None)
+            # error_rate_level(count, errors, t) is None, without the call
+            and (
+                count <= t.min_executions
+                or count <= 0
+                or not (
+                    errors / count > t.error_rate_critical or errors / count > t.error_rate_warning
+                )
+            )
             and not (h_count and h_dur > t.response_time_warning_ms * 1000 * h_count)
         ):
-            return out
+            return []
+        out: list[ThresholdBreach] = []
         held = self._held("error_rate", agent)
         level = error_rate_level(count, errors, t, held, t.hysteresis)
         rate = errors / count if count else 0.0
@@ -158,7 +165,7 @@ class ThresholdWatch:
     def check_budget(
         self, w: RollingWindows, now: int, collect: bool = False
     ) -> list[ThresholdBreach]:
-        spent_nano = w.cost_on_day(now // MS_PER_DAY)
+        spent_nano = w.day_cost.get(now // MS_PER_DAY, 0)  # w.cost_on_day, without the call
         over = spent_nano > self._budget_nano
         if not over and not self.raised:  # every record: nothing held, nothing to resolve
             return []
