@@ -357,10 +357,9 @@ class PerformanceMonitor:
             self._unsaved += 1
         else:
             self._catch_up(force=True)
-        watch = self._watch
-        watch.check_agent(self._windows, agent, now)
-        watch.check_budget(self._windows, now)
-        if self._snapshots.due(now):
+        self._watch.after_record(self._windows, agent, now)
+        due = self._snapshots.next_ms  # self._snapshots.due(now), without the call
+        if due is None or now >= due:
             self.maybe_save_snapshot()
         return True
 
@@ -375,8 +374,7 @@ class PerformanceMonitor:
 
     def _after(self, agent: str, now: int) -> None:
         """After one record: its agent's thresholds, the daily budget, a snapshot if due."""
-        self._watch.check_agent(self._windows, agent, now)
-        self._watch.check_budget(self._windows, now)
+        self._watch.after_record(self._windows, agent, now)
         if self._snapshots.due(now):
             self.maybe_save_snapshot()
 
@@ -452,7 +450,7 @@ class PerformanceMonitor:
                 for _, p in day_records:
                     self._emit(as_execution(p))
         for agent in dict.fromkeys(r.agent for rs in days.values() for r, _ in rs):
-            self._watch.check_agent(self._windows, agent, now)
+            self._watch.after_record(self._windows, agent, now, budget=False)
         if days:
             self._watch.check_budget(self._windows, now)
             if self._snapshots.due(now):

@@ -24,7 +24,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, groupby, pairwise
+from itertools import accumulate, pairwise
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeAlias
 
@@ -47,7 +47,6 @@ _I64_MAX = 2**63 - 1
 _NUMPY_TAIL = 64
 #: At most this many executions wait to be summed into the totals (``RollingWindows.add``).
 _UNFOLDED_MAX = 4096
-_AGENT = itemgetter(0)
 #: A column of integers: a list (records one by one) or an int64 array (parsed batches).
 Ints: TypeAlias = Sequence[int] | npt.NDArray[np.int64]
 
@@ -451,8 +450,9 @@ class RollingWindows:
         The series (which the thresholds read after every record) and the day's cost are
         brought up to date here; the totals are summed when next read (:attr:`totals`), a
         column at a time, instead of eight attribute updates per record."""
-        s = self.series.get(agent)
-        if s is None:
+        try:
+            s = self.series[agent]
+        except KeyError:
             s = self.series[agent] = self._new_series()
             self._totals[agent] = ExecutionTotals()
         if err == REFUSED:
@@ -480,17 +480,21 @@ class RollingWindows:
         adding them one by one in the order added (newest timestamp and department win)."""
         rows = self._unfolded
         self._unfolded = []
-        rows.sort(key=_AGENT)  # stable: each agent's rows stay in the order they were added
-        for agent, group in groupby(rows, _AGENT):
+        groups: dict[str, list[tuple[Any, ...]]] = {}
+        for row in rows:  # each agent's rows in the order they were added
+            group = groups.get(row[0])
+            if group is None:
+                groups[row[0]] = [row]
+            else:
+                group.append(row)
+        for agent, group in groups.items():
             _, ts, err, dur, cost, tok, cpu, mem, api, dept = zip(*group, strict=True)
             t = self._totals[agent]
             t.add(len(ts), sum(err), sum(dur), sum(cost), sum(tok), sum(cpu), sum(mem), sum(api))
             last = max(ts)
             if t.last_ts is None or last >= t.last_ts:
                 t.last_ts = last
-            for when, d in zip(ts, dept, strict=True):
-                if d is not None and when >= t.department_ts:
-                    t.department, t.department_ts = d, when
+            self._department(t, ts, dept, range(len(ts)), is_sorted(ts))
 
     def add_batch(self, b: Batch) -> dict[str, list[int]]:
         """Add a batch, grouped by agent with numpy; returns the groups (indices per agent)."""
@@ -571,7 +575,7 @@ class RollingWindows:
 
     @staticmethod
     def _department(
-        t: ExecutionTotals, ts: Ints, dept: Sequence[str | None], idx: list[int], in_order: bool
+        t: ExecutionTotals, ts: Ints, dept: Sequence[str | None], idx: Sequence[int], in_order: bool
     ) -> None:
         """The department of the newest execution naming one (usually the last one)."""
         if in_order:
