@@ -95,6 +95,8 @@ _TOKEN_PARTS = (
 )
 _PART_KEYS = frozenset(k for pair in _TOKEN_PARTS for k in pair)
 _STATUSES = frozenset(get_args(Status))
+#: A status as the windows' ``err`` code: refused, an error, or neither.
+_ERR_CODES = {s: REFUSED if s == "refused" else int(s in ERROR_STATUSES) for s in _STATUSES}
 
 
 def _storable(text: str) -> bool:
@@ -323,7 +325,7 @@ class PerformanceMonitor:
             and _HOST in KNOWN_HOSTS  # a str
             and ts <= now + FUTURE_SLACK_MS
             and type(status) is str
-            and status in _STATUSES
+            and status in _ERR_CODES  # the statuses
             and type(duration) is float
             and type(cpu_time) is float
             and type(memory_delta) is float
@@ -337,13 +339,28 @@ class PerformanceMonitor:
             and (error is None or (type(error) is str and _storable(error)))
         ):
             return False
-        agent = entry.agent
+        agent, department = entry.agent, entry.department
         row = ExecutionOut(
             ts, agent, status, duration, used, inp, out, read, write, entry.model,
-            entry.department, cost, cpu_time, memory_delta, api_calls, error, _HOST, entry.pid,
+            department, cost, cpu_time, memory_delta, api_calls, error, _HOST, entry.pid,
         )  # fmt: skip
-        self._append(row, execution_out_line(row))
-        self._after(agent, now)
+        line = execution_out_line(row)
+        # ``self._append(row, line)`` and ``self._after(agent, now)`` written out, with the
+        # figures ``_apply`` would take from the row taken from the fields themselves.
+        path, end = self.journal.append_line("executions", ts, line)
+        if self._reader.claim(path, end, len(line)):  # nobody wrote in between
+            self._windows.add(
+                agent, ts, _ERR_CODES[status], round(duration * 1000.0), to_nano(cost), used,
+                round(cpu_time * 1000.0), round(memory_delta), api_calls, department,
+            )  # fmt: skip
+            self._recent.add(agent, ts, line)
+            self._unsaved += 1
+        else:
+            self._catch_up(force=True)
+        self._watch.after_record(self._windows, agent, now)
+        due = self._snapshots.next_ms  # self._snapshots.due(now), without the call
+        if due is None or now >= due:
+            self.maybe_save_snapshot()
         return True
 
     def _append(self, record: Execution | ExecutionOut, line: bytes) -> None:
@@ -357,8 +374,7 @@ class PerformanceMonitor:
 
     def _after(self, agent: str, now: int) -> None:
         """After one record: its agent's thresholds, the daily budget, a snapshot if due."""
-        self._watch.check_agent(self._windows, agent, now)
-        self._watch.check_budget(self._windows, now)
+        self._watch.after_record(self._windows, agent, now)
         if self._snapshots.due(now):
             self.maybe_save_snapshot()
 
@@ -434,7 +450,7 @@ class PerformanceMonitor:
                 for _, p in day_records:
                     self._emit(as_execution(p))
         for agent in dict.fromkeys(r.agent for rs in days.values() for r, _ in rs):
-            self._watch.check_agent(self._windows, agent, now)
+            self._watch.after_record(self._windows, agent, now, budget=False)
         if days:
             self._watch.check_budget(self._windows, now)
             if self._snapshots.due(now):
@@ -470,11 +486,10 @@ class PerformanceMonitor:
         """Fold one record in; ``payload`` is what the recent list keeps (the model, or
         the line as written: ``as_execution`` reads either, parsed again only if the
         console asks for it)."""
-        status = r.status
         self._windows.add(
             r.agent,
             r.timestamp,
-            REFUSED if status == "refused" else 1 if status in ERROR_STATUSES else 0,
+            _ERR_CODES[r.status],
             round(r.duration * 1000.0),  # to_micro, inlined (once per execution)
             to_nano(r.cost),
             r.tokens_used,

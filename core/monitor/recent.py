@@ -19,11 +19,12 @@ class Newest:
         self._seq = 0
 
     def add(self, key: str, ts: int, payload: Any) -> None:
-        self._seq += 1
-        lst = self.items.get(key)
-        if lst is None:
+        self._seq = seq = self._seq + 1
+        try:
+            lst = self.items[key]
+        except KeyError:
             lst = self.items[key] = []
-        item = (ts, self._seq, payload)  # the unique sequence number keeps payloads uncompared
+        item = (ts, seq, payload)  # the unique sequence number keeps payloads uncompared
         if len(lst) < self.size:
             insort(lst, item)
         elif item > lst[0]:

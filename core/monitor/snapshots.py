@@ -26,18 +26,18 @@ class SnapshotSchedule:
         self.journal = journal
         self.keep = keep
         self.started_ms = started_ms
-        self._next: int | None = None  # None: look at the files first
+        self.next_ms: int | None = None  # when the next one is due (None: look at the files)
 
     def due(self, now_ms: int) -> bool:
         """Cheap check (an integer compare) for the hot path."""
-        return self._next is None or now_ms >= self._next
+        return self.next_ms is None or now_ms >= self.next_ms
 
     def save(self, now: datetime, content: str) -> Path:
         path = self.journal.write_document(
             f"{SNAPSHOTS_DIR}/snapshot-{now:%Y-%m-%dT%H-%M-%S}.json", content
         )
         self.journal.prune_documents(SNAPSHOTS_DIR, SNAPSHOT_PATTERN, self.keep)
-        self._next = to_ms(now) + _HOUR_MS
+        self.next_ms = to_ms(now) + _HOUR_MS
         return path
 
     def latest_ms(self) -> int | None:
@@ -57,6 +57,6 @@ class SnapshotSchedule:
             latest = self.latest_ms()
             due = (latest if latest is not None else self.started_ms) + _HOUR_MS
             if now_ms < due:
-                self._next = due
+                self.next_ms = due
                 return None
             return self.save(now, export())

@@ -96,27 +96,47 @@ class ThresholdWatch:
         self.raised: dict[tuple[str, str | None], tuple[str, int]] = {}
         self._budget_nano = to_nano(thresholds.daily_budget)
 
+    def after_record(self, w: RollingWindows, agent: str, now: int, budget: bool = True) -> None:
+        """After records of ``agent`` were added: :meth:`check_agent`, then (``budget``)
+        :meth:`check_budget`, each only when it could raise or resolve something. Nearly
+        every record finds nothing raised and nothing breached: that is decided here from
+        the agent's recent figures and today's cost, without either call."""
+        raised = self.raised
+        series = w.series.get(agent)
+        if series is not None:
+            count, errors, h_count, h_dur = series.recent_figures(now, _DAY, MS_PER_HOUR)
+            t = self.t
+            if (
+                (raised and (("error_rate", agent) in raised or ("response_time", agent) in raised))
+                # error_rate_level(count, errors, t) is not None, without the call
+                or (
+                    count > t.min_executions
+                    and count > 0
+                    and (
+                        errors / count > t.error_rate_critical
+                        or errors / count > t.error_rate_warning
+                    )
+                )
+                or (h_count and h_dur > t.response_time_warning_ms * 1000 * h_count)
+            ):
+                self.check_agent(w, agent, now)
+        # check_budget's own early exit: under the budget with nothing raised
+        if budget and (self.raised or w.day_cost.get(now // MS_PER_DAY, 0) > self._budget_nano):
+            self.check_budget(w, now)
+
     def check_agent(
         self, w: RollingWindows, agent: str, now: int, collect: bool = False
     ) -> list[ThresholdBreach]:
-        """One agent's thresholds; the breaches found are listed only when ``collect``."""
+        """One agent's thresholds; the breaches found are listed only when ``collect``.
+
+        Evaluates them all: after a record, :meth:`after_record` calls it only when
+        something could fire or must be resolved."""
         series = w.series.get(agent)
         if series is None:
             return []
+        count, errors, h_count, h_dur = series.recent_figures(now, _DAY, MS_PER_HOUR)
         t = self.t
         out: list[ThresholdBreach] = []
-        count, errors, h_count, h_dur = series.recent_figures(now, _DAY, MS_PER_HOUR)
-        raised = self.raised
-        if (
-            not collect  # every record: nothing held, nothing breached, nothing to do
-            and (
-                not raised
-                or (("error_rate", agent) not in raised and ("response_time", agent) not in raised)
-            )
-            and (count <= t.min_executions or error_rate_level(count, errors, t) is None)
-            and not (h_count and h_dur > t.response_time_warning_ms * 1000 * h_count)
-        ):
-            return out
         held = self._held("error_rate", agent)
         level = error_rate_level(count, errors, t, held, t.hysteresis)
         rate = errors / count if count else 0.0
@@ -158,7 +178,7 @@ class ThresholdWatch:
     def check_budget(
         self, w: RollingWindows, now: int, collect: bool = False
     ) -> list[ThresholdBreach]:
-        spent_nano = w.cost_on_day(now // MS_PER_DAY)
+        spent_nano = w.day_cost.get(now // MS_PER_DAY, 0)  # w.cost_on_day, without the call
         over = spent_nano > self._budget_nano
         if not over and not self.raised:  # every record: nothing held, nothing to resolve
             return []

@@ -45,6 +45,8 @@ REFUSED = 2
 _I64_MAX = 2**63 - 1
 #: From this many stored records after the oldest out-of-order one, settle with numpy.
 _NUMPY_TAIL = 64
+#: At most this many executions wait to be summed into the totals (``RollingWindows.add``).
+_UNFOLDED_MAX = 4096
 #: A column of integers: a list (records one by one) or an int64 array (parsed batches).
 Ints: TypeAlias = Sequence[int] | npt.NDArray[np.int64]
 
@@ -114,17 +116,20 @@ class PrefixSeries:
         if t and ts < t[-1]:
             self.pending.append((ts, err, dur, cost, tok))
             return
-        d = self.pre_dur[-1] + dur
-        c = self.pre_cost[-1] + cost
-        k = self.pre_tok[-1] + tok
-        if d > _I64_MAX or c > _I64_MAX or k > _I64_MAX:
-            self._widen()
+        e, d, c, k = self.pre_err, self.pre_dur, self.pre_cost, self.pre_tok
+        try:  # an int64 array refuses a sum outside its range: no compare per record
+            e.append(e[-1] + err)
+            d.append(d[-1] + dur)
+            c.append(c[-1] + cost)
+            k.append(k[-1] + tok)
+        except OverflowError:  # only adversarial values get here (each is capped)
+            n = len(t) + 1
+            for pre in (e, d, c, k):
+                del pre[n:]  # undo the sums appended before the one refused
+            self._widen()  # lists from now on: the retry cannot overflow
+            self.add(ts, err, dur, cost, tok)
+            return
         t.append(ts)
-        p = self.pre_err
-        p.append(p[-1] + err)
-        self.pre_dur.append(d)
-        self.pre_cost.append(c)
-        self.pre_tok.append(k)
 
     def _widen(self) -> None:
         """Keep the prefix sums as Python integers from now on: a sum left int64 (only
@@ -283,20 +288,16 @@ class PrefixSeries:
             j = bisect_right(t, now)
         # Each start is checked at the last call's first (the window moved by few or no
         # records since): two reads instead of a bisection of the whole series.
-        hi, hk = self.hints
+        i, k = self.hints
         lo = now - long_ms
-        if hi <= j and (hi == 0 or t[hi - 1] <= lo) and (hi == j or t[hi] > lo):
-            i = hi
-        else:
-            i = bisect_right(t, lo, 0, j)
+        if not (i < j and t[i] > lo and (i == 0 or t[i - 1] <= lo)):
+            i = j if i == j and (i == 0 or t[i - 1] <= lo) else bisect_right(t, lo, 0, j)
         if short_ms > long_ms:
             k = 0
         else:
             lo = now - short_ms
-            if i <= hk <= j and (hk == i or t[hk - 1] <= lo) and (hk == j or t[hk] > lo):
-                k = hk
-            else:
-                k = bisect_right(t, lo, i, j)
+            if not (i <= k < j and t[k] > lo and (k == i or t[k - 1] <= lo)):
+                k = j if i <= k == j and (k == i or t[k - 1] <= lo) else bisect_right(t, lo, i, j)
         self.hints = (i, k)
         return j - i, self.pre_err[j] - self.pre_err[i], j - k, self.pre_dur[j] - self.pre_dur[k]
 
@@ -422,7 +423,9 @@ class RollingWindows:
 
     def __init__(self, *, series_type: type[PrefixSeries] | None = None) -> None:
         self.series: dict[str, PrefixSeries] = {}
-        self.totals: dict[str, ExecutionTotals] = {}
+        self._totals: dict[str, ExecutionTotals] = {}
+        # Executions added one by one whose totals are not summed in yet (see ``totals``).
+        self._unfolded: list[tuple[Any, ...]] = []
         self.day_cost: dict[int, int] = {}  # UTC day number -> nano-dollars, every agent
         # ``series_type``: a rebuild worker's series (core.monitor.rebuild.Part) keeps plain values.
         self._new_series: type[PrefixSeries] = series_type or PrefixSeries
@@ -442,32 +445,56 @@ class RollingWindows:
         department: str | None = None,
     ) -> None:
         """Add one execution in O(1) (amortised); a refused one (``err == REFUSED``) is
-        only counted."""
-        s = self.series.get(agent)
-        if s is None:
+        only counted.
+
+        The series (which the thresholds read after every record) and the day's cost are
+        brought up to date here; the totals are summed when next read (:attr:`totals`), a
+        column at a time, instead of eight attribute updates per record."""
+        try:
+            s = self.series[agent]
+        except KeyError:
             s = self.series[agent] = self._new_series()
-            self.totals[agent] = ExecutionTotals()
+            self._totals[agent] = ExecutionTotals()
         if err == REFUSED:
-            self.totals[agent].refused += 1
+            self._totals[agent].refused += 1
             return
         s.add(ts, err, dur, cost, tok)
-        t = self.totals[agent]
-        # ``t.add(1, err, dur, cost, tok, cpu, mem, api)``, inlined: once per execution
-        t.executions += 1
-        t.errors += err
-        t.duration_us += dur
-        t.cost_nano += cost
-        t.tokens += tok
-        t.cpu_us += cpu
-        t.memory += mem
-        t.api_calls += api
-        if t.last_ts is None or ts >= t.last_ts:
-            t.last_ts = ts
-        if department is not None and ts >= t.department_ts:
-            t.department, t.department_ts = department, ts
+        unfolded = self._unfolded
+        unfolded.append((agent, ts, err, dur, cost, tok, cpu, mem, api, department))
+        if len(unfolded) >= _UNFOLDED_MAX:
+            self._fold_totals()
         if cost:
             day = ts // MS_PER_DAY
-            self.day_cost[day] = self.day_cost.get(day, 0) + cost
+            day_cost = self.day_cost
+            day_cost[day] = day_cost.get(day, 0) + cost
+
+    @property
+    def totals(self) -> dict[str, ExecutionTotals]:
+        """Each agent's figures since the beginning (what ``add`` left unsummed, summed)."""
+        if self._unfolded:
+            self._fold_totals()
+        return self._totals
+
+    def _fold_totals(self) -> None:
+        """Sum the executions ``add`` kept aside into their agents' totals: the figures of
+        adding them one by one in the order added (newest timestamp and department win)."""
+        rows = self._unfolded
+        self._unfolded = []
+        groups: dict[str, list[tuple[Any, ...]]] = {}
+        for row in rows:  # each agent's rows in the order they were added
+            group = groups.get(row[0])
+            if group is None:
+                groups[row[0]] = [row]
+            else:
+                group.append(row)
+        for agent, group in groups.items():
+            _, ts, err, dur, cost, tok, cpu, mem, api, dept = zip(*group, strict=True)
+            t = self._totals[agent]
+            t.add(len(ts), sum(err), sum(dur), sum(cost), sum(tok), sum(cpu), sum(mem), sum(api))
+            last = max(ts)
+            if t.last_ts is None or last >= t.last_ts:
+                t.last_ts = last
+            self._department(t, ts, dept, range(len(ts)), is_sorted(ts))
 
     def add_batch(self, b: Batch) -> dict[str, list[int]]:
         """Add a batch, grouped by agent with numpy; returns the groups (indices per agent)."""
@@ -548,7 +575,7 @@ class RollingWindows:
 
     @staticmethod
     def _department(
-        t: ExecutionTotals, ts: Ints, dept: Sequence[str | None], idx: list[int], in_order: bool
+        t: ExecutionTotals, ts: Ints, dept: Sequence[str | None], idx: Sequence[int], in_order: bool
     ) -> None:
         """The department of the newest execution naming one (usually the last one)."""
         if in_order:
