@@ -20,6 +20,7 @@ figures are computed with Python integers instead, so numpy never wraps silently
 
 from __future__ import annotations
 
+import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
@@ -47,6 +48,10 @@ _I64_MAX = 2**63 - 1
 _NUMPY_TAIL = 64
 #: At most this many executions wait to be summed into the totals (``RollingWindows.add``).
 _UNFOLDED_MAX = 4096
+#: Held while unsummed executions are taken to be summed: two threads' folds would sum the
+#: same rows twice. One for every ``RollingWindows`` (they are pickled to rebuild workers,
+#: a lock cannot be; folds are rare).
+_FOLDING = threading.Lock()
 #: A column of integers: a list (records one by one) or an int64 array (parsed batches).
 Ints: TypeAlias = Sequence[int] | npt.NDArray[np.int64]
 
@@ -478,8 +483,16 @@ class RollingWindows:
     def _fold_totals(self) -> None:
         """Sum the executions ``add`` kept aside into their agents' totals: the figures of
         adding them one by one in the order added (newest timestamp and department win)."""
-        rows = self._unfolded
-        self._unfolded = []
+        with _FOLDING:  # two folds at once would sum the same rows twice
+            rows = self._unfolded
+            n = len(rows)
+            batch = rows[:n]
+            # Only the rows taken: another thread's ``add`` may append meanwhile (an
+            # append is atomic; those rows wait for the next fold).
+            del rows[:n]
+            self._fold_rows(batch)
+
+    def _fold_rows(self, rows: list[tuple[Any, ...]]) -> None:
         groups: dict[str, list[tuple[Any, ...]]] = {}
         for row in rows:  # each agent's rows in the order they were added
             group = groups.get(row[0])
