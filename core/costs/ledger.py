@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -86,6 +87,7 @@ from core.records import (
     refuse_bad_name,
     remember_valid,
 )
+from core.serial import serialized
 
 if TYPE_CHECKING:
     from core.alerts.manager import AlertManager
@@ -113,6 +115,7 @@ class CostTracker:
         journal: Journal | None = None,
         checkpoint_every: int = 10_000,
     ) -> None:
+        self._serial = threading.RLock()  # see core.serial
         self.config = load_config(config)
         self.clock: Clock = clock or system_clock
         self._own_journal = journal is None
@@ -156,6 +159,7 @@ class CostTracker:
             self._agg = agg
             self._saved_entries = agg.entries
 
+    @serialized
     def save_checkpoint(self) -> None:
         """Write the aggregates and the offsets they cover (atomically)."""
         ledger_checkpoint.save(self.journal, self._agg, self._reader, to_ms(self.clock()))
@@ -165,6 +169,7 @@ class CostTracker:
         if self._agg.entries - self._saved_entries >= self._checkpoint_every:
             self.save_checkpoint()
 
+    @serialized
     def refresh(self) -> int:
         """Catch up on every ledger line appended since the last look; how many were new."""
         if not self._started:
@@ -214,6 +219,7 @@ class CostTracker:
             self._today_day, self._today_path = day, self.journal.path_for("ledger", day_of_ms(ms))
         self._agg.add_all(self._reader.poll_file(self._today_path))
 
+    @serialized
     def close(self) -> None:
         if self._started:
             self._maybe_checkpoint()
@@ -293,38 +299,41 @@ class CostTracker:
         makes a retried delivery count once, and ``reported=True`` for a cost the sender
         stated (pricing ``reported`` rather than ``caller``).
         """
-        if usage is not None:
-            kwargs = usage_kwargs(usage)
-            return self.track_cost(agent, department, allow_history=allow_history, **kwargs)
-        now = self._now_ms()  # the one clock reading of the call
-        row = None
-        if timestamp is None and tokens_used is None:  # every agent's call: the plain lane
-            row = self._row(
-                agent, department, model, now, now, input_tokens, output_tokens,
-                cache_read_tokens, cache_write_tokens, cost, reported,
-                self._host if host is None else host, writer_pid(), source_id,
-            )  # fmt: skip
-        entry: CostEntry | CostOut
-        if row is not None:
-            entry = row[0]
-            month, spent, budget = self._book(entry, now, row[1])
-        else:
-            entry = self._checked(
-                agent, department, model, timestamp, now, allow_history,
-                input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens,
-                cost, reported, host, source_id, writer_pid(), fast=True,
-            )  # fmt: skip
-            month, spent, budget = self._book(entry, now)
-        agg = self._agg
-        day_total = agg.day_sums.get(now // MS_PER_DAY)  # nano-dollars: current
-        month_total = agg.month_sums.get(month)
-        return CostResult(
-            cost=entry.cost,
-            total_cost_today=nanos_to_usd(day_total.nanos if day_total is not None else 0),
-            total_cost_this_month=nanos_to_usd(month_total.nanos if month_total is not None else 0),
-            department_cost=nanos_to_usd(spent),
-            department_budget=budget,
-        )
+        with self._serial:  # see core.serial (inline: the hot path)
+            if usage is not None:
+                kwargs = usage_kwargs(usage)
+                return self.track_cost(agent, department, allow_history=allow_history, **kwargs)
+            now = self._now_ms()  # the one clock reading of the call
+            row = None
+            if timestamp is None and tokens_used is None:  # every agent's call: the plain lane
+                row = self._row(
+                    agent, department, model, now, now, input_tokens, output_tokens,
+                    cache_read_tokens, cache_write_tokens, cost, reported,
+                    self._host if host is None else host, writer_pid(), source_id,
+                )  # fmt: skip
+            entry: CostEntry | CostOut
+            if row is not None:
+                entry = row[0]
+                month, spent, budget = self._book(entry, now, row[1])
+            else:
+                entry = self._checked(
+                    agent, department, model, timestamp, now, allow_history,
+                    input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens,
+                    cost, reported, host, source_id, writer_pid(), fast=True,
+                )  # fmt: skip
+                month, spent, budget = self._book(entry, now)
+            agg = self._agg
+            day_total = agg.day_sums.get(now // MS_PER_DAY)  # nano-dollars: current
+            month_total = agg.month_sums.get(month)
+            return CostResult(
+                cost=entry.cost,
+                total_cost_today=nanos_to_usd(day_total.nanos if day_total is not None else 0),
+                total_cost_this_month=nanos_to_usd(
+                    month_total.nanos if month_total is not None else 0
+                ),
+                department_cost=nanos_to_usd(spent),
+                department_budget=budget,
+            )
 
     def record_run_cost(
         self,
@@ -342,22 +351,23 @@ class CostTracker:
         cost=cost, timestamp=timestamp)`` (the same checks, line, folding and alerts) that
         returns the entry written (a ``CostOut`` when it took the plain lane, ``_row``),
         without building the ``CostResult`` nobody reads."""
-        clock = self.clock  # ``_now_ms``, without its call
-        now = now_ms(clock) if clock is system_clock else to_ms(clock().astimezone(UTC))
-        row = self._row(
-            agent, department, model, timestamp, now, input_tokens, output_tokens,
-            cache_read_tokens, cache_write_tokens, cost, False, self._host, writer_pid(), None,
-        )  # fmt: skip
-        if row is not None:
-            self._book(row[0], now, row[1])
-            return row[0]
-        entry = self._checked(
-            agent, department, model, timestamp, now, False,
-            input_tokens, output_tokens, None, cache_read_tokens, cache_write_tokens,
-            cost, False, None, None, writer_pid(), fast=True,
-        )  # fmt: skip
-        self._book(entry, now)
-        return entry
+        with self._serial:  # see core.serial (inline: the hot path)
+            clock = self.clock  # ``_now_ms``, without its call
+            now = now_ms(clock) if clock is system_clock else to_ms(clock().astimezone(UTC))
+            row = self._row(
+                agent, department, model, timestamp, now, input_tokens, output_tokens,
+                cache_read_tokens, cache_write_tokens, cost, False, self._host, writer_pid(), None,
+            )  # fmt: skip
+            if row is not None:
+                self._book(row[0], now, row[1])
+                return row[0]
+            entry = self._checked(
+                agent, department, model, timestamp, now, False,
+                input_tokens, output_tokens, None, cache_read_tokens, cache_write_tokens,
+                cost, False, None, None, writer_pid(), fast=True,
+            )  # fmt: skip
+            self._book(entry, now)
+            return entry
 
     def _book(
         self, entry: CostEntry | CostOut, now: int, nanos: int = -1
@@ -398,6 +408,7 @@ class CostTracker:
         clock = self.clock
         return now_ms(clock) if clock is system_clock else to_ms(clock().astimezone(UTC))
 
+    @serialized
     def track_costs(
         self, entries: Iterable[Mapping[str, Any]], *, allow_history: bool = False
     ) -> list[CostEntry | ValueError]:
@@ -426,6 +437,7 @@ class CostTracker:
         self._append(days, now)
         return out
 
+    @serialized
     def append_checked(self, rows: Sequence[CostLine], lines: Sequence[bytes]) -> None:
         """Record cost entries already priced and checked as :meth:`track_costs` checks
         them: each line vouched for by the mirror (``core.record_rows.vouch_cost``, whose
@@ -651,6 +663,7 @@ class CostTracker:
         return entry
 
     # -------------------------------------------------------------- budgets
+    @serialized
     def set_department_budget(self, department: str, amount: float) -> None:
         """Persist a monthly budget to data/budgets.toml; every process sees it next query.
 
@@ -667,6 +680,7 @@ class CostTracker:
         now = self.clock()
         self._burn_alerts.check(dept, self._agg.recent, float(amount), now, to_ms(now), force=True)
 
+    @serialized
     def fresh_month_spend(self, department: str, now_ms: int) -> int:
         """``department``'s spend this month (nano-USD) after reading what any process
         appended to today's day file: the hard-cap guard's view, one ``stat`` when nothing
@@ -681,6 +695,7 @@ class CostTracker:
             self._agg.add_all(self._reader.poll_file(self._today_path))
         return self._agg.department_month_nanos(department, self._guard_day[1])
 
+    @serialized
     def check_budgets(self) -> list[BudgetForecast]:
         """Raise or resolve budget and burn-rate alerts for every department; for cron and
         the console (burn-rate alerts resolve here as spend leaves the windows)."""
@@ -696,6 +711,7 @@ class CostTracker:
             )
         return forecasts
 
+    @serialized
     def get_burn_rates(self) -> list[BurnRates]:
         """Per department with a budget or spend: its burn rate over every window of the
         burn-rate alerts (``core.costs.burn``; 0 without a positive budget)."""
@@ -716,6 +732,7 @@ class CostTracker:
     def _departments(self, month: Month) -> list[str]:
         return departments_of(self._agg, month, self.budgets.known_departments())
 
+    @serialized
     def get_budget_forecast(self) -> list[BudgetForecast]:
         """Per department with a budget or spend: month so far, projection, run-out date."""
         self.refresh()
@@ -733,22 +750,26 @@ class CostTracker:
         ]
 
     # -------------------------------------------------------------- reports
+    @serialized
     def get_daily_cost_report(self, date: str | date | None = None) -> DailyCostReport:
         """A day's total, executions, and spend per agent and department (today by default)."""
         self.refresh()
         return daily_report(self._agg, parse_day(date, self.clock))
 
+    @serialized
     def get_weekly_cost_report(self, week: str | date | None = None) -> WeeklyCostReport:
         """An ISO week's (``YYYY-Www``) total and executions (this week by default)."""
         self.refresh()
         return weekly_report(self._agg, *parse_week(week, self.clock))
 
+    @serialized
     def get_monthly_cost_report(self, month: str | date | None = None) -> MonthlyCostReport:
         """A month's (``YYYY-MM``) total, executions, and spend against each budget."""
         self.refresh()
         key = parse_month(month, self.clock)
         return monthly_report(self._agg, key, self._departments(key), self.budgets.budget_for)
 
+    @serialized
     def get_department_cost(self, department: str) -> DepartmentCost:
         """This month's spend of a department, its budget and its agents."""
         check_name(department, "department")
@@ -756,6 +777,7 @@ class CostTracker:
         dept = department.lower()
         return department_costs(self._agg, self._this_month(), [dept], self.budgets.budget_for)[0]
 
+    @serialized
     def get_agent_cost(self, agent: str) -> AgentCost | None:
         """An agent's all-time spend, per model; None for an agent never seen."""
         self.refresh()
@@ -764,17 +786,20 @@ class CostTracker:
             return None
         return agent_cost(agent, totals.department, totals.total, totals.models)
 
+    @serialized
     def get_agent_month_costs(self) -> list[AgentCost]:
         """Every agent's spend this month (UTC) from the ledger, most expensive first; agents
         with cost entries and no execution included."""
         self.refresh()
         return agent_month_costs(self._agg, self._this_month())
 
+    @serialized
     def get_cost_optimizations(self) -> list[Optimization]:
         """Downgrades (opus -> sonnet, sonnet -> haiku) over all-time usage, best saving first."""
         self.refresh()
         return optimizations(self._agg)
 
+    @serialized
     def get_all_costs(self) -> AllCosts:
         """Agents (all time), departments (this month), reports and optimizations."""
         self.refresh()
@@ -793,6 +818,7 @@ class CostTracker:
             optimizations=optimizations(self._agg),
         )
 
+    @serialized
     def generate_daily_cost_report(self, date: str | date | None = None) -> GeneratedDailyReport:
         """Build the day's report and write costs/daily-cost-YYYY-MM-DD.json atomically."""
         self.refresh()

@@ -70,6 +70,7 @@ from core.records import (
     refusal,
     remember_valid,
 )
+from core.serial import serialized
 
 if TYPE_CHECKING:
     from core.alerts.manager import AlertManager
@@ -126,6 +127,7 @@ class PerformanceMonitor:
     ) -> None:
         """``progress(done, total)``: bytes of the journal read while this constructor
         catches up (a console's start-up screen shows it); never called afterwards."""
+        self._serial = threading.RLock()  # see core.serial
         self.config = load_config(config)
         self.clock = clock or system_clock
         self._own_journal = journal is None
@@ -183,6 +185,7 @@ class PerformanceMonitor:
         self._unsaved += n
         return n
 
+    @serialized
     def refresh(self) -> int:
         """Catch up on lines other processes appended; returns how many were new."""
         n = self._catch_up()
@@ -209,16 +212,17 @@ class PerformanceMonitor:
         between 2000 and a day from now, or from 1970 with ``allow_history=True``. Invalid
         input raises a ValidationError naming the field and writes nothing.
         """
-        data = fields if metrics is None else {**metrics, **fields}
-        if timestamp is not None:  # the keyword wins over a mapping's timestamp
-            data["timestamp"] = timestamp
-        now = now_ms(self.clock)
-        record = self._validated(agent, data, now, allow_history)
-        self._append(record, record.to_json_line())
-        if self._emit is not None:
-            self._emit(record)
-        self._after(agent, now)
-        return record
+        with self._serial:  # see core.serial (inline: the hot path)
+            data = fields if metrics is None else {**metrics, **fields}
+            if timestamp is not None:  # the keyword wins over a mapping's timestamp
+                data["timestamp"] = timestamp
+            now = now_ms(self.clock)
+            record = self._validated(agent, data, now, allow_history)
+            self._append(record, record.to_json_line())
+            if self._emit is not None:
+                self._emit(record)
+            self._after(agent, now)
+            return record
 
     def record_run(
         self,
@@ -243,60 +247,63 @@ class PerformanceMonitor:
         (names already seen, plain ints and floats in range): the same checks, the same line
         (``ExecutionOut``), the same folding and alerts. Otherwise ``track_execution`` takes
         the fields, and accepts or refuses them as it always does."""
-        clock = self.clock
-        now = time_ns() // 1_000_000 if clock is system_clock else now_ms(clock)
-        if type(timestamp) is int and HISTORY_START_MS <= timestamp <= now + FUTURE_SLACK_MS:
-            ts = timestamp  # what api_timestamp says of a plain one, without the call
-        else:
-            ts = api_timestamp(timestamp, now)  # track_execution's first check, and its error
-        ints = type(input_tokens) is type(output_tokens) is int
-        ints = ints and type(cache_read_tokens) is type(cache_write_tokens) is int
-        used = (
-            input_tokens + output_tokens + cache_read_tokens + cache_write_tokens if ints else None
-        )
-        if (
-            self._emit is None
-            and type(agent) is str  # is_known_name and is_known_host, without the calls
-            and agent in KNOWN_NAMES
-            and (model is None or (type(model) is str and model in KNOWN_NAMES))
-            and (department is None or (type(department) is str and department in KNOWN_NAMES))
-            and _HOST in KNOWN_HOSTS  # a str
-            and type(status) is str
-            and status in _STATUSES
-            and type(ts) is int
-            and ts <= MAX_EPOCH_MS
-            and type(duration) is type(cpu_time) is type(memory_delta) is type(cost) is float
-            and 0.0 <= duration <= MAX_EXECUTION_MS
-            and 0.0 <= cpu_time <= MAX_EXECUTION_MS
-            and -MAX_MEMORY_DELTA <= memory_delta <= MAX_MEMORY_DELTA
-            and 0.0 <= cost <= MAX_EXECUTION_COST
-            and used is not None
-            and input_tokens >= 0
-            and output_tokens >= 0
-            and cache_read_tokens >= 0
-            and cache_write_tokens >= 0
-            and used <= MAX_EXECUTION_TOKENS
-            and type(api_calls) is int
-            and 0 <= api_calls <= MAX_EXECUTION_TOKENS
-            and (error is None or (type(error) is str and _storable(error)))
-        ):
-            row = ExecutionOut(
-                ts, agent, status, duration, used, input_tokens, output_tokens,
-                cache_read_tokens, cache_write_tokens, model, department, cost, cpu_time,
-                memory_delta, api_calls, error, _HOST, writer_pid(),
+        with self._serial:  # see core.serial (inline: the hot path)
+            clock = self.clock
+            now = time_ns() // 1_000_000 if clock is system_clock else now_ms(clock)
+            if type(timestamp) is int and HISTORY_START_MS <= timestamp <= now + FUTURE_SLACK_MS:
+                ts = timestamp  # what api_timestamp says of a plain one, without the call
+            else:
+                ts = api_timestamp(timestamp, now)  # track_execution's first check, and its error
+            ints = type(input_tokens) is type(output_tokens) is int
+            ints = ints and type(cache_read_tokens) is type(cache_write_tokens) is int
+            used = (
+                input_tokens + output_tokens + cache_read_tokens + cache_write_tokens
+                if ints
+                else None
+            )
+            if (
+                self._emit is None
+                and type(agent) is str  # is_known_name and is_known_host, without the calls
+                and agent in KNOWN_NAMES
+                and (model is None or (type(model) is str and model in KNOWN_NAMES))
+                and (department is None or (type(department) is str and department in KNOWN_NAMES))
+                and _HOST in KNOWN_HOSTS  # a str
+                and type(status) is str
+                and status in _STATUSES
+                and type(ts) is int
+                and ts <= MAX_EPOCH_MS
+                and type(duration) is type(cpu_time) is type(memory_delta) is type(cost) is float
+                and 0.0 <= duration <= MAX_EXECUTION_MS
+                and 0.0 <= cpu_time <= MAX_EXECUTION_MS
+                and -MAX_MEMORY_DELTA <= memory_delta <= MAX_MEMORY_DELTA
+                and 0.0 <= cost <= MAX_EXECUTION_COST
+                and used is not None
+                and input_tokens >= 0
+                and output_tokens >= 0
+                and cache_read_tokens >= 0
+                and cache_write_tokens >= 0
+                and used <= MAX_EXECUTION_TOKENS
+                and type(api_calls) is int
+                and 0 <= api_calls <= MAX_EXECUTION_TOKENS
+                and (error is None or (type(error) is str and _storable(error)))
+            ):
+                row = ExecutionOut(
+                    ts, agent, status, duration, used, input_tokens, output_tokens,
+                    cache_read_tokens, cache_write_tokens, model, department, cost, cpu_time,
+                    memory_delta, api_calls, error, _HOST, writer_pid(),
+                )  # fmt: skip
+                self._append(row, execution_out_line(row))
+                self._after(agent, now)
+                return
+            fields: dict[str, Any] = {} if used is None else {"tokens_used": used}
+            record = self.track_execution(
+                agent, timestamp=timestamp, status=status, duration=duration,
+                input_tokens=input_tokens, output_tokens=output_tokens,
+                cache_read_tokens=cache_read_tokens, cache_write_tokens=cache_write_tokens,
+                model=model, department=department, cost=cost, cpu_time=cpu_time,
+                memory_delta=memory_delta, api_calls=api_calls, error=error, **fields,
             )  # fmt: skip
-            self._append(row, execution_out_line(row))
-            self._after(agent, now)
-            return
-        fields: dict[str, Any] = {} if used is None else {"tokens_used": used}
-        record = self.track_execution(
-            agent, timestamp=timestamp, status=status, duration=duration,
-            input_tokens=input_tokens, output_tokens=output_tokens,
-            cache_read_tokens=cache_read_tokens, cache_write_tokens=cache_write_tokens,
-            model=model, department=department, cost=cost, cpu_time=cpu_time,
-            memory_delta=memory_delta, api_calls=api_calls, error=error, **fields,
-        )  # fmt: skip
-        remember_valid((record.agent, record.model, record.department), record.host)
+            remember_valid((record.agent, record.model, record.department), record.host)
 
     def record_plain_run(
         self,
@@ -313,55 +320,56 @@ class PerformanceMonitor:
         range, a cost in range), written and folded as ``record_run`` would, checking only
         what that lane did not. False, with nothing done, when something is not plainly
         valid: ``record_run`` then takes the fields."""
-        clock = self.clock
-        now = time_ns() // 1_000_000 if clock is system_clock else now_ms(clock)
-        ts = entry.timestamp
-        inp, out = entry.input_tokens, entry.output_tokens
-        read, write = entry.cache_read_tokens, entry.cache_write_tokens
-        used = inp + out + read + write
-        cost = entry.cost
-        if not (
-            self._emit is None
-            and _HOST in KNOWN_HOSTS  # a str
-            and ts <= now + FUTURE_SLACK_MS
-            and type(status) is str
-            and status in _ERR_CODES  # the statuses
-            and type(duration) is float
-            and type(cpu_time) is float
-            and type(memory_delta) is float
-            and 0.0 <= duration <= MAX_EXECUTION_MS
-            and 0.0 <= cpu_time <= MAX_EXECUTION_MS
-            and -MAX_MEMORY_DELTA <= memory_delta <= MAX_MEMORY_DELTA
-            and cost <= MAX_EXECUTION_COST
-            and used <= MAX_EXECUTION_TOKENS
-            and type(api_calls) is int
-            and 0 <= api_calls <= MAX_EXECUTION_TOKENS
-            and (error is None or (type(error) is str and _storable(error)))
-        ):
-            return False
-        agent, department = entry.agent, entry.department
-        row = ExecutionOut(
-            ts, agent, status, duration, used, inp, out, read, write, entry.model,
-            department, cost, cpu_time, memory_delta, api_calls, error, _HOST, entry.pid,
-        )  # fmt: skip
-        line = execution_out_line(row)
-        # ``self._append(row, line)`` and ``self._after(agent, now)`` written out, with the
-        # figures ``_apply`` would take from the row taken from the fields themselves.
-        path, end = self.journal.append_line("executions", ts, line)
-        if self._reader.claim(path, end, len(line)):  # nobody wrote in between
-            self._windows.add(
-                agent, ts, _ERR_CODES[status], round(duration * 1000.0), to_nano(cost), used,
-                round(cpu_time * 1000.0), round(memory_delta), api_calls, department,
+        with self._serial:  # see core.serial (inline: the hot path)
+            clock = self.clock
+            now = time_ns() // 1_000_000 if clock is system_clock else now_ms(clock)
+            ts = entry.timestamp
+            inp, out = entry.input_tokens, entry.output_tokens
+            read, write = entry.cache_read_tokens, entry.cache_write_tokens
+            used = inp + out + read + write
+            cost = entry.cost
+            if not (
+                self._emit is None
+                and _HOST in KNOWN_HOSTS  # a str
+                and ts <= now + FUTURE_SLACK_MS
+                and type(status) is str
+                and status in _ERR_CODES  # the statuses
+                and type(duration) is float
+                and type(cpu_time) is float
+                and type(memory_delta) is float
+                and 0.0 <= duration <= MAX_EXECUTION_MS
+                and 0.0 <= cpu_time <= MAX_EXECUTION_MS
+                and -MAX_MEMORY_DELTA <= memory_delta <= MAX_MEMORY_DELTA
+                and cost <= MAX_EXECUTION_COST
+                and used <= MAX_EXECUTION_TOKENS
+                and type(api_calls) is int
+                and 0 <= api_calls <= MAX_EXECUTION_TOKENS
+                and (error is None or (type(error) is str and _storable(error)))
+            ):
+                return False
+            agent, department = entry.agent, entry.department
+            row = ExecutionOut(
+                ts, agent, status, duration, used, inp, out, read, write, entry.model,
+                department, cost, cpu_time, memory_delta, api_calls, error, _HOST, entry.pid,
             )  # fmt: skip
-            self._recent.add(agent, ts, line)
-            self._unsaved += 1
-        else:
-            self._catch_up(force=True)
-        self._watch.after_record(self._windows, agent, now)
-        due = self._snapshots.next_ms  # self._snapshots.due(now), without the call
-        if due is None or now >= due:
-            self.maybe_save_snapshot()
-        return True
+            line = execution_out_line(row)
+            # ``self._append(row, line)`` and ``self._after(agent, now)`` written out, with the
+            # figures ``_apply`` would take from the row taken from the fields themselves.
+            path, end = self.journal.append_line("executions", ts, line)
+            if self._reader.claim(path, end, len(line)):  # nobody wrote in between
+                self._windows.add(
+                    agent, ts, _ERR_CODES[status], round(duration * 1000.0), to_nano(cost), used,
+                    round(cpu_time * 1000.0), round(memory_delta), api_calls, department,
+                )  # fmt: skip
+                self._recent.add(agent, ts, line)
+                self._unsaved += 1
+            else:
+                self._catch_up(force=True)
+            self._watch.after_record(self._windows, agent, now)
+            due = self._snapshots.next_ms  # self._snapshots.due(now), without the call
+            if due is None or now >= due:
+                self.maybe_save_snapshot()
+            return True
 
     def _append(self, record: Execution | ExecutionOut, line: bytes) -> None:
         """Write one checked record's line and fold it in."""
@@ -378,6 +386,7 @@ class PerformanceMonitor:
         if self._snapshots.due(now):
             self.maybe_save_snapshot()
 
+    @serialized
     def track_executions(
         self, records: Iterable[Execution | Mapping[str, Any]], *, allow_history: bool = False
     ) -> list[Execution | ValueError]:
@@ -411,6 +420,7 @@ class PerformanceMonitor:
         self._append_days(days, now)
         return out
 
+    @serialized
     def append_checked(self, rows: Sequence[ExecutionLine], lines: Sequence[bytes]) -> None:
         """Record executions already checked as :meth:`track_executions` checks them: each
         line vouched for by the mirror (``core.record_rows.vouch_execution``, whose row is
@@ -502,6 +512,7 @@ class PerformanceMonitor:
         self._unsaved += 1
 
     # ------------------------------------------------------------- thresholds
+    @serialized
     def check_thresholds(self) -> list[ThresholdBreach]:
         """Evaluate every agent and the daily budget once: raise, repeat and resolve alerts."""
         self.refresh()
@@ -514,6 +525,7 @@ class PerformanceMonitor:
             return {k: WindowStats.of(w.system_window(now - ms, now)) for k, ms in WINDOWS.items()}
         return {k: WindowStats.of(w.window(agent, now - ms, now)) for k, ms in WINDOWS.items()}
 
+    @serialized
     def get_agent_metrics(self, agent: str) -> AgentMetrics | None:
         """Totals and 1h/24h/7d windows of one agent; None if it never ran."""
         self.refresh()
@@ -522,12 +534,14 @@ class PerformanceMonitor:
             return None
         return AgentMetrics.of(agent, totals, self._window_stats(agent, now_ms(self.clock)))
 
+    @serialized
     def get_all_agent_metrics(self) -> list[AgentMetrics]:
         self.refresh()
         now = now_ms(self.clock)
         w = self._windows
         return [AgentMetrics.of(a, w.totals[a], self._window_stats(a, now)) for a in w.agents()]
 
+    @serialized
     def get_system_metrics(self) -> SystemMetrics:
         """System-wide totals, windows and host health."""
         self.refresh()
@@ -548,25 +562,30 @@ class PerformanceMonitor:
             system_health=self._health.get(now),
         )
 
+    @serialized
     def get_cost_today(self) -> float:
         """USD of every execution today (UTC), the figure the daily budget is judged on."""
         self.refresh()
         return self._windows.cost_on_day(now_ms(self.clock) // MS_PER_DAY) / 1e9
 
+    @serialized
     def list_agents(self) -> list[str]:
         self.refresh()
         return self._windows.agents()
 
+    @serialized
     def get_agent_departments(self) -> dict[str, str]:
         """The last department seen per agent (agents never given one are left out)."""
         self.refresh()
         return {a: t.department for a, t in self._windows.totals.items() if t.department}
 
+    @serialized
     def get_recent_executions(self, agent: str, limit: int = 50) -> list[Execution]:
         """The agent's most recently recorded executions, newest timestamp first."""
         self.refresh()
         return [as_execution(p) for p in self._recent.newest(agent)[:limit]]
 
+    @serialized
     def get_agent_series(self, agent: str, window: str = "24h", points: int = 24) -> AgentSeries:
         """The window cut into ``points`` equal slices, oldest first."""
         if window not in WINDOWS:
@@ -584,6 +603,7 @@ class PerformanceMonitor:
             cost=[s.cost for s in slices],
         )
 
+    @serialized
     def export_metrics(self) -> str:
         """The export document: ``{"system": ..., "agents": [...], "timestamp": ms}`` as JSON."""
         system = self.get_system_metrics()
@@ -596,10 +616,12 @@ class PerformanceMonitor:
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
 
     # -------------------------------------------------------------- snapshots
+    @serialized
     def save_snapshot(self) -> Path:
         """Write ``metrics/snapshot-<UTC time>.json`` and keep the newest 168 (configurable)."""
         return self._snapshots.save(self.clock(), self.export_metrics())
 
+    @serialized
     def maybe_save_snapshot(self) -> Path | None:
         """Save a snapshot when the newest one (from any process) is over an hour old.
 
@@ -609,6 +631,7 @@ class PerformanceMonitor:
         return self._snapshots.maybe_save(self.clock(), self.export_metrics)
 
     # ------------------------------------------------------------- checkpoint
+    @serialized
     def save_checkpoint(self, wait: bool = True) -> None:
         """Store aggregates and offsets so the next process tails only what is new.
 
@@ -653,6 +676,7 @@ class PerformanceMonitor:
         stored = sum(len(s) for s in self._windows.series.values())
         return self._unsaved >= max(_CHECKPOINT_MIN_NEW, stored // 20)
 
+    @serialized
     def close(self) -> None:
         """Checkpoint when much is new, and release files."""
         if self._checkpoint_due():

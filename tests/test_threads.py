@@ -1,17 +1,20 @@
-"""Sums the hot path leaves to be folded when read (issue 15, item 6) lose nothing when an
-agent's threads add while another thread's read (or an add reaching the bound) folds them in:
-the ledger's slots and the monitor's unsummed totals, hammered with a thread switch every
+"""An agent's threads sharing one tracker and monitor lose and double nothing: the sums the
+hot path leaves to be folded when read (issue 15, item 6) while another thread's read folds
+them, and whole runs recorded while another thread reads; hammered with a thread switch every
 microsecond."""
 
 from __future__ import annotations
 
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 from core.costs import aggregates
+from core.costs.ledger import CostTracker
 from core.monitor import windows
+from core.monitor.performance import PerformanceMonitor
 from core.records import CostEntry
 
 WRITERS, CALLS = 4, 1500
@@ -135,3 +138,39 @@ def test_an_add_landing_inside_a_fold_is_not_lost() -> None:
     assert [c.executions for c in cells] == [2, 2, 2, 2]
     assert [c.nanos for c in cells] == [10**9] * 4
     assert agg.day_totals[entry.timestamp // 86_400_000].executions == 2
+
+
+def test_a_shared_tracker_and_monitor_count_every_threads_record(tmp_path: Path) -> None:
+    """``core.track`` from 4 threads on one tracker and monitor while a fifth reads: every
+    run is counted once, as a cold start from the files counts them. Before each public
+    method held the component's lock, a catch-up racing another thread's claim counted lines
+    twice (6,002 to 539,006 executions for these 6,000)."""
+    import core
+
+    monitor, tracker = PerformanceMonitor(tmp_path), CostTracker(tmp_path)
+    agents = [f"agent-{n}" for n in range(WRITERS)]
+
+    def write(n: int, i: int) -> None:
+        with core.track(
+            agents[n], department="sales", model="claude-sonnet-4-5", monitor=monitor,
+            tracker=tracker,
+        ) as run:  # fmt: skip
+            run.record_usage(input_tokens=10, output_tokens=5)
+
+    def read() -> None:
+        tracker.get_monthly_cost_report()
+        for name in agents:
+            tracker.get_agent_cost(name)
+        monitor.get_all_agent_metrics()
+
+    _hammer(write, read)
+    total = WRITERS * CALLS
+    assert sum(m.executions for m in monitor.get_all_agent_metrics()) == total
+    costs = [tracker.get_agent_cost(name) for name in agents]
+    assert sum(a.executions for a in costs if a is not None) == total
+    cold_monitor, cold = PerformanceMonitor(tmp_path), CostTracker(tmp_path)
+    assert [cold.get_agent_cost(name) for name in agents] == costs
+    assert cold.get_monthly_cost_report() == tracker.get_monthly_cost_report()
+    assert [m.executions for m in cold_monitor.get_all_agent_metrics()] == [
+        m.executions for m in monitor.get_all_agent_metrics()
+    ]
