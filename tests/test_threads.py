@@ -5,8 +5,11 @@ microsecond."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -174,3 +177,53 @@ def test_a_shared_tracker_and_monitor_count_every_threads_record(tmp_path: Path)
     assert [m.executions for m in cold_monitor.get_all_agent_metrics()] == [
         m.executions for m in monitor.get_all_agent_metrics()
     ]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_child_forked_while_another_thread_holds_the_locks_can_record(tmp_path: Path) -> None:
+    """A thread is inside the monitor, the tracker, the journal's append and a fold when the
+    agent forks: the child (where that thread does not exist) still records."""
+    import core
+
+    monitor, tracker = PerformanceMonitor(tmp_path), CostTracker(tmp_path)
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with (
+            monitor._serial,
+            tracker._serial,
+            tracker.journal._append_lock,
+            monitor.journal._append_lock,
+        ):
+            with aggregates._FOLDING, windows._FOLDING:
+                inside.set()
+                leave.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert inside.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: record, then leave without running the parent's cleanup
+        code = 1
+        try:
+            with core.track("child", department="sales", model="claude-sonnet-4-5",
+                            monitor=monitor, tracker=tracker) as run:  # fmt: skip
+                run.record_usage(input_tokens=10, output_tokens=5)
+            code = 0 if run.recording_error is None else 2
+        finally:
+            os._exit(code)
+    leave.set()
+    holder.join()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung on a lock held by a thread it does not have")
+    assert os.waitstatus_to_exitcode(status) == 0
+    fresh = PerformanceMonitor(tmp_path)
+    assert fresh.get_agent_metrics("child") is not None

@@ -9,6 +9,7 @@ month's cells and never touch history again. Money is integer nano-dollars, so s
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,16 @@ from core.record_rows import CostRecord
 #: read folds them in (a sum half taken would be lost). One for all aggregates, which may be
 #: pickled (a lock cannot be); uncontended, it costs ~0.1 µs an entry.
 _FOLDING = threading.Lock()
+
+
+def _renew_folding() -> None:
+    """In a forked child: a thread that held the lock at the fork does not exist there."""
+    global _FOLDING
+    _FOLDING = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_renew_folding)
 #: (agent, department, model); departments are folded to lower case like budgets.
 Key = tuple[str, str, str]
 Month = tuple[int, int]

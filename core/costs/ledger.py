@@ -87,7 +87,7 @@ from core.records import (
     refuse_bad_name,
     remember_valid,
 )
-from core.serial import serialized
+from core.serial import owned_lock, serialized
 
 if TYPE_CHECKING:
     from core.alerts.manager import AlertManager
@@ -115,7 +115,7 @@ class CostTracker:
         journal: Journal | None = None,
         checkpoint_every: int = 10_000,
     ) -> None:
-        self._serial = threading.RLock()  # see core.serial
+        self._serial = owned_lock(self, "_serial", threading.RLock)  # see core.serial
         self.config = load_config(config)
         self.clock: Clock = clock or system_clock
         self._own_journal = journal is None

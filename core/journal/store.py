@@ -30,6 +30,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from core.clock import MS_PER_DAY, day_of_ms
+from core.serial import owned_lock
 
 Kind = Literal["executions", "ledger", "alerts", "audit"]
 
@@ -145,7 +146,7 @@ class Journal:
         self._slots: OrderedDict[tuple[str, int], _Slot] = OrderedDict()  # (kind, day number)
         # The components of one ``core.Core`` share this journal and may append from
         # different threads (an agent's monitor in one, its ledger in another).
-        self._append_lock = threading.Lock()
+        self._append_lock = owned_lock(self, "_append_lock", threading.Lock)
         self._problems: list[Problem] = []
         self._problem_keys: set[tuple[Path, int]] = set()
         self.problem_count = 0

@@ -70,7 +70,7 @@ from core.records import (
     refusal,
     remember_valid,
 )
-from core.serial import serialized
+from core.serial import owned_lock, serialized
 
 if TYPE_CHECKING:
     from core.alerts.manager import AlertManager
@@ -127,7 +127,7 @@ class PerformanceMonitor:
     ) -> None:
         """``progress(done, total)``: bytes of the journal read while this constructor
         catches up (a console's start-up screen shows it); never called afterwards."""
-        self._serial = threading.RLock()  # see core.serial
+        self._serial = owned_lock(self, "_serial", threading.RLock)  # see core.serial
         self.config = load_config(config)
         self.clock = clock or system_clock
         self._own_journal = journal is None

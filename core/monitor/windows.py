@@ -20,6 +20,7 @@ figures are computed with Python integers instead, so numpy never wraps silently
 
 from __future__ import annotations
 
+import os
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
@@ -52,6 +53,16 @@ _UNFOLDED_MAX = 4096
 #: same rows twice. One for every ``RollingWindows`` (they are pickled to rebuild workers,
 #: a lock cannot be; folds are rare).
 _FOLDING = threading.Lock()
+
+
+def _renew_folding() -> None:
+    """In a forked child: a thread that held the lock at the fork does not exist there."""
+    global _FOLDING
+    _FOLDING = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_renew_folding)
 #: A column of integers: a list (records one by one) or an int64 array (parsed batches).
 Ints: TypeAlias = Sequence[int] | npt.NDArray[np.int64]
 
