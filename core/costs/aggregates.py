@@ -9,8 +9,6 @@ month's cells and never touch history again. Money is integer nano-dollars, so s
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -21,20 +19,6 @@ from core.costs.pricing import usd_to_nanos
 from core.costs.recent import MS_PER_MINUTE, MinuteSeries, RecentSpend
 from core.record_rows import CostRecord
 
-#: Held while a slot's pending sums change: an agent's threads add while another thread's
-#: read folds them in (a sum half taken would be lost). One for all aggregates, which may be
-#: pickled (a lock cannot be); uncontended, it costs ~0.1 µs an entry.
-_FOLDING = threading.Lock()
-
-
-def _renew_folding() -> None:
-    """In a forked child: a thread that held the lock at the fork does not exist there."""
-    global _FOLDING
-    _FOLDING = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_renew_folding)
 #: (agent, department, model); departments are folded to lower case like budgets.
 Key = tuple[str, str, str]
 Month = tuple[int, int]
@@ -193,7 +177,8 @@ class LedgerAggregates:
     the totals' nano-dollars (``day_sums``, ``month_sums``), the month spend per department,
     ``recent``, ``entries`` and each agent's newest timestamp and department are kept
     current on every entry (the budget and burn-rate checks and ``track_cost`` read them
-    each call).
+    each call). Not thread-safe by itself (a read folds): its ``CostTracker`` holds its lock
+    around every use (core/serial.py).
     """
 
     def __init__(self) -> None:
@@ -248,11 +233,10 @@ class LedgerAggregates:
 
     def flush(self) -> None:
         """Fold every slot's pending sums into its cells."""
-        with _FOLDING:
-            dirty = self._dirty
-            for slot in dirty:
-                slot.fold()
-            dirty.clear()
+        dirty = self._dirty
+        for slot in dirty:
+            slot.fold()
+        dirty.clear()
 
     def month_of_day(self, day: int) -> Month:
         month = self._month_of.get(day)
@@ -275,17 +259,16 @@ class LedgerAggregates:
         slot = self._slots.get((ts // MS_PER_DAY, e.agent, e.department, e.model))
         if slot is None:
             slot = self._slot(ts // MS_PER_DAY, e.agent, e.department, e.model)
-        with _FOLDING:  # a read on another thread folds the slot: not halfway through
-            if not slot.executions:
-                self._dirty.append(slot)
-            slot.nanos += nanos
-            slot.input_tokens += e.input_tokens
-            slot.output_tokens += e.output_tokens
-            slot.cache_read_tokens += e.cache_read_tokens
-            slot.cache_write_tokens += e.cache_write_tokens
-            slot.executions += 1
-            if ts > slot.last_used:
-                slot.last_used = ts
+        if not slot.executions:
+            self._dirty.append(slot)
+        slot.nanos += nanos
+        slot.input_tokens += e.input_tokens
+        slot.output_tokens += e.output_tokens
+        slot.cache_read_tokens += e.cache_read_tokens
+        slot.cache_write_tokens += e.cache_write_tokens
+        slot.executions += 1
+        if ts > slot.last_used:
+            slot.last_used = ts
         total = slot.total
         if ts >= total.last_used:  # the department of the agent's newest entry (kept current)
             total.last_used = ts

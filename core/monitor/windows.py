@@ -20,8 +20,6 @@ figures are computed with Python integers instead, so numpy never wraps silently
 
 from __future__ import annotations
 
-import os
-import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
@@ -49,20 +47,6 @@ _I64_MAX = 2**63 - 1
 _NUMPY_TAIL = 64
 #: At most this many executions wait to be summed into the totals (``RollingWindows.add``).
 _UNFOLDED_MAX = 4096
-#: Held while unsummed executions are taken to be summed: two threads' folds would sum the
-#: same rows twice. One for every ``RollingWindows`` (they are pickled to rebuild workers,
-#: a lock cannot be; folds are rare).
-_FOLDING = threading.Lock()
-
-
-def _renew_folding() -> None:
-    """In a forked child: a thread that held the lock at the fork does not exist there."""
-    global _FOLDING
-    _FOLDING = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_renew_folding)
 #: A column of integers: a list (records one by one) or an int64 array (parsed batches).
 Ints: TypeAlias = Sequence[int] | npt.NDArray[np.int64]
 
@@ -435,7 +419,10 @@ _LIST_COLUMNS = frozenset({"agent", "dept", "payload"})
 
 
 class RollingWindows:
-    """Per-agent series and totals, system-wide figures as their sum, and cost per UTC day."""
+    """Per-agent series and totals, system-wide figures as their sum, and cost per UTC day.
+
+    Not thread-safe by itself (a read of ``totals`` sums what ``add`` left): its
+    ``PerformanceMonitor`` holds its lock around every use (core/serial.py)."""
 
     def __init__(self, *, series_type: type[PrefixSeries] | None = None) -> None:
         self.series: dict[str, PrefixSeries] = {}
@@ -494,14 +481,8 @@ class RollingWindows:
     def _fold_totals(self) -> None:
         """Sum the executions ``add`` kept aside into their agents' totals: the figures of
         adding them one by one in the order added (newest timestamp and department win)."""
-        with _FOLDING:  # two folds at once would sum the same rows twice
-            rows = self._unfolded
-            n = len(rows)
-            batch = rows[:n]
-            # Only the rows taken: another thread's ``add`` may append meanwhile (an
-            # append is atomic; those rows wait for the next fold).
-            del rows[:n]
-            self._fold_rows(batch)
+        rows, self._unfolded = self._unfolded, []
+        self._fold_rows(rows)
 
     def _fold_rows(self, rows: list[tuple[Any, ...]]) -> None:
         groups: dict[str, list[tuple[Any, ...]]] = {}
