@@ -34,6 +34,16 @@ __all__ = [
 ]
 
 _lock = threading.RLock()
+
+
+def _renew_lock() -> None:
+    """In a forked child: a thread that held the lock at the fork does not exist there."""
+    global _lock
+    _lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_renew_lock)
 _settings: dict[str, Any] = {"data_dir": None, "config": None}
 _shared: list[Core] = []  # the process-wide Core, once created
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from core.clock import Clock, system_clock
 from core.config import Config, load_config
 from core.journal.store import Journal
+from core.serial import owned_lock
 
 if TYPE_CHECKING:
     from collections.abc import Hashable
@@ -52,7 +53,7 @@ class Core:
         self.clock = clock
         self._channels = channels
         self._default_rules = default_rules
-        self._lock = threading.RLock()
+        self._lock = owned_lock(self, "_lock", threading.RLock)  # renewed after fork
         self._alerts: AlertManager | None = None
         self._monitor: PerformanceMonitor | None = None
         self._tracker: CostTracker | None = None

@@ -127,16 +127,61 @@ def test_a_child_forked_while_another_thread_holds_the_locks_can_record(tmp_path
             os._exit(code)
     leave.set()
     holder.join()
-    deadline = time.monotonic() + 20
+    _reap(pid)
+    fresh = PerformanceMonitor(tmp_path)
+    assert fresh.get_agent_metrics("child") is not None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_child_forked_while_a_thread_holds_the_shared_cores_locks_can_record(
+    tmp_path: Path,
+) -> None:
+    """The same with the process-wide core (``core.track`` without its own monitor and
+    tracker): a thread holds core's lock, the shared ``Core``'s, its components' and the
+    alert manager's delivery lock when the agent forks."""
+    import core
+
+    core.configure(data_dir=tmp_path)
+    try:
+        shared = core._core()
+        monitor, tracker, alerts = shared.monitor, shared.tracker, shared.alerts
+        inside, leave = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with core._lock, shared._lock, alerts._delivery_lock:
+                with monitor._serial, tracker._serial, tracker.journal._append_lock:
+                    inside.set()
+                    leave.wait(10)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert inside.wait(10)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                with core.track("child", department="sales", model="claude-sonnet-4-5") as run:
+                    run.record_usage(input_tokens=10, output_tokens=5)
+                code = 0 if run.recording_error is None else 2
+            finally:
+                os._exit(code)
+        leave.set()
+        holder.join()
+        _reap(pid)
+        assert PerformanceMonitor(tmp_path).get_agent_metrics("child") is not None
+    finally:
+        core.configure()
+
+
+def _reap(pid: int, limit_s: float = 20.0) -> None:
+    """Wait for a forked child to exit 0; kill it and fail if it hangs."""
+    deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            break
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
         time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        pytest.fail("the forked child hung on a lock held by a thread it does not have")
-    assert os.waitstatus_to_exitcode(status) == 0
-    fresh = PerformanceMonitor(tmp_path)
-    assert fresh.get_agent_metrics("child") is not None
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung on a lock held by a thread it does not have")

@@ -44,6 +44,7 @@ from core.clock import Clock, day_of_ms, day_start_ms, parse_day, system_clock, 
 from core.config import Config, load_config
 from core.journal.store import Journal
 from core.records import AlertEvent
+from core.serial import owned_lock
 
 _HOST = socket.gethostname()
 _CHECKPOINT_EVERY = 20_000  # events folded since the last checkpoint
@@ -78,7 +79,7 @@ class AlertManager:
         self._channels = build_channels(self.config) if channels is None else list(channels)
         self._dispatcher: Dispatcher | None = None
         self._delivery_journal: Journal | None = None
-        self._delivery_lock = threading.Lock()
+        self._delivery_lock = owned_lock(self, "_delivery_lock", threading.Lock)  # after fork
         self._rules: list[Rule] = list(DEFAULT_RULES) if default_rules else []
         self._unsaved = 0
         found = alert_checkpoint.load(self.journal, self._cutoff_day(self._day))
