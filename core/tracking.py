@@ -46,7 +46,6 @@ _statm = _UNOPENED  # descriptor of /proc/self/statm, or one of the two above
 _page = 4096
 _psutil_process: Any = None  # where there is no /proc
 _wall_ns, _cpu_ns, _pread = time.perf_counter_ns, time.process_time_ns, os.pread  # no lookups
-_time_ns = time.time_ns
 
 
 def current_run() -> Run | None:
@@ -442,8 +441,7 @@ class Run:
             self.agent, self.department, model=self.model, fingerprint=self.fingerprint
         )
         self._token = _current.set(self)
-        # ``_rss()``, inlined (a reading at each end of every run)
-        self._m0 = int(_pread(_statm, 128, 0).split(None, 2)[1]) * _page if _statm >= 0 else _rss()
+        self._m0 = _rss()
         self._c0 = _cpu_ns()
         self._t0 = _wall_ns()
         return self
@@ -456,8 +454,7 @@ class Run:
     ) -> None:
         self.duration = (_wall_ns() - self._t0) / 1e6
         self.cpu_time = (_cpu_ns() - self._c0) / 1e6
-        rss = int(_pread(_statm, 128, 0).split(None, 2)[1]) * _page if _statm >= 0 else _rss()
-        self.memory_delta = float(rss - self._m0)
+        self.memory_delta = float(_rss() - self._m0)
         token = self._token
         if token is not None:
             _current.reset(token)
@@ -493,8 +490,7 @@ class Run:
 
             tracker = tracker or core.get_cost_tracker()
             monitor = monitor or core.get_performance_monitor()
-        clock = self.clock
-        timestamp = _time_ns() // 1_000_000 if clock is system_clock else now_ms(clock)
+        timestamp = now_ms(self.clock)
         model = self.model or UNKNOWN_MODEL
         entry = tracker.record_run_cost(
             self.agent, self.department, model, self.input_tokens, self.output_tokens,

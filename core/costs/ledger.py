@@ -319,7 +319,8 @@ class CostTracker:
                 entry = self._checked(
                     agent, department, model, timestamp, now, allow_history,
                     input_tokens, output_tokens, tokens_used, cache_read_tokens, cache_write_tokens,
-                    cost, reported, host, source_id, writer_pid(), fast=True,
+                    cost, reported, host, source_id, writer_pid(),
+                    fast=timestamp is not None,  # else ``_row`` above has said no already
                 )  # fmt: skip
                 month, spent, budget = self._book(entry, now)
             agg = self._agg
@@ -352,8 +353,7 @@ class CostTracker:
         returns the entry written (a ``CostOut`` when it took the plain lane, ``_row``),
         without building the ``CostResult`` nobody reads."""
         with self._serial:  # see core.serial (inline: the hot path)
-            clock = self.clock  # ``_now_ms``, without its call
-            now = now_ms(clock) if clock is system_clock else to_ms(clock().astimezone(UTC))
+            now = self._now_ms()
             row = self._row(
                 agent, department, model, timestamp, now, input_tokens, output_tokens,
                 cache_read_tokens, cache_write_tokens, cost, False, self._host, writer_pid(), None,
@@ -364,7 +364,7 @@ class CostTracker:
             entry = self._checked(
                 agent, department, model, timestamp, now, False,
                 input_tokens, output_tokens, None, cache_read_tokens, cache_write_tokens,
-                cost, False, None, None, writer_pid(), fast=True,
+                cost, False, None, None, writer_pid(), fast=False,  # ``_row`` said no
             )  # fmt: skip
             self._book(entry, now)
             return entry

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
-from time import time_ns
 from typing import TYPE_CHECKING, Any, get_args
 
 import orjson
@@ -56,10 +55,7 @@ from core.record_rows import (
 from core.records import (
     ERROR_STATUSES,
     FUTURE_SLACK_MS,
-    HISTORY_START_MS,
     KNOWN_HOSTS,
-    KNOWN_NAMES,
-    MAX_EPOCH_MS,
     MAX_EXECUTION_COST,
     MAX_EXECUTION_MS,
     MAX_EXECUTION_TOKENS,
@@ -243,17 +239,10 @@ class PerformanceMonitor:
         error: str | None,
     ) -> None:
         """``track_execution`` of what ``core.track`` measured (``tokens_used``: the sum of
-        the four counts), without building the model when every field is plainly valid
-        (names already seen, plain ints and floats in range): the same checks, the same line
-        (``ExecutionOut``), the same folding and alerts. Otherwise ``track_execution`` takes
-        the fields, and accepts or refuses them as it always does."""
-        with self._serial:  # see core.serial (inline: the hot path)
-            clock = self.clock
-            now = time_ns() // 1_000_000 if clock is system_clock else now_ms(clock)
-            if type(timestamp) is int and HISTORY_START_MS <= timestamp <= now + FUTURE_SLACK_MS:
-                ts = timestamp  # what api_timestamp says of a plain one, without the call
-            else:
-                ts = api_timestamp(timestamp, now)  # track_execution's first check, and its error
+        the four counts when they are ints), for a run ``record_plain_run`` did not take: the
+        model checks the fields and accepts or refuses them as it always does (and remembers
+        the names, so the next run of them takes the plain lane)."""
+        with self._serial:  # see core.serial
             ints = type(input_tokens) is type(output_tokens) is int
             ints = ints and type(cache_read_tokens) is type(cache_write_tokens) is int
             used = (
@@ -261,40 +250,6 @@ class PerformanceMonitor:
                 if ints
                 else None
             )
-            if (
-                self._emit is None
-                and type(agent) is str  # is_known_name and is_known_host, without the calls
-                and agent in KNOWN_NAMES
-                and (model is None or (type(model) is str and model in KNOWN_NAMES))
-                and (department is None or (type(department) is str and department in KNOWN_NAMES))
-                and _HOST in KNOWN_HOSTS  # a str
-                and type(status) is str
-                and status in _STATUSES
-                and type(ts) is int
-                and ts <= MAX_EPOCH_MS
-                and type(duration) is type(cpu_time) is type(memory_delta) is type(cost) is float
-                and 0.0 <= duration <= MAX_EXECUTION_MS
-                and 0.0 <= cpu_time <= MAX_EXECUTION_MS
-                and -MAX_MEMORY_DELTA <= memory_delta <= MAX_MEMORY_DELTA
-                and 0.0 <= cost <= MAX_EXECUTION_COST
-                and used is not None
-                and input_tokens >= 0
-                and output_tokens >= 0
-                and cache_read_tokens >= 0
-                and cache_write_tokens >= 0
-                and used <= MAX_EXECUTION_TOKENS
-                and type(api_calls) is int
-                and 0 <= api_calls <= MAX_EXECUTION_TOKENS
-                and (error is None or (type(error) is str and _storable(error)))
-            ):
-                row = ExecutionOut(
-                    ts, agent, status, duration, used, input_tokens, output_tokens,
-                    cache_read_tokens, cache_write_tokens, model, department, cost, cpu_time,
-                    memory_delta, api_calls, error, _HOST, writer_pid(),
-                )  # fmt: skip
-                self._append(row, execution_out_line(row))
-                self._after(agent, now)
-                return
             fields: dict[str, Any] = {} if used is None else {"tokens_used": used}
             record = self.track_execution(
                 agent, timestamp=timestamp, status=status, duration=duration,
@@ -321,8 +276,7 @@ class PerformanceMonitor:
         what that lane did not. False, with nothing done, when something is not plainly
         valid: ``record_run`` then takes the fields."""
         with self._serial:  # see core.serial (inline: the hot path)
-            clock = self.clock
-            now = time_ns() // 1_000_000 if clock is system_clock else now_ms(clock)
+            now = now_ms(self.clock)
             ts = entry.timestamp
             inp, out = entry.input_tokens, entry.output_tokens
             read, write = entry.cache_read_tokens, entry.cache_write_tokens
